@@ -1,0 +1,114 @@
+// Arena.cs: bump allocation of tensors for one lifetime (parameters, gradients, optimizer state, step activations).
+// The first pass grows by chunks; Reset() folds them into one block sized for the high-water mark, so after warm-up
+// a step allocates nothing, natively or on the GC heap. Not here: freeing single tensors. Tested by ArenaTests.
+using SharpSeek.Tensors.Kernels;
+
+namespace SharpSeek.Tensors;
+
+/// <summary>
+/// A bump allocator for tensors of one lifetime. Tensors are views into the arena's 64-byte-aligned native blocks and
+/// become invalid on <see cref="Reset"/> or <see cref="Dispose"/>.
+/// </summary>
+public sealed class Arena : IDisposable
+{
+    private readonly List<NativeBlock> _blocks = [];
+    private readonly string _name;
+    private long _used;       // bytes used in the current (last) block
+    private long _totalUsed;  // bytes handed out since the last Reset, over all blocks
+    private long _highWater;
+
+    public Arena(string name, long initialBytes = 1 << 20)
+    {
+        _name = name;
+        _blocks.Add(new NativeBlock(Math.Max(initialBytes, NativeBlock.Alignment)));
+    }
+
+    public string Name => _name;
+
+    /// <summary>Bytes handed out since the last reset.</summary>
+    public long UsedBytes => _totalUsed;
+
+    /// <summary>Largest <see cref="UsedBytes"/> seen.</summary>
+    public long HighWaterBytes => Math.Max(_highWater, _totalUsed);
+
+    /// <summary>Native bytes held.</summary>
+    public long CapacityBytes
+    {
+        get
+        {
+            long c = 0;
+            foreach (var b in _blocks) { c += b.ByteLength; }
+            return c;
+        }
+    }
+
+    /// <summary>Number of native blocks held (1 after a reset that followed growth).</summary>
+    public int BlockCount => _blocks.Count;
+
+    /// <summary>A new tensor of the given dtype and shape, zero-filled.</summary>
+    public Tensor Allocate(DType dtype, Shape shape)
+    {
+        var bytes = shape.ElementCount * dtype.SizeOf();
+        var (block, offset) = Carve(bytes);
+        block.Span<byte>(offset, bytes).Clear();
+        return new Tensor(block, offset / dtype.SizeOf(), shape, shape.ContiguousStrides(), dtype);
+    }
+
+    /// <summary>A new tensor with element type <typeparamref name="T"/>, zero-filled.</summary>
+    public Tensor Allocate<T>(params ReadOnlySpan<long> dims) where T : unmanaged => Allocate(DTypeInfo.Of<T>(), new Shape(dims));
+
+    /// <summary>A new tensor with element type <typeparamref name="T"/>, zero-filled.</summary>
+    public Tensor Allocate<T>(params ReadOnlySpan<int> dims) where T : unmanaged => Allocate(DTypeInfo.Of<T>(), new Shape(dims));
+
+    /// <summary>A new tensor holding a copy of <paramref name="values"/> in the given shape.</summary>
+    public Tensor FromSpan<T>(ReadOnlySpan<T> values, params ReadOnlySpan<long> dims) where T : unmanaged
+    {
+        var shape = new Shape(dims);
+        if (shape.ElementCount != values.Length)
+        {
+            throw new ArgumentException($"{values.Length} values do not fill shape {shape} ({shape.ElementCount} elements)", nameof(values));
+        }
+        var t = Allocate(DTypeInfo.Of<T>(), shape);
+        values.CopyTo(t.AsSpan<T>());
+        return t;
+    }
+
+    private (NativeBlock Block, long Offset) Carve(long bytes)
+    {
+        var aligned = (bytes + NativeBlock.Alignment - 1) / NativeBlock.Alignment * NativeBlock.Alignment;
+        var current = _blocks[^1];
+        if (_used + aligned > current.ByteLength)
+        {
+            // Grow: a new chunk at least as large as everything so far, so the number of chunks stays logarithmic.
+            current = new NativeBlock(Math.Max(aligned, CapacityBytes));
+            _blocks.Add(current);
+            _used = 0;
+        }
+        var offset = _used;
+        _used += aligned;
+        _totalUsed += aligned;
+        return (current, offset);
+    }
+
+    /// <summary>Invalidates every tensor handed out; if the arena grew, its blocks are replaced by one block of the high-water size.</summary>
+    public void Reset()
+    {
+        _highWater = Math.Max(_highWater, _totalUsed);
+        if (_blocks.Count > 1)
+        {
+            foreach (var b in _blocks) { b.Dispose(); }
+            _blocks.Clear();
+            _blocks.Add(new NativeBlock(_highWater));
+        }
+        _used = 0;
+        _totalUsed = 0;
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in _blocks) { b.Dispose(); }
+        _blocks.Clear();
+    }
+
+    public override string ToString() => $"Arena '{_name}': {UsedBytes} of {CapacityBytes} bytes in {BlockCount} block(s)";
+}

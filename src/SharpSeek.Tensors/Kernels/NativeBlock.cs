@@ -1,0 +1,51 @@
+// NativeBlock.cs: one 64-byte-aligned native allocation and typed spans over it. The only owner of native memory. Tested by ArenaTests.
+using System.Runtime.InteropServices;
+
+namespace SharpSeek.Tensors.Kernels;
+
+/// <summary>A 64-byte-aligned block of native memory, freed on <see cref="Dispose"/>.</summary>
+public sealed unsafe class NativeBlock : IDisposable
+{
+    public const int Alignment = 64;
+
+    private void* _pointer;
+
+    public NativeBlock(long byteLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(byteLength);
+        ByteLength = byteLength;
+        _pointer = NativeMemory.AlignedAlloc((nuint)Math.Max(byteLength, Alignment), Alignment);
+        NativeMemory.Clear(_pointer, (nuint)Math.Max(byteLength, Alignment));
+    }
+
+    public long ByteLength { get; }
+
+    public bool IsDisposed => _pointer == null;
+
+    /// <summary>The address of the block (for kernels and interop).</summary>
+    public nint Address => _pointer == null ? throw new ObjectDisposedException(nameof(NativeBlock)) : (nint)_pointer;
+
+    /// <summary>A span of <paramref name="length"/> elements of <typeparamref name="T"/> starting <paramref name="byteOffset"/> bytes in.</summary>
+    public Span<T> Span<T>(long byteOffset, long length) where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(_pointer == null, this);
+        if (byteOffset < 0 || length < 0 || byteOffset + length * sizeof(T) > ByteLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"span [{byteOffset}, {byteOffset + length * sizeof(T)}) is outside the {ByteLength}-byte block");
+        }
+        if (length > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"a span holds at most {int.MaxValue} elements; asked for {length}");
+        }
+        return new Span<T>((byte*)_pointer + byteOffset, (int)length);
+    }
+
+    public void Dispose()
+    {
+        if (_pointer != null)
+        {
+            NativeMemory.AlignedFree(_pointer);
+            _pointer = null;
+        }
+    }
+}

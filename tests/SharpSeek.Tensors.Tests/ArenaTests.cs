@@ -1,0 +1,48 @@
+// ArenaTests.cs: growth, coalescing on reset, and zero native or GC allocation after warm-up.
+namespace SharpSeek.Tensors.Tests;
+
+public sealed class ArenaTests
+{
+    [Fact]
+    public void Growth_CoalescesIntoOneBlockOnReset()
+    {
+        using var arena = new Arena("step", 128);
+        for (var i = 0; i < 10; i++) { arena.Allocate<float>(100); }
+        Assert.True(arena.BlockCount > 1);
+        var used = arena.UsedBytes;
+        arena.Reset();
+        Assert.Equal(1, arena.BlockCount);
+        Assert.True(arena.CapacityBytes >= used);
+        for (var i = 0; i < 10; i++) { arena.Allocate<float>(100); }
+        Assert.Equal(1, arena.BlockCount);
+    }
+
+    [Fact]
+    public void StepAfterWarmUp_AllocatesNothingOnTheGcHeap()
+    {
+        using var arena = new Arena("step", 64);
+        long before = 0;
+        for (var step = 0; step < 3; step++)
+        {
+            if (step == 2) { before = GC.GetAllocatedBytesForCurrentThread(); }
+            arena.Reset();
+            for (var i = 1; i < 50; i++)
+            {
+                var t = arena.Allocate<float>(i, 3);
+                t.AsSpan<float>()[0] = i;
+            }
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void AllocationsAreAlignedTo64Bytes()
+    {
+        using var arena = new Arena("params", 64);
+        for (var i = 1; i < 20; i++)
+        {
+            var t = arena.Allocate(DType.F8E4M3, new Shape(i));
+            Assert.Equal(0, t.Offset % 64);
+        }
+    }
+}
