@@ -1,0 +1,13 @@
+// BenchCommand.cs: `sharpseek bench <kernel>`, the kernel benchmarks. The measuring code lives in bench/SharpSeek.Bench.
+using System.CommandLine;
+
+namespace SharpSeek.Cli.Commands;
+
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Measure kernel throughput against OpenBLAS and the machine's peak.");
+        return bench;
+    }
+}
