@@ -1,0 +1,22 @@
+// OpRegistry.cs: the one switch from a recorded OpKind to that op's hand-written backward (ggml's backward case per op).
+// Tested by OpGradientTests.
+using SharpSeek.Tensors.Autograd;
+
+namespace SharpSeek.Tensors.Ops;
+
+internal static class OpRegistry
+{
+    public static void Backward(Tape tape, in Node node)
+    {
+        switch (node.Op)
+        {
+            //MATMUL
+            case OpKind.Add: AddOp.Backward(tape, in node); break;
+            case OpKind.Mul: MulOp.Backward(tape, in node); break;
+            case OpKind.Scale: ScaleOp.Backward(tape, in node); break;
+            case OpKind.Sum: SumOp.Backward(tape, in node); break;
+            case OpKind.Reshape: ReshapeOp.Backward(tape, in node); break;
+            default: throw new InvalidOperationException($"no backward for op {node.Op}");
+        }
+    }
+}
