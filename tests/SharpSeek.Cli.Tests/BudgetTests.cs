@@ -1,0 +1,54 @@
+// BudgetTests.cs: non-blank, non-comment source lines per src project stay within a budget that is raised only on purpose
+// (STYLE rule 15), so growth is a decision, not drift.
+namespace SharpSeek.Cli.Tests;
+
+public sealed class BudgetTests
+{
+    private static readonly Dictionary<string, int> Budget = new()
+    {
+        ["SharpSeek.Tensors"] = 9000,
+        ["SharpSeek.Cli"] = 800,
+    };
+
+    internal static int CountLines(string projectDir)
+    {
+        var count = 0;
+        foreach (var file in Directory.EnumerateFiles(projectDir, "*.cs", SearchOption.AllDirectories))
+        {
+            if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)) { continue; }
+            var inBlock = false;
+            foreach (var raw in File.ReadLines(file))
+            {
+                var line = raw.Trim();
+                if (inBlock)
+                {
+                    if (line.Contains("*/", StringComparison.Ordinal)) { inBlock = false; }
+                    continue;
+                }
+                if (line.Length == 0 || line.StartsWith("//", StringComparison.Ordinal)) { continue; }
+                if (line.StartsWith("/*", StringComparison.Ordinal))
+                {
+                    inBlock = !line.Contains("*/", StringComparison.Ordinal);
+                    continue;
+                }
+                count++;
+            }
+        }
+        return count;
+    }
+
+    [Fact]
+    public void SourceLines_StayWithinBudget()
+    {
+        var src = Path.Combine(LayeringTests.RepoRoot(), "src");
+        var over = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories(src))
+        {
+            var name = Path.GetFileName(dir);
+            Assert.True(Budget.TryGetValue(name, out var budget), $"project {name} has no line budget; add one on purpose");
+            var lines = CountLines(dir);
+            if (lines > budget) { over.Add($"{name}: {lines} lines > budget {budget}"); }
+        }
+        Assert.Empty(over);
+    }
+}
