@@ -1,0 +1,42 @@
+// LowPrecisionMatmul.cs: y = x·Wᵀ with BF16 or block-scaled FP8 (E4M3, 128×128) weights in the Linear (n, k) layout,
+// widened to f32 inside B-panel packing so the f32 microkernel does the compute. Not here: FP8 activations, weight
+// quantization (Fp8Quant.cs). Tested by MatmulTests.
+namespace SharpSeek.Tensors.Kernels;
+
+public static unsafe partial class Matmul
+{
+    /// <summary>FP8 weight scale block edge: scaleInv has one entry per 128×128 block of w.</summary>
+    public const int Fp8BlockSize = Fp8Source.Block;
+
+    /// <summary>y (m, n) = [y +] x (m, k) · wᵀ with w: (n, k) BF16, every product and sum in f32.</summary>
+    public static void GemmBf16Weights(ReadOnlySpan<float> x, ReadOnlySpan<BFloat16> w, Span<float> y, int m, int n, int k,
+        bool accumulate = false)
+    {
+        CheckShape(x.Length, w.Length, y.Length, m, n, k);
+        var bits = Bits<BFloat16, ushort>(w);
+        fixed (float* px = x, py = y)
+        fixed (ushort* pw = bits)
+        {
+            MatmulDriver.Run(px, false, new Bf16Source(pw, k), py, m, n, k, accumulate);
+        }
+    }
+
+    /// <summary>
+    /// y (m, n) = [y +] x (m, k) · Wᵀ with W[j, p] = e4m3(w[j, p]) · scaleInv[j / 128, p / 128]; w: (n, k),
+    /// scaleInv: (ceil(n/128), ceil(k/128)), the last blocks partial. Accumulates in f32.
+    /// </summary>
+    public static void GemmFp8Weights(ReadOnlySpan<float> x, ReadOnlySpan<Float8E4M3> w, ReadOnlySpan<float> scaleInv,
+        Span<float> y, int m, int n, int k, bool accumulate = false)
+    {
+        CheckShape(x.Length, w.Length, y.Length, m, n, k);
+        var scaleRows = (n + Fp8BlockSize - 1) / Fp8BlockSize;
+        var scaleCols = (k + Fp8BlockSize - 1) / Fp8BlockSize;
+        CheckLength(nameof(scaleInv), scaleInv.Length, (long)scaleRows * scaleCols, scaleRows, scaleCols);
+        var bits = Bits<Float8E4M3, byte>(w);
+        fixed (float* px = x, py = y, ps = scaleInv, table = Float8E4M3.DecodeTable)
+        fixed (byte* pw = bits)
+        {
+            MatmulDriver.Run(px, false, new Fp8Source(pw, ps, table, k), py, m, n, k, accumulate);
+        }
+    }
+}
