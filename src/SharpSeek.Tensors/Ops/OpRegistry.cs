@@ -10,7 +10,7 @@ internal static class OpRegistry
     {
         switch (node.Op)
         {
-            //MATMUL
+            case OpKind.Matmul: MatmulOp.Backward(tape, in node); break;
             case OpKind.Add: AddOp.Backward(tape, in node); break;
             case OpKind.Mul: MulOp.Backward(tape, in node); break;
             case OpKind.Scale: ScaleOp.Backward(tape, in node); break;
