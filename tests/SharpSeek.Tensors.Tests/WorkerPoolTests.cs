@@ -84,4 +84,14 @@ public sealed class WorkerPoolTests
         for (var i = 0; i < 100; i++) { pool.For(64, ref work); }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void DisposedPool_StillRunsLoopsInline()
+    {
+        var pool = new WorkerPool(2);
+        pool.Dispose();
+        var work = new CountItems { Hits = new int[9], Threads = 2 };
+        pool.For(9, ref work);
+        Assert.All(work.Hits, h => Assert.Equal(1, h));
+    }
 }

@@ -82,9 +82,15 @@ public sealed unsafe class WorkerPool : IDisposable
     public void For<T>(int count, ref T work) where T : struct, IWorkItem
     {
         if (count <= 0) { return; }
-        if (count == 1 || Threads == 1 || s_insideLoop || !_gate.TryEnter())
+        if (count == 1 || Threads == 1 || s_insideLoop || _disposed || !_gate.TryEnter())
         {
-            for (var i = 0; i < count; i++) { work.Execute(i, 0); }
+            RunInline(count, ref work);
+            return;
+        }
+        if (_disposed) // disposed (by UseThreads) between the check and taking the gate: still run, on this thread
+        {
+            _gate.Exit();
+            RunInline(count, ref work);
             return;
         }
         try
@@ -112,6 +118,11 @@ public sealed unsafe class WorkerPool : IDisposable
         {
             _gate.Exit();
         }
+    }
+
+    private static void RunInline<T>(int count, ref T work) where T : struct, IWorkItem
+    {
+        for (var i = 0; i < count; i++) { work.Execute(i, 0); }
     }
 
     private static void Invoke<T>(void* state, int index, int worker) where T : struct, IWorkItem
