@@ -1,0 +1,141 @@
+// CrossEntropy.cs: fused log-softmax + negative log-likelihood over logits (rows, V) with int targets and an ignore index,
+// per-row and mean loss; backward writes dlogits = (softmax - onehot)·dLoss/count in one pass from the saved logsumexp.
+// Not here: label smoothing, z-loss. Tested by CrossEntropyTests.
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using static SharpSeek.Tensors.Kernels.Elementwise;
+
+namespace SharpSeek.Tensors.Kernels;
+
+/// <summary>
+/// loss[r] = logsumexp(logits[r]) - logits[r, target[r]] (0 where target[r] == ignoreIndex);
+/// mean = Σ loss / count of non-ignored rows (0 when every row is ignored).
+/// </summary>
+public static unsafe class CrossEntropy
+{
+    // logits: (N, V)  targets: (N)  losses: (N)  logSumExp: (N), saved for Backward. Returns the mean loss.
+    public static T Forward<T>(ReadOnlySpan<T> logits, ReadOnlySpan<int> targets, int vocab, int ignoreIndex, Span<T> losses, Span<T> logSumExp)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rows = targets.Length;
+        RowLoop.CheckMatrix(nameof(logits), rows, vocab, logits.Length);
+        Operators.CheckLength(nameof(losses), rows, losses.Length);
+        Operators.CheckLength(nameof(logSumExp), rows, logSumExp.Length);
+        var count = CountTargets(targets, vocab, ignoreIndex);
+        fixed (T* px = logits, pl = losses, ps = logSumExp)
+        fixed (int* pt = targets)
+        {
+            var body = new ForwardBody<T> { X = px, Targets = pt, Losses = pl, Lse = ps, Vocab = vocab, Ignore = ignoreIndex };
+            RowLoop.Run(rows, 2L * vocab, ref body);
+        }
+        var total = T.Zero;
+        for (var r = 0; r < rows; r++) { total += losses[r]; } // fixed order: thread-count independent
+        return count == 0 ? T.Zero : total / T.CreateChecked(count);
+    }
+
+    // forward: mean = Σ_r (lse_r - x[r, t_r]) / count  ⇒  dx[r, j] = (exp(x[r, j] - lse_r) - [j == t_r]) · dLoss / count
+    public static void Backward<T>(T dLoss, ReadOnlySpan<T> logits, ReadOnlySpan<int> targets, ReadOnlySpan<T> logSumExp, int vocab, int ignoreIndex,
+        Span<T> dLogits) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rows = targets.Length;
+        RowLoop.CheckMatrix(nameof(logits), rows, vocab, logits.Length);
+        Operators.CheckLength(nameof(logSumExp), rows, logSumExp.Length);
+        RowLoop.CheckMatrix(nameof(dLogits), rows, vocab, dLogits.Length);
+        var count = CountTargets(targets, vocab, ignoreIndex);
+        var scale = count == 0 ? T.Zero : dLoss / T.CreateChecked(count);
+        fixed (T* px = logits, ps = logSumExp, pd = dLogits)
+        fixed (int* pt = targets)
+        {
+            var body = new BackwardBody<T> { X = px, Targets = pt, Lse = ps, Dx = pd, Vocab = vocab, Ignore = ignoreIndex, Scale = scale };
+            RowLoop.Run(rows, vocab, ref body);
+        }
+    }
+
+    /// <summary>The scalar reference (double accumulation): per-row losses, returns the mean.</summary>
+    public static T ForwardNaive<T>(ReadOnlySpan<T> logits, ReadOnlySpan<int> targets, int vocab, int ignoreIndex, Span<T> losses)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        double total = 0;
+        var count = 0;
+        for (var r = 0; r < targets.Length; r++)
+        {
+            if (targets[r] == ignoreIndex) { losses[r] = T.Zero; continue; }
+            var max = double.NegativeInfinity;
+            for (var j = 0; j < vocab; j++) { max = Math.Max(max, double.CreateChecked(logits[r * vocab + j])); }
+            var sum = 0.0;
+            for (var j = 0; j < vocab; j++) { sum += Math.Exp(double.CreateChecked(logits[r * vocab + j]) - max); }
+            var loss = max + Math.Log(sum) - double.CreateChecked(logits[r * vocab + targets[r]]);
+            losses[r] = T.CreateChecked(loss);
+            total += loss;
+            count++;
+        }
+        return count == 0 ? T.Zero : T.CreateChecked(total / count);
+    }
+
+    private static int CountTargets(ReadOnlySpan<int> targets, int vocab, int ignoreIndex)
+    {
+        var count = 0;
+        foreach (var t in targets)
+        {
+            if (t == ignoreIndex) { continue; }
+            if ((uint)t >= (uint)vocab)
+            {
+                throw new ArgumentOutOfRangeException(nameof(targets), $"target {t} is outside the vocabulary [0, {vocab}) and is not the ignore index {ignoreIndex}");
+            }
+            count++;
+        }
+        return count;
+    }
+
+    private readonly struct ForwardBody<T> : IRowBody where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T* X { get; init; }
+        public int* Targets { get; init; }
+        public T* Losses { get; init; }
+        public T* Lse { get; init; }
+        public int Vocab { get; init; }
+        public int Ignore { get; init; }
+
+        public void Row(int row)
+        {
+            var x = new ReadOnlySpan<T>(X + (long)row * Vocab, Vocab);
+            var lse = LogSoftmax.LogSumExp(x);
+            Lse[row] = lse;
+            var t = Targets[row];
+            Losses[row] = t == Ignore ? T.Zero : lse - x[t];
+        }
+    }
+
+    private readonly struct BackwardBody<T> : IRowBody where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T* X { get; init; }
+        public int* Targets { get; init; }
+        public T* Lse { get; init; }
+        public T* Dx { get; init; }
+        public int Vocab { get; init; }
+        public int Ignore { get; init; }
+        public T Scale { get; init; }
+
+        public void Row(int row)
+        {
+            var dx = new Span<T>(Dx + (long)row * Vocab, Vocab);
+            var t = Targets[row];
+            if (t == Ignore)
+            {
+                dx.Clear();
+                return;
+            }
+            Operators.MapSerial(new ReadOnlySpan<T>(X + (long)row * Vocab, Vocab), dx, new SoftmaxScaleOp<T>(Lse[row], Scale));
+            dx[t] -= Scale;
+        }
+    }
+
+    /// <summary>x → exp(x - lse)·scale</summary>
+    private readonly struct SoftmaxScaleOp<T>(T lse, T scale) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T Invoke(T x) => T.Exp(x - lse) * scale;
+        public Vector128<T> Invoke(Vector128<T> x) => VExp(x - Vector128.Create(lse)) * Vector128.Create(scale);
+        public Vector256<T> Invoke(Vector256<T> x) => VExp(x - Vector256.Create(lse)) * Vector256.Create(scale);
+        public Vector512<T> Invoke(Vector512<T> x) => VExp(x - Vector512.Create(lse)) * Vector512.Create(scale);
+    }
+}
