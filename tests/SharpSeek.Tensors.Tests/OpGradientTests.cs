@@ -86,4 +86,155 @@ public sealed class OpGradientTests
         Assert.Contains("(2, 3, 4)", e.Message, StringComparison.Ordinal);
         Assert.Contains("(5, 4)", e.Message, StringComparison.Ordinal);
     }
+
+    private static Tensor Ints(Arena arena, int[] values) => arena.FromSpan<int>(values, values.Length);
+
+    private static int[] RandomInts(int count, int max, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => rng.Next(max)).ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Silu(int rows, int cols) => OpCheck.Run(
+        [[rows, cols]],
+        (t, v) => SiluOp.Apply(t, v[0]),
+        x => x[0].Select(a => a / (1 + Math.Exp(-a))).ToArray(),
+        atol: 1e-6, gradAtol: 1e-7);
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void SwiGlu(int rows, int cols) => OpCheck.Run(
+        [[rows, cols], [rows, cols]],
+        (t, v) => SwiGluOp.Apply(t, v[0], v[1]),
+        x => x[0].Zip(x[1], (g, u) => g / (1 + Math.Exp(-g)) * u).ToArray(),
+        atol: 1e-6, gradAtol: 1e-7);
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Softmax(int rows, int cols) => OpCheck.Run(
+        [[rows, cols]],
+        (t, v) => SoftmaxOp.Apply(t, v[0]),
+        x => { var y = new double[x[0].Length]; Kernels.Softmax.ForwardNaive<double>(x[0], rows, cols, y); return y; },
+        atol: 1e-6, gradAtol: 1e-7);
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void LogSoftmax(int rows, int cols) => OpCheck.Run(
+        [[rows, cols]],
+        (t, v) => SoftmaxOp.ApplyLog(t, v[0]),
+        x => { var y = new double[x[0].Length]; Kernels.LogSoftmax.ForwardNaive<double>(x[0], rows, cols, y); return y; },
+        atol: 1e-5, gradAtol: 1e-7);
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void CrossEntropy_WithIgnoredRows(int rows, int vocab)
+    {
+        using var consts = new Arena("consts");
+        var ids = RandomInts(rows, vocab, seed: rows + vocab);
+        if (rows > 2) { ids[1] = -100; }
+        var targets = Ints(consts, ids);
+        OpCheck.Run(
+            [[rows, vocab]],
+            (t, v) => CrossEntropyOp.Apply(t, v[0], targets),
+            x => [Kernels.CrossEntropy.ForwardNaive<double>(x[0], ids, vocab, -100, new double[rows])],
+            atol: 1e-5, gradAtol: 1e-7, makeInput: (_, r) => r.NextDouble() * 8 - 4);
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void RmsNorm(int rows, int cols) => OpCheck.Run(
+        [[rows, cols], [cols]],
+        (t, v) => RmsNormOp.Apply(t, v[0], v[1], 1e-6),
+        x => { var y = new double[x[0].Length]; Kernels.RmsNorm.ForwardNaive<double>(x[0], x[1], 1e-6, y, new double[rows]); return y; },
+        atol: 1e-5, gradAtol: 1e-6);
+
+    [Theory]
+    [InlineData(1, 1, 2)]
+    [InlineData(7, 3, 8)]
+    [InlineData(5, 2, 64)]
+    public void Rope_InterleavedPairs(int tokens, int heads, int headDim)
+    {
+        using var consts = new Arena("consts");
+        const int maxPos = 300;
+        var invFreq = new double[headDim / 2];
+        Kernels.Rope.InverseFrequencies<double>(headDim, 10000, invFreq);
+        var cos64 = new double[maxPos * headDim / 2];
+        var sin64 = new double[maxPos * headDim / 2];
+        Kernels.Rope.Tables<double>(invFreq, maxPos, cos64, sin64);
+        var pos = RandomInts(tokens, maxPos, seed: 11);
+        var positions = Ints(consts, pos);
+        Tensor cos32 = consts.FromSpan<float>(cos64.Select(c => (float)c).ToArray(), maxPos, headDim / 2),
+            sin32 = consts.FromSpan<float>(sin64.Select(c => (float)c).ToArray(), maxPos, headDim / 2);
+        var cosD = consts.FromSpan<double>(cos64, maxPos, headDim / 2);
+        var sinD = consts.FromSpan<double>(sin64, maxPos, headDim / 2);
+        OpCheck.Run(
+            [[tokens, heads, headDim]],
+            (t, v) => t.Value(v[0]).DType == DType.F64 ? RopeOp.Apply(t, v[0], cosD, sinD, positions) : RopeOp.Apply(t, v[0], cos32, sin32, positions),
+            x =>
+            {
+                // y[2i] = x[2i]·cos(pθ_i) − x[2i+1]·sin(pθ_i);  y[2i+1] = x[2i]·sin(pθ_i) + x[2i+1]·cos(pθ_i)
+                var y = new double[x[0].Length];
+                for (var tk = 0; tk < tokens; tk++)
+                {
+                    for (var h = 0; h < heads; h++)
+                    {
+                        for (var i = 0; i < headDim / 2; i++)
+                        {
+                            var angle = pos[tk] * invFreq[i];
+                            var o = (tk * heads + h) * headDim + 2 * i;
+                            y[o] = x[0][o] * Math.Cos(angle) - x[0][o + 1] * Math.Sin(angle);
+                            y[o + 1] = x[0][o] * Math.Sin(angle) + x[0][o + 1] * Math.Cos(angle);
+                        }
+                    }
+                }
+                return y;
+            },
+            atol: 1e-5, gradAtol: 1e-7);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(9, 13, 7)]
+    [InlineData(40, 6, 129)]
+    public void Embedding_RepeatedIdsAccumulate(int tokens, int vocab, int dim)
+    {
+        using var consts = new Arena("consts");
+        var ids = RandomInts(tokens, vocab, seed: 3);
+        var idTensor = Ints(consts, ids);
+        OpCheck.Run(
+            [[vocab, dim]],
+            (t, v) => EmbeddingOp.Apply(t, v[0], idTensor),
+            x => ids.SelectMany(id => x[0].Skip(id * dim).Take(dim)).ToArray(),
+            atol: 0, gradAtol: 1e-7);
+    }
+
+    [Theory]
+    [InlineData(5, 3, 7)]
+    [InlineData(12, 30, 9)]
+    public void MoeDispatchAndCombine(int tokens, int routed, int dim)
+    {
+        // dispatch: gather token rows for the routed slots; "expert": ×2 then SiLU; combine: weighted scatter-add back.
+        using var consts = new Arena("consts");
+        var slotTokens = RandomInts(routed, tokens, seed: 5);
+        var index = Ints(consts, slotTokens);
+        OpCheck.Run(
+            [[tokens, dim], [routed]],
+            (t, v) => ScatterAddRowsOp.Apply(t, SiluOp.Apply(t, ScaleOp.Apply(t, GatherRowsOp.Apply(t, v[0], index), 2)), v[1], index, tokens),
+            x =>
+            {
+                var y = new double[tokens * dim];
+                for (var i = 0; i < routed; i++)
+                {
+                    for (var j = 0; j < dim; j++)
+                    {
+                        var a = 2 * x[0][slotTokens[i] * dim + j];
+                        y[slotTokens[i] * dim + j] += x[1][i] * a / (1 + Math.Exp(-a));
+                    }
+                }
+                return y;
+            },
+            atol: 1e-5, gradAtol: 1e-7);
+    }
 }

@@ -37,6 +37,7 @@ public struct Node
     public Var C;
     public Tensor Saved0;
     public Tensor Saved1;
+    public Tensor Saved2;
     public int I0;
     public int I1;
     public int I2;

@@ -89,6 +89,30 @@ public sealed class Tape
     /// <summary>The gradient buffer of an input if it needs one, else <c>default</c> (ops skip those).</summary>
     internal Tensor GradOrDefault(Var v) => v.Id >= 0 && _requiresGrad[v.Id] ? Grad(v) : default;
 
+    /// <summary>
+    /// Where a backward kernel that overwrites its output should write v's gradient contribution: the gradient itself
+    /// when nothing has reached v yet (it is then allocated zeroed, so overwriting equals accumulating), else a scratch
+    /// tensor that <see cref="FinishGrad"/> adds in. When v needs no gradient but the kernel still needs somewhere to write,
+    /// <paramref name="always"/> gives scratch instead of <c>default</c>.
+    /// </summary>
+    internal Tensor GradTarget(Var v, bool always = false)
+    {
+        if (v.Id < 0) { return default; }
+        if (!_requiresGrad[v.Id]) { return always ? Arena.Allocate(_values[v.Id].DType, _values[v.Id].Shape) : default; }
+        if (!_grads[v.Id].IsValid) { return Grad(v); }
+        return Arena.Allocate(_values[v.Id].DType, _values[v.Id].Shape);
+    }
+
+    /// <summary>Adds a contribution written by <see cref="GradTarget"/> into v's gradient (a no-op when it was written in place).</summary>
+    internal void FinishGrad(Var v, Tensor target)
+    {
+        if (!target.IsValid || v.Id < 0 || !_requiresGrad[v.Id]) { return; }
+        var g = _grads[v.Id];
+        if (g.Offset == target.Offset && g.Shape == target.Shape) { return; }
+        if (g.DType == DType.F64) { Kernels.Elementwise.Axpy<double>(target.AsSpan<double>(), 1.0, g.AsSpan<double>()); }
+        else { Kernels.Elementwise.Axpy<float>(target.AsSpan<float>(), 1f, g.AsSpan<float>()); }
+    }
+
     /// <summary>Backpropagates from a scalar (one-element) value, seeding its gradient with 1.</summary>
     public void Backward(Var loss)
     {

@@ -1,7 +1,8 @@
-// ElementwiseOps.cs: Add, Mul, Scale, Sum and Reshape on the tape: the small ops that glue layers together.
-// Same-shape operands only (no broadcasting). Tested by OpGradientTests.
+// ElementwiseOps.cs: Add, Mul, Scale, Sum and Reshape on the tape: the small ops that glue layers together, over the
+// Kernels/Elementwise driver. Same-shape operands only (no broadcasting). Tested by OpGradientTests.
 using System.Numerics;
 using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Ops;
 
@@ -13,25 +14,17 @@ public static class AddOp
         var (av, bv) = (tape.Value(a), tape.Value(b));
         Expect.SameShapeAndType(av, bv, "add");
         var y = tape.Arena.Allocate(av.DType, av.Shape);
-        if (y.DType == DType.F64) { Loops.Add<double>(av.AsSpan<double>(), bv.AsSpan<double>(), y.AsSpan<double>()); }
-        else { Loops.Add<float>(av.AsSpan<float>(), bv.AsSpan<float>(), y.AsSpan<float>()); }
-        var record = tape.ShouldRecord(a, b);
-        var output = tape.Output(y, record);
-        if (record) { tape.Record(new Node(OpKind.Add, output, a, b)); }
-        return output;
+        if (y.DType == DType.F64) { Elementwise.Add<double>(av.AsSpan<double>(), bv.AsSpan<double>(), y.AsSpan<double>()); }
+        else { Elementwise.Add<float>(av.AsSpan<float>(), bv.AsSpan<float>(), y.AsSpan<float>()); }
+        return Expect.Record(tape, y, new Node(OpKind.Add, default, a, b), tape.ShouldRecord(a, b));
     }
 
     // forward: y = a + b  ⇒  da += dy, db += dy
     internal static void Backward(Tape tape, in Node node)
     {
         var dy = tape.Grad(node.Out);
-        foreach (var input in (ReadOnlySpan<Var>)[node.A, node.B])
-        {
-            var d = tape.GradOrDefault(input);
-            if (!d.IsValid) { continue; }
-            if (d.DType == DType.F64) { Loops.Axpy<double>(dy.AsSpan<double>(), 1.0, d.AsSpan<double>()); }
-            else { Loops.Axpy<float>(dy.AsSpan<float>(), 1f, d.AsSpan<float>()); }
-        }
+        Expect.AddInto(tape, node.A, dy, 1.0);
+        Expect.AddInto(tape, node.B, dy, 1.0);
     }
 }
 
@@ -43,31 +36,24 @@ public static class MulOp
         var (av, bv) = (tape.Value(a), tape.Value(b));
         Expect.SameShapeAndType(av, bv, "mul");
         var y = tape.Arena.Allocate(av.DType, av.Shape);
-        if (y.DType == DType.F64) { Loops.Mul<double>(av.AsSpan<double>(), bv.AsSpan<double>(), y.AsSpan<double>()); }
-        else { Loops.Mul<float>(av.AsSpan<float>(), bv.AsSpan<float>(), y.AsSpan<float>()); }
-        var record = tape.ShouldRecord(a, b);
-        var output = tape.Output(y, record);
-        if (record) { tape.Record(new Node(OpKind.Mul, output, a, b)); }
-        return output;
+        if (y.DType == DType.F64) { Elementwise.Mul<double>(av.AsSpan<double>(), bv.AsSpan<double>(), y.AsSpan<double>()); }
+        else { Elementwise.Mul<float>(av.AsSpan<float>(), bv.AsSpan<float>(), y.AsSpan<float>()); }
+        return Expect.Record(tape, y, new Node(OpKind.Mul, default, a, b), tape.ShouldRecord(a, b));
     }
 
     // forward: y = a ⊙ b  ⇒  da += dy ⊙ b, db += dy ⊙ a
     internal static void Backward(Tape tape, in Node node)
     {
-        var dy = tape.Grad(node.Out);
-        var da = tape.GradOrDefault(node.A);
-        var db = tape.GradOrDefault(node.B);
-        var (av, bv) = (tape.Value(node.A), tape.Value(node.B));
-        if (dy.DType == DType.F64)
-        {
-            if (da.IsValid) { Loops.MulAdd<double>(dy.AsSpan<double>(), bv.AsSpan<double>(), da.AsSpan<double>()); }
-            if (db.IsValid) { Loops.MulAdd<double>(dy.AsSpan<double>(), av.AsSpan<double>(), db.AsSpan<double>()); }
-        }
-        else
-        {
-            if (da.IsValid) { Loops.MulAdd<float>(dy.AsSpan<float>(), bv.AsSpan<float>(), da.AsSpan<float>()); }
-            if (db.IsValid) { Loops.MulAdd<float>(dy.AsSpan<float>(), av.AsSpan<float>(), db.AsSpan<float>()); }
-        }
+        if (tape.Value(node.Out).DType == DType.F64) { Backward<double>(tape, in node); } else { Backward<float>(tape, in node); }
+    }
+
+    private static void Backward<T>(Tape tape, in Node node) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var dy = tape.Grad(node.Out).AsSpan<T>();
+        var da = tape.GradTarget(node.A);
+        if (da.IsValid) { Elementwise.Mul<T>(dy, tape.Value(node.B).AsSpan<T>(), da.AsSpan<T>()); tape.FinishGrad(node.A, da); }
+        var db = tape.GradTarget(node.B);
+        if (db.IsValid) { Elementwise.Mul<T>(dy, tape.Value(node.A).AsSpan<T>(), db.AsSpan<T>()); tape.FinishGrad(node.B, db); }
     }
 }
 
@@ -78,23 +64,13 @@ public static class ScaleOp
     {
         var av = tape.Value(a);
         var y = tape.Arena.Allocate(av.DType, av.Shape);
-        if (y.DType == DType.F64) { Loops.Axpy<double>(av.AsSpan<double>(), s, y.AsSpan<double>()); }
-        else { Loops.Axpy<float>(av.AsSpan<float>(), (float)s, y.AsSpan<float>()); }
-        var record = tape.ShouldRecord(a);
-        var output = tape.Output(y, record);
-        if (record) { tape.Record(new Node(OpKind.Scale, output, a) { F0 = s }); }
-        return output;
+        if (y.DType == DType.F64) { Elementwise.Scale<double>(av.AsSpan<double>(), s, y.AsSpan<double>()); }
+        else { Elementwise.Scale<float>(av.AsSpan<float>(), (float)s, y.AsSpan<float>()); }
+        return Expect.Record(tape, y, new Node(OpKind.Scale, default, a) { F0 = s }, tape.ShouldRecord(a));
     }
 
     // forward: y = s·a  ⇒  da += s·dy
-    internal static void Backward(Tape tape, in Node node)
-    {
-        var dy = tape.Grad(node.Out);
-        var da = tape.GradOrDefault(node.A);
-        if (!da.IsValid) { return; }
-        if (dy.DType == DType.F64) { Loops.Axpy<double>(dy.AsSpan<double>(), node.F0, da.AsSpan<double>()); }
-        else { Loops.Axpy<float>(dy.AsSpan<float>(), (float)node.F0, da.AsSpan<float>()); }
-    }
+    internal static void Backward(Tape tape, in Node node) => Expect.AddInto(tape, node.A, tape.Grad(node.Out), node.F0);
 }
 
 public static class SumOp
@@ -105,12 +81,9 @@ public static class SumOp
         var av = tape.Value(a);
         var y = tape.Arena.Allocate(av.DType, new Shape(1));
         var scale = mean && av.ElementCount > 0 ? 1.0 / av.ElementCount : 1.0;
-        if (y.DType == DType.F64) { y.AsSpan<double>()[0] = Loops.Sum<double>(av.AsSpan<double>()) * scale; }
-        else { y.AsSpan<float>()[0] = (float)(Loops.Sum<float>(av.AsSpan<float>()) * scale); }
-        var record = tape.ShouldRecord(a);
-        var output = tape.Output(y, record);
-        if (record) { tape.Record(new Node(OpKind.Sum, output, a) { F0 = scale }); }
-        return output;
+        if (y.DType == DType.F64) { y.AsSpan<double>()[0] = Elementwise.Sum<double>(av.AsSpan<double>()) * scale; }
+        else { y.AsSpan<float>()[0] = (float)(Elementwise.Sum<float>(av.AsSpan<float>()) * scale); }
+        return Expect.Record(tape, y, new Node(OpKind.Sum, default, a) { F0 = scale }, tape.ShouldRecord(a));
     }
 
     // forward: y = scale·Σ a  ⇒  da += scale·dy (broadcast)
@@ -119,8 +92,13 @@ public static class SumOp
         var da = tape.GradOrDefault(node.A);
         if (!da.IsValid) { return; }
         var dy = tape.Grad(node.Out);
-        if (dy.DType == DType.F64) { Loops.AddScalar<double>(dy.AsSpan<double>()[0] * node.F0, da.AsSpan<double>()); }
-        else { Loops.AddScalar<float>((float)(dy.AsSpan<float>()[0] * node.F0), da.AsSpan<float>()); }
+        if (dy.DType == DType.F64) { Fill<double>(dy.AsSpan<double>()[0] * node.F0, da.AsSpan<double>()); }
+        else { Fill<float>((float)(dy.AsSpan<float>()[0] * node.F0), da.AsSpan<float>()); }
+    }
+
+    private static void Fill<T>(T value, Span<T> da) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (var i = 0; i < da.Length; i++) { da[i] += value; }
     }
 }
 
@@ -130,24 +108,14 @@ public static class ReshapeOp
     public static Var Apply(Tape tape, Var a, params ReadOnlySpan<long> dims)
     {
         var y = tape.Value(a).Reshape(dims);
-        var record = tape.ShouldRecord(a);
-        var output = tape.Output(y, record);
-        if (record) { tape.Record(new Node(OpKind.Reshape, output, a)); }
-        return output;
+        return Expect.Record(tape, y, new Node(OpKind.Reshape, default, a), tape.ShouldRecord(a));
     }
 
     // forward: y = view(a)  ⇒  da += view⁻¹(dy)
-    internal static void Backward(Tape tape, in Node node)
-    {
-        var da = tape.GradOrDefault(node.A);
-        if (!da.IsValid) { return; }
-        var dy = tape.Grad(node.Out);
-        if (dy.DType == DType.F64) { Loops.Axpy<double>(dy.AsSpan<double>(), 1.0, da.AsSpan<double>()); }
-        else { Loops.Axpy<float>(dy.AsSpan<float>(), 1f, da.AsSpan<float>()); }
-    }
+    internal static void Backward(Tape tape, in Node node) => Expect.AddInto(tape, node.A, tape.Grad(node.Out), 1.0);
 }
 
-/// <summary>Argument checks shared by the ops.</summary>
+/// <summary>Argument checks and bookkeeping shared by the ops.</summary>
 internal static class Expect
 {
     public static void SameShapeAndType(Tensor a, Tensor b, string op)
@@ -155,40 +123,35 @@ internal static class Expect
         Tensor.ExpectSameShape(a, b, op);
         if (a.DType != b.DType) { throw new ArgumentException($"{op}: dtypes differ, {a.DType} {a.Shape} vs {b.DType} {b.Shape}"); }
     }
-}
 
-/// <summary>Plain span loops for the glue ops (the JIT vectorizes none of this; these ops are not hot).</summary>
-internal static class Loops
-{
-    public static void Add<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T>
+    public static void FloatingPoint(Tensor t, string op, string what)
     {
-        for (var i = 0; i < y.Length; i++) { y[i] = a[i] + b[i]; }
+        if (t.DType is not (DType.F32 or DType.F64)) { throw new ArgumentException($"{op}: {what} must be F32 or F64; got {t.DType} {t.Shape}"); }
     }
 
-    public static void Mul<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T>
+    public static void Int32(Tensor t, string op, string what)
     {
-        for (var i = 0; i < y.Length; i++) { y[i] = a[i] * b[i]; }
+        if (t.DType != DType.I32) { throw new ArgumentException($"{op}: {what} must be I32; got {t.DType} {t.Shape}"); }
     }
 
-    public static void MulAdd<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : INumber<T>
+    /// <summary>Registers y as an op output and, when <paramref name="record"/>, the node that produced it.</summary>
+    public static Var Record(Tape tape, Tensor y, Node node, bool record)
     {
-        for (var i = 0; i < y.Length; i++) { y[i] += a[i] * b[i]; }
+        var output = tape.Output(y, record);
+        if (record)
+        {
+            node.Out = output;
+            tape.Record(in node);
+        }
+        return output;
     }
 
-    public static void Axpy<T>(ReadOnlySpan<T> x, T alpha, Span<T> y) where T : INumber<T>
+    /// <summary>grad(v) += alpha · g, when v needs a gradient.</summary>
+    public static void AddInto(Tape tape, Var v, Tensor g, double alpha)
     {
-        for (var i = 0; i < y.Length; i++) { y[i] += alpha * x[i]; }
-    }
-
-    public static void AddScalar<T>(T value, Span<T> y) where T : INumber<T>
-    {
-        for (var i = 0; i < y.Length; i++) { y[i] += value; }
-    }
-
-    public static double Sum<T>(ReadOnlySpan<T> x) where T : INumber<T>
-    {
-        double s = 0;
-        for (var i = 0; i < x.Length; i++) { s += double.CreateTruncating(x[i]); }
-        return s;
+        var d = tape.GradOrDefault(v);
+        if (!d.IsValid) { return; }
+        if (d.DType == DType.F64) { Elementwise.Axpy<double>(g.AsSpan<double>(), alpha, d.AsSpan<double>()); }
+        else { Elementwise.Axpy<float>(g.AsSpan<float>(), (float)alpha, d.AsSpan<float>()); }
     }
 }

@@ -43,13 +43,8 @@ public static class MatmulOp
         }
         var c = tape.Arena.Allocate(av.DType, outShape);
         Gemm(av, bv, c, (int)m, (int)n, (int)k, transposeA, transposeB, accumulate: false);
-        var record = tape.ShouldRecord(a, b);
-        var output = tape.Output(c, record);
-        if (record)
-        {
-            tape.Record(new Node(OpKind.Matmul, output, a, b) { Flag0 = transposeA, Flag1 = transposeB, I0 = (int)m, I1 = (int)n, I2 = (int)k });
-        }
-        return output;
+        var node = new Node(OpKind.Matmul, default, a, b) { Flag0 = transposeA, Flag1 = transposeB, I0 = (int)m, I1 = (int)n, I2 = (int)k };
+        return Expect.Record(tape, c, node, tape.ShouldRecord(a, b));
     }
 
     internal static void Backward(Tape tape, in Node node)

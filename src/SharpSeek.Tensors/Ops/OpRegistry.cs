@@ -16,6 +16,15 @@ internal static class OpRegistry
             case OpKind.Scale: ScaleOp.Backward(tape, in node); break;
             case OpKind.Sum: SumOp.Backward(tape, in node); break;
             case OpKind.Reshape: ReshapeOp.Backward(tape, in node); break;
+            case OpKind.Silu: SiluOp.Backward(tape, in node); break;
+            case OpKind.SwiGlu: SwiGluOp.Backward(tape, in node); break;
+            case OpKind.Softmax or OpKind.LogSoftmax: SoftmaxOp.Backward(tape, in node); break;
+            case OpKind.CrossEntropy: CrossEntropyOp.Backward(tape, in node); break;
+            case OpKind.RmsNorm: RmsNormOp.Backward(tape, in node); break;
+            case OpKind.Rope: RopeOp.Backward(tape, in node); break;
+            case OpKind.Embedding: EmbeddingOp.Backward(tape, in node); break;
+            case OpKind.GatherRows: GatherRowsOp.Backward(tape, in node); break;
+            case OpKind.ScatterAddRows: ScatterAddRowsOp.Backward(tape, in node); break;
             default: throw new InvalidOperationException($"no backward for op {node.Op}");
         }
     }
