@@ -1,5 +1,5 @@
-// TrainingStepAllocationTests.cs: after warm-up, a whole training step (forward, backward, update) on arenas allocates
-// nothing on the GC heap, on any thread.
+// TrainingStepAllocationTests.cs: after warm-up, a whole training step of a tiny language model (forward, backward,
+// update) on arenas allocates nothing on the GC heap, on any thread, and its loss falls.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
 
@@ -8,41 +8,46 @@ namespace SharpSeek.Tensors.Tests;
 [Collection(SerialCollection.Name)]
 public sealed class TrainingStepAllocationTests
 {
-    private sealed class TinyMlp : IDisposable
+    // embedding → RMSNorm → SwiGLU MLP (+ residual) → head → cross-entropy
+    private sealed class TinyLm : IDisposable
     {
+        private const int Vocab = 50, Dim = 32, Hidden = 64;
         private readonly Arena _parameters = new("parameters");
         private readonly Arena _gradients = new("gradients");
         private readonly Tensor[] _weights;
         private readonly Tensor[] _grads;
 
-        public TinyMlp(int dim, int hidden, int seed)
+        public TinyLm(int seed)
         {
             var rng = new Random(seed);
-            _weights = [_parameters.Allocate<float>(hidden, dim), _parameters.Allocate<float>(dim, hidden)];
-            _grads = [_gradients.Allocate<float>(hidden, dim), _gradients.Allocate<float>(dim, hidden)];
+            long[][] shapes = [[Vocab, Dim], [Dim], [Hidden, Dim], [Hidden, Dim], [Dim, Hidden], [Vocab, Dim]];
+            _weights = [.. shapes.Select(s => _parameters.Allocate(DType.F32, new Shape(s)))];
+            _grads = [.. shapes.Select(s => _gradients.Allocate(DType.F32, new Shape(s)))];
             foreach (var w in _weights)
             {
                 var s = w.AsSpan<float>();
-                for (var i = 0; i < s.Length; i++) { s[i] = (float)(rng.NextDouble() - 0.5) * 0.2f; }
+                for (var i = 0; i < s.Length; i++) { s[i] = w.Rank == 1 ? 1f : (float)(rng.NextDouble() - 0.5) * 0.3f; }
             }
         }
 
-        public float Step(Tape tape, Tensor input, Tensor target, float lr)
+        public float Step(Tape tape, Tensor ids, Tensor targets, float lr)
         {
             tape.Reset();
-            var x = tape.Constant(input);
-            var w1 = tape.Leaf(_weights[0], _grads[0]);
-            var w2 = tape.Leaf(_weights[1], _grads[1]);
-            var h = MatmulOp.Apply(tape, x, w1, transposeB: true);                 // h: (B, hidden)
-            var y = MatmulOp.Apply(tape, MulOp.Apply(tape, h, h), w2, transposeB: true); // y: (B, D)
-            var diff = AddOp.Apply(tape, y, ScaleOp.Apply(tape, tape.Constant(target), -1));
-            var loss = SumOp.Apply(tape, MulOp.Apply(tape, diff, diff), mean: true);
+            Span<Var> p = stackalloc Var[_weights.Length];
+            for (var i = 0; i < p.Length; i++) { p[i] = tape.Leaf(_weights[i], _grads[i]); }
+            var x = EmbeddingOp.Apply(tape, p[0], ids);                                     // x: (B, T, D)
+            var h = RmsNormOp.Apply(tape, x, p[1], 1e-6);
+            var gate = MatmulOp.Apply(tape, h, p[2], transposeB: true);                     // gate, up: (B, T, hidden)
+            var up = MatmulOp.Apply(tape, h, p[3], transposeB: true);
+            var mlp = MatmulOp.Apply(tape, SwiGluOp.Apply(tape, gate, up), p[4], transposeB: true);
+            var logits = MatmulOp.Apply(tape, AddOp.Apply(tape, x, mlp), p[5], transposeB: true); // logits: (B, T, V)
+            var loss = CrossEntropyOp.Apply(tape, logits, targets);
             tape.Backward(loss);
-            for (var p = 0; p < _weights.Length; p++)
+            for (var i = 0; i < _weights.Length; i++)
             {
-                var w = _weights[p].AsSpan<float>();
-                var g = _grads[p].AsSpan<float>();
-                for (var i = 0; i < w.Length; i++) { w[i] -= lr * g[i]; }
+                var w = _weights[i].AsSpan<float>();
+                var g = _grads[i].AsSpan<float>();
+                for (var j = 0; j < w.Length; j++) { w[j] -= lr * g[j]; }
                 g.Clear();
             }
             return tape.Value(loss).AsSpan<float>()[0];
@@ -58,27 +63,28 @@ public sealed class TrainingStepAllocationTests
     [Fact]
     public void TrainingStep_AfterWarmUp_AllocatesNothingOnTheGcHeap()
     {
-        using var model = new TinyMlp(dim: 48, hidden: 96, seed: 3);
+        using var model = new TinyLm(seed: 3);
         using var data = new Arena("data");
         var rng = new Random(5);
-        var input = data.Allocate<float>(64, 48);
-        var target = data.Allocate<float>(64, 48);
-        foreach (var t in new[] { input, target })
+        var tokens = Enumerable.Range(0, 4 * 33).Select(_ => rng.Next(50)).ToArray();
+        var ids = data.Allocate<int>(4, 32);
+        var targets = data.Allocate<int>(4 * 32);
+        for (var b = 0; b < 4; b++)
         {
-            var s = t.AsSpan<float>();
-            for (var i = 0; i < s.Length; i++) { s[i] = (float)(rng.NextDouble() * 2 - 1); }
+            tokens.AsSpan(b * 33, 32).CopyTo(ids.AsSpan<int>()[(b * 32)..]);
+            tokens.AsSpan(b * 33 + 1, 32).CopyTo(targets.AsSpan<int>()[(b * 32)..]);
         }
         using var step = new Arena("step", 64);
         var tape = new Tape(step);
 
-        var first = model.Step(tape, input, target, 0.05f);
-        for (var i = 0; i < 3; i++) { model.Step(tape, input, target, 0.05f); } // warm-up: arenas and tape reach their size
+        var first = model.Step(tape, ids, targets, 0.5f);
+        for (var i = 0; i < 3; i++) { model.Step(tape, ids, targets, 0.5f); } // warm-up: arenas and tape reach their size
         var before = GC.GetTotalAllocatedBytes(precise: true);
         float last = 0;
-        for (var i = 0; i < 20; i++) { last = model.Step(tape, input, target, 0.05f); }
+        for (var i = 0; i < 20; i++) { last = model.Step(tape, ids, targets, 0.5f); }
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
 
         Assert.Equal(0, allocated);
-        Assert.True(last < first, $"loss should fall: first {first}, last {last}");
+        Assert.True(last < first * 0.9f, $"loss should fall: first {first}, last {last}");
     }
 }
