@@ -270,12 +270,25 @@ public sealed class ConversionTests
             0f, -0f, float.Epsilon, -float.Epsilon, float.MaxValue, float.MinValue, float.PositiveInfinity, float.NegativeInfinity,
             float.NaN, BitConverter.UInt32BitsToSingle(0x7F80_0001), BitConverter.UInt32BitsToSingle(0xFFFF_FFFF),
             BitConverter.UInt32BitsToSingle(0x0080_0000), BitConverter.UInt32BitsToSingle(0x007F_FFFF), 1f, -1f,
+            // the overflow boundaries and the smallest-subnormal ties of each format
+            448f, 464f, MathF.BitIncrement(464f), -MathF.BitIncrement(464f), 480f, 57344f, MathF.BitDecrement(61440f), 61440f, -61440f,
+            65504f, 65520f, MathF.BitDecrement(65520f), MathF.ScaleB(1, -10), MathF.ScaleB(1, -17), MathF.ScaleB(1, -25),
+            MathF.BitIncrement(MathF.ScaleB(1, -10)), MathF.ScaleB(3, -10), MathF.ScaleB(3, -17), MathF.ScaleB(1, -6), MathF.ScaleB(1, -14),
         };
         var xs = new float[count];
         specials.CopyTo(xs, 0);
         for (var i = specials.Length; i < count; i++)
         {
             var mantissa = (uint)rng.Next(1 << 23);
+            // every odd draw is an exact tie of one format in its normal range (f16, bf16, e4m3, e5m2 in turn)
+            mantissa = (i & 7) switch
+            {
+                1 => (mantissa & ~0x1FFFu) | 0x1000,
+                3 => (mantissa & ~0xFFFFu) | 0x8000,
+                5 => (mantissa & ~0xF_FFFFu) | 0x8_0000,
+                7 => (mantissa & ~0x1F_FFFFu) | 0x10_0000,
+                _ => mantissa,
+            };
             // half the draws are uniform over every bit pattern (every exponent), half sit near the format's range
             var exponent = (i & 1) == 0 ? (uint)rng.Next(256) : (uint)Math.Clamp(exponentCenter + rng.Next(-exponentSpread, exponentSpread + 1), 0, 255);
             var sign = (uint)rng.Next(2) << 31;
