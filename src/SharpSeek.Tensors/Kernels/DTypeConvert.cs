@@ -1,0 +1,334 @@
+// DTypeConvert.cs: bulk span conversions between f32 and BF16, F16, E4M3, E5M2, equal element by element to the scalar
+// encoders in Conversions.cs. BF16 both ways and the FP8 encoders are vectorized (Vector256, then Vector128, then scalar);
+// FP8 decode reads the 256-entry table. Named DTypeConvert, not Convert, so it never clashes with System.Convert.
+// Not here: block scaling (Fp8Quant.cs). Tested by ConversionTests.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace SharpSeek.Tensors.Kernels;
+
+/// <summary>Element-wise dtype conversions over spans: <c>dst[i] = convert(src[i])</c>, with the rounding of the scalar encoders.</summary>
+public static class DTypeConvert
+{
+    /// <summary>Widens BF16 to f32 (exact).</summary>
+    public static void ToSingle(ReadOnlySpan<BFloat16> src, Span<float> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        ref var s = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<BFloat16, ushort>(src));
+        ref var d = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(dst));
+        var n = src.Length;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref s, (nuint)i));
+                (lo << 16).StoreUnsafe(ref d, (nuint)i);
+                (hi << 16).StoreUnsafe(ref d, (nuint)(i + Vector256<uint>.Count));
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
+            {
+                var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref s, (nuint)i));
+                (lo << 16).StoreUnsafe(ref d, (nuint)i);
+                (hi << 16).StoreUnsafe(ref d, (nuint)(i + Vector128<uint>.Count));
+            }
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) = (uint)Unsafe.Add(ref s, i) << 16;
+        }
+    }
+
+    /// <summary>Rounds f32 to BF16, ties to even; NaN stays a quiet NaN with its sign (see <see cref="BFloat16.FromSingle"/>).</summary>
+    public static void ToBFloat16(ReadOnlySpan<float> src, Span<BFloat16> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        ref var s = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(src));
+        ref var d = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<BFloat16, ushort>(dst));
+        var n = src.Length;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+            {
+                var lo = EncodeBf16(Vector256.LoadUnsafe(ref s, (nuint)i));
+                var hi = EncodeBf16(Vector256.LoadUnsafe(ref s, (nuint)(i + Vector256<uint>.Count)));
+                Vector256.Narrow(lo, hi).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
+            {
+                var lo = EncodeBf16(Vector128.LoadUnsafe(ref s, (nuint)i));
+                var hi = EncodeBf16(Vector128.LoadUnsafe(ref s, (nuint)(i + Vector128<uint>.Count)));
+                Vector128.Narrow(lo, hi).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) = BFloat16.Encode(Unsafe.Add(ref s, i));
+        }
+    }
+
+    /// <summary>Widens F16 to f32 (exact).</summary>
+    public static void ToSingle(ReadOnlySpan<Half> src, Span<float> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        for (var i = 0; i < src.Length; i++)
+        {
+            dst[i] = (float)src[i];
+        }
+    }
+
+    /// <summary>Rounds f32 to F16 with <see cref="System.Half"/>'s conversion (ties to even, overflow to ±Inf).</summary>
+    public static void ToHalf(ReadOnlySpan<float> src, Span<Half> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        for (var i = 0; i < src.Length; i++)
+        {
+            dst[i] = (Half)src[i];
+        }
+    }
+
+    /// <summary>Decodes E4M3FN to f32 through the table (exact; NaN for 0x7F/0xFF).</summary>
+    public static void ToSingle(ReadOnlySpan<Float8E4M3> src, Span<float> dst)
+        => Lookup(MemoryMarshal.AsBytes(src), Float8E4M3.DecodeTable, dst);
+
+    /// <summary>Decodes E5M2 to f32 through the table (exact).</summary>
+    public static void ToSingle(ReadOnlySpan<Float8E5M2> src, Span<float> dst)
+        => Lookup(MemoryMarshal.AsBytes(src), Float8E5M2.DecodeTable, dst);
+
+    /// <summary>Rounds f32 to E4M3FN, ties to even, overflow to NaN (see <see cref="Float8E4M3.FromSingle"/>).</summary>
+    public static void ToFloat8E4M3(ReadOnlySpan<float> src, Span<Float8E4M3> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        EncodeE4M3(src, 1f, saturate: false, MemoryMarshal.AsBytes(dst));
+    }
+
+    /// <summary>Rounds f32 to E4M3FN, ties to even, clamping to ±448 (see <see cref="Float8E4M3.FromSingleSaturating"/>).</summary>
+    public static void ToFloat8E4M3Saturating(ReadOnlySpan<float> src, Span<Float8E4M3> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        EncodeE4M3(src, 1f, saturate: true, MemoryMarshal.AsBytes(dst));
+    }
+
+    /// <summary>Rounds f32 to E5M2, ties to even, overflow to ±Inf (see <see cref="Float8E5M2.FromSingle"/>).</summary>
+    public static void ToFloat8E5M2(ReadOnlySpan<float> src, Span<Float8E5M2> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        EncodeE5M2(src, saturate: false, MemoryMarshal.AsBytes(dst));
+    }
+
+    /// <summary>Rounds f32 to E5M2, ties to even, clamping to ±57344 (see <see cref="Float8E5M2.FromSingleSaturating"/>).</summary>
+    public static void ToFloat8E5M2Saturating(ReadOnlySpan<float> src, Span<Float8E5M2> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        EncodeE5M2(src, saturate: true, MemoryMarshal.AsBytes(dst));
+    }
+
+    /// <summary>dst[i] = E4M3(src[i] / divisor); the caller checks the lengths. Fp8Quant uses this with the block scale.</summary>
+    internal static void EncodeE4M3(ReadOnlySpan<float> src, float divisor, bool saturate, Span<byte> dst)
+    {
+        ref var s = ref MemoryMarshal.GetReference(src);
+        ref var d = ref MemoryMarshal.GetReference(dst);
+        var n = src.Length;
+        var divide = divisor != 1f;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var div = Vector256.Create(divisor);
+            for (; i <= n - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var q0 = E4M3(Load(ref s, i, div, divide), saturate);
+                var q1 = E4M3(Load(ref s, i + 8, div, divide), saturate);
+                var q2 = E4M3(Load(ref s, i + 16, div, divide), saturate);
+                var q3 = E4M3(Load(ref s, i + 24, div, divide), saturate);
+                Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var div = Vector128.Create(divisor);
+            for (; i <= n - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var q0 = E4M3(Load(ref s, i, div, divide), saturate);
+                var q1 = E4M3(Load(ref s, i + 4, div, divide), saturate);
+                var q2 = E4M3(Load(ref s, i + 8, div, divide), saturate);
+                var q3 = E4M3(Load(ref s, i + 12, div, divide), saturate);
+                Vector128.Narrow(Vector128.Narrow(q0, q1), Vector128.Narrow(q2, q3)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            var x = Unsafe.Add(ref s, i);
+            Unsafe.Add(ref d, i) = Float8E4M3.Encode(BitConverter.SingleToUInt32Bits(divide ? x / divisor : x), saturate);
+        }
+    }
+
+    private static void EncodeE5M2(ReadOnlySpan<float> src, bool saturate, Span<byte> dst)
+    {
+        ref var s = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(src));
+        ref var d = ref MemoryMarshal.GetReference(dst);
+        var n = src.Length;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var q0 = E5M2(Vector256.LoadUnsafe(ref s, (nuint)i), saturate);
+                var q1 = E5M2(Vector256.LoadUnsafe(ref s, (nuint)(i + 8)), saturate);
+                var q2 = E5M2(Vector256.LoadUnsafe(ref s, (nuint)(i + 16)), saturate);
+                var q3 = E5M2(Vector256.LoadUnsafe(ref s, (nuint)(i + 24)), saturate);
+                Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var q0 = E5M2(Vector128.LoadUnsafe(ref s, (nuint)i), saturate);
+                var q1 = E5M2(Vector128.LoadUnsafe(ref s, (nuint)(i + 4)), saturate);
+                var q2 = E5M2(Vector128.LoadUnsafe(ref s, (nuint)(i + 8)), saturate);
+                var q3 = E5M2(Vector128.LoadUnsafe(ref s, (nuint)(i + 12)), saturate);
+                Vector128.Narrow(Vector128.Narrow(q0, q1), Vector128.Narrow(q2, q3)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) = Float8E5M2.Encode(Unsafe.Add(ref s, i), saturate);
+        }
+    }
+
+    private static void Lookup(ReadOnlySpan<byte> src, ReadOnlySpan<float> table, Span<float> dst)
+    {
+        CheckLengths(src.Length, dst.Length);
+        ref var t = ref MemoryMarshal.GetReference(table);
+        for (var i = 0; i < src.Length; i++)
+        {
+            dst[i] = Unsafe.Add(ref t, src[i]); // a byte always indexes inside the 256-entry table
+        }
+    }
+
+    private static void CheckLengths(int srcLength, int dstLength)
+    {
+        if (srcLength != dstLength)
+        {
+            // paramName is the public methods' destination parameter, which this helper only sees as a length
+#pragma warning disable CA2208
+            throw new ArgumentException($"dst has {dstLength} elements, expected {srcLength} (the length of src)", "dst");
+#pragma warning restore CA2208
+        }
+    }
+
+    // The vector encoders mirror the scalar ones in Conversions.cs lane by lane: compute every path, then select.
+    // a = |bits| fits in 31 bits, so signed compares order it correctly.
+
+    private static Vector256<uint> EncodeBf16(Vector256<uint> bits)
+    {
+        var isNaN = Vector256.GreaterThan((bits & Vector256.Create(0x7FFF_FFFFu)).AsInt32(), Vector256.Create(0x7F80_0000)).AsUInt32();
+        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
+        return Vector256.ConditionalSelect(isNaN, (bits >> 16) | Vector256.Create(0x40u), rounded);
+    }
+
+    private static Vector128<uint> EncodeBf16(Vector128<uint> bits)
+    {
+        var isNaN = Vector128.GreaterThan((bits & Vector128.Create(0x7FFF_FFFFu)).AsInt32(), Vector128.Create(0x7F80_0000)).AsUInt32();
+        var rounded = (bits + Vector128.Create(0x7FFFu) + ((bits >> 16) & Vector128<uint>.One)) >> 16;
+        return Vector128.ConditionalSelect(isNaN, (bits >> 16) | Vector128.Create(0x40u), rounded);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Load(ref float s, int i, Vector256<float> div, bool divide)
+    {
+        var x = Vector256.LoadUnsafe(ref s, (nuint)i);
+        return (divide ? x / div : x).AsUInt32();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> Load(ref float s, int i, Vector128<float> div, bool divide)
+    {
+        var x = Vector128.LoadUnsafe(ref s, (nuint)i);
+        return (divide ? x / div : x).AsUInt32();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> E4M3(Vector256<uint> bits, bool saturate)
+    {
+        var sign = (bits >> 24) & Vector256.Create(0x80u);
+        var a = bits & Vector256.Create(0x7FFF_FFFFu);
+        var ai = a.AsInt32();
+        var normal = (a + Vector256.Create(unchecked((7u - 127u) << 23) + 0x7FFFFu) + ((a >> 20) & Vector256<uint>.One)) >> 20;
+        var magic = Vector256.Create(Float8E4M3.SubnormalMagicBits);
+        var sub = (a.AsSingle() + magic.AsSingle()).AsUInt32() - magic;
+        var q = Vector256.ConditionalSelect(Vector256.LessThan(ai, Vector256.Create((int)Float8E4M3.MinNormalBits)).AsUInt32(), sub, normal);
+        if (saturate)
+        {
+            q = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(ai, Vector256.Create((int)Float8E4M3.MaxBits)).AsUInt32(), Vector256.Create(0x7Eu), q);
+            q = Vector256.ConditionalSelect(Vector256.GreaterThan(ai, Vector256.Create(0x7F80_0000)).AsUInt32(), Vector256.Create(0x7Fu), q);
+        }
+        else
+        {
+            q = Vector256.ConditionalSelect(Vector256.GreaterThan(ai, Vector256.Create(0x43E8_0000)).AsUInt32(), Vector256.Create(0x7Fu), q);
+        }
+        return (q & Vector256.Create(0xFFu)) | sign;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> E4M3(Vector128<uint> bits, bool saturate)
+    {
+        var sign = (bits >> 24) & Vector128.Create(0x80u);
+        var a = bits & Vector128.Create(0x7FFF_FFFFu);
+        var ai = a.AsInt32();
+        var normal = (a + Vector128.Create(unchecked((7u - 127u) << 23) + 0x7FFFFu) + ((a >> 20) & Vector128<uint>.One)) >> 20;
+        var magic = Vector128.Create(Float8E4M3.SubnormalMagicBits);
+        var sub = (a.AsSingle() + magic.AsSingle()).AsUInt32() - magic;
+        var q = Vector128.ConditionalSelect(Vector128.LessThan(ai, Vector128.Create((int)Float8E4M3.MinNormalBits)).AsUInt32(), sub, normal);
+        if (saturate)
+        {
+            q = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(ai, Vector128.Create((int)Float8E4M3.MaxBits)).AsUInt32(), Vector128.Create(0x7Eu), q);
+            q = Vector128.ConditionalSelect(Vector128.GreaterThan(ai, Vector128.Create(0x7F80_0000)).AsUInt32(), Vector128.Create(0x7Fu), q);
+        }
+        else
+        {
+            q = Vector128.ConditionalSelect(Vector128.GreaterThan(ai, Vector128.Create(0x43E8_0000)).AsUInt32(), Vector128.Create(0x7Fu), q);
+        }
+        return (q & Vector128.Create(0xFFu)) | sign;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> E5M2(Vector256<uint> bits, bool saturate)
+    {
+        var sign = (bits >> 24) & Vector256.Create(0x80u);
+        var a = bits & Vector256.Create(0x7FFF_FFFFu);
+        var ai = a.AsInt32();
+        var normal = (a + Vector256.Create(unchecked((15u - 127u) << 23) + 0xFFFFFu) + ((a >> 21) & Vector256<uint>.One)) >> 21;
+        var magic = Vector256.Create(Float8E5M2.SubnormalMagicBits);
+        var sub = (a.AsSingle() + magic.AsSingle()).AsUInt32() - magic;
+        var q = Vector256.ConditionalSelect(Vector256.LessThan(ai, Vector256.Create((int)Float8E5M2.MinNormalBits)).AsUInt32(), sub, normal);
+        q = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(ai, Vector256.Create((int)Float8E5M2.InfThresholdBits)).AsUInt32(),
+            Vector256.Create(saturate ? 0x7Bu : 0x7Cu), q);
+        q = Vector256.ConditionalSelect(Vector256.GreaterThan(ai, Vector256.Create(0x7F80_0000)).AsUInt32(), Vector256.Create(0x7Fu), q);
+        return (q & Vector256.Create(0xFFu)) | sign;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> E5M2(Vector128<uint> bits, bool saturate)
+    {
+        var sign = (bits >> 24) & Vector128.Create(0x80u);
+        var a = bits & Vector128.Create(0x7FFF_FFFFu);
+        var ai = a.AsInt32();
+        var normal = (a + Vector128.Create(unchecked((15u - 127u) << 23) + 0xFFFFFu) + ((a >> 21) & Vector128<uint>.One)) >> 21;
+        var magic = Vector128.Create(Float8E5M2.SubnormalMagicBits);
+        var sub = (a.AsSingle() + magic.AsSingle()).AsUInt32() - magic;
+        var q = Vector128.ConditionalSelect(Vector128.LessThan(ai, Vector128.Create((int)Float8E5M2.MinNormalBits)).AsUInt32(), sub, normal);
+        q = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(ai, Vector128.Create((int)Float8E5M2.InfThresholdBits)).AsUInt32(),
+            Vector128.Create(saturate ? 0x7Bu : 0x7Cu), q);
+        q = Vector128.ConditionalSelect(Vector128.GreaterThan(ai, Vector128.Create(0x7F80_0000)).AsUInt32(), Vector128.Create(0x7Fu), q);
+        return (q & Vector128.Create(0xFFu)) | sign;
+    }
+}

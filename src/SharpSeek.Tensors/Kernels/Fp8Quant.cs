@@ -1,0 +1,299 @@
+// Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles and 128x128 weight blocks, each with an
+// online max-abs scale (scale = max(amax, 1e-4) / 448, q = E4M3(x / scale), x ~ q * scale), plus the dequantizers.
+// Not here: FP8 GEMMs and delayed scaling; NaN/Inf inputs give unspecified scales. Tested by Fp8QuantTests.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace SharpSeek.Tensors.Kernels;
+
+/// <summary>Block-scaled E4M3 quantization as in DeepSeek-V3 (paper §3.3.2, DeepGEMM <c>per_token_cast_to_fp8</c>).</summary>
+public static unsafe class Fp8Quant
+{
+    /// <summary>Elements per tile side: 1x128 activation tiles, 128x128 weight blocks.</summary>
+    public const int Block = 128;
+
+    /// <summary>Lower clamp of a tile's max-abs, so an all-zero tile still gets a finite, nonzero scale.</summary>
+    public const float MinAmax = 1e-4f;
+
+    // Below this many elements the loop runs on the calling thread: waking the pool costs more than the work.
+    private const long ParallelThreshold = 1 << 15;
+
+    /// <summary>Tiles along a dimension of <paramref name="n"/> elements: ceil(n / 128).</summary>
+    public static int Tiles(int n) => (n + Block - 1) / Block;
+
+    /// <summary>
+    /// Quantizes activations per token in 1x128 tiles. x, q: (rows, cols) row-major; scales: (rows, ceil(cols/128)).
+    /// scale = max(amax, 1e-4) / 448 over the tile's real elements (rounded up to a power of two, UE8M0 style, when
+    /// <paramref name="powerOfTwoScales"/>), q = E4M3(x / scale), so x ~ q * scale.
+    /// </summary>
+    public static void QuantizeActivations(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales,
+        bool powerOfTwoScales = false)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(x), x.Length, count);
+        CheckLength(nameof(q), q.Length, count);
+        CheckLength(nameof(scales), scales.Length, (long)rows * Tiles(cols));
+        fixed (float* px = x)
+        fixed (Float8E4M3* pq = q)
+        fixed (float* ps = scales)
+        {
+            var work = new ActivationRows { X = px, Q = (byte*)pq, Scales = ps, Cols = cols, PowerOfTwo = powerOfTwoScales };
+            Run(rows, count, ref work);
+        }
+    }
+
+    /// <summary>Inverse of <see cref="QuantizeActivations"/>: x[r, c] = q[r, c] * scales[r, c / 128].</summary>
+    public static void DequantizeActivations(ReadOnlySpan<Float8E4M3> q, ReadOnlySpan<float> scales, int rows, int cols, Span<float> x)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(q), q.Length, count);
+        CheckLength(nameof(scales), scales.Length, (long)rows * Tiles(cols));
+        CheckLength(nameof(x), x.Length, count);
+        fixed (Float8E4M3* pq = q)
+        fixed (float* ps = scales)
+        fixed (float* px = x)
+        {
+            var work = new DequantRows { Q = (byte*)pq, Scales = ps, X = px, Cols = cols, ScaleRowStride = 1 };
+            Run(rows, count, ref work);
+        }
+    }
+
+    /// <summary>
+    /// Quantizes a weight in 128x128 blocks. w, q: (rows, cols) row-major; scaleInv: (ceil(rows/128), ceil(cols/128)).
+    /// scaleInv = max(amax, 1e-4) / 448 over the block's real elements (edge blocks act as zero-padded), q = E4M3(w / scaleInv);
+    /// scaleInv is the dequant multiplier, as the official checkpoints' <c>weight_scale_inv</c>.
+    /// </summary>
+    public static void QuantizeWeightBlocks(ReadOnlySpan<float> w, int rows, int cols, Span<Float8E4M3> q, Span<float> scaleInv)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(w), w.Length, count);
+        CheckLength(nameof(q), q.Length, count);
+        var blockCols = Tiles(cols);
+        CheckLength(nameof(scaleInv), scaleInv.Length, (long)Tiles(rows) * blockCols);
+        fixed (float* pw = w)
+        fixed (Float8E4M3* pq = q)
+        fixed (float* ps = scaleInv)
+        {
+            var work = new WeightBlocks { W = pw, Q = (byte*)pq, ScaleInv = ps, Rows = rows, Cols = cols, BlockCols = blockCols };
+            Run(Tiles(rows) * blockCols, count, ref work);
+        }
+    }
+
+    /// <summary>Inverse of <see cref="QuantizeWeightBlocks"/>: w[i, j] = q[i, j] * scaleInv[i / 128, j / 128] (official <c>weight_dequant</c>).</summary>
+    public static void DequantizeWeightBlocks(ReadOnlySpan<Float8E4M3> q, ReadOnlySpan<float> scaleInv, int rows, int cols, Span<float> w)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(q), q.Length, count);
+        CheckLength(nameof(scaleInv), scaleInv.Length, (long)Tiles(rows) * Tiles(cols));
+        CheckLength(nameof(w), w.Length, count);
+        fixed (Float8E4M3* pq = q)
+        fixed (float* ps = scaleInv)
+        fixed (float* pw = w)
+        {
+            var work = new DequantRows { Q = (byte*)pq, Scales = ps, X = pw, Cols = cols, ScaleRowStride = Block };
+            Run(rows, count, ref work);
+        }
+    }
+
+    /// <summary>The scale of a tile with max-abs <paramref name="amax"/>: max(amax, 1e-4) / 448, or its UE8M0 ceiling.</summary>
+    public static float ScaleOf(float amax, bool powerOfTwo)
+    {
+        var scale = MathF.Max(amax, MinAmax) / Float8E4M3.MaxValue;
+        return powerOfTwo ? CeilToPowerOfTwo(scale) : scale;
+    }
+
+    /// <summary>The smallest power of two &gt;= |s| (DeepGEMM <c>ceil_to_ue8m0</c>), for normal positive scales.</summary>
+    public static float CeilToPowerOfTwo(float s)
+    {
+        var bits = BitConverter.SingleToUInt32Bits(s) & 0x7FFF_FFFF;
+        var e = (int)(bits >> 23) + ((bits & 0x7F_FFFF) != 0 ? 1 : 0);
+        return BitConverter.UInt32BitsToSingle((uint)Math.Clamp(e, 1, 254) << 23);
+    }
+
+    /// <summary>Naive reference: the same math element by element with the scalar encoder. Test oracle.</summary>
+    internal static void QuantizeActivationsNaive(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwo)
+    {
+        var tiles = Tiles(cols);
+        for (var r = 0; r < rows; r++)
+        {
+            for (var t = 0; t < tiles; t++)
+            {
+                var c0 = t * Block;
+                var c1 = Math.Min(cols, c0 + Block);
+                var amax = 0f;
+                for (var c = c0; c < c1; c++) { amax = MathF.Max(amax, MathF.Abs(x[(r * cols) + c])); }
+                var scale = ScaleOf(amax, powerOfTwo);
+                scales[(r * tiles) + t] = scale;
+                for (var c = c0; c < c1; c++) { q[(r * cols) + c] = Float8E4M3.FromSingle(x[(r * cols) + c] / scale); }
+            }
+        }
+    }
+
+    /// <summary>Naive reference for <see cref="QuantizeWeightBlocks"/>, element by element. Test oracle.</summary>
+    internal static void QuantizeWeightBlocksNaive(ReadOnlySpan<float> w, int rows, int cols, Span<Float8E4M3> q, Span<float> scaleInv)
+    {
+        var blockCols = Tiles(cols);
+        for (var bi = 0; bi < Tiles(rows); bi++)
+        {
+            for (var bj = 0; bj < blockCols; bj++)
+            {
+                var amax = 0f;
+                for (var r = bi * Block; r < Math.Min(rows, (bi + 1) * Block); r++)
+                {
+                    for (var c = bj * Block; c < Math.Min(cols, (bj + 1) * Block); c++) { amax = MathF.Max(amax, MathF.Abs(w[(r * cols) + c])); }
+                }
+                var scale = ScaleOf(amax, powerOfTwo: false);
+                scaleInv[(bi * blockCols) + bj] = scale;
+                for (var r = bi * Block; r < Math.Min(rows, (bi + 1) * Block); r++)
+                {
+                    for (var c = bj * Block; c < Math.Min(cols, (bj + 1) * Block); c++) { q[(r * cols) + c] = Float8E4M3.FromSingle(w[(r * cols) + c] / scale); }
+                }
+            }
+        }
+    }
+
+    private static void Run<T>(int items, long elements, ref T work) where T : struct, IWorkItem
+    {
+        if (elements < ParallelThreshold)
+        {
+            for (var i = 0; i < items; i++) { work.Execute(i, 0); }
+        }
+        else
+        {
+            WorkerPool.Current.For(items, ref work);
+        }
+    }
+
+    private static float MaxAbs(float* x, int n)
+    {
+        var i = 0;
+        var amax = 0f;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                acc = Vector256.Max(acc, Vector256.Abs(Vector256.Load(x + i)));
+            }
+            var m = Vector128.Max(acc.GetLower(), acc.GetUpper());
+            amax = MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3]));
+        }
+        else if (Vector128.IsHardwareAccelerated && n >= Vector128<float>.Count)
+        {
+            var acc = Vector128<float>.Zero;
+            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                acc = Vector128.Max(acc, Vector128.Abs(Vector128.Load(x + i)));
+            }
+            amax = MathF.Max(MathF.Max(acc[0], acc[1]), MathF.Max(acc[2], acc[3]));
+        }
+        for (; i < n; i++)
+        {
+            amax = MathF.Max(amax, MathF.Abs(x[i]));
+        }
+        return amax;
+    }
+
+    // One row of activations: every tile's scale and codes.
+    private struct ActivationRows : IWorkItem
+    {
+        public float* X;
+        public byte* Q;
+        public float* Scales;
+        public int Cols;
+        public bool PowerOfTwo;
+
+        public readonly void Execute(int index, int worker)
+        {
+            var tiles = Tiles(Cols);
+            var row = (long)index * Cols;
+            for (var t = 0; t < tiles; t++)
+            {
+                var c0 = t * Block;
+                var n = Math.Min(Cols - c0, Block);
+                var x = X + row + c0;
+                var scale = ScaleOf(MaxAbs(x, n), PowerOfTwo);
+                Scales[((long)index * tiles) + t] = scale;
+                DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(x, n), scale, saturate: false, new Span<byte>(Q + row + c0, n));
+            }
+        }
+    }
+
+    // One 128x128 weight block (index = blockRow * blockCols + blockCol): the max-abs over its real elements, then the codes.
+    private struct WeightBlocks : IWorkItem
+    {
+        public float* W;
+        public byte* Q;
+        public float* ScaleInv;
+        public int Rows;
+        public int Cols;
+        public int BlockCols;
+
+        public readonly void Execute(int index, int worker)
+        {
+            var r0 = index / BlockCols * Block;
+            var c0 = index % BlockCols * Block;
+            var r1 = Math.Min(Rows, r0 + Block);
+            var n = Math.Min(Cols - c0, Block);
+            var amax = 0f;
+            for (var r = r0; r < r1; r++)
+            {
+                amax = MathF.Max(amax, MaxAbs(W + ((long)r * Cols) + c0, n));
+            }
+            var scale = ScaleOf(amax, powerOfTwo: false);
+            ScaleInv[index] = scale;
+            for (var r = r0; r < r1; r++)
+            {
+                var at = ((long)r * Cols) + c0;
+                DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(W + at, n), scale, saturate: false, new Span<byte>(Q + at, n));
+            }
+        }
+    }
+
+    // One row of x = q * scale, where the scale row is row / ScaleRowStride (1 for activations, 128 for weight blocks).
+    private struct DequantRows : IWorkItem
+    {
+        public byte* Q;
+        public float* Scales;
+        public float* X;
+        public int Cols;
+        public int ScaleRowStride;
+
+        public readonly void Execute(int index, int worker)
+        {
+            var tiles = Tiles(Cols);
+            var scales = Scales + ((long)(index / ScaleRowStride) * tiles);
+            var row = (long)index * Cols;
+            ref var table = ref MemoryMarshal.GetReference(Float8E4M3.DecodeTable);
+            for (var t = 0; t < tiles; t++)
+            {
+                var scale = scales[t];
+                var c0 = t * Block;
+                var c1 = Math.Min(Cols, c0 + Block);
+                for (var c = c0; c < c1; c++)
+                {
+                    X[row + c] = Unsafe.Add(ref table, Q[row + c]) * scale;
+                }
+            }
+        }
+    }
+
+    private static void CheckShape(int rows, int cols)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(cols);
+    }
+
+    private static void CheckLength(string name, int actual, long expected)
+    {
+        if (actual != expected)
+        {
+            throw new ArgumentException($"{name} has {actual} elements, expected {expected}", name);
+        }
+    }
+}

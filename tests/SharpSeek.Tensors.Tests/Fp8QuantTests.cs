@@ -1,0 +1,222 @@
+// Fp8QuantTests.cs: 1x128 activation and 128x128 weight-block E4M3 quantization: the fast kernels equal the naive ones,
+// every scale is max(amax, 1e-4)/448 over the real elements of its tile, dequantization is within half an E4M3 ulp times
+// the scale, edge tiles, constant and zero tiles, and power-of-two (UE8M0) scales.
+using SharpSeek.Tensors.Kernels;
+
+namespace SharpSeek.Tensors.Tests;
+
+[Trait("Category", "Kernels")]
+public sealed class Fp8QuantTests
+{
+    private static readonly int[] Sizes = [1, 127, 128, 129, 300];
+
+    public static TheoryData<int, int> Shapes()
+    {
+        var data = new TheoryData<int, int> { { 0, 5 }, { 3, 0 } };
+        foreach (var r in Sizes)
+        {
+            foreach (var c in Sizes) { data.Add(r, c); }
+        }
+        return data;
+    }
+
+    // Rows and blocks of very different magnitudes, so every tile gets its own scale; never zeros.
+    private static float[] RandomMatrix(int seed, int rows, int cols)
+    {
+        var rng = new Random(seed);
+        var x = new float[rows * cols];
+        for (var r = 0; r < rows; r++)
+        {
+            var magnitude = MathF.ScaleB(1f, rng.Next(-12, 12));
+            for (var c = 0; c < cols; c++)
+            {
+                var blockBoost = (c / 128 % 3) + 1;
+                x[(r * cols) + c] = (float)((rng.NextDouble() * 2) - 1) * magnitude * blockBoost;
+            }
+        }
+        return x;
+    }
+
+    // Half the E4M3 spacing at |v| = |x / scale|: the step is 2^(e-3) in binade e, and 2^-9 below 2^-6 (subnormals).
+    private static double HalfUlp(double v) => Math.Pow(2, Math.Max(Math.Floor(Math.Log2(Math.Max(Math.Abs(v), 1e-30))), -6) - 3) / 2;
+
+    // |q*s - x| <= (half ulp of x/s + f32 rounding of x/s) * s + f32 rounding of q*s
+    private static void AssertWithinHalfUlp(float x, float dequant, float scale, string where)
+    {
+        double v = x / (double)scale;
+        var bound = ((HalfUlp(v) + (Math.Abs(v) * Math.ScaleB(1, -24))) * scale) + (Math.Abs(dequant) * Math.ScaleB(1, -24));
+        var err = Math.Abs(dequant - (double)x);
+        Assert.True(err <= bound, $"{where}: x={x:R} dequant={dequant:R} scale={scale:R} error {err} > {bound}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Activations_MatchNaive_ScalesAreAmaxOver448_DequantWithinHalfUlp(int rows, int cols)
+    {
+        var x = RandomMatrix(seed: rows * 1000 + cols, rows, cols);
+        var tiles = Fp8Quant.Tiles(cols);
+        var q = new Float8E4M3[rows * cols];
+        var scales = new float[rows * tiles];
+        Fp8Quant.QuantizeActivations(x, rows, cols, q, scales);
+
+        var qRef = new Float8E4M3[rows * cols];
+        var scalesRef = new float[rows * tiles];
+        Fp8Quant.QuantizeActivationsNaive(x, rows, cols, qRef, scalesRef, powerOfTwo: false);
+        Assert.Equal(scalesRef, scales);
+        Assert.Equal(qRef.Select(c => c.Bits), q.Select(c => c.Bits));
+
+        var back = new float[rows * cols];
+        Fp8Quant.DequantizeActivations(q, scales, rows, cols, back);
+        for (var r = 0; r < rows; r++)
+        {
+            for (var t = 0; t < tiles; t++)
+            {
+                // the scale from the tile's real elements only, in double: max(amax, 1e-4) / 448
+                var amax = 0.0;
+                for (var c = t * 128; c < Math.Min(cols, (t + 1) * 128); c++) { amax = Math.Max(amax, Math.Abs(x[(r * cols) + c])); }
+                Assert.Equal((float)(Math.Max(amax, 1e-4f) / 448f), scales[(r * tiles) + t]);
+                for (var c = t * 128; c < Math.Min(cols, (t + 1) * 128); c++)
+                {
+                    var i = (r * cols) + c;
+                    Assert.Equal(q[i].ToSingle() * scales[(r * tiles) + t], back[i]);
+                    AssertWithinHalfUlp(x[i], back[i], scales[(r * tiles) + t], $"({r}, {c})");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void WeightBlocks_MatchNaive_EdgeBlocksUseRealElements_DequantWithinHalfUlp(int rows, int cols)
+    {
+        var w = RandomMatrix(seed: 7 + (rows * 1000) + cols, rows, cols);
+        var blockRows = Fp8Quant.Tiles(rows);
+        var blockCols = Fp8Quant.Tiles(cols);
+        var q = new Float8E4M3[rows * cols];
+        var scaleInv = new float[blockRows * blockCols];
+        Fp8Quant.QuantizeWeightBlocks(w, rows, cols, q, scaleInv);
+
+        var qRef = new Float8E4M3[rows * cols];
+        var scaleRef = new float[blockRows * blockCols];
+        Fp8Quant.QuantizeWeightBlocksNaive(w, rows, cols, qRef, scaleRef);
+        Assert.Equal(scaleRef, scaleInv);
+        Assert.Equal(qRef.Select(c => c.Bits), q.Select(c => c.Bits));
+
+        var back = new float[rows * cols];
+        Fp8Quant.DequantizeWeightBlocks(q, scaleInv, rows, cols, back);
+        for (var bi = 0; bi < blockRows; bi++)
+        {
+            for (var bj = 0; bj < blockCols; bj++)
+            {
+                var amax = 0.0;
+                for (var r = bi * 128; r < Math.Min(rows, (bi + 1) * 128); r++)
+                {
+                    for (var c = bj * 128; c < Math.Min(cols, (bj + 1) * 128); c++) { amax = Math.Max(amax, Math.Abs(w[(r * cols) + c])); }
+                }
+                var s = scaleInv[(bi * blockCols) + bj];
+                Assert.Equal((float)(Math.Max(amax, 1e-4f) / 448f), s);
+                for (var r = bi * 128; r < Math.Min(rows, (bi + 1) * 128); r++)
+                {
+                    for (var c = bj * 128; c < Math.Min(cols, (bj + 1) * 128); c++)
+                    {
+                        var i = (r * cols) + c;
+                        Assert.Equal(q[i].ToSingle() * s, back[i]);
+                        AssertWithinHalfUlp(w[i], back[i], s, $"({r}, {c})");
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 300)]
+    [InlineData(129, 129)]
+    [InlineData(300, 300)]
+    public void Activations_PowerOfTwoScales_AreExactPowersOfTwoAtOrAboveThePlainScale(int rows, int cols)
+    {
+        var x = RandomMatrix(seed: 5, rows, cols);
+        var tiles = Fp8Quant.Tiles(cols);
+        var q = new Float8E4M3[rows * cols];
+        var scales = new float[rows * tiles];
+        var plain = new float[rows * tiles];
+        Fp8Quant.QuantizeActivations(x, rows, cols, q, scales, powerOfTwoScales: true);
+        Fp8Quant.QuantizeActivations(x, rows, cols, new Float8E4M3[rows * cols], plain);
+
+        var qRef = new Float8E4M3[rows * cols];
+        var scalesRef = new float[rows * tiles];
+        Fp8Quant.QuantizeActivationsNaive(x, rows, cols, qRef, scalesRef, powerOfTwo: true);
+        Assert.Equal(scalesRef, scales);
+        Assert.Equal(qRef.Select(c => c.Bits), q.Select(c => c.Bits));
+
+        var back = new float[rows * cols];
+        Fp8Quant.DequantizeActivations(q, scales, rows, cols, back);
+        for (var i = 0; i < scales.Length; i++)
+        {
+            Assert.Equal(0u, BitConverter.SingleToUInt32Bits(scales[i]) & 0x807F_FFFF); // positive, mantissa zero
+            Assert.True(scales[i] >= plain[i] && scales[i] < 2 * plain[i], $"tile {i}: {scales[i]} vs plain {plain[i]}");
+        }
+        for (var i = 0; i < x.Length; i++)
+        {
+            Assert.False(q[i].Bits is 0x7F or 0xFF, $"element {i} overflowed to NaN");
+            AssertWithinHalfUlp(x[i], back[i], scales[(i / cols * tiles) + (i % cols / 128)], $"element {i}");
+        }
+    }
+
+    [Fact]
+    public void CeilToPowerOfTwo_KnownValues()
+    {
+        Assert.Equal(1f, Fp8Quant.CeilToPowerOfTwo(1f));
+        Assert.Equal(2f, Fp8Quant.CeilToPowerOfTwo(MathF.BitIncrement(1f)));
+        Assert.Equal(0.25f, Fp8Quant.CeilToPowerOfTwo(0.2f));
+        Assert.Equal(MathF.ScaleB(1, -22), Fp8Quant.CeilToPowerOfTwo(1e-4f / 448f)); // 2.23e-7 -> 2^-22 = 2.38e-7
+    }
+
+    [Theory]
+    [InlineData(-3.7f)]
+    [InlineData(1e-3f)]
+    [InlineData(12345f)]
+    public void ConstantTiles_QuantizeToPlusOrMinus448(float value)
+    {
+        const int Rows = 3, Cols = 200;
+        var x = Enumerable.Repeat(value, Rows * Cols).ToArray();
+        var q = new Float8E4M3[x.Length];
+        var scales = new float[Rows * 2];
+        Fp8Quant.QuantizeActivations(x, Rows, Cols, q, scales);
+        var w = new Float8E4M3[x.Length];
+        var scaleInv = new float[2];
+        Fp8Quant.QuantizeWeightBlocks(x, Rows, Cols, w, scaleInv);
+        var expected = value < 0 ? 0xFE : 0x7E;
+        Assert.All(q, c => Assert.Equal(expected, c.Bits));
+        Assert.All(w, c => Assert.Equal(expected, c.Bits));
+        Assert.All(scales, s => Assert.Equal(MathF.Abs(value) / 448f, s));
+        var back = new float[x.Length];
+        Fp8Quant.DequantizeActivations(q, scales, Rows, Cols, back);
+        Assert.All(back, b => Assert.True(MathF.Abs(b - value) <= MathF.Abs(value) * 1e-6f, $"{b} vs {value}"));
+    }
+
+    [Fact]
+    public void TinyAndZeroTiles_UseTheMinimumAmax()
+    {
+        const int Cols = 130;
+        var x = new float[Cols];
+        x[129] = 1e-6f; // second tile: amax below the 1e-4 clamp; first tile: all zero
+        var q = new Float8E4M3[Cols];
+        var scales = new float[2];
+        Fp8Quant.QuantizeActivations(x, 1, Cols, q, scales);
+        Assert.Equal(1e-4f / 448f, scales[0]);
+        Assert.Equal(1e-4f / 448f, scales[1]);
+        Assert.All(q.AsSpan(0, 129).ToArray(), c => Assert.Equal(0, c.Bits));
+        Assert.Equal(Float8E4M3.FromSingle(1e-6f / (1e-4f / 448f)).Bits, q[129].Bits); // 4.48 -> 4.5
+    }
+
+    [Fact]
+    public void WrongLengths_Throw()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeActivations(new float[10], 2, 5, new Float8E4M3[10], new float[3]));
+        Assert.Contains("expected 2", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeActivations(new float[9], 2, 5, new Float8E4M3[10], new float[2]));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeWeightBlocks(new float[129 * 2], 129, 2, new Float8E4M3[129 * 2], new float[1]));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.DequantizeWeightBlocks(new Float8E4M3[4], new float[1], 2, 2, new float[5]));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.DequantizeActivations(new Float8E4M3[4], new float[1], 2, 2, new float[4]));
+    }
+}
