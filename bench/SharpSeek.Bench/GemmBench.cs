@@ -63,11 +63,11 @@ public static class GemmBench
         var b = Random(rng, k * n);
         var c = new float[m * n];
         var flop = 2.0 * m * n * k;
-        var ours = flop / Time(() => Matmul.Gemm<float>(a, b, c, m, n, k, transposeB: transposeB), quick) / 1e9;
-        double? blas = haveOpenBlas
-            ? flop / Time(() => OpenBlas.Sgemm(m, n, k, a, b, c, transposeB), quick) / 1e9
-            : null;
-        var shape = transposeB ? $"{m}x{n}x{k}" : $"{m}x{n}x{k}";
+        var times = Time(quick, () => Matmul.Gemm<float>(a, b, c, m, n, k, transposeB: transposeB),
+            haveOpenBlas ? () => OpenBlas.Sgemm(m, n, k, a, b, c, transposeB) : null);
+        var ours = flop / times[0] / 1e9;
+        double? blas = haveOpenBlas ? flop / times[1] / 1e9 : null;
+        var shape = $"{m}x{n}x{k}";
         if (json)
         {
             output.WriteLine(Inv($"{{\"kind\":\"f32\",\"m\":{m},\"n\":{n},\"k\":{k},\"transpose_b\":{(transposeB ? "true" : "false")},\"threads\":{t},\"gflops\":{ours:F1},\"openblas_gflops\":{(blas is { } v ? v.ToString("F1", CultureInfo.InvariantCulture) : "null")},\"peak_fraction\":{ours / peak:F3}}}"));
@@ -93,9 +93,9 @@ public static class GemmBench
         Array.Fill(scaleInv, 0.01f);
         var y = new float[m * n];
         var flop = 2.0 * m * n * k;
-        var f32 = Time(() => Matmul.Gemm<float>(x, wf, y, m, n, k, transposeB: true), quick);
-        var bf16 = Time(() => Matmul.GemmBf16Weights(x, wb, y, m, n, k), quick);
-        var fp8 = Time(() => Matmul.GemmFp8Weights(x, w8, scaleInv, y, m, n, k), quick);
+        var times = Time(quick, () => Matmul.Gemm<float>(x, wf, y, m, n, k, transposeB: true),
+            () => Matmul.GemmBf16Weights(x, wb, y, m, n, k), () => Matmul.GemmFp8Weights(x, w8, scaleInv, y, m, n, k));
+        var (f32, bf16, fp8) = (times[0], times[1], times[2]);
         Line("bf16-weights", bf16, 2L * n * k);
         Line("fp8-weights", fp8, (long)n * k + 4L * scaleInv.Length);
 
@@ -112,21 +112,27 @@ public static class GemmBench
         }
     }
 
-    /// <summary>Best wall time of several runs after one warm-up: at least 3 runs (1 when quick) and 0.3 s (0.1 s).</summary>
-    private static double Time(Action run, bool quick)
+    /// <summary>
+    /// Best wall time of each candidate (null ones skipped), runs interleaved so that load from other processes hits all
+    /// alike: one warm-up each, then rounds until at least 5 rounds (2 when quick) and 1 s (0.2 s) have passed.
+    /// </summary>
+    private static double[] Time(bool quick, params Action?[] runs)
     {
-        run();
-        var best = double.MaxValue;
-        var total = 0.0;
-        var minRuns = quick ? 1 : 3;
-        var minTotal = quick ? 0.1 : 0.3;
-        for (var r = 0; r < minRuns || total < minTotal; r++)
+        var best = new double[runs.Length];
+        Array.Fill(best, double.MaxValue);
+        foreach (var run in runs) { run?.Invoke(); }
+        var minRounds = quick ? 2 : 5;
+        var minTotal = quick ? 0.2 : 1.0;
+        var start = Stopwatch.GetTimestamp();
+        for (var r = 0; r < minRounds || Stopwatch.GetElapsedTime(start).TotalSeconds < minTotal; r++)
         {
-            var start = Stopwatch.GetTimestamp();
-            run();
-            var s = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            best = Math.Min(best, s);
-            total += s;
+            for (var i = 0; i < runs.Length; i++)
+            {
+                if (runs[i] is not { } run) { continue; }
+                var t0 = Stopwatch.GetTimestamp();
+                run();
+                best[i] = Math.Min(best[i], Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
         }
         return best;
     }
@@ -137,10 +143,10 @@ public static class GemmBench
     /// </summary>
     private static double MeasurePeak(int t)
     {
-        var work = new FmaWork { Iterations = 20_000_000 / Vector256<float>.Count, Sink = new float[t] };
+        var work = new FmaWork { Iterations = 4_000_000 / Vector256<float>.Count, Sink = new float[t] };
         WorkerPool.Current.For(t, ref work); // warm-up
         var best = double.MaxValue;
-        for (var r = 0; r < 3; r++)
+        for (var r = 0; r < 30; r++)
         {
             var start = Stopwatch.GetTimestamp();
             WorkerPool.Current.For(t, ref work);

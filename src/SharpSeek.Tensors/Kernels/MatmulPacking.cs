@@ -122,17 +122,19 @@ internal readonly unsafe struct Fp8Source(byte* w, float* scaleInv, float* table
     private readonly int _kBlocks = (k + Block - 1) / Block;
 
     /// <summary>
-    /// Eight E4M3 codes times <paramref name="scale"/>, decoded without the table: S.EEEE.MMM placed as f32 bits
-    /// S.0000EEEE.MMM0… is 2^(E-127)·(1.M) (or the subnormal M·2^-129), and 2^120 re-biases it to E4M3's 2^(E-7)·(1.M)
-    /// (and M·2^-9) exactly; S.1111.111 is NaN, as in the table.
+    /// Eight E4M3 codes times <paramref name="scale"/>, decoded without the table and without touching f32 subnormals:
+    /// a normal code (E ≥ 1) placed as f32 bits S.0000EEEE.MMM0… plus 120 in the exponent is 2^(E-7)·(1.M) exactly; a
+    /// subnormal code is M·2^-9; S.1111.111 is NaN, as in the table.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Decode(byte* p, Vector256<float> scale)
     {
         var code = Avx2.ConvertToVector256Int32(p);
         var magnitude = code & Vector256.Create(0x7F);
-        var bits = (magnitude << 20) | ((code & Vector256.Create(0x80)) << 24);
-        var value = bits.AsSingle() * Vector256.Create((127 + 120) << 23).AsSingle() * scale;
+        var normal = ((magnitude << 20) + Vector256.Create(120 << 23)).AsSingle();
+        var subnormal = Vector256.ConvertToSingle(magnitude) * Vector256.Create(1f / 512);
+        var value = Vector256.ConditionalSelect(Vector256.LessThan(magnitude, Vector256.Create(8)).AsSingle(), subnormal, normal);
+        value = (value.AsInt32() | ((code & Vector256.Create(0x80)) << 24)).AsSingle() * scale;
         var nan = Vector256.Equals(magnitude, Vector256.Create(0x7F)).AsSingle();
         return Vector256.ConditionalSelect(nan, Vector256.Create(float.NaN), value);
     }
