@@ -199,6 +199,40 @@ public sealed class MatmulTests
     }
 
     [Fact]
+    public void GemmFp8Weights_EveryCodeDecodesAsTheTable()
+    {
+        // x = identity, so y[c, c % 16] = W[c % 16, c] = code c decoded. NaN codes are checked apart (0 · NaN would
+        // spread NaN over a whole column).
+        const int M = 256, N = 16, K = 256;
+        var x = new float[M * K];
+        for (var i = 0; i < M; i++) { x[i * K + i] = 1f; }
+        var w = new Float8E4M3[N * K];
+        for (var code = 0; code < 256; code++)
+        {
+            w[code % 16 * K + code] = new Float8E4M3((code & 0x7F) == 0x7F ? (byte)0 : (byte)code);
+        }
+        var scaleInv = new[] { 0.5f, 0.25f };
+        var y = new float[M * N];
+        Matmul.GemmFp8Weights(x, w, scaleInv, y, M, N, K);
+        for (var code = 0; code < 256; code++)
+        {
+            var expected = (code & 0x7F) == 0x7F ? 0f : Float8E4M3.DecodeTable[code] * scaleInv[code / 128];
+            Assert.Equal(expected, y[code * N + code % 16]);
+        }
+
+        var ones = new float[K];
+        Array.Fill(ones, 1f);
+        foreach (var nanCode in new byte[] { 0x7F, 0xFF })
+        {
+            Array.Clear(w);
+            w[3 * K + 200] = new Float8E4M3(nanCode);
+            var row = new float[N];
+            Matmul.GemmFp8Weights(ones, w, scaleInv, row, 1, N, K);
+            for (var j = 0; j < N; j++) { Assert.Equal(j == 3 ? float.NaN : 0f, row[j]); }
+        }
+    }
+
+    [Fact]
     public void Gemm_WrongLengths_Throw()
     {
         var a = new float[6];

@@ -3,6 +3,7 @@
 // (MatmulDriver.cs). Tested by MatmulTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpSeek.Tensors.Kernels;
 
@@ -27,12 +28,27 @@ internal readonly unsafe struct DenseSource<T>(T* b, int n, int k, bool transpos
         if (_transpose)
         {
             // op(B)[kk, j] = b[j, kk]: each source row is one destination column.
+            var done = 0;
+            if (typeof(T) == typeof(float) && nr == width && Transpose8.IsSupported)
+            {
+                done = kc & ~7;
+                for (var h = 0; h < 2; h++)
+                {
+                    var src = (float*)_b + (long)(j0 + 8 * h) * _k + pc;
+                    for (var kk = 0; kk < done; kk += 8)
+                    {
+                        Transpose8.Store(
+                            Transpose8.Rows(src + kk, _k, out var r1, out var r2, out var r3, out var r4, out var r5, out var r6, out var r7),
+                            r1, r2, r3, r4, r5, r6, r7, (float*)dst + kk * width + 8 * h, width);
+                    }
+                }
+            }
             if (nr < width) { new Span<T>(dst, kc * width).Clear(); }
             for (var j = 0; j < nr; j++)
             {
                 var src = _b + (long)(j0 + j) * _k + pc;
                 var d = dst + j;
-                for (var kk = 0; kk < kc; kk++) { d[kk * width] = src[kk]; }
+                for (var kk = done; kk < kc; kk++) { d[kk * width] = src[kk]; }
             }
             return;
         }
@@ -60,15 +76,34 @@ internal readonly unsafe struct Bf16Source(ushort* w, int k) : IPanelSource<floa
     private readonly ushort* _w = w;
     private readonly int _k = k;
 
+    /// <summary>Eight BF16 values widened exactly: the 16 bits become the top half of each f32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Widen(ushort* p) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle();
+
     public void Pack(int pc, int kc, int j0, int nr, float* dst)
     {
         const int Width = 16;
+        var done = 0;
+        if (nr == Width && Transpose8.IsSupported)
+        {
+            done = kc & ~7;
+            for (var h = 0; h < 2; h++)
+            {
+                var src = _w + (long)(j0 + 8 * h) * _k + pc;
+                for (var kk = 0; kk < done; kk += 8)
+                {
+                    var p = src + kk;
+                    Transpose8.Store(Widen(p), Widen(p + _k), Widen(p + 2 * _k), Widen(p + 3 * _k), Widen(p + 4 * _k),
+                        Widen(p + 5 * _k), Widen(p + 6 * _k), Widen(p + 7 * _k), dst + kk * Width + 8 * h, Width);
+                }
+            }
+        }
         if (nr < Width) { new Span<float>(dst, kc * Width).Clear(); }
         for (var j = 0; j < nr; j++)
         {
             var src = _w + (long)(j0 + j) * _k + pc;
             var d = (uint*)dst + j;
-            for (var kk = 0; kk < kc; kk++) { d[kk * Width] = (uint)src[kk] << 16; }
+            for (var kk = done; kk < kc; kk++) { d[kk * Width] = (uint)src[kk] << 16; }
         }
     }
 }
@@ -86,9 +121,45 @@ internal readonly unsafe struct Fp8Source(byte* w, float* scaleInv, float* table
     private readonly int _k = k;
     private readonly int _kBlocks = (k + Block - 1) / Block;
 
+    /// <summary>
+    /// Eight E4M3 codes times <paramref name="scale"/>, decoded without the table and without touching f32 subnormals:
+    /// a normal code (E ≥ 1) placed as f32 bits S.0000EEEE.MMM0… plus 120 in the exponent is 2^(E-7)·(1.M) exactly; a
+    /// subnormal code is M·2^-9; S.1111.111 is NaN, as in the table.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Decode(byte* p, Vector256<float> scale)
+    {
+        var code = Avx2.ConvertToVector256Int32(p);
+        var magnitude = code & Vector256.Create(0x7F);
+        var normal = ((magnitude << 20) + Vector256.Create(120 << 23)).AsSingle();
+        var subnormal = Vector256.ConvertToSingle(magnitude) * Vector256.Create(1f / 512);
+        var value = Vector256.ConditionalSelect(Vector256.LessThan(magnitude, Vector256.Create(8)).AsSingle(), subnormal, normal);
+        value = (value.AsInt32() | ((code & Vector256.Create(0x80)) << 24)).AsSingle() * scale;
+        var nan = Vector256.Equals(magnitude, Vector256.Create(0x7F)).AsSingle();
+        return Vector256.ConditionalSelect(nan, Vector256.Create(float.NaN), value);
+    }
+
     public void Pack(int pc, int kc, int j0, int nr, float* dst)
     {
         const int Width = 16;
+        var done = 0;
+        if (nr == Width && Transpose8.IsSupported && j0 % Block + Width <= Block)
+        {
+            // All 16 rows share one scale row; an aligned 8-run of k never crosses a 128 boundary (pc is a multiple of KC).
+            done = kc & ~7;
+            var scales = _scaleInv + (long)(j0 / Block) * _kBlocks;
+            for (var h = 0; h < 2; h++)
+            {
+                var src = _w + (long)(j0 + 8 * h) * _k + pc;
+                for (var kk = 0; kk < done; kk += 8)
+                {
+                    var p = src + kk;
+                    var s = Vector256.Create(scales[(pc + kk) / Block]);
+                    Transpose8.Store(Decode(p, s), Decode(p + _k, s), Decode(p + 2 * _k, s), Decode(p + 3 * _k, s), Decode(p + 4 * _k, s),
+                        Decode(p + 5 * _k, s), Decode(p + 6 * _k, s), Decode(p + 7 * _k, s), dst + kk * Width + 8 * h, Width);
+                }
+            }
+        }
         if (nr < Width) { new Span<float>(dst, kc * Width).Clear(); }
         for (var j = 0; j < nr; j++)
         {
@@ -97,7 +168,7 @@ internal readonly unsafe struct Fp8Source(byte* w, float* scaleInv, float* table
             var scales = _scaleInv + (long)(row / Block) * _kBlocks;
             var d = dst + j;
             // Walk kk in runs that share one 128-wide scale block.
-            var kk = 0;
+            var kk = done;
             while (kk < kc)
             {
                 var col = pc + kk;
@@ -128,12 +199,79 @@ internal static unsafe class MatmulPacking
             }
             return;
         }
+        var done = 0;
+        if (typeof(T) == typeof(float) && mr == Mr && Transpose8.IsSupported)
+        {
+            // 6 rows + 2 zero rows transposed; each 8-wide column store spills 2 floats into the next column's slot,
+            // which the next store overwrites, so stop while at least one column is left for the scalar tail.
+            var src = (float*)a + (long)i0 * k + pc;
+            var zero = Vector256<float>.Zero;
+            for (; done + 8 < kc; done += 8)
+            {
+                var p = src + done;
+                Transpose8.Store(Avx.LoadVector256(p), Avx.LoadVector256(p + k), Avx.LoadVector256(p + 2 * k),
+                    Avx.LoadVector256(p + 3 * k), Avx.LoadVector256(p + 4 * k), Avx.LoadVector256(p + 5 * k), zero, zero,
+                    (float*)dst + done * Mr, Mr);
+            }
+        }
         if (mr < Mr) { new Span<T>(dst, kc * Mr).Clear(); }
         for (var i = 0; i < mr; i++)
         {
             var src = a + (long)(i0 + i) * k + pc;
             var d = dst + i;
-            for (var kk = 0; kk < kc; kk++) { d[kk * Mr] = src[kk]; }
+            for (var kk = done; kk < kc; kk++) { d[kk * Mr] = src[kk]; }
         }
+    }
+}
+
+/// <summary>8×8 f32 transposes with AVX shuffles, for packing row-major sources into column panels.</summary>
+internal static unsafe class Transpose8
+{
+    public static bool IsSupported => Avx2.IsSupported;
+
+    /// <summary>Loads eight rows of eight floats, <paramref name="stride"/> elements apart (r0 returned).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Rows(float* p, nint stride, out Vector256<float> r1, out Vector256<float> r2,
+        out Vector256<float> r3, out Vector256<float> r4, out Vector256<float> r5, out Vector256<float> r6, out Vector256<float> r7)
+    {
+        r1 = Avx.LoadVector256(p + stride);
+        r2 = Avx.LoadVector256(p + 2 * stride);
+        r3 = Avx.LoadVector256(p + 3 * stride);
+        r4 = Avx.LoadVector256(p + 4 * stride);
+        r5 = Avx.LoadVector256(p + 5 * stride);
+        r6 = Avx.LoadVector256(p + 6 * stride);
+        r7 = Avx.LoadVector256(p + 7 * stride);
+        return Avx.LoadVector256(p);
+    }
+
+    /// <summary>Writes column c of the 8×8 block (r0..r7) as eight floats at dst + c·stride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, nint stride)
+    {
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + stride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * stride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * stride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * stride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * stride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * stride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * stride, Avx.Permute2x128(u3, u7, 0x31));
     }
 }
