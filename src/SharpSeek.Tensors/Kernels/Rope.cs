@@ -123,7 +123,14 @@ public static unsafe class Rope
         {
             var body = new Body<T>
             {
-                X = px, Cos = pc, Sin = ps, Positions = pp, StartPos = startPos, Heads = heads, HeadDim = headDim, Y = py,
+                X = px,
+                Cos = pc,
+                Sin = ps,
+                Positions = pp,
+                StartPos = startPos,
+                Heads = heads,
+                HeadDim = headDim,
+                Y = py,
                 Sign = inverse ? -T.One : T.One,
             };
             RowLoop.Run(tokens, 2L * heads * headDim, ref body);
