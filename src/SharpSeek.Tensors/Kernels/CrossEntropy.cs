@@ -1,5 +1,6 @@
 // CrossEntropy.cs: fused log-softmax + negative log-likelihood over logits (rows, V) with int targets and an ignore index,
-// per-row and mean loss; backward writes dlogits = (softmax - onehot)·dLoss/count in one pass from the saved logsumexp.
+// per-row and mean loss; backward writes dlogits = (softmax - onehot)·dLoss/count in one pass from the saved row stats
+// (max, log Σ exp(x − max)), kept apart because max + logSum rounds in float at |x| ~ 1e4.
 // Not here: label smoothing, z-loss. Tested by CrossEntropyTests.
 using System.Numerics;
 using System.Runtime.Intrinsics;
@@ -13,19 +14,20 @@ namespace SharpSeek.Tensors.Kernels;
 /// </summary>
 public static unsafe class CrossEntropy
 {
-    // logits: (N, V)  targets: (N)  losses: (N)  logSumExp: (N), saved for Backward. Returns the mean loss.
-    public static T Forward<T>(ReadOnlySpan<T> logits, ReadOnlySpan<int> targets, int vocab, int ignoreIndex, Span<T> losses, Span<T> logSumExp)
+    // logits: (N, V)  targets: (N)  losses: (N)  rowStats: (N, 2) = (max, log Σ exp(x − max)) per row, saved for Backward.
+    // Returns the mean loss.
+    public static T Forward<T>(ReadOnlySpan<T> logits, ReadOnlySpan<int> targets, int vocab, int ignoreIndex, Span<T> losses, Span<T> rowStats)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rows = targets.Length;
         RowLoop.CheckMatrix(nameof(logits), rows, vocab, logits.Length);
         Operators.CheckLength(nameof(losses), rows, losses.Length);
-        Operators.CheckLength(nameof(logSumExp), rows, logSumExp.Length);
+        RowLoop.CheckMatrix(nameof(rowStats), rows, 2, rowStats.Length);
         var count = CountTargets(targets, vocab, ignoreIndex);
-        fixed (T* px = logits, pl = losses, ps = logSumExp)
+        fixed (T* px = logits, pl = losses, ps = rowStats)
         fixed (int* pt = targets)
         {
-            var body = new ForwardBody<T> { X = px, Targets = pt, Losses = pl, Lse = ps, Vocab = vocab, Ignore = ignoreIndex };
+            var body = new ForwardBody<T> { X = px, Targets = pt, Losses = pl, Stats = ps, Vocab = vocab, Ignore = ignoreIndex };
             RowLoop.Run(rows, 2L * vocab, ref body);
         }
         var total = T.Zero;
@@ -33,20 +35,20 @@ public static unsafe class CrossEntropy
         return count == 0 ? T.Zero : total / T.CreateChecked(count);
     }
 
-    // forward: mean = Σ_r (lse_r - x[r, t_r]) / count  ⇒  dx[r, j] = (exp(x[r, j] - lse_r) - [j == t_r]) · dLoss / count
-    public static void Backward<T>(T dLoss, ReadOnlySpan<T> logits, ReadOnlySpan<int> targets, ReadOnlySpan<T> logSumExp, int vocab, int ignoreIndex,
+    // forward: mean = Σ_r (lse_r - x[r, t_r]) / count  ⇒  dx[r, j] = (exp(x[r, j] - max_r - logSum_r) - [j == t_r]) · dLoss / count
+    public static void Backward<T>(T dLoss, ReadOnlySpan<T> logits, ReadOnlySpan<int> targets, ReadOnlySpan<T> rowStats, int vocab, int ignoreIndex,
         Span<T> dLogits) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rows = targets.Length;
         RowLoop.CheckMatrix(nameof(logits), rows, vocab, logits.Length);
-        Operators.CheckLength(nameof(logSumExp), rows, logSumExp.Length);
+        RowLoop.CheckMatrix(nameof(rowStats), rows, 2, rowStats.Length);
         RowLoop.CheckMatrix(nameof(dLogits), rows, vocab, dLogits.Length);
         var count = CountTargets(targets, vocab, ignoreIndex);
         var scale = count == 0 ? T.Zero : dLoss / T.CreateChecked(count);
-        fixed (T* px = logits, ps = logSumExp, pd = dLogits)
+        fixed (T* px = logits, ps = rowStats, pd = dLogits)
         fixed (int* pt = targets)
         {
-            var body = new BackwardBody<T> { X = px, Targets = pt, Lse = ps, Dx = pd, Vocab = vocab, Ignore = ignoreIndex, Scale = scale };
+            var body = new BackwardBody<T> { X = px, Targets = pt, Stats = ps, Dx = pd, Vocab = vocab, Ignore = ignoreIndex, Scale = scale };
             RowLoop.Run(rows, vocab, ref body);
         }
     }
@@ -92,17 +94,18 @@ public static unsafe class CrossEntropy
         public T* X { get; init; }
         public int* Targets { get; init; }
         public T* Losses { get; init; }
-        public T* Lse { get; init; }
+        public T* Stats { get; init; }
         public int Vocab { get; init; }
         public int Ignore { get; init; }
 
         public void Row(int row)
         {
             var x = new ReadOnlySpan<T>(X + (long)row * Vocab, Vocab);
-            var lse = LogSoftmax.LogSumExp(x);
-            Lse[row] = lse;
+            var logSum = LogSoftmax.LogSumExp(x, out var max);
+            Stats[2 * row] = max;
+            Stats[2 * row + 1] = logSum;
             var t = Targets[row];
-            Losses[row] = t == Ignore ? T.Zero : lse - x[t];
+            Losses[row] = t == Ignore ? T.Zero : logSum - (x[t] - max); // not lse - x[t]: max + logSum rounds at |x| ~ 1e4
         }
     }
 
@@ -110,7 +113,7 @@ public static unsafe class CrossEntropy
     {
         public T* X { get; init; }
         public int* Targets { get; init; }
-        public T* Lse { get; init; }
+        public T* Stats { get; init; }
         public T* Dx { get; init; }
         public int Vocab { get; init; }
         public int Ignore { get; init; }
@@ -125,17 +128,17 @@ public static unsafe class CrossEntropy
                 dx.Clear();
                 return;
             }
-            Operators.MapSerial(new ReadOnlySpan<T>(X + (long)row * Vocab, Vocab), dx, new SoftmaxScaleOp<T>(Lse[row], Scale));
+            Operators.MapSerial(new ReadOnlySpan<T>(X + (long)row * Vocab, Vocab), dx, new SoftmaxScaleOp<T>(Stats[2 * row], Stats[2 * row + 1], Scale));
             dx[t] -= Scale;
         }
     }
 
-    /// <summary>x → exp(x - lse)·scale</summary>
-    private readonly struct SoftmaxScaleOp<T>(T lse, T scale) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>x → exp(x − max − logSum)·scale</summary>
+    private readonly struct SoftmaxScaleOp<T>(T max, T logSum, T scale) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public T Invoke(T x) => T.Exp(x - lse) * scale;
-        public Vector128<T> Invoke(Vector128<T> x) => VExp(x - Vector128.Create(lse)) * Vector128.Create(scale);
-        public Vector256<T> Invoke(Vector256<T> x) => VExp(x - Vector256.Create(lse)) * Vector256.Create(scale);
-        public Vector512<T> Invoke(Vector512<T> x) => VExp(x - Vector512.Create(lse)) * Vector512.Create(scale);
+        public T Invoke(T x) => T.Exp(x - max - logSum) * scale;
+        public Vector128<T> Invoke(Vector128<T> x) => VExp(x - Vector128.Create(max) - Vector128.Create(logSum)) * Vector128.Create(scale);
+        public Vector256<T> Invoke(Vector256<T> x) => VExp(x - Vector256.Create(max) - Vector256.Create(logSum)) * Vector256.Create(scale);
+        public Vector512<T> Invoke(Vector512<T> x) => VExp(x - Vector512.Create(max) - Vector512.Create(logSum)) * Vector512.Create(scale);
     }
 }

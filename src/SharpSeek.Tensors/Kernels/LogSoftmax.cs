@@ -24,9 +24,19 @@ public static unsafe class LogSoftmax
     /// <summary>log Σ exp(x), computed as max + log Σ exp(x - max); -∞ for an empty row.</summary>
     public static T LogSumExp<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var max = Max(x);
-        if (T.IsInfinity(max)) { return max; }
-        return max + T.Log(Operators.Aggregate(x, new ExpShiftOp<T>(max), new AddOp<T>()));
+        var logSum = LogSumExp(x, out var max);
+        return max + logSum;
+    }
+
+    /// <summary>
+    /// log Σ exp(x − max) with max = max(x) returned separately: x − max − logSum keeps full precision where
+    /// max + logSum would round (at |x| ~ 1e4 a float ulp is 1e-3).
+    /// </summary>
+    internal static T LogSumExp<T>(ReadOnlySpan<T> x, out T max) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        max = Max(x);
+        if (T.IsInfinity(max)) { return T.Zero; }
+        return T.Log(Operators.Aggregate(x, new ExpShiftOp<T>(max), new AddOp<T>()));
     }
 
     // forward: y = x - logsumexp(x)  ⇒  dx = dy - exp(y) Σ_j dy_j; dx may be the same span as dy.
@@ -66,7 +76,8 @@ public static unsafe class LogSoftmax
         public void Row(int row)
         {
             var x = new ReadOnlySpan<T>(X + (long)row * Cols, Cols);
-            Operators.MapSerial(x, new Span<T>(Y + (long)row * Cols, Cols), new AddScalarOp<T>(-LogSumExp(x)));
+            var logSum = LogSumExp(x, out var max);
+            Operators.MapSerial(x, new Span<T>(Y + (long)row * Cols, Cols), new ShiftOp<T>(max, logSum));
         }
     }
 
@@ -84,6 +95,15 @@ public static unsafe class LogSoftmax
             Operators.MapSerial(dy, new ReadOnlySpan<T>(Y + (long)row * Cols, Cols), new Span<T>(Dx + (long)row * Cols, Cols),
                 new LogSoftmaxBackwardOp<T>(sum));
         }
+    }
+
+    /// <summary>x → (x − max) − logSum</summary>
+    private readonly struct ShiftOp<T>(T max, T logSum) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T Invoke(T x) => x - max - logSum;
+        public Vector128<T> Invoke(Vector128<T> x) => x - Vector128.Create(max) - Vector128.Create(logSum);
+        public Vector256<T> Invoke(Vector256<T> x) => x - Vector256.Create(max) - Vector256.Create(logSum);
+        public Vector512<T> Invoke(Vector512<T> x) => x - Vector512.Create(max) - Vector512.Create(logSum);
     }
 
     /// <summary>(dy, y) → dy - exp(y)·sum</summary>
