@@ -94,4 +94,26 @@ public sealed class WorkerPoolTests
         pool.For(9, ref work);
         Assert.All(work.Hits, h => Assert.Equal(1, h));
     }
+
+    private struct Allocating : IWorkItem
+    {
+        public object?[] Sink;
+
+        public readonly void Execute(int index, int worker)
+        {
+            Sink[index] = new byte[1000];
+            Thread.Sleep(1); // give the other thread time to claim items too
+        }
+    }
+
+    [Fact]
+    public void WorkerAllocatedBytes_SeesAllocationsOnWorkerThreads()
+    {
+        using var pool = new WorkerPool(2);
+        var work = new Allocating { Sink = new object?[64] };
+        pool.For(64, ref work);
+        var before = pool.WorkerAllocatedBytes;
+        pool.For(64, ref work);
+        Assert.True(pool.WorkerAllocatedBytes - before >= 1000, "the worker thread allocated at least one 1000-byte array");
+    }
 }

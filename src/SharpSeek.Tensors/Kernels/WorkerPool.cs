@@ -22,6 +22,7 @@ public sealed unsafe class WorkerPool : IDisposable
     private static WorkerPool? s_current;
 
     private readonly Thread[] _threads;
+    private readonly long[] _workerAllocatedBytes;
     private readonly SemaphoreSlim _start = new(0);
     private readonly ManualResetEventSlim _done = new(false);
     private readonly Lock _gate = new();
@@ -41,6 +42,7 @@ public sealed unsafe class WorkerPool : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Threads = threads;
         _threads = new Thread[threads - 1];
+        _workerAllocatedBytes = new long[threads];
         for (var i = 0; i < _threads.Length; i++)
         {
             var worker = i + 1;
@@ -120,6 +122,20 @@ public sealed unsafe class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>
+    /// GC bytes allocated so far by the pool's own threads (as of their last finished loop), for tests that prove a
+    /// step allocates nothing; process-wide counters would also see the test runner's threads.
+    /// </summary>
+    internal long WorkerAllocatedBytes
+    {
+        get
+        {
+            long sum = 0;
+            for (var i = 1; i < _workerAllocatedBytes.Length; i++) { sum += Volatile.Read(ref _workerAllocatedBytes[i]); }
+            return sum;
+        }
+    }
+
     private static void RunInline<T>(int count, ref T work) where T : struct, IWorkItem
     {
         for (var i = 0; i < count; i++) { work.Execute(i, 0); }
@@ -157,6 +173,7 @@ public sealed unsafe class WorkerPool : IDisposable
             _start.Wait();
             if (_disposed) { return; }
             RunItems(worker);
+            Volatile.Write(ref _workerAllocatedBytes[worker], GC.GetAllocatedBytesForCurrentThread());
             if (Interlocked.Decrement(ref _active) == 0) { _done.Set(); }
         }
     }

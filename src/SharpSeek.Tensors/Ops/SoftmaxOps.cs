@@ -64,13 +64,13 @@ public static class CrossEntropyOp
         {
             throw new ArgumentException($"cross-entropy: logits {x.Shape} have {rows} rows but targets {targets.Shape} hold {targets.ElementCount}");
         }
-        var lse = tape.Arena.Allocate(x.DType, new Shape(rows));
+        var rowStats = tape.Arena.Allocate(x.DType, new Shape(rows, 2)); // (max, log Σ exp(x − max)) per row
         var losses = tape.Arena.Allocate(x.DType, new Shape(rows));
         var y = tape.Arena.Allocate(x.DType, new Shape(1));
         var ids = targets.AsSpan<int>();
-        if (x.DType == DType.F64) { y.AsSpan<double>()[0] = CrossEntropy.Forward<double>(x.AsSpan<double>(), ids, vocab, ignoreIndex, losses.AsSpan<double>(), lse.AsSpan<double>()); }
-        else { y.AsSpan<float>()[0] = CrossEntropy.Forward<float>(x.AsSpan<float>(), ids, vocab, ignoreIndex, losses.AsSpan<float>(), lse.AsSpan<float>()); }
-        var node = new Node(OpKind.CrossEntropy, default, logits) { Saved0 = targets, Saved1 = lse, I0 = vocab, I1 = ignoreIndex };
+        if (x.DType == DType.F64) { y.AsSpan<double>()[0] = CrossEntropy.Forward<double>(x.AsSpan<double>(), ids, vocab, ignoreIndex, losses.AsSpan<double>(), rowStats.AsSpan<double>()); }
+        else { y.AsSpan<float>()[0] = CrossEntropy.Forward<float>(x.AsSpan<float>(), ids, vocab, ignoreIndex, losses.AsSpan<float>(), rowStats.AsSpan<float>()); }
+        var node = new Node(OpKind.CrossEntropy, default, logits) { Saved0 = targets, Saved1 = rowStats, I0 = vocab, I1 = ignoreIndex };
         return Expect.Record(tape, y, node, tape.ShouldRecord(logits));
     }
 
