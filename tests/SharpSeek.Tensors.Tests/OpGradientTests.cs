@@ -237,4 +237,47 @@ public sealed class OpGradientTests
             },
             atol: 1e-5, gradAtol: 1e-7);
     }
+
+    [Theory]
+    [InlineData(1, 1, 1, 4, 4, 0, true)]
+    [InlineData(2, 7, 2, 6, 4, 0, true)]
+    [InlineData(1, 5, 3, 12, 8, 4, true)]  // chunked prefill: 5 queries after 4 cached keys
+    [InlineData(1, 6, 2, 4, 6, 0, false)]
+    public void Attention(int batch, int tokens, int heads, int dqk, int dv, int startPos, bool causal)
+    {
+        var keys = startPos + tokens;
+        var scale = 1 / Math.Sqrt(dqk);
+        OpCheck.Run(
+            [[batch, tokens, heads, dqk], [batch, keys, heads, dqk], [batch, keys, heads, dv]],
+            (t, v) => AttentionOp.Apply(t, v[0], v[1], v[2], scale, startPos, causal),
+            x =>
+            {
+                var y = new double[batch * tokens * heads * dv];
+                for (var b = 0; b < batch; b++)
+                {
+                    for (var h = 0; h < heads; h++)
+                    {
+                        for (var i = 0; i < tokens; i++)
+                        {
+                            var visible = causal ? startPos + i + 1 : keys;
+                            var s = new double[visible];
+                            for (var j = 0; j < visible; j++)
+                            {
+                                for (var d = 0; d < dqk; d++) { s[j] += x[0][((b * tokens + i) * heads + h) * dqk + d] * x[1][((b * keys + j) * heads + h) * dqk + d]; }
+                                s[j] *= scale;
+                            }
+                            var max = s.Max();
+                            var z = s.Sum(e => Math.Exp(e - max));
+                            for (var j = 0; j < visible; j++)
+                            {
+                                var p = Math.Exp(s[j] - max) / z;
+                                for (var d = 0; d < dv; d++) { y[((b * tokens + i) * heads + h) * dv + d] += p * x[2][((b * keys + j) * heads + h) * dv + d]; }
+                            }
+                        }
+                    }
+                }
+                return y;
+            },
+            atol: 1e-5, gradAtol: 1e-7);
+    }
 }

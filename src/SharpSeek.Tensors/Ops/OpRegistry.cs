@@ -25,6 +25,7 @@ internal static class OpRegistry
             case OpKind.Embedding: EmbeddingOp.Backward(tape, in node); break;
             case OpKind.GatherRows: GatherRowsOp.Backward(tape, in node); break;
             case OpKind.ScatterAddRows: ScatterAddRowsOp.Backward(tape, in node); break;
+            case OpKind.Attention: AttentionOp.Backward(tape, in node); break;
             default: throw new InvalidOperationException($"no backward for op {node.Op}");
         }
     }
