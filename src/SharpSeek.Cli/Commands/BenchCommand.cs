@@ -8,6 +8,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench", "Measure kernel throughput against OpenBLAS and the machine's peak.");
+        bench.Subcommands.Add(BenchOpsCommand.Create());
         return bench;
     }
 }
