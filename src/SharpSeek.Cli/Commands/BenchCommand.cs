@@ -9,6 +9,7 @@ internal static class BenchCommand
     {
         var bench = new Command("bench", "Measure kernel throughput against OpenBLAS and the machine's peak.");
         bench.Subcommands.Add(BenchGemmCommand.Create());
+        bench.Subcommands.Add(BenchOpsCommand.Create());
         return bench;
     }
 }
