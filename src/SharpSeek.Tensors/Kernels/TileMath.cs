@@ -59,30 +59,25 @@ internal static unsafe class TileMath
         {
             c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<float>.Zero;
         }
-        var a0 = a;
-        var a1 = a + aRow;
-        var a2 = a1 + aRow;
-        var a3 = a2 + aRow;
+        // one A pointer with row offsets in registers: the loop advances two pointers instead of five
+        nint r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow;
         for (var p = 0; p < k; p++)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
-            var x = Vector256.Create(*a0);
+            var x = Vector256.Create(a[0]);
             c00 = Vector256.MultiplyAddEstimate(x, b0, c00);
             c01 = Vector256.MultiplyAddEstimate(x, b1, c01);
-            x = Vector256.Create(*a1);
+            x = Vector256.Create(a[r1]);
             c10 = Vector256.MultiplyAddEstimate(x, b0, c10);
             c11 = Vector256.MultiplyAddEstimate(x, b1, c11);
-            x = Vector256.Create(*a2);
+            x = Vector256.Create(a[r2]);
             c20 = Vector256.MultiplyAddEstimate(x, b0, c20);
             c21 = Vector256.MultiplyAddEstimate(x, b1, c21);
-            x = Vector256.Create(*a3);
+            x = Vector256.Create(a[r3]);
             c30 = Vector256.MultiplyAddEstimate(x, b0, c30);
             c31 = Vector256.MultiplyAddEstimate(x, b1, c31);
-            a0 += aK;
-            a1 += aK;
-            a2 += aK;
-            a3 += aK;
+            a += aK;
             b += ldb;
         }
         c00.Store(c); c01.Store(c + 8);
