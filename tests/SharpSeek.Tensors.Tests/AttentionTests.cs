@@ -45,6 +45,7 @@ public sealed class AttentionTests
     [InlineData(50, 79)]
     [InlineData(64, 65)]
     [InlineData(130, 70)]
+    [InlineData(30, 300)] // two forward groups of query blocks
     public void StartOffset_MatchesNaive(int startPos, int tokens)
     {
         var shape = new AttentionShape(2, tokens, startPos + tokens, 3, 24, 16, 0.3, startPos);
@@ -170,17 +171,17 @@ public sealed class AttentionTests
     [InlineData(192, 128)]
     public void Results_AreBitwiseEqual_With1And2Threads(int dqk, int dv)
     {
-        var shape = new AttentionShape(2, 150, 170, 3, dqk, dv, 0.2, StartPos: 20);
+        var shape = new AttentionShape(2, 300, 320, 3, dqk, dv, 0.2, StartPos: 20);
         var rng = new Random(dqk);
-        var q = RandomArray(rng, 2 * 150 * 3 * dqk);
-        var k = RandomArray(rng, 2 * 170 * 3 * dqk);
-        var v = RandomArray(rng, 2 * 170 * 3 * dv);
-        var dOutput = RandomArray(rng, 2 * 150 * 3 * dv);
+        var q = RandomArray(rng, 2 * 300 * 3 * dqk);
+        var k = RandomArray(rng, 2 * 320 * 3 * dqk);
+        var v = RandomArray(rng, 2 * 320 * 3 * dv);
+        var dOutput = RandomArray(rng, 2 * 300 * 3 * dv);
         float[][] Run(int threads)
         {
             using var pool = new WorkerPool(threads);
             var output = new float[dOutput.Length];
-            var lse = new float[2 * 3 * 150];
+            var lse = new float[2 * 3 * 300];
             var dq = new float[q.Length];
             var dk = new float[k.Length];
             var dvOut = new float[v.Length];

@@ -21,6 +21,10 @@ internal static unsafe class TileMath
         {
             done = GemmVector256((float*)a, aRow, aK, (float*)b, ldb, m, n, k, accumulate, (float*)c, ldc);
         }
+        else if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated)
+        {
+            done = GemmVector128((float*)a, aRow, aK, (float*)b, ldb, m, n, k, accumulate, (float*)c, ldc);
+        }
         GemmScalar(a, aRow, aK, b + done, ldb, m, n - done, k, accumulate, c + done, ldc);
     }
 
@@ -59,30 +63,25 @@ internal static unsafe class TileMath
         {
             c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<float>.Zero;
         }
-        var a0 = a;
-        var a1 = a + aRow;
-        var a2 = a1 + aRow;
-        var a3 = a2 + aRow;
+        // one A pointer with row offsets in registers: the loop advances two pointers instead of five
+        nint r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow;
         for (var p = 0; p < k; p++)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
-            var x = Vector256.Create(*a0);
+            var x = Vector256.Create(a[0]);
             c00 = Vector256.MultiplyAddEstimate(x, b0, c00);
             c01 = Vector256.MultiplyAddEstimate(x, b1, c01);
-            x = Vector256.Create(*a1);
+            x = Vector256.Create(a[r1]);
             c10 = Vector256.MultiplyAddEstimate(x, b0, c10);
             c11 = Vector256.MultiplyAddEstimate(x, b1, c11);
-            x = Vector256.Create(*a2);
+            x = Vector256.Create(a[r2]);
             c20 = Vector256.MultiplyAddEstimate(x, b0, c20);
             c21 = Vector256.MultiplyAddEstimate(x, b1, c21);
-            x = Vector256.Create(*a3);
+            x = Vector256.Create(a[r3]);
             c30 = Vector256.MultiplyAddEstimate(x, b0, c30);
             c31 = Vector256.MultiplyAddEstimate(x, b1, c31);
-            a0 += aK;
-            a1 += aK;
-            a2 += aK;
-            a3 += aK;
+            a += aK;
             b += ldb;
         }
         c00.Store(c); c01.Store(c + 8);
@@ -105,6 +104,63 @@ internal static unsafe class TileMath
         }
         c0.Store(c);
         c1.Store(c + 8);
+    }
+
+    // The 128-bit path (NEON, or x86 without AVX): rows in blocks of 4, columns in blocks of 8.
+    private static int GemmVector128(float* a, nint aRow, nint aK, float* b, nint ldb, int m, int n, int k, bool accumulate, float* c, nint ldc)
+    {
+        var n8 = n & ~7;
+        for (var j = 0; j < n8; j += 8)
+        {
+            for (var i = 0; i < m; i += 4)
+            {
+                var rows = Math.Min(4, m - i);
+                Block4x8(a + (i * aRow), rows > 1 ? aRow : 0, rows > 2 ? 2 * aRow : 0, rows > 3 ? 3 * aRow : 0, aK, b + j, ldb, k, accumulate,
+                    c + (i * ldc) + j, rows > 1 ? ldc : -1, rows > 2 ? 2 * ldc : -1, rows > 3 ? 3 * ldc : -1);
+            }
+        }
+        return n8;
+    }
+
+    // Row offsets r1..r3 into A and c1..c3 into C (−1: that row is past the end and is computed but not stored).
+    private static void Block4x8(float* a, nint r1, nint r2, nint r3, nint aK, float* b, nint ldb, int k, bool accumulate, float* c, nint c1, nint c2, nint c3)
+    {
+        Vector128<float> c00, c01, c10, c11, c20, c21, c30, c31;
+        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector128<float>.Zero;
+        for (var p = 0; p < k; p++)
+        {
+            var b0 = Vector128.Load(b);
+            var b1 = Vector128.Load(b + 4);
+            var x = Vector128.Create(a[0]);
+            c00 = Vector128.MultiplyAddEstimate(x, b0, c00);
+            c01 = Vector128.MultiplyAddEstimate(x, b1, c01);
+            x = Vector128.Create(a[r1]);
+            c10 = Vector128.MultiplyAddEstimate(x, b0, c10);
+            c11 = Vector128.MultiplyAddEstimate(x, b1, c11);
+            x = Vector128.Create(a[r2]);
+            c20 = Vector128.MultiplyAddEstimate(x, b0, c20);
+            c21 = Vector128.MultiplyAddEstimate(x, b1, c21);
+            x = Vector128.Create(a[r3]);
+            c30 = Vector128.MultiplyAddEstimate(x, b0, c30);
+            c31 = Vector128.MultiplyAddEstimate(x, b1, c31);
+            a += aK;
+            b += ldb;
+        }
+        Store8(c, c00, c01, accumulate);
+        if (c1 >= 0) { Store8(c + c1, c10, c11, accumulate); }
+        if (c2 >= 0) { Store8(c + c2, c20, c21, accumulate); }
+        if (c3 >= 0) { Store8(c + c3, c30, c31, accumulate); }
+    }
+
+    private static void Store8(float* c, Vector128<float> lo, Vector128<float> hi, bool accumulate)
+    {
+        if (accumulate)
+        {
+            lo += Vector128.Load(c);
+            hi += Vector128.Load(c + 4);
+        }
+        lo.Store(c);
+        hi.Store(c + 4);
     }
 
     private static void GemmScalar<T>(T* a, nint aRow, nint aK, T* b, nint ldb, int m, int n, int k, bool accumulate, T* c, nint ldc)
