@@ -11,12 +11,16 @@ internal static class BenchOpsCommand
     {
         var quick = new Option<bool>("--quick") { Description = "Small buffers and few repeats (a smoke run)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
-        var command = new Command("ops", "Elementwise, softmax, RMSNorm, RoPE, SwiGLU, cross-entropy, embedding and scatter bandwidth against copy.")
+        var command = new Command("ops", "Elementwise, softmax, RMSNorm, RoPE, SwiGLU, cross-entropy, embedding and scatter bandwidth against copy; fused attention against the GEMM rate.")
         {
             quick,
             json,
         };
-        command.SetAction(parse => OpsBench.Run(Console.Out, parse.GetValue(quick), parse.GetValue(json)));
+        command.SetAction(parse =>
+        {
+            var code = OpsBench.Run(Console.Out, parse.GetValue(quick), parse.GetValue(json));
+            return code != 0 ? code : AttentionBench.Run(Console.Out, parse.GetValue(quick), parse.GetValue(json));
+        });
         return command;
     }
 }
