@@ -386,6 +386,22 @@ public sealed class ConversionTests
     }
 
     [Fact]
+    public void Bulk_Half_EveryCodeWidensLikeSystemHalf_AndNarrowsBack()
+    {
+        var codes = new Half[65536];
+        for (var c = 0; c < codes.Length; c++) { codes[c] = BitConverter.UInt16BitsToHalf((ushort)c); }
+        var wide = new float[codes.Length];
+        DTypeConvert.ToSingle(codes, wide);
+        var narrow = new Half[codes.Length];
+        DTypeConvert.ToHalf(wide, narrow);
+        for (var c = 0; c < codes.Length; c++)
+        {
+            Assert.Equal(BitConverter.SingleToUInt32Bits((float)codes[c]), BitConverter.SingleToUInt32Bits(wide[c]));
+            Assert.Equal(BitConverter.HalfToUInt16Bits((Half)wide[c]), BitConverter.HalfToUInt16Bits(narrow[c]));
+        }
+    }
+
+    [Fact]
     public void Bulk_LengthMismatch_ThrowsNamingBothLengths()
     {
         var e = Assert.Throws<ArgumentException>(() => DTypeConvert.ToBFloat16(new float[5], new BFloat16[4]));
