@@ -1,6 +1,6 @@
 // DTypeConvert.cs: bulk span conversions between f32 and BF16, F16, E4M3, E5M2, equal element by element to the scalar
 // encoders in Conversions.cs. BF16 both ways and the FP8 encoders are vectorized (Vector256, then Vector128, then scalar);
-// F16 both ways is vectorized to match System.Half bit for bit; FP8 decode reads the 256-entry table. Named DTypeConvert, not Convert, so it never clashes with System.Convert.
+// F16 both ways is vectorized to match System.Half bit for bit; E4M3 decode is vectorized too, E5M2 decode reads the 256-entry table. Named DTypeConvert, not Convert, so it never clashes with System.Convert.
 // Not here: block scaling (Fp8Quant.cs). Tested by ConversionTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -141,7 +141,10 @@ public static class DTypeConvert
 
     /// <summary>Decodes E4M3FN to f32 through the table (exact; NaN for 0x7F/0xFF).</summary>
     public static void ToSingle(ReadOnlySpan<Float8E4M3> src, Span<float> dst)
-        => Lookup(MemoryMarshal.AsBytes(src), Float8E4M3.DecodeTable, dst);
+    {
+        CheckLengths(src.Length, dst.Length);
+        DecodeE4M3(MemoryMarshal.AsBytes(src), 1f, dst);
+    }
 
     /// <summary>Decodes E5M2 to f32 through the table (exact).</summary>
     public static void ToSingle(ReadOnlySpan<Float8E5M2> src, Span<float> dst)
@@ -211,6 +214,50 @@ public static class DTypeConvert
         {
             var x = Unsafe.Add(ref s, i);
             Unsafe.Add(ref d, i) = Float8E4M3.Encode(BitConverter.SingleToUInt32Bits(divide ? x / divisor : x), saturate);
+        }
+    }
+
+    /// <summary>dst[i] = decode(src[i]) * scale, bit-identical to the table for scale 1; the caller checks the lengths.</summary>
+    internal static void DecodeE4M3(ReadOnlySpan<byte> src, float scale, Span<float> dst)
+    {
+        ref var s = ref MemoryMarshal.GetReference(src);
+        ref var d = ref MemoryMarshal.GetReference(dst);
+        var n = src.Length;
+        var multiply = scale != 1f;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var sc = Vector256.Create(scale);
+            for (; i <= n - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var (b0, b1) = Vector256.Widen(Vector256.LoadUnsafe(ref s, (nuint)i));
+                var (c0, c1) = Vector256.Widen(b0);
+                var (c2, c3) = Vector256.Widen(b1);
+                Store(DecodeE4M3(c0), sc, multiply, ref d, i);
+                Store(DecodeE4M3(c1), sc, multiply, ref d, i + 8);
+                Store(DecodeE4M3(c2), sc, multiply, ref d, i + 16);
+                Store(DecodeE4M3(c3), sc, multiply, ref d, i + 24);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var sc = Vector128.Create(scale);
+            for (; i <= n - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref s, (nuint)i));
+                var (c0, c1) = Vector128.Widen(b0);
+                var (c2, c3) = Vector128.Widen(b1);
+                Store(DecodeE4M3(c0), sc, multiply, ref d, i);
+                Store(DecodeE4M3(c1), sc, multiply, ref d, i + 4);
+                Store(DecodeE4M3(c2), sc, multiply, ref d, i + 8);
+                Store(DecodeE4M3(c3), sc, multiply, ref d, i + 12);
+            }
+        }
+        ref var table = ref MemoryMarshal.GetReference(Float8E4M3.DecodeTable);
+        for (; i < n; i++)
+        {
+            var x = Unsafe.Add(ref table, Unsafe.Add(ref s, i)); // a byte always indexes inside the 256-entry table
+            Unsafe.Add(ref d, i) = multiply ? x * scale : x;
         }
     }
 
@@ -347,6 +394,36 @@ public static class DTypeConvert
         o = Vector128.ConditionalSelect(Vector128.Equals(exp, Vector128<uint>.Zero), sub, o);
         return o | ((h & Vector128.Create(0x8000u)) << 16);
     }
+
+    // E4M3 -> f32: S.EEEE.MMM moves up 20 bits and rebiases by 120; subnormals m * 2^-9 come out exactly as
+    // (2^-6 * (1 + m/8)) - 2^-6; S.1111.111 gives the table's NaN (float.NaN, whose bits are 0xFFC00000).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> DecodeE4M3(Vector256<uint> c)
+    {
+        var v = c & Vector256.Create(0x7Fu);
+        var o = (v << 20) + Vector256.Create(120u << 23);
+        var sub = ((o + Vector256.Create(1u << 23)).AsSingle() - Vector256.Create(121u << 23).AsSingle()).AsUInt32();
+        o = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256.Create(8u)), sub, o) | ((c & Vector256.Create(0x80u)) << 24);
+        return Vector256.ConditionalSelect(Vector256.Equals(v, Vector256.Create(0x7Fu)), Vector256.Create(float.NaN).AsUInt32(), o).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> DecodeE4M3(Vector128<uint> c)
+    {
+        var v = c & Vector128.Create(0x7Fu);
+        var o = (v << 20) + Vector128.Create(120u << 23);
+        var sub = ((o + Vector128.Create(1u << 23)).AsSingle() - Vector128.Create(121u << 23).AsSingle()).AsUInt32();
+        o = Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128.Create(8u)), sub, o) | ((c & Vector128.Create(0x80u)) << 24);
+        return Vector128.ConditionalSelect(Vector128.Equals(v, Vector128.Create(0x7Fu)), Vector128.Create(float.NaN).AsUInt32(), o).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<float> x, Vector256<float> scale, bool multiply, ref float d, int i)
+        => (multiply ? x * scale : x).StoreUnsafe(ref d, (nuint)i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector128<float> x, Vector128<float> scale, bool multiply, ref float d, int i)
+        => (multiply ? x * scale : x).StoreUnsafe(ref d, (nuint)i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Load(ref float s, int i, Vector256<float> div, bool divide)

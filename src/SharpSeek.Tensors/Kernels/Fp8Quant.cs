@@ -1,8 +1,6 @@
 // Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles and 128x128 weight blocks, each with an
 // online max-abs scale (scale = max(amax, 1e-4) / 448, q = E4M3(x / scale), x ~ q * scale), plus the dequantizers.
 // Not here: FP8 GEMMs and delayed scaling; NaN/Inf inputs give unspecified scales. Tested by Fp8QuantTests.
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace SharpSeek.Tensors.Kernels;
@@ -279,16 +277,11 @@ public static unsafe class Fp8Quant
             var tiles = Tiles(Cols);
             var scales = Scales + ((long)(index / ScaleRowStride) * tiles);
             var row = (long)index * Cols;
-            ref var table = ref MemoryMarshal.GetReference(Float8E4M3.DecodeTable);
             for (var t = 0; t < tiles; t++)
             {
-                var scale = scales[t];
                 var c0 = t * Block;
-                var c1 = Math.Min(Cols, c0 + Block);
-                for (var c = c0; c < c1; c++)
-                {
-                    X[row + c] = Unsafe.Add(ref table, Q[row + c]) * scale;
-                }
+                var n = Math.Min(Cols - c0, Block);
+                DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(Q + row + c0, n), scales[t], new Span<float>(X + row + c0, n));
             }
         }
     }
