@@ -386,6 +386,39 @@ public sealed class ConversionTests
     }
 
     [Fact]
+    public void Bulk_Half_EveryCodeWidensLikeSystemHalf_AndNarrowsBack()
+    {
+        var codes = new Half[65536];
+        for (var c = 0; c < codes.Length; c++) { codes[c] = BitConverter.UInt16BitsToHalf((ushort)c); }
+        var wide = new float[codes.Length];
+        DTypeConvert.ToSingle(codes, wide);
+        var narrow = new Half[codes.Length];
+        DTypeConvert.ToHalf(wide, narrow);
+        for (var c = 0; c < codes.Length; c++)
+        {
+            Assert.Equal(BitConverter.SingleToUInt32Bits((float)codes[c]), BitConverter.SingleToUInt32Bits(wide[c]));
+            Assert.Equal(BitConverter.HalfToUInt16Bits((Half)wide[c]), BitConverter.HalfToUInt16Bits(narrow[c]));
+        }
+    }
+
+    [Fact]
+    public void Bulk_Fp8_EveryCodeDecodesLikeTheTable()
+    {
+        // every code four times over (1024 = vector blocks only), then shifted by 7 so the tails see every code too
+        for (var shift = 0; shift < 8; shift += 7)
+        {
+            var codes = Enumerable.Range(0, 1024 + shift).Select(c => (byte)((c + shift) & 0xFF)).ToArray();
+            var e4 = codes.Select(c => new Float8E4M3(c)).ToArray();
+            var e5 = codes.Select(c => new Float8E5M2(c)).ToArray();
+            var wide = new float[codes.Length];
+            DTypeConvert.ToSingle(e4, wide);
+            for (var i = 0; i < codes.Length; i++) { Assert.Equal(BitConverter.SingleToUInt32Bits(DecodeE4M3(codes[i])), BitConverter.SingleToUInt32Bits(wide[i])); }
+            DTypeConvert.ToSingle(e5, wide);
+            for (var i = 0; i < codes.Length; i++) { Assert.Equal(BitConverter.SingleToUInt32Bits(DecodeE5M2(codes[i])), BitConverter.SingleToUInt32Bits(wide[i])); }
+        }
+    }
+
+    [Fact]
     public void Bulk_LengthMismatch_ThrowsNamingBothLengths()
     {
         var e = Assert.Throws<ArgumentException>(() => DTypeConvert.ToBFloat16(new float[5], new BFloat16[4]));

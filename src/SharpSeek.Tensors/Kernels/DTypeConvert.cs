@@ -1,6 +1,6 @@
 // DTypeConvert.cs: bulk span conversions between f32 and BF16, F16, E4M3, E5M2, equal element by element to the scalar
 // encoders in Conversions.cs. BF16 both ways and the FP8 encoders are vectorized (Vector256, then Vector128, then scalar);
-// FP8 decode reads the 256-entry table. Named DTypeConvert, not Convert, so it never clashes with System.Convert.
+// F16 both ways is vectorized to match System.Half bit for bit; E4M3 decode is vectorized too, E5M2 decode reads the 256-entry table. Named DTypeConvert, not Convert, so it never clashes with System.Convert.
 // Not here: block scaling (Fp8Quant.cs). Tested by ConversionTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -75,29 +75,76 @@ public static class DTypeConvert
         }
     }
 
-    /// <summary>Widens F16 to f32 (exact).</summary>
+    /// <summary>Widens F16 to f32 (exact; NaN payloads as <see cref="System.Half"/>'s conversion keeps them).</summary>
     public static void ToSingle(ReadOnlySpan<Half> src, Span<float> dst)
     {
         CheckLengths(src.Length, dst.Length);
-        for (var i = 0; i < src.Length; i++)
+        ref var s = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<Half, ushort>(src));
+        ref var d = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(dst));
+        var n = src.Length;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            dst[i] = (float)src[i];
+            for (; i <= n - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref s, (nuint)i));
+                DecodeHalf(lo).StoreUnsafe(ref d, (nuint)i);
+                DecodeHalf(hi).StoreUnsafe(ref d, (nuint)(i + Vector256<uint>.Count));
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
+            {
+                var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref s, (nuint)i));
+                DecodeHalf(lo).StoreUnsafe(ref d, (nuint)i);
+                DecodeHalf(hi).StoreUnsafe(ref d, (nuint)(i + Vector128<uint>.Count));
+            }
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) = BitConverter.SingleToUInt32Bits((float)BitConverter.UInt16BitsToHalf(Unsafe.Add(ref s, i)));
         }
     }
 
-    /// <summary>Rounds f32 to F16 with <see cref="System.Half"/>'s conversion (ties to even, overflow to ±Inf).</summary>
+    /// <summary>Rounds f32 to F16 exactly as <see cref="System.Half"/>'s conversion does (ties to even, overflow to ±Inf).</summary>
     public static void ToHalf(ReadOnlySpan<float> src, Span<Half> dst)
     {
         CheckLengths(src.Length, dst.Length);
-        for (var i = 0; i < src.Length; i++)
+        ref var s = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(src));
+        ref var d = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<Half, ushort>(dst));
+        var n = src.Length;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            dst[i] = (Half)src[i];
+            for (; i <= n - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+            {
+                var lo = EncodeHalf(Vector256.LoadUnsafe(ref s, (nuint)i));
+                var hi = EncodeHalf(Vector256.LoadUnsafe(ref s, (nuint)(i + Vector256<uint>.Count)));
+                Vector256.Narrow(lo, hi).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
+            {
+                var lo = EncodeHalf(Vector128.LoadUnsafe(ref s, (nuint)i));
+                var hi = EncodeHalf(Vector128.LoadUnsafe(ref s, (nuint)(i + Vector128<uint>.Count)));
+                Vector128.Narrow(lo, hi).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) = BitConverter.HalfToUInt16Bits((Half)BitConverter.UInt32BitsToSingle(Unsafe.Add(ref s, i)));
         }
     }
 
     /// <summary>Decodes E4M3FN to f32 through the table (exact; NaN for 0x7F/0xFF).</summary>
     public static void ToSingle(ReadOnlySpan<Float8E4M3> src, Span<float> dst)
-        => Lookup(MemoryMarshal.AsBytes(src), Float8E4M3.DecodeTable, dst);
+    {
+        CheckLengths(src.Length, dst.Length);
+        DecodeE4M3(MemoryMarshal.AsBytes(src), 1f, dst);
+    }
 
     /// <summary>Decodes E5M2 to f32 through the table (exact).</summary>
     public static void ToSingle(ReadOnlySpan<Float8E5M2> src, Span<float> dst)
@@ -167,6 +214,50 @@ public static class DTypeConvert
         {
             var x = Unsafe.Add(ref s, i);
             Unsafe.Add(ref d, i) = Float8E4M3.Encode(BitConverter.SingleToUInt32Bits(divide ? x / divisor : x), saturate);
+        }
+    }
+
+    /// <summary>dst[i] = decode(src[i]) * scale, bit-identical to the table for scale 1; the caller checks the lengths.</summary>
+    internal static void DecodeE4M3(ReadOnlySpan<byte> src, float scale, Span<float> dst)
+    {
+        ref var s = ref MemoryMarshal.GetReference(src);
+        ref var d = ref MemoryMarshal.GetReference(dst);
+        var n = src.Length;
+        var multiply = scale != 1f;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var sc = Vector256.Create(scale);
+            for (; i <= n - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var (b0, b1) = Vector256.Widen(Vector256.LoadUnsafe(ref s, (nuint)i));
+                var (c0, c1) = Vector256.Widen(b0);
+                var (c2, c3) = Vector256.Widen(b1);
+                Store(DecodeE4M3(c0), sc, multiply, ref d, i);
+                Store(DecodeE4M3(c1), sc, multiply, ref d, i + 8);
+                Store(DecodeE4M3(c2), sc, multiply, ref d, i + 16);
+                Store(DecodeE4M3(c3), sc, multiply, ref d, i + 24);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var sc = Vector128.Create(scale);
+            for (; i <= n - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref s, (nuint)i));
+                var (c0, c1) = Vector128.Widen(b0);
+                var (c2, c3) = Vector128.Widen(b1);
+                Store(DecodeE4M3(c0), sc, multiply, ref d, i);
+                Store(DecodeE4M3(c1), sc, multiply, ref d, i + 4);
+                Store(DecodeE4M3(c2), sc, multiply, ref d, i + 8);
+                Store(DecodeE4M3(c3), sc, multiply, ref d, i + 12);
+            }
+        }
+        ref var table = ref MemoryMarshal.GetReference(Float8E4M3.DecodeTable);
+        for (; i < n; i++)
+        {
+            var x = Unsafe.Add(ref table, Unsafe.Add(ref s, i)); // a byte always indexes inside the 256-entry table
+            Unsafe.Add(ref d, i) = multiply ? x * scale : x;
         }
     }
 
@@ -241,6 +332,98 @@ public static class DTypeConvert
         var rounded = (bits + Vector128.Create(0x7FFFu) + ((bits >> 16) & Vector128<uint>.One)) >> 16;
         return Vector128.ConditionalSelect(isNaN, (bits >> 16) | Vector128.Create(0x40u), rounded);
     }
+
+    // f32 -> f16 (S.E5.M10, bias 15): RNE on the top 13 dropped bits; |x| < 2^-14 rounds on the 2^-24 grid by adding 2^-1;
+    // |x| >= 65520 (the midpoint past 65504) is Inf; NaN keeps its top 10 payload bits and is quieted, as System.Half does.
+    private static Vector256<uint> EncodeHalf(Vector256<uint> bits)
+    {
+        var sign = (bits >> 16) & Vector256.Create(0x8000u);
+        var a = bits & Vector256.Create(0x7FFF_FFFFu);
+        var ai = a.AsInt32();
+        var normal = (a + Vector256.Create(unchecked((15u - 127u) << 23) + 0xFFFu) + ((a >> 13) & Vector256<uint>.One)) >> 13;
+        var magic = Vector256.Create(126u << 23);
+        var sub = (a.AsSingle() + magic.AsSingle()).AsUInt32() - magic;
+        var q = Vector256.ConditionalSelect(Vector256.LessThan(ai, Vector256.Create(113 << 23)).AsUInt32(), sub, normal);
+        q = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(ai, Vector256.Create(0x477F_F000)).AsUInt32(), Vector256.Create(0x7C00u), q);
+        var nan = Vector256.Create(0x7E00u) | ((a >> 13) & Vector256.Create(0x3FFu));
+        q = Vector256.ConditionalSelect(Vector256.GreaterThan(ai, Vector256.Create(0x7F80_0000)).AsUInt32(), nan, q);
+        return (q & Vector256.Create(0xFFFFu)) | sign;
+    }
+
+    private static Vector128<uint> EncodeHalf(Vector128<uint> bits)
+    {
+        var sign = (bits >> 16) & Vector128.Create(0x8000u);
+        var a = bits & Vector128.Create(0x7FFF_FFFFu);
+        var ai = a.AsInt32();
+        var normal = (a + Vector128.Create(unchecked((15u - 127u) << 23) + 0xFFFu) + ((a >> 13) & Vector128<uint>.One)) >> 13;
+        var magic = Vector128.Create(126u << 23);
+        var sub = (a.AsSingle() + magic.AsSingle()).AsUInt32() - magic;
+        var q = Vector128.ConditionalSelect(Vector128.LessThan(ai, Vector128.Create(113 << 23)).AsUInt32(), sub, normal);
+        q = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(ai, Vector128.Create(0x477F_F000)).AsUInt32(), Vector128.Create(0x7C00u), q);
+        var nan = Vector128.Create(0x7E00u) | ((a >> 13) & Vector128.Create(0x3FFu));
+        q = Vector128.ConditionalSelect(Vector128.GreaterThan(ai, Vector128.Create(0x7F80_0000)).AsUInt32(), nan, q);
+        return (q & Vector128.Create(0xFFFFu)) | sign;
+    }
+
+    // f16 -> f32: move exponent and mantissa up 13 bits and rebias by 112; the all-ones exponent rebiases by 224 more
+    // (Inf/NaN, NaN quieted); subnormals m * 2^-24 come out exactly as (2^-14 * (1 + m/1024)) - 2^-14.
+    private static Vector256<uint> DecodeHalf(Vector256<uint> h)
+    {
+        var o = (h & Vector256.Create(0x7FFFu)) << 13;
+        var exp = o & Vector256.Create(0x0F80_0000u);
+        o += Vector256.Create(112u << 23);
+        var special = Vector256.Equals(exp, Vector256.Create(0x0F80_0000u));
+        var isNaN = special & ~Vector256.Equals(o & Vector256.Create(0x007F_FFFFu), Vector256<uint>.Zero);
+        o += special & Vector256.Create(112u << 23);
+        o |= isNaN & Vector256.Create(0x0040_0000u);
+        var sub = ((o + Vector256.Create(1u << 23)).AsSingle() - Vector256.Create(113u << 23).AsSingle()).AsUInt32();
+        o = Vector256.ConditionalSelect(Vector256.Equals(exp, Vector256<uint>.Zero), sub, o);
+        return o | ((h & Vector256.Create(0x8000u)) << 16);
+    }
+
+    private static Vector128<uint> DecodeHalf(Vector128<uint> h)
+    {
+        var o = (h & Vector128.Create(0x7FFFu)) << 13;
+        var exp = o & Vector128.Create(0x0F80_0000u);
+        o += Vector128.Create(112u << 23);
+        var special = Vector128.Equals(exp, Vector128.Create(0x0F80_0000u));
+        var isNaN = special & ~Vector128.Equals(o & Vector128.Create(0x007F_FFFFu), Vector128<uint>.Zero);
+        o += special & Vector128.Create(112u << 23);
+        o |= isNaN & Vector128.Create(0x0040_0000u);
+        var sub = ((o + Vector128.Create(1u << 23)).AsSingle() - Vector128.Create(113u << 23).AsSingle()).AsUInt32();
+        o = Vector128.ConditionalSelect(Vector128.Equals(exp, Vector128<uint>.Zero), sub, o);
+        return o | ((h & Vector128.Create(0x8000u)) << 16);
+    }
+
+    // E4M3 -> f32: S.EEEE.MMM moves up 20 bits and rebiases by 120; subnormals m * 2^-9 come out exactly as
+    // (2^-6 * (1 + m/8)) - 2^-6; S.1111.111 gives the table's NaN (float.NaN, whose bits are 0xFFC00000).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> DecodeE4M3(Vector256<uint> c)
+    {
+        var v = c & Vector256.Create(0x7Fu);
+        var o = (v << 20) + Vector256.Create(120u << 23);
+        var sub = ((o + Vector256.Create(1u << 23)).AsSingle() - Vector256.Create(121u << 23).AsSingle()).AsUInt32();
+        o = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256.Create(8u)), sub, o) | ((c & Vector256.Create(0x80u)) << 24);
+        return Vector256.ConditionalSelect(Vector256.Equals(v, Vector256.Create(0x7Fu)), Vector256.Create(float.NaN).AsUInt32(), o).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> DecodeE4M3(Vector128<uint> c)
+    {
+        var v = c & Vector128.Create(0x7Fu);
+        var o = (v << 20) + Vector128.Create(120u << 23);
+        var sub = ((o + Vector128.Create(1u << 23)).AsSingle() - Vector128.Create(121u << 23).AsSingle()).AsUInt32();
+        o = Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128.Create(8u)), sub, o) | ((c & Vector128.Create(0x80u)) << 24);
+        return Vector128.ConditionalSelect(Vector128.Equals(v, Vector128.Create(0x7Fu)), Vector128.Create(float.NaN).AsUInt32(), o).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<float> x, Vector256<float> scale, bool multiply, ref float d, int i)
+        => (multiply ? x * scale : x).StoreUnsafe(ref d, (nuint)i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector128<float> x, Vector128<float> scale, bool multiply, ref float d, int i)
+        => (multiply ? x * scale : x).StoreUnsafe(ref d, (nuint)i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Load(ref float s, int i, Vector256<float> div, bool divide)

@@ -1,8 +1,6 @@
 // Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles and 128x128 weight blocks, each with an
 // online max-abs scale (scale = max(amax, 1e-4) / 448, q = E4M3(x / scale), x ~ q * scale), plus the dequantizers.
 // Not here: FP8 GEMMs and delayed scaling; NaN/Inf inputs give unspecified scales. Tested by Fp8QuantTests.
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace SharpSeek.Tensors.Kernels;
@@ -79,7 +77,7 @@ public static unsafe class Fp8Quant
         fixed (float* ps = scaleInv)
         {
             var work = new WeightBlocks { W = pw, Q = (byte*)pq, ScaleInv = ps, Rows = rows, Cols = cols, BlockCols = blockCols };
-            Run(Tiles(rows) * blockCols, count, ref work);
+            Run(Tiles(rows), count, ref work);
         }
     }
 
@@ -224,7 +222,9 @@ public static unsafe class Fp8Quant
         }
     }
 
-    // One 128x128 weight block (index = blockRow * blockCols + blockCol): the max-abs over its real elements, then the codes.
+    // One row of 128x128 blocks (index = blockRow): the max-abs of every block over its real elements, then the codes. Both
+    // passes walk whole rows in memory order; a block at a time would stride by a row, and row strides that are multiples
+    // of 4 KiB (7168 floats) make the 128 rows of a block collide in the same few L1 sets.
     private struct WeightBlocks : IWorkItem
     {
         public float* W;
@@ -236,21 +236,29 @@ public static unsafe class Fp8Quant
 
         public readonly void Execute(int index, int worker)
         {
-            var r0 = index / BlockCols * Block;
-            var c0 = index % BlockCols * Block;
+            var r0 = index * Block;
             var r1 = Math.Min(Rows, r0 + Block);
-            var n = Math.Min(Cols - c0, Block);
-            var amax = 0f;
+            var scales = ScaleInv + ((long)index * BlockCols);
+            for (var bj = 0; bj < BlockCols; bj++) { scales[bj] = 0f; }
             for (var r = r0; r < r1; r++)
             {
-                amax = MathF.Max(amax, MaxAbs(W + ((long)r * Cols) + c0, n));
+                var row = W + ((long)r * Cols);
+                for (var bj = 0; bj < BlockCols; bj++)
+                {
+                    var c0 = bj * Block;
+                    scales[bj] = MathF.Max(scales[bj], MaxAbs(row + c0, Math.Min(Cols - c0, Block)));
+                }
             }
-            var scale = ScaleOf(amax, powerOfTwo: false);
-            ScaleInv[index] = scale;
+            for (var bj = 0; bj < BlockCols; bj++) { scales[bj] = ScaleOf(scales[bj], powerOfTwo: false); }
             for (var r = r0; r < r1; r++)
             {
-                var at = ((long)r * Cols) + c0;
-                DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(W + at, n), scale, saturate: false, new Span<byte>(Q + at, n));
+                var at = (long)r * Cols;
+                for (var bj = 0; bj < BlockCols; bj++)
+                {
+                    var c0 = bj * Block;
+                    var n = Math.Min(Cols - c0, Block);
+                    DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(W + at + c0, n), scales[bj], saturate: false, new Span<byte>(Q + at + c0, n));
+                }
             }
         }
     }
@@ -269,16 +277,11 @@ public static unsafe class Fp8Quant
             var tiles = Tiles(Cols);
             var scales = Scales + ((long)(index / ScaleRowStride) * tiles);
             var row = (long)index * Cols;
-            ref var table = ref MemoryMarshal.GetReference(Float8E4M3.DecodeTable);
             for (var t = 0; t < tiles; t++)
             {
-                var scale = scales[t];
                 var c0 = t * Block;
-                var c1 = Math.Min(Cols, c0 + Block);
-                for (var c = c0; c < c1; c++)
-                {
-                    X[row + c] = Unsafe.Add(ref table, Q[row + c]) * scale;
-                }
+                var n = Math.Min(Cols - c0, Block);
+                DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(Q + row + c0, n), scales[t], new Span<float>(X + row + c0, n));
             }
         }
     }
