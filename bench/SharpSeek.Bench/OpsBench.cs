@@ -1,8 +1,10 @@
 // OpsBench.cs: `sharpseek bench ops`: copy bandwidth (buffers far beyond the L3, best of several, 1 and 2 threads), then
 // each memory-bound kernel's effective bandwidth (bytes it must read + write / best time) as a share of copy.
+// Also the dtype conversions and FP8 quantizers (bytes: f32 read + low-precision written, or the reverse).
 // Not here: matmul (compute-bound). Never run in CI.
 using System.Diagnostics;
 using System.Globalization;
+using SharpSeek.Tensors;
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Bench;
@@ -36,6 +38,8 @@ public static class OpsBench
             for (var i = 0; i < n; i++) { buffers[b][i] = (float)(random.NextDouble() * 4 - 2); }
         }
         float[] a = buffers[0], b1 = buffers[1], c = buffers[2], d = buffers[3], e = buffers[4], f = buffers[5];
+        var bf16 = new BFloat16[n];
+        var fp8 = new Float8E4M3[n];
         var results = new List<string>();
         var before = WorkerPool.Current.Threads;
         try
@@ -87,6 +91,15 @@ public static class OpsBench
                 Array.Fill(weights, 0.5f);
                 Op("scatter_add", $"({embTokens}, {embDim}) into ({embVocab}, {embDim})", 3 * F * embTokens * embDim,
                     () => ScatterAddRows.Forward<float>(c.AsSpan(0, embTokens * embDim), ids, weights, embDim, f));
+                Op("to_bf16", $"({n})", 6L * n, () => DTypeConvert.ToBFloat16(a, bf16));
+                Op("from_bf16", $"({n})", 6L * n, () => DTypeConvert.ToSingle(bf16, c));
+                Op("to_e4m3", $"({n})", 5L * n, () => DTypeConvert.ToFloat8E4M3(a, fp8));
+                Op("from_e4m3", $"({n})", 5L * n, () => DTypeConvert.ToSingle(fp8, c));
+                int qCols = 7168, qRows = n / qCols, qUsed = qRows * qCols;
+                var actScales = new float[qRows * Fp8Quant.Tiles(qCols)];
+                var blockScales = new float[Fp8Quant.Tiles(qRows) * Fp8Quant.Tiles(qCols)];
+                Op("fp8_quant_1x128", $"({qRows}, {qCols})", 5L * qUsed, () => Fp8Quant.QuantizeActivations(a.AsSpan(0, qUsed), qRows, qCols, fp8.AsSpan(0, qUsed), actScales));
+                Op("fp8_quant_128x128", $"({qRows}, {qCols})", 5L * qUsed, () => Fp8Quant.QuantizeWeightBlocks(a.AsSpan(0, qUsed), qRows, qCols, fp8.AsSpan(0, qUsed), blockScales));
             }
         }
         finally
