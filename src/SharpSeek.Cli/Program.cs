@@ -5,5 +5,6 @@ using SharpSeek.Cli.Commands;
 var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, training, reasoning, inference.")
 {
     BenchCommand.Create(),
+    InfoCommand.Create(),
 };
 return root.Parse(args).Invoke();

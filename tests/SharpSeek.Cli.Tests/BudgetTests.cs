@@ -7,6 +7,7 @@ public sealed class BudgetTests
     private static readonly Dictionary<string, int> Budget = new()
     {
         ["SharpSeek.Tensors"] = 9000,
+        ["SharpSeek.Model"] = 3000,
         ["SharpSeek.Cli"] = 800,
     };
 
