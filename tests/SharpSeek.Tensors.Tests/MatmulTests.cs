@@ -1,5 +1,5 @@
-// MatmulTests.cs: Gemm (f32/f64, all transposes, accumulate, batched) and the BF16/FP8-weight GEMMs against Matmul.Naive,
-// bitwise thread-count independence, and the argument checks.
+// MatmulTests.cs: Gemm (f32/f64, all transposes, accumulate, batched, the fused small-m / small-n paths) and the
+// BF16/FP8-weight GEMMs against Matmul.Naive, no allocation after warm-up, and the argument checks.
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Tests;
@@ -11,6 +11,16 @@ public sealed class MatmulTests
     {
         { 0, 5, 7 }, { 5, 0, 7 }, { 5, 7, 0 }, { 1, 1, 1 }, { 1, 7, 1 }, { 7, 1, 127 }, { 1, 129, 300 },
         { 7, 7, 7 }, { 127, 128, 129 }, { 129, 127, 128 }, { 128, 128, 128 }, { 300, 17, 259 }, { 6, 16, 513 }, { 151, 300, 7 },
+    };
+
+    /// <summary>
+    /// Shapes for the driver's fused paths: m ≤ MC (144 f32, 72 f64) with large n, k (small-m), and n ≤ 16 NR (256 f32,
+    /// 128 f64) with m > MC (small-n). k = 700 and 520 end in a partial K block; 1 and 5 leave partial MR / NR tiles.
+    /// </summary>
+    public static TheoryData<int, int, int> FusedPathShapes => new()
+    {
+        { 1, 1500, 700 }, { 5, 1500, 700 }, { 64, 700, 600 }, { 100, 530, 520 },
+        { 1500, 1, 700 }, { 1500, 5, 700 }, { 700, 64, 600 }, { 530, 100, 520 }, { 400, 256, 300 },
     };
 
     public static TheoryData<bool, bool, bool> Variants => new()
@@ -56,6 +66,14 @@ public sealed class MatmulTests
             AssertClose(expected, actual, k, 1.0 / (1L << 52), acc, $"f64 {m}x{n}x{k} ta={ta} tb={tb} acc={acc}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(FusedPathShapes))]
+    public void GemmF32_FusedPaths_MatchNaive_AllVariants(int m, int n, int k) => GemmF32_MatchesNaive_AllVariants(m, n, k);
+
+    [Theory]
+    [MemberData(nameof(FusedPathShapes))]
+    public void GemmF64_FusedPaths_MatchNaive_AllVariants(int m, int n, int k) => GemmF64_MatchesNaive_AllVariants(m, n, k);
 
     [Fact]
     public void GemmF32_SpansSeveralNcAndKcBlocks()
@@ -104,6 +122,8 @@ public sealed class MatmulTests
     [InlineData(7, 129, 300)]
     [InlineData(64, 256, 128)]
     [InlineData(130, 300, 257)]
+    [InlineData(3, 700, 1100)]
+    [InlineData(300, 40, 520)]
     public void GemmBf16Weights_MatchesNaiveOnWidenedWeights(int m, int n, int k)
     {
         var rng = new Random(m + 17 * n + 31 * k);
@@ -131,6 +151,8 @@ public sealed class MatmulTests
     [InlineData(5, 129, 300)]
     [InlineData(64, 256, 384)]
     [InlineData(70, 300, 257)]
+    [InlineData(3, 700, 1100)]
+    [InlineData(300, 40, 520)]
     public void GemmFp8Weights_MatchesNaiveOnDequantizedWeights(int m, int n, int k)
     {
         var rng = new Random(m + 13 * n + 37 * k);
@@ -227,6 +249,22 @@ public sealed class MatmulTests
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 5; i++) { Matmul.Gemm<float>(a, b, c, M, N, K, transposeA: false, transposeB: true); }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Theory]
+    [InlineData(64, 700, 600)]
+    [InlineData(700, 64, 600)]
+    public void Gemm_FusedPaths_AllocateNothingAfterWarmUp(int m, int n, int k)
+    {
+        var rng = new Random(5);
+        var a = RandomFloats(rng, m * k);
+        var b = RandomFloats(rng, k * n);
+        var c = new float[m * n];
+        var pool = WorkerPool.Current;
+        Matmul.Gemm<float>(a, b, c, m, n, k, transposeB: true);
+        var before = GC.GetAllocatedBytesForCurrentThread() + pool.WorkerAllocatedBytes;
+        for (var i = 0; i < 5; i++) { Matmul.Gemm<float>(a, b, c, m, n, k, transposeB: true, accumulate: true); }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() + pool.WorkerAllocatedBytes - before);
     }
 
     internal static float[] RandomFloats(Random rng, int count)
