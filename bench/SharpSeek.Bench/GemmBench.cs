@@ -114,7 +114,7 @@ public static class GemmBench
 
     /// <summary>
     /// Best wall time of each candidate (null ones skipped), runs interleaved so that load from other processes hits all
-    /// alike, with a 10 ms pause before each timed run: one warm-up each, then rounds until at least 5 rounds (2 when quick) and 1 s (0.2 s) have passed.
+    /// alike, with a 10 ms pause and an untimed run before each timed run: one warm-up each, then rounds until at least 5 rounds (2 when quick) and 1 s (0.2 s) have passed.
     /// </summary>
     private static double[] Time(bool quick, params Action?[] runs)
     {
@@ -130,8 +130,10 @@ public static class GemmBench
             {
                 if (runs[i] is not { } run) { continue; }
                 // Let the previous library's idle threads stop spinning (OpenMP spin-waits after a parallel region),
-                // so neither library is timed while the other's threads still hold a core.
+                // so neither library is timed while the other's threads still hold a core; then one untimed run wakes
+                // this library's threads (an idle vCPU is slow to wake) before the timed one.
                 Thread.Sleep(10);
+                run();
                 var t0 = Stopwatch.GetTimestamp();
                 run();
                 best[i] = Math.Min(best[i], Stopwatch.GetElapsedTime(t0).TotalSeconds);
