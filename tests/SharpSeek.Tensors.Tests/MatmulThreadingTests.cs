@@ -5,11 +5,8 @@ using static SharpSeek.Tensors.Tests.MatmulTests;
 
 namespace SharpSeek.Tensors.Tests;
 
-[CollectionDefinition(nameof(MatmulThreadingTests), DisableParallelization = true)]
-public sealed class MatmulThreadingCollection;
-
 [Trait("Category", "Kernels")]
-[Collection(nameof(MatmulThreadingTests))]
+[Collection(SerialCollection.Name)]
 public sealed class MatmulThreadingTests
 {
     [Theory]

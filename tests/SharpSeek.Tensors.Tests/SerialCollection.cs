@@ -1,4 +1,5 @@
-// SerialCollection.cs: tests that measure process-wide state (GC allocation counters, the current worker pool) run alone.
+// SerialCollection.cs: tests that measure or swap process-wide state (allocation counters, WorkerPool.Current) run alone,
+// after the parallel collections.
 namespace SharpSeek.Tensors.Tests;
 
 [CollectionDefinition(Name, DisableParallelization = true)]

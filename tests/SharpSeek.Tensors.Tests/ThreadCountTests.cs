@@ -5,11 +5,8 @@ using static SharpSeek.Tensors.Tests.FiniteDifferences;
 
 namespace SharpSeek.Tensors.Tests;
 
-[CollectionDefinition(nameof(ThreadCountTests), DisableParallelization = true)]
-public sealed class ThreadCountCollection;
-
 [Trait("Category", "Kernels")]
-[Collection(nameof(ThreadCountTests))]
+[Collection(SerialCollection.Name)]
 public sealed class ThreadCountTests
 {
     private static float[][] RunAll()
