@@ -3,7 +3,8 @@
 Causality (logits at t unchanged when later tokens change), MTP row i reading t[i+1], interleaved RoPE against
 OFF's complex multiply, interleaved RoPE against rotate_half on permuted weights (spec §5.2), absorbed MLA against
 naive MLA (§4.2), the gate against a per-token loop (§8), V3's YaRN numbers (§4.3, §5.3), the E4M3/BF16 codecs
-(§12), and finite differences against the stored gradients.
+(§12), finite differences against the stored gradients, a float32 forward against the float64 goldens, the split
+norm eps, and the checkpoint names against tests/data/tiny.parameters.approved.txt.
 Not here: golden reproduction (check.py). Run: /usr/bin/python3 tools/reference/sanity.py
 """
 
@@ -253,6 +254,43 @@ def check_finite_differences():
     ok(f"{len(names) * 3} central differences (h = 1e-6)", worst, 1e-7)
 
 
+def check_float32():
+    print("float32 forward vs the float64 goldens (what a float32 port can expect)")
+    for name in ("qlora_f32", "qproj_f32", "yarn_f32", "bias_f32", "grouped_softmax_f32", "fp8"):
+        d = os.path.join(DATA, name)
+        cfg, w = ref.load(d, torch.float32)
+        with open(os.path.join(d, "tokens.json"), encoding="utf-8") as f:
+            tokens = torch.tensor([json.load(f)])
+        with open(os.path.join(d, "expected.json"), encoding="utf-8") as f:
+            expected = json.load(f)
+        out = ref.forward(cfg, w, tokens)
+        diff = max((out["logits"][0].double() - torch.tensor(expected["logits"])).abs().max().item(),
+                   (out["mtp_logits"][0][0].double() - torch.tensor(expected["mtp_logits"])).abs().max().item())
+        ok(f"{name} logits and mtp logits", diff, 2e-5)
+
+
+def check_eps_and_names():
+    print("norm eps split (qproj_f32) and checkpoint names (configs/tiny.json)")
+    cfg, w, tokens = variant("qproj_f32")
+    base = ref.forward(cfg, w, tokens)["logits"]
+    try:
+        ref.LATENT_NORM_EPS = cfg.rms_norm_eps
+        one_eps = ref.forward(cfg, w, tokens)["logits"]
+    finally:
+        ref.LATENT_NORM_EPS = 1e-6
+    cfg.rms_norm_eps = 1e-6
+    fixed_eps = ref.forward(cfg, w, tokens)["logits"]
+    differs("latent norms with rms_norm_eps (wrong)", (one_eps - base).abs().max().item(), 2e-5)
+    differs("block norms with 1e-6 (wrong)", (fixed_eps - base).abs().max().item(), 2e-5)
+    with open(os.path.join(REPO, "configs", "tiny.json"), encoding="utf-8") as f:
+        tiny = ref.Config(json.load(f))
+    mine = [f"{n} {list(s)}".replace(" ", "") for n, s in mg.parameter_shapes(tiny)]
+    with open(os.path.join(REPO, "tests", "data", "tiny.parameters.approved.txt"), encoding="utf-8") as f:
+        approved = [line.replace(" ", "").strip() for line in f if line.strip()]  # "name [a, b]" per line
+    assert sorted(mine) == sorted(approved), "parameter names/shapes differ from tiny.parameters.approved.txt"
+    print(f"  {len(mine)} names and shapes match tiny.parameters.approved.txt")
+
+
 def main():
     torch.set_num_threads(1)
     check_causal_and_mtp()
@@ -262,6 +300,8 @@ def main():
     check_v3_numbers()
     check_codecs()
     check_finite_differences()
+    check_float32()
+    check_eps_and_names()
     print("all sanity checks pass")
 
 
