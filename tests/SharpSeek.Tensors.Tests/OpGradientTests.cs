@@ -280,4 +280,120 @@ public sealed class OpGradientTests
             },
             atol: 1e-5, gradAtol: 1e-7);
     }
+
+    // Reference for the shape ops: x seen as (outer, size, inner).
+    private static double[] NarrowRef(double[] x, long[] shape, int axis, int start, int length)
+    {
+        long outer = shape[..axis].Aggregate(1L, (a, b) => a * b), inner = shape[(axis + 1)..].Aggregate(1L, (a, b) => a * b);
+        var y = new List<double>();
+        for (long o = 0; o < outer; o++)
+        {
+            for (long j = start; j < start + length; j++)
+            {
+                for (long i = 0; i < inner; i++) { y.Add(x[(o * shape[axis] + j) * inner + i]); }
+            }
+        }
+        return [.. y];
+    }
+
+    [Theory]
+    [InlineData(new long[] { 2, 3, 7 }, -1, 2, 4)]
+    [InlineData(new long[] { 5, 3, 7 }, 0, 1, 3)]
+    [InlineData(new long[] { 2, 9, 3, 5 }, 1, 4, 5)]
+    [InlineData(new long[] { 1, 129 }, 1, 0, 129)]
+    public void Narrow(long[] shape, int axis, int start, int length) => OpCheck.Run(
+        [shape],
+        (t, v) => NarrowOp.Apply(t, v[0], axis, start, length),
+        x => NarrowRef(x[0], shape, axis < 0 ? axis + shape.Length : axis, start, length),
+        atol: 0, gradAtol: 1e-7);
+
+    [Theory]
+    [InlineData(-1, 1, 4, 2)]
+    [InlineData(0, 3, 1, 5)]
+    [InlineData(1, 7, 2, 1)]
+    public void Concat_ThreePartsAlongAnAxis(int axis, int a, int b, int c)
+    {
+        long[] Shape(int n) => axis switch { 0 => [n, 3, 2], 1 => [2, n, 3], _ => [2, 3, n] };
+        var sizes = new[] { a, b, c };
+        var full = Shape(a + b + c);
+        var ax = axis < 0 ? 2 : axis;
+        OpCheck.Run(
+            [Shape(a), Shape(b), Shape(c)],
+            (t, v) => ConcatOp.Apply(t, [v[0], v[1], v[2]], axis),
+            x =>
+            {
+                // y[o, j, i] comes from part p at j − offset_p
+                long outer = full[..ax].Aggregate(1L, (p, q) => p * q), inner = full[(ax + 1)..].Aggregate(1L, (p, q) => p * q);
+                var y = new double[full.Aggregate(1L, (p, q) => p * q)];
+                for (long o = 0; o < outer; o++)
+                {
+                    var j = 0;
+                    for (var p = 0; p < 3; p++)
+                    {
+                        for (var jj = 0; jj < sizes[p]; jj++, j++)
+                        {
+                            for (long i = 0; i < inner; i++) { y[(o * full[ax] + j) * inner + i] = x[p][(o * sizes[p] + jj) * inner + i]; }
+                        }
+                    }
+                }
+                return y;
+            },
+            atol: 0, gradAtol: 1e-7);
+    }
+
+    [Theory]
+    [InlineData(3, 4, 5)]
+    [InlineData(1, 1, 1)]
+    [InlineData(7, 3, 64)]
+    public void Expand_SharedAcrossHeads(int tokens, int heads, int dim) => OpCheck.Run(
+        [[tokens, 1, dim]],
+        (t, v) => ExpandOp.Apply(t, v[0], 1, heads),
+        x => Enumerable.Range(0, tokens).SelectMany(tk => Enumerable.Range(0, heads).SelectMany(_ => x[0].Skip(tk * dim).Take(dim))).ToArray(),
+        atol: 0, gradAtol: 1e-7);
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Sigmoid(int rows, int cols) => OpCheck.Run(
+        [[rows, cols]],
+        (t, v) => SigmoidOp.Apply(t, v[0]),
+        x => x[0].Select(a => 1 / (1 + Math.Exp(-a))).ToArray(),
+        atol: 1e-6, gradAtol: 1e-7,
+        makeInput: (_, rng) => rng.NextDouble() * 12 - 6);
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(5, 9, 3)]
+    [InlineData(13, 64, 8)]
+    public void TakeAlong_RepeatedColumnsAccumulate(int rows, int cols, int k)
+    {
+        using var consts = new Arena("consts");
+        var ids = RandomInts(rows * k, cols, seed: rows + cols);
+        var index = consts.FromSpan<int>(ids, rows, k);
+        OpCheck.Run(
+            [[rows, cols]],
+            (t, v) => TakeAlongOp.Apply(t, v[0], index),
+            x => ids.Select((c, i) => x[0][i / k * cols + c]).ToArray(),
+            atol: 0, gradAtol: 1e-7);
+    }
+
+    [Fact]
+    public void TakeAlong_RejectsAnIndexOutsideTheColumns()
+    {
+        using var arena = new Arena("t");
+        var tape = new Autograd.Tape(arena);
+        var x = tape.Constant(arena.Allocate<float>(2, 3));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => TakeAlongOp.Apply(tape, x, arena.FromSpan<int>([0, 1, 3, 2], 2, 2)));
+        Assert.Contains("outside [0, 3)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(4, 8)]
+    [InlineData(7, 3)]
+    public void NormalizeRows(int rows, int cols) => OpCheck.Run(
+        [[rows, cols]],
+        (t, v) => NormalizeRowsOp.Apply(t, v[0], 1e-20),
+        x => Enumerable.Range(0, rows).SelectMany(r => x[0].Skip(r * cols).Take(cols).Select(a => a / (x[0].Skip(r * cols).Take(cols).Sum() + 1e-20))).ToArray(),
+        atol: 1e-6, gradAtol: 1e-7,
+        makeInput: (_, rng) => 0.05 + rng.NextDouble());
 }

@@ -25,6 +25,10 @@ public enum OpKind : byte
     ScatterAddRows,
     Narrow,
     Concat,
+    Expand,
+    Sigmoid,
+    TakeAlong,
+    NormalizeRows,
 }
 
 /// <summary>A recorded op. Fields are interpreted by the op's Backward.</summary>

@@ -26,6 +26,12 @@ internal static class OpRegistry
             case OpKind.GatherRows: GatherRowsOp.Backward(tape, in node); break;
             case OpKind.ScatterAddRows: ScatterAddRowsOp.Backward(tape, in node); break;
             case OpKind.Attention: AttentionOp.Backward(tape, in node); break;
+            case OpKind.Narrow: NarrowOp.Backward(tape, in node); break;
+            case OpKind.Concat: ConcatOp.Backward(tape, in node); break;
+            case OpKind.Expand: ExpandOp.Backward(tape, in node); break;
+            case OpKind.Sigmoid: SigmoidOp.Backward(tape, in node); break;
+            case OpKind.TakeAlong: TakeAlongOp.Backward(tape, in node); break;
+            case OpKind.NormalizeRows: NormalizeRowsOp.Backward(tape, in node); break;
             default: throw new InvalidOperationException($"no backward for op {node.Op}");
         }
     }

@@ -1,0 +1,33 @@
+// Block.cs: one pre-norm decoder layer (spec §2): h += MLA(input_layernorm(h)); h += FFN(post_attention_layernorm(h)),
+// the FFN a dense SwiGLU before first_k_dense_replace and a MoE after. The MTP modules reuse it. Tested by TransformerTests.
+using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Ops;
+
+namespace SharpSeek.Model.Layers;
+
+public sealed class Block
+{
+    /// <summary>The checkpoint layer index (MTP modules count on from num_hidden_layers).</summary>
+    public required int Index { get; init; }
+
+    public required RmsNorm InputNorm { get; init; }
+
+    public required Mla Attention { get; init; }
+
+    public required RmsNorm PostAttentionNorm { get; init; }
+
+    /// <summary>The dense SwiGLU (layers before first_k_dense_replace), else null.</summary>
+    public Mlp? Mlp { get; init; }
+
+    /// <summary>The MoE (the other layers), else null.</summary>
+    public Moe? Moe { get; init; }
+
+    /// <summary>h: (B, T, D) → (B, T, D); positions: I32 (B·T).</summary>
+    public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions)
+    {
+        h = AddOp.Apply(tape, h, Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions));
+        var normed = PostAttentionNorm.Forward(tape, h);
+        return AddOp.Apply(tape, h, Moe is not null ? Moe.Forward(tape, normed) : Mlp!.Forward(tape, normed));
+    }
+}

@@ -1,0 +1,119 @@
+// Gate.cs: the MoE router (spec §8). Scores = sigmoid (V3) or softmax (V2) of u·Wgᵀ; experts are chosen on the scores plus
+// e_score_correction_bias (choice only), limited to the top topk_group groups (group score: sum of the top-2 biased scores,
+// or the max without a bias); weights are the unbiased scores at the chosen experts, normalized by their sum when
+// norm_topk_prob, times routed_scaling_factor. The choice is a constant to autograd; the weights are differentiable.
+// Not here: the bias update and balance losses (training). Tested by GateTests.
+using System.Numerics;
+using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Ops;
+
+namespace SharpSeek.Model.Layers;
+
+public sealed class Gate
+{
+    private int[] _lastIndices = [];
+
+    public required ModelConfig Config { get; init; }
+
+    /// <summary>mlp.gate.weight (E, D).</summary>
+    public required Parameter Weight { get; init; }
+
+    /// <summary>mlp.gate.e_score_correction_bias (E), or null for the V2-style router.</summary>
+    public Parameter? CorrectionBias { get; init; }
+
+    /// <summary>When set (N·K entries), these experts are used instead of choosing: holds routing fixed for finite differences.</summary>
+    public int[]? FixedIndices { get; set; }
+
+    /// <summary>The experts chosen by the last forward, (N, K) row-major.</summary>
+    public ReadOnlySpan<int> LastIndices => _lastIndices;
+
+    /// <summary>u: (N, D) → weights (N, K) on the tape and the chosen experts, I32 (N, K), largest biased score first.</summary>
+    public (Var Weights, Tensor Indices) Forward(Tape tape, Var u)
+    {
+        var c = Config;
+        var logits = Linear.Forward(tape, u, Weight);                                                   // (N, E)
+        var scores = c.ScoringFunc == "softmax" ? SoftmaxOp.Apply(tape, logits) : SigmoidOp.Apply(tape, logits);
+        var s = tape.Value(scores);
+        int n = (int)s.Size(0), k = c.ExpertsPerToken;
+        var indices = tape.Arena.Allocate(DType.I32, new Shape(n, k));
+        if (FixedIndices is { } fixedIdx)
+        {
+            if (fixedIdx.Length != n * k) { throw new InvalidOperationException($"gate: FixedIndices holds {fixedIdx.Length} entries; expected N·K = {n}·{k}"); }
+            fixedIdx.CopyTo(indices.AsSpan<int>());
+        }
+        else if (s.DType == DType.F64) { Choose<double>(s.AsSpan<double>(), indices.AsSpan<int>()); }
+        else { Choose<float>(s.AsSpan<float>(), indices.AsSpan<int>()); }
+        if (_lastIndices.Length != n * k) { _lastIndices = new int[n * k]; }
+        indices.AsSpan<int>().CopyTo(_lastIndices);
+
+        var weights = TakeAlongOp.Apply(tape, scores, indices);                                         // (N, K)
+        if (c.NormTopKProb) { weights = NormalizeRowsOp.Apply(tape, weights, 1e-20); }
+        if (c.RoutedScalingFactor != 1.0) { weights = ScaleOp.Apply(tape, weights, c.RoutedScalingFactor); }
+        return (weights, indices);
+    }
+
+    // Per token: biased = s + b; keep the top topk_group groups; take the top K biased scores (ties to the lower index).
+    private void Choose<T>(ReadOnlySpan<T> scores, Span<int> indices) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var c = Config;
+        int e = c.RoutedExperts, k = c.ExpertsPerToken, groups = c.ExpertGroups, perGroup = e / groups;
+        var limitGroups = groups > 1 && c.TopKMethod != "greedy";
+        var bias = CorrectionBias?.Value;
+        Span<double> biased = e <= 512 ? stackalloc double[e] : new double[e];
+        Span<double> groupScore = stackalloc double[groups];
+        for (var row = 0; row < scores.Length / e; row++)
+        {
+            for (var j = 0; j < e; j++) { biased[j] = double.CreateChecked(scores[row * e + j]) + (bias is { } bt ? BiasAt(bt, j) : 0); }
+            if (limitGroups)
+            {
+                for (var g = 0; g < groups; g++)
+                {
+                    var group = biased.Slice(g * perGroup, perGroup);
+                    groupScore[g] = bias is not null ? TopTwoSum(group) : Max(group);
+                }
+                for (var kept = 0; kept < c.TopKGroups; kept++) { groupScore[ArgMax(groupScore)] = double.NaN; } // NaN marks a kept group
+                for (var g = 0; g < groups; g++)
+                {
+                    if (!double.IsNaN(groupScore[g])) { biased.Slice(g * perGroup, perGroup).Fill(double.NegativeInfinity); }
+                }
+            }
+            for (var j = 0; j < k; j++)
+            {
+                var best = ArgMax(biased);
+                indices[row * k + j] = best;
+                biased[best] = double.NaN; // taken
+            }
+        }
+    }
+
+    private static double BiasAt(Tensor bias, int j) => bias.DType == DType.F64 ? bias.AsSpan<double>()[j] : bias.AsSpan<float>()[j];
+
+    // The index of the largest value that is not NaN (NaN marks taken entries), ties to the lower index.
+    private static int ArgMax(ReadOnlySpan<double> x)
+    {
+        var best = -1;
+        for (var i = 0; i < x.Length; i++)
+        {
+            if (!double.IsNaN(x[i]) && (best < 0 || x[i] > x[best])) { best = i; }
+        }
+        return best;
+    }
+
+    private static double Max(ReadOnlySpan<double> x)
+    {
+        var m = double.NegativeInfinity;
+        foreach (var v in x) { m = Math.Max(m, v); }
+        return m;
+    }
+
+    private static double TopTwoSum(ReadOnlySpan<double> x)
+    {
+        double first = double.NegativeInfinity, second = double.NegativeInfinity;
+        foreach (var v in x)
+        {
+            if (v > first) { (first, second) = (v, first); } else if (v > second) { second = v; }
+        }
+        return x.Length == 1 ? first : first + second;
+    }
+}

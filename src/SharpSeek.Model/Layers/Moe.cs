@@ -1,0 +1,69 @@
+// Moe.cs: the DeepSeekMoE layer (spec §7): the gate picks K routed experts per token; each expert runs only on its tokens
+// (rows gathered in expert order, one SwiGLU per expert on its block of rows), the outputs are concatenated back in that
+// order and added into their tokens with the gate weights; the shared experts (one SwiGLU of width n_shared·moe_inter)
+// see every token. No capacity limit, no dropping. Not here: expert parallelism. Tested by MoeTests and TransformerTests.
+using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Ops;
+
+namespace SharpSeek.Model.Layers;
+
+public sealed class Moe
+{
+    private int[] _load = [];
+
+    public required Gate Gate { get; init; }
+
+    /// <summary>The routed experts, mlp.experts.{e}.</summary>
+    public required IReadOnlyList<Mlp> Experts { get; init; }
+
+    /// <summary>mlp.shared_experts, or null when n_shared_experts is 0.</summary>
+    public Mlp? Shared { get; init; }
+
+    /// <summary>Tokens sent to each expert by the last forward (E entries), for load balancing.</summary>
+    public ReadOnlySpan<int> Load => _load;
+
+    /// <summary>x: (B, T, D) normed input → (B, T, D).</summary>
+    public Var Forward(Tape tape, Var x)
+    {
+        var shape = tape.Value(x).Shape;
+        long n = shape.Rows, d = shape.Last;
+        var u = ReshapeOp.Apply(tape, x, n, d);                                  // (N, D)
+        var (weights, indices) = Gate.Forward(tape, u);                          // (N, K)
+        var chosen = indices.AsSpan<int>();
+        var slots = chosen.Length;                                               // S = N·K
+
+        // Counting sort of the slots (token n, choice k) by expert; ties keep slot order.
+        var e = Experts.Count;
+        if (_load.Length != e) { _load = new int[e]; }
+        Array.Clear(_load);
+        foreach (var expert in chosen) { _load[expert]++; }
+        Span<int> start = e <= 1024 ? stackalloc int[e] : new int[e];
+        for (int i = 0, sum = 0; i < e; sum += _load[i], i++) { start[i] = sum; }
+        var slotOf = tape.Arena.Allocate(DType.I32, new Shape(slots));           // sorted position → slot
+        var tokenOf = tape.Arena.Allocate(DType.I32, new Shape(slots));          // sorted position → token
+        var slotSpan = slotOf.AsSpan<int>();
+        var tokenSpan = tokenOf.AsSpan<int>();
+        var k = slots / (int)n;
+        for (var s = 0; s < slots; s++)
+        {
+            var at = start[chosen[s]]++;
+            slotSpan[at] = s;
+            tokenSpan[at] = s / k;
+        }
+
+        // Each expert on its block of rows, then all blocks back in sorted order.
+        var rows = GatherRowsOp.Apply(tape, u, tokenOf);                          // (S, D)
+        var outputs = new List<Var>(e);
+        for (int i = 0, offset = 0; i < e; offset += _load[i], i++)
+        {
+            if (_load[i] == 0) { continue; }
+            outputs.Add(Experts[i].Forward(tape, NarrowOp.Apply(tape, rows, 0, offset, _load[i]))); // (load_e, D)
+        }
+        var routed = ConcatOp.Apply(tape, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(outputs), 0); // (S, D)
+        var w = ReshapeOp.Apply(tape, GatherRowsOp.Apply(tape, ReshapeOp.Apply(tape, weights, slots, 1), slotOf), slots); // (S)
+        var y = ScatterAddRowsOp.Apply(tape, routed, w, tokenOf, n);             // (N, D)
+        if (Shared is not null) { y = AddOp.Apply(tape, y, Shared.Forward(tape, u)); }
+        return ReshapeOp.Apply(tape, y, shape.ToArray());
+    }
+}

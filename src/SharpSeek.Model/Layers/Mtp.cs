@@ -1,0 +1,34 @@
+// Mtp.cs: one multi-token-prediction module (spec §9): x[i] = eh_proj([enorm(Emb(t_{i+k})), hnorm(h_prev[i])]) (embedding
+// first, as the released weights), a full decoder block, shared_head.norm, then the shared output head. The embedding
+// and head are the main model's. Not here: the MTP loss weight λ (training). Tested by TransformerTests.
+using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Ops;
+
+namespace SharpSeek.Model.Layers;
+
+public sealed class Mtp
+{
+    public required RmsNorm EmbeddingNorm { get; init; }
+
+    public required RmsNorm HiddenNorm { get; init; }
+
+    /// <summary>eh_proj (D, 2D).</summary>
+    public required Parameter EhProj { get; init; }
+
+    public required Block Block { get; init; }
+
+    /// <summary>shared_head.norm (D).</summary>
+    public required RmsNorm HeadNorm { get; init; }
+
+    /// <summary>
+    /// embedded: (B, T', D) embeddings of the tokens one step ahead; previous: (B, T', D) the hidden state they follow;
+    /// positions: I32 (B·T'). Returns the block output (B, T', D), which feeds the next depth, and the normed output.
+    /// </summary>
+    public (Var Hidden, Var Normed) Forward(Tape tape, Var embedded, Var previous, RopeTables rope, Tensor positions)
+    {
+        var joined = ConcatOp.Apply(tape, [EmbeddingNorm.Forward(tape, embedded), HiddenNorm.Forward(tape, previous)], -1); // (B, T', 2D)
+        var hidden = Block.Forward(tape, Linear.Forward(tape, joined, EhProj), rope, positions);
+        return (hidden, HeadNorm.Forward(tape, hidden));
+    }
+}

@@ -1,0 +1,19 @@
+// RmsNorm.cs: y = x·rsqrt(mean(x²) + eps)·w over the last axis (spec §3). The latent norms q_a_layernorm/kv_a_layernorm
+// use 1e-6 whatever rms_norm_eps says, as HF builds them without an eps. Tested through TransformerTests.
+using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Ops;
+
+namespace SharpSeek.Model.Layers;
+
+public sealed class RmsNorm
+{
+    /// <summary>The eps of the latent norms (HF's default argument).</summary>
+    public const double LatentEps = 1e-6;
+
+    public required Parameter Weight { get; init; }
+
+    public required double Eps { get; init; }
+
+    // x: (..., D) → (..., D)
+    public Var Forward(Tape tape, Var x) => RmsNormOp.Apply(tape, x, Weight.Bind(tape), Eps);
+}

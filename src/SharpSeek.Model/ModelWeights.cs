@@ -1,0 +1,152 @@
+// ModelWeights.cs: every parameter of ParameterShapes.For(config) in one parameters arena (and, for training, the
+// gradients in one gradients arena), exposed as layer objects with .NET-named fields and by HF name. The MTP modules'
+// copies of the embedding and head are the main tensors under a second name. Not here: file formats (a checkpoint reader
+// fills the tensors through Set or Load), the forward (Transformer). Tested by ModelWeightsTests.
+using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Layers;
+using SharpSeek.Tensors;
+
+namespace SharpSeek.Model;
+
+/// <summary>The parameters of a DeepSeek-V3 model, in F32 (or F64 for finite-difference checks).</summary>
+public sealed class ModelWeights : IDisposable
+{
+    private readonly Dictionary<string, Parameter> _byName = new(StringComparer.Ordinal);
+    private readonly List<Parameter> _unique = [];
+
+    public ModelWeights(ModelConfig config, DType dtype = DType.F32, bool withGradients = false)
+    {
+        if (dtype is not (DType.F32 or DType.F64)) { throw new ArgumentException($"model weights must be F32 or F64; got {dtype}", nameof(dtype)); }
+        Config = config;
+        DType = dtype;
+        var shapes = ParameterShapes.For(config);
+        var unique = shapes.Where(s => WeightNames.SharedAlias(config, s.Name) is null).ToList();
+        var bytes = unique.Sum(s => (s.Elements * dtype.SizeOf() + 63) / 64 * 64);
+        Parameters = new Arena("parameters", bytes);
+        Gradients = withGradients ? new Arena("gradients", bytes) : null;
+        foreach (var s in unique)
+        {
+            var shape = new Shape(s.Shape);
+            var p = new Parameter(s.Name, Parameters.Allocate(dtype, shape), Gradients?.Allocate(dtype, shape) ?? default);
+            _byName.Add(s.Name, p);
+            _unique.Add(p);
+        }
+        foreach (var s in shapes)
+        {
+            if (WeightNames.SharedAlias(config, s.Name) is { } target) { _byName.Add(s.Name, _byName[target]); }
+        }
+        Embedding = _byName[WeightNames.Embedding];
+        FinalNorm = new RmsNorm { Weight = _byName[WeightNames.FinalNorm], Eps = config.RmsNormEps };
+        Head = config.TieWordEmbeddings ? Embedding : _byName[WeightNames.Head];
+        Layers = [.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => WeightNames.Block(config, i, Get))];
+        Mtp = [.. Enumerable.Range(config.NumHiddenLayers, config.NumNextnPredictLayers).Select(i => WeightNames.Mtp(config, i, Get))];
+    }
+
+    public ModelConfig Config { get; }
+
+    public DType DType { get; }
+
+    public Arena Parameters { get; }
+
+    /// <summary>The gradients arena, or null for inference.</summary>
+    public Arena? Gradients { get; }
+
+    /// <summary>model.embed_tokens (V, D), shared by the MTP modules.</summary>
+    public Parameter Embedding { get; }
+
+    /// <summary>model.norm (D).</summary>
+    public RmsNorm FinalNorm { get; }
+
+    /// <summary>lm_head (V, D), shared by the MTP modules.</summary>
+    public Parameter Head { get; }
+
+    /// <summary>The decoder layers 0 .. num_hidden_layers − 1.</summary>
+    public IReadOnlyList<Block> Layers { get; }
+
+    /// <summary>The MTP modules, stored as layers num_hidden_layers .. num_hidden_layers + D − 1.</summary>
+    public IReadOnlyList<Mtp> Mtp { get; }
+
+    /// <summary>Every HF name, the MTP copies of the embedding and head included.</summary>
+    public IEnumerable<string> Names => _byName.Keys;
+
+    /// <summary>Each distinct parameter once (what an optimizer steps).</summary>
+    public IReadOnlyList<Parameter> Unique => _unique;
+
+    /// <summary>The parameter stored under an HF checkpoint name.</summary>
+    public Parameter Get(string hfName) => _byName.TryGetValue(hfName, out var p) ? p
+        : throw new KeyNotFoundException($"no parameter named '{hfName}' in this {Config.NumHiddenLayers}-layer config (see ParameterShapes.For)");
+
+    /// <summary>Fills the parameter named <paramref name="hfName"/> from float32 values (converted to this dtype).</summary>
+    public void Set(string hfName, ReadOnlySpan<float> values)
+    {
+        var p = Get(hfName);
+        if (values.Length != p.Value.ElementCount)
+        {
+            throw new ArgumentException($"'{hfName}' has shape {p.Value.Shape} ({p.Value.ElementCount} elements); got {values.Length} values", nameof(values));
+        }
+        if (DType == DType.F32) { values.CopyTo(p.Value.AsSpan<float>()); return; }
+        var dst = p.Value.AsSpan<double>();
+        for (var i = 0; i < values.Length; i++) { dst[i] = values[i]; }
+    }
+
+    /// <summary>
+    /// Asks <paramref name="read"/> for each distinct parameter by HF name and expected shape and fills it; the reader
+    /// returns null for a tensor it does not have. Throws naming the missing tensors; returns the number filled.
+    /// </summary>
+    public int Load(Func<string, int[], float[]?> read)
+    {
+        var missing = new List<string>();
+        var count = 0;
+        foreach (var p in _unique)
+        {
+            var values = read(p.Name, [.. p.Value.Shape.ToArray().Select(d => (int)d)]);
+            if (values is null) { missing.Add(p.Name); continue; }
+            Set(p.Name, values);
+            count++;
+        }
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException($"{missing.Count} of {_unique.Count} tensors missing, first: {string.Join(", ", missing.Take(5))}");
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// The paper's initialization (spec §14): every matrix ~ N(0, std²) with std = initializer_range unless given
+    /// (0.006 in the paper at full size), every norm weight 1, the router correction bias 0. Deterministic in the seed.
+    /// </summary>
+    public void InitializeRandom(int seed, double? std = null)
+    {
+        var sigma = std ?? Config.InitializerRange;
+        var rng = new Random(seed);
+        foreach (var p in _unique)
+        {
+            var isBias = p.Name.EndsWith("e_score_correction_bias", StringComparison.Ordinal);
+            var isNorm = !isBias && p.Value.Rank == 1;
+            var n = (int)p.Value.ElementCount;
+            for (var i = 0; i < n; i++)
+            {
+                var v = isBias ? 0 : isNorm ? 1 : sigma * Normal(rng);
+                if (DType == DType.F32) { p.Value.AsSpan<float>()[i] = (float)v; } else { p.Value.AsSpan<double>()[i] = v; }
+            }
+        }
+    }
+
+    /// <summary>Sets every gradient to zero (before a new accumulation).</summary>
+    public void ZeroGradients()
+    {
+        foreach (var p in _unique)
+        {
+            if (p.Grad.IsValid) { p.Grad.AsBytes().Clear(); }
+        }
+    }
+
+    public void Dispose()
+    {
+        Parameters.Dispose();
+        Gradients?.Dispose();
+    }
+
+    // Box–Muller: one standard normal from two uniforms.
+    private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+}

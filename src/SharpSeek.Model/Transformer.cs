@@ -1,0 +1,97 @@
+// Transformer.cs: the DeepSeek-V3 forward on the tape, top to bottom like gpt2_forward (spec §2, §9): embedding, the
+// decoder blocks, the final norm and the untied head, then the MTP modules. Training and inference share it. Not here:
+// the losses, the KV cache (a forward at startPos > 0 rotates by the absolute positions but attends only to its own
+// tokens). Tested by TransformerTests.
+using SharpSeek.Model.Layers;
+using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Ops;
+
+namespace SharpSeek.Model;
+
+/// <summary>The model: weights plus the RoPE tables for positions 0 .. MaxPositions − 1.</summary>
+public sealed class Transformer : IDisposable
+{
+    private readonly Arena _constants = new("rope");
+
+    public Transformer(ModelWeights weights, int? maxPositions = null)
+    {
+        Weights = weights;
+        Rope = new RopeTables(weights.Config, maxPositions ?? weights.Config.MaxPositionEmbeddings, weights.DType, _constants);
+    }
+
+    public ModelWeights Weights { get; }
+
+    public RopeTables Rope { get; }
+
+    public ModelConfig Config => Weights.Config;
+
+    /// <summary>
+    /// tokens: I32 (B, T) at positions startPos .. startPos + T − 1. Returns the logits (B, T, V) and, when the config has
+    /// an MTP module and T ≥ 2, the depth-1 MTP logits (B, T − 1, V): row i predicts token i + 2.
+    /// </summary>
+    public (Var Logits, Var? MtpLogits) Forward(Tape tape, Tensor tokens, int startPos = 0)
+    {
+        var mtp = ForwardAll(tape, tokens, startPos, out var logits);
+        return (logits, mtp.Length > 0 ? mtp[0] : null);
+    }
+
+    /// <summary>The same, with the logits of every MTP depth k (B, T − k, V) in order.</summary>
+    public Var[] ForwardAll(Tape tape, Tensor tokens, int startPos, out Var logits)
+    {
+        if (tokens.DType != DType.I32 || tokens.Rank != 2)
+        {
+            throw new ArgumentException($"tokens must be I32 (B, T); got {tokens.DType} {tokens.Shape}", nameof(tokens));
+        }
+        int b = (int)tokens.Size(0), t = (int)tokens.Size(1);
+        if (startPos < 0 || startPos + t > Rope.MaxPositions)
+        {
+            throw new ArgumentOutOfRangeException(nameof(startPos), $"positions {startPos} .. {startPos + t - 1} exceed the {Rope.MaxPositions} rope positions");
+        }
+        CheckTokens(tokens.AsSpan<int>(), Config.VocabSize);
+        var w = Weights;
+
+        var embedded = EmbeddingOp.Apply(tape, w.Embedding.Bind(tape), tokens);  // (B, T, D)
+        var positions = Positions(tape, b, t, startPos);
+        var h = embedded;
+        foreach (var block in w.Layers) { h = block.Forward(tape, h, Rope, positions); }
+        var normed = w.FinalNorm.Forward(tape, h);                                // (B, T, D)
+        logits = Linear.Forward(tape, normed, w.Head);                            // (B, T, V)
+
+        // MTP depth k: x[i] from the embedding of token i + k and the previous depth's state at i, i < T − k.
+        var depths = new Var[Math.Max(0, Math.Min(w.Mtp.Count, t - 1))];
+        var previous = normed;
+        for (var k = 1; k <= depths.Length; k++)
+        {
+            var rows = t - k;
+            var ahead = NarrowOp.Apply(tape, embedded, 1, k, rows);              // (B, T − k, D)
+            var state = NarrowOp.Apply(tape, previous, 1, 0, rows);               // (B, T − k, D)
+            var (hidden, headIn) = w.Mtp[k - 1].Forward(tape, ahead, state, Rope, Positions(tape, b, rows, startPos));
+            depths[k - 1] = Linear.Forward(tape, headIn, w.Head);                 // (B, T − k, V)
+            previous = hidden;
+        }
+        return depths;
+    }
+
+    /// <summary>Tokens sent to each routed expert by the last forward, per MoE layer in order (main layers, then MTP).</summary>
+    public IEnumerable<(int Layer, int[] Load)> ExpertLoads() =>
+        Weights.Layers.Concat(Weights.Mtp.Select(m => m.Block)).Where(l => l.Moe is not null).Select(l => (l.Index, l.Moe!.Load.ToArray()));
+
+    public void Dispose() => _constants.Dispose();
+
+    private static Tensor Positions(Tape tape, int b, int t, int startPos)
+    {
+        var positions = tape.Arena.Allocate(DType.I32, new Shape((long)b * t));
+        var p = positions.AsSpan<int>();
+        for (var i = 0; i < p.Length; i++) { p[i] = startPos + i % t; }
+        return positions;
+    }
+
+    private static void CheckTokens(ReadOnlySpan<int> ids, int vocab)
+    {
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if ((uint)ids[i] >= (uint)vocab) { throw new ArgumentOutOfRangeException(nameof(ids), $"token {i} is {ids[i]}, outside the vocabulary [0, {vocab})"); }
+        }
+    }
+}
