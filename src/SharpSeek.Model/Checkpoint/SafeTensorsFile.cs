@@ -4,6 +4,7 @@
 // Tested by SafeTensorsFileTests.
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Kernels;
 
@@ -151,10 +152,13 @@ public sealed class SafeTensorsFile : IDisposable
         }
         var dataStart = 8 + (long)n;
         var dataLength = file.Length - dataStart;
+        var headerBytes = file.Span(8, (int)n);
+        // JsonDocument checks UTF-8 only when a string is decoded; check all of it up front.
+        if (!Utf8.IsValid(headerBytes)) { throw new InvalidDataException($"{path}: the header is not valid UTF-8 JSON: invalid UTF-8 bytes"); }
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(file.Span(8, (int)n).ToArray());
+            doc = JsonDocument.Parse(headerBytes.ToArray());
         }
         catch (JsonException e)
         {
