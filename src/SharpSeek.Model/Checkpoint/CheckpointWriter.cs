@@ -57,7 +57,10 @@ public static partial class CheckpointWriter
             {
                 throw new ArgumentException($"weight '{name}': {values.Length} values for shape {SafeTensorInfo.Format(shape)} ({count} elements)", nameof(weights));
             }
-            if (StoredDType(name, shape.Length, format) == DType.F8E4M3 && !names.Add(name + CheckpointDirectory.ScaleSuffix))
+        }
+        foreach (var (name, shape, _) in weights)
+        {
+            if (StoredDType(name, shape.Length, format) == DType.F8E4M3 && names.Contains(name + CheckpointDirectory.ScaleSuffix))
             {
                 throw new ArgumentException($"weight '{name}{CheckpointDirectory.ScaleSuffix}' clashes with the block scales of '{name}'", nameof(weights));
             }
