@@ -1,0 +1,91 @@
+// MappedFile.cs: a read-only memory map of a whole file, handed out as bounds-checked ReadOnlySpan<byte> windows, so
+// checkpoint readers touch only the pages they read and never copy a tensor they only convert. Not here: any file
+// format (Model/Checkpoint/SafeTensorsFile.cs). Tested by SafeTensorsFileTests.
+using System.IO.MemoryMappedFiles;
+
+namespace SharpSeek.Tensors.Kernels;
+
+/// <summary>A read-only view of a file's bytes through a memory map. Spans from <see cref="Span"/> are valid until
+/// <see cref="Dispose"/>; the file is open for reading (others may read, rename or delete it meanwhile).</summary>
+public sealed unsafe class MappedFile : IDisposable
+{
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private byte* _pointer;
+    private bool _disposed;
+
+    private MappedFile(string path, long length, MemoryMappedFile? map, MemoryMappedViewAccessor? view)
+    {
+        Path = path;
+        Length = length;
+        _map = map;
+        _view = view;
+        if (view is not null)
+        {
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref _pointer);
+            _pointer += view.PointerOffset;
+        }
+    }
+
+    /// <summary>The path the file was opened with.</summary>
+    public string Path { get; }
+
+    /// <summary>The file's size in bytes when it was opened.</summary>
+    public long Length { get; }
+
+    /// <summary>Maps <paramref name="path"/> read-only. An empty file gives an empty view (a map of zero bytes does not exist).</summary>
+    public static MappedFile Open(string path)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        try
+        {
+            var length = stream.Length;
+            if (length == 0)
+            {
+                stream.Dispose();
+                return new MappedFile(path, 0, null, null);
+            }
+            var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            try
+            {
+                return new MappedFile(path, length, map, map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read));
+            }
+            catch
+            {
+                map.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Bytes [offset, offset + length) of the file. Throws <see cref="ArgumentOutOfRangeException"/> naming the range
+    /// and the file size when the window does not lie inside the file.</summary>
+    public ReadOnlySpan<byte> Span(long offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (offset < 0 || length < 0 || offset > Length - length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset),
+                $"{Path}: bytes [{offset}, {offset + length}) are outside the file of {Length} bytes");
+        }
+        return length == 0 ? [] : new ReadOnlySpan<byte>(_pointer + offset, length);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) { return; }
+        _disposed = true;
+        if (_view is not null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _pointer = null;
+            _view.Dispose();
+        }
+        _map?.Dispose();
+    }
+}

@@ -1,0 +1,199 @@
+// SafeTensorsFileTests.cs: reading safetensors: every dtype and odd shapes round-trip through the writer and convert to
+// f32 as the scalar decoders do; corrupted files (built byte by byte here) are rejected with a message that names the
+// file, the tensor and the rule; U8/BOOL entries stay readable as raw bytes.
+using System.Runtime.InteropServices;
+using SharpSeek.Model.Checkpoint;
+using SharpSeek.Tensors;
+
+namespace SharpSeek.Model.Tests;
+
+public sealed class SafeTensorsFileTests
+{
+    private static readonly long[][] Shapes = [[], [1], [7], [127], [128], [129], [3, 129], [129, 7], [1, 5, 3]];
+
+    [Fact]
+    public void ReadBack_EveryDTypeAndOddShapes_BytesAndSinglesMatch()
+    {
+        using var dir = new TempDir();
+        var rng = new Random(11);
+        var entries = new List<SafeTensorEntry>();
+        var expected = new Dictionary<string, float[]?>();
+        foreach (var dtype in Enum.GetValues<DType>())
+        {
+            foreach (var shape in Shapes)
+            {
+                var name = $"t.{dtype}.{string.Join("x", shape)}";
+                var (bytes, singles) = RandomTensor(rng, dtype, shape.Aggregate(1L, (p, d) => p * d));
+                entries.Add(new SafeTensorEntry(name, dtype, shape, bytes));
+                expected[name] = singles;
+            }
+        }
+        var path = dir.File("all.safetensors");
+        SafeTensorsWriter.Write(path, entries, new Dictionary<string, string> { ["format"] = "pt", ["note"] = "ünïcode ok" });
+
+        using var file = SafeTensorsFile.Open(path);
+        Assert.Equal(entries.Count, file.Tensors.Count);
+        Assert.Equal("pt", file.Metadata["format"]);
+        Assert.Equal("ünïcode ok", file.Metadata["note"]);
+        foreach (var e in entries)
+        {
+            var info = file.Info(e.Name);
+            Assert.Equal(e.DType, info.DType);
+            Assert.Equal(e.Shape, info.Shape);
+            Assert.Equal(e.Data.Length, info.Length);
+            Assert.Equal(0, info.Offset % e.DType.SizeOf());
+            Assert.True(e.Data.Span.SequenceEqual(file.Bytes(e.Name)), e.Name);
+            if (expected[e.Name] is { } singles)
+            {
+                var got = new float[singles.Length];
+                file.ReadAsSingle(e.Name, got);
+                Assert.Equal(Bits(singles), Bits(got));
+            }
+            else
+            {
+                var ex = Assert.Throws<InvalidOperationException>(() => file.ReadAsSingle(e.Name, new float[info.Elements]));
+                Assert.Contains("not a float dtype", ex.Message, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    public void ReadAsSingle_WrongDestinationLength_NamesTensorAndBothCounts()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("w.safetensors");
+        SafeTensorsWriter.Write(path, [new SafeTensorEntry("w", DType.F32, [3, 5], new byte[60])]);
+        using var file = SafeTensorsFile.Open(path);
+        var ex = Assert.Throws<ArgumentException>(() => file.ReadAsSingle("w", new float[14]));
+        Assert.Contains("'w' [3, 5] has 15 elements; destination has 14", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<KeyNotFoundException>(() => file.Info("nope"));
+    }
+
+    public static TheoryData<string, byte[], string[]> Corrupt()
+    {
+        const string Ok = "\"dtype\":\"F32\",\"shape\":[2,3]";
+        return new()
+        {
+            { "short file", new byte[5], ["truncated file", "5 bytes"] },
+            { "header length past the end", CheckpointTestFiles.Raw("{}", 0, headerLength: 3), ["header length 3 runs past the end", "10 bytes"] },
+            { "header length huge", CheckpointTestFiles.Raw("{}", 0, headerLength: ulong.MaxValue), ["header length 18446744073709551615 runs past the end"] },
+            { "bad JSON", CheckpointTestFiles.Raw("{\"w\":{\"dtype\":", 24), ["not valid UTF-8 JSON"] },
+            { "bad UTF-8", CheckpointTestFiles.Raw([(byte)'{', (byte)'"', 0xFF, 0xFE, (byte)'"', (byte)':', (byte)'1', (byte)'}'], 0), ["not valid UTF-8 JSON"] },
+            { "not an object", CheckpointTestFiles.Raw("[1,2]", 0), ["header is JSON Array"] },
+            { "unknown dtype", CheckpointTestFiles.Raw("{\"w\":{\"dtype\":\"F7\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2), ["tensor 'w'", "unknown dtype \"F7\""] },
+            { "missing dtype", CheckpointTestFiles.Raw("{\"w\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8), ["tensor 'w'", "missing dtype"] },
+            { "missing shape", CheckpointTestFiles.Raw("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8), ["tensor 'w'", "missing shape"] },
+            { "negative dim", CheckpointTestFiles.Raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8), ["tensor 'w'", "missing shape"] },
+            { "one offset", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[0]}}", 24), ["tensor 'w'", "missing data_offsets"] },
+            { "end before begin", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[24,0]}}", 24), ["tensor 'w'", "end before they begin"] },
+            { "offset out of bounds", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[8,32]}}", 24), ["tensor 'w'", "[8, 32] out of bounds", "24 bytes"] },
+            { "truncated data", CheckpointTestFiles.Raw("{\"a\":{" + Ok + ",\"data_offsets\":[0,24]},\"w\":{" + Ok + ",\"data_offsets\":[24,48]}}", 40), ["tensor 'w'", "out of bounds", "truncated"] },
+            { "size mismatch", CheckpointTestFiles.Raw("{\"w\":{\"dtype\":\"BF16\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24), ["tensor 'w'", "size mismatch", "24 bytes", "BF16 [2, 3] needs 12"] },
+            { "shape overflows", CheckpointTestFiles.Raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8), ["tensor 'w'", "overflows"] },
+            { "overlap", CheckpointTestFiles.Raw("{\"a\":{" + Ok + ",\"data_offsets\":[0,24]},\"w\":{" + Ok + ",\"data_offsets\":[20,44]}}", 44), ["tensor 'w'", "overlap tensor 'a'", "[20, 44]", "[0, 24]"] },
+            { "same range twice", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[0,24]},\"a\":{" + Ok + ",\"data_offsets\":[0,24]}}", 24), ["overlap tensor"] },
+            { "duplicate name", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[0,24]},\"w\":{" + Ok + ",\"data_offsets\":[24,48]}}", 48), ["tensor 'w'", "duplicate name"] },
+            { "metadata not strings", CheckpointTestFiles.Raw("{\"__metadata__\":{\"format\":1}}", 0), ["__metadata__ 'format'", "expected a string"] },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Corrupt))]
+    public void Open_CorruptFile_NamesFileTensorAndRule(string what, byte[] bytes, string[] fragments)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("bad.safetensors");
+        File.WriteAllBytes(path, bytes);
+        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path));
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        foreach (var fragment in fragments) { Assert.True(ex.Message.Contains(fragment, StringComparison.Ordinal), $"{what}: '{ex.Message}' lacks '{fragment}'"); }
+    }
+
+    [Fact]
+    public void Open_FileWrittenThenCutShort_NamesTheLastTensor()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("cut.safetensors");
+        var rng = new Random(5);
+        SafeTensorsWriter.Write(path,
+        [
+            new SafeTensorEntry("a", DType.F32, [7], MemoryMarshal.AsBytes(CheckpointTestFiles.Random(rng, 7).AsSpan()).ToArray()),
+            new SafeTensorEntry("b", DType.F32, [9], MemoryMarshal.AsBytes(CheckpointTestFiles.Random(rng, 9).AsSpan()).ToArray()),
+        ]);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^3]);
+        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path));
+        Assert.Contains("tensor 'b'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("out of bounds", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Open_RawU8AndBool_ReadableAsBytesOnly()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("raw.safetensors");
+        var header = "{\"mask\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[8,11]},"
+            + "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            + "\"ids\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[11,15]}}";
+        var bytes = CheckpointTestFiles.Raw(header, 15);
+        File.WriteAllBytes(path, bytes);
+        using var file = SafeTensorsFile.Open(path);
+        Assert.Equal(["w"], file.Tensors.Select(t => t.Name));
+        Assert.Equal(["ids", "mask", "w"], file.Names.Order(StringComparer.Ordinal));
+        Assert.True(file.Contains("mask"));
+        var data = bytes.AsSpan(8 + header.Length);
+        Assert.True(data[8..11].SequenceEqual(file.Bytes("mask")));
+        Assert.True(data[11..15].SequenceEqual(file.Bytes("ids")));
+        var ex = Assert.Throws<InvalidDataException>(() => file.Info("ids"));
+        Assert.Contains("dtype U8", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(file.Metadata);
+    }
+
+    [Fact]
+    public void Open_ZeroLengthTensorsAndEmptyHeader_Accepted()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("empty.safetensors");
+        File.WriteAllBytes(path, CheckpointTestFiles.Raw("{\"e\":{\"dtype\":\"F32\",\"shape\":[0,3],\"data_offsets\":[0,0]},\"__metadata__\":null}", 0));
+        using var file = SafeTensorsFile.Open(path);
+        Assert.Equal(0, file.Info("e").Length);
+        Assert.True(file.Bytes("e").IsEmpty);
+        File.WriteAllBytes(dir.File("nothing.safetensors"), CheckpointTestFiles.Raw("{}", 0));
+        using var nothing = SafeTensorsFile.Open(dir.File("nothing.safetensors"));
+        Assert.Empty(nothing.Tensors);
+    }
+
+    // Random bytes for `dtype` made by the scalar encoders, and the f32 values the scalar decoders give (null for integers).
+    internal static (byte[] Bytes, float[]? Singles) RandomTensor(Random rng, DType dtype, long count)
+    {
+        var f = CheckpointTestFiles.Random(rng, count);
+        switch (dtype)
+        {
+            case DType.F32: return (MemoryMarshal.AsBytes(f.AsSpan()).ToArray(), f);
+            case DType.F64:
+                var d = f.Select(x => (double)x * (1 + 1e-9)).ToArray();
+                return (MemoryMarshal.AsBytes(d.AsSpan()).ToArray(), d.Select(x => (float)x).ToArray());
+            case DType.BF16:
+                var b = f.Select(BFloat16.FromSingle).ToArray();
+                return (MemoryMarshal.AsBytes(b.AsSpan()).ToArray(), b.Select(x => x.ToSingle()).ToArray());
+            case DType.F16:
+                var h = f.Select(x => (Half)x).ToArray();
+                return (MemoryMarshal.AsBytes(h.AsSpan()).ToArray(), h.Select(x => (float)x).ToArray());
+            case DType.F8E4M3:
+                var q = f.Select(x => Float8E4M3.FromSingle(x * 100)).ToArray();
+                return (q.Select(x => x.Bits).ToArray(), q.Select(x => x.ToSingle()).ToArray());
+            case DType.F8E5M2:
+                var r = f.Select(x => Float8E5M2.FromSingle(x * 1000)).ToArray();
+                return (r.Select(x => x.Bits).ToArray(), r.Select(x => x.ToSingle()).ToArray());
+            case DType.I32:
+                var i = f.Select(x => (int)(x * 1e6f)).ToArray();
+                return (MemoryMarshal.AsBytes(i.AsSpan()).ToArray(), null);
+            case DType.I64:
+                var l = f.Select(x => (long)(x * 1e15)).ToArray();
+                return (MemoryMarshal.AsBytes(l.AsSpan()).ToArray(), null);
+            default: throw new ArgumentOutOfRangeException(nameof(dtype));
+        }
+    }
+
+    internal static int[] Bits(float[] values) => [.. values.Select(BitConverter.SingleToInt32Bits)];
+}
