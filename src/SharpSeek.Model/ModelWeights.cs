@@ -112,6 +112,25 @@ public sealed class ModelWeights : IDisposable
     }
 
     /// <summary>
+    /// Fills every parameter from a Hugging Face checkpoint directory (FP8 weights dequantized with their block scales),
+    /// after checking that the checkpoint's names and shapes are exactly the config's; throws listing every problem.
+    /// </summary>
+    public int Load(CheckpointDirectory checkpoint)
+    {
+        var problems = checkpoint.Check(ParameterShapes.For(Config));
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException($"checkpoint '{checkpoint.DirectoryPath}' does not match its config:\n  " + string.Join("\n  ", problems));
+        }
+        return Load((name, shape) =>
+        {
+            var values = new float[shape.Aggregate(1L, (a, d) => a * d)];
+            checkpoint.ReadWeight(name, values);
+            return values;
+        });
+    }
+
+    /// <summary>
     /// The paper's initialization (spec §14): every matrix ~ N(0, std²) with std = initializer_range unless given
     /// (0.006 in the paper at full size), every norm weight 1, the router correction bias 0. Deterministic in the seed.
     /// </summary>
