@@ -93,7 +93,8 @@ public sealed partial class ByteLevelBpe
     /// <summary>True when the ByteLevel pre-tokenizer also splits with <see cref="Gpt2Pattern"/> (GPT-2's layout).</summary>
     public bool ByteLevelUseRegex { get; }
 
-    /// <summary>True when the tokenizer.json normalizer is NFC.</summary>
+    /// <summary>True when the tokenizer.json normalizer is NFC. Under InvariantGlobalization string.Normalize leaves text
+    /// unchanged, so only text that is already NFC (most text) encodes as HF would.</summary>
     public bool Nfc { get; }
 
     internal TokenizerSettings Settings { get; }
