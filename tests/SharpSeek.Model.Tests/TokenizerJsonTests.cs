@@ -28,7 +28,13 @@ public sealed class TokenizerJsonTests : IDisposable
             ["version"] = "1.0",
             ["added_tokens"] = new JsonArray(new JsonObject
             {
-                ["id"] = 300, ["content"] = "<|end|>", ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+                ["id"] = 300,
+                ["content"] = "<|end|>",
+                ["single_word"] = false,
+                ["lstrip"] = false,
+                ["rstrip"] = false,
+                ["normalized"] = false,
+                ["special"] = true,
             }),
             ["normalizer"] = normalizer,
             ["pre_tokenizer"] = preTokenizer ?? new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
@@ -36,7 +42,11 @@ public sealed class TokenizerJsonTests : IDisposable
             ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
             ["model"] = new JsonObject
             {
-                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["fuse_unk"] = false, ["byte_fallback"] = false,
+                ["type"] = "BPE",
+                ["dropout"] = null,
+                ["unk_token"] = null,
+                ["fuse_unk"] = false,
+                ["byte_fallback"] = false,
                 ["vocab"] = vocab,
                 ["merges"] = new JsonArray("h e", new JsonArray("l", "l"), "he ll", new JsonArray("Ġ", "h"), "hell o", new JsonArray("Ã", "©"), "3 4"),
             },
