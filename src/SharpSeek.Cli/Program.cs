@@ -6,5 +6,6 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
 {
     BenchCommand.Create(),
     InfoCommand.Create(),
+    TokenizerCommand.Create(),
 };
 return root.Parse(args).Invoke();
