@@ -7,5 +7,6 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
     BenchCommand.Create(),
     InfoCommand.Create(),
     ForwardCommand.Create(),
+    TokenizerCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -1,0 +1,170 @@
+// TokenizerTests.cs: ByteLevelBpe encode/decode on a tokenizer trained from a generated corpus: round trips (ASCII,
+// CJK, emoji, whitespace runs, random code points), special tokens as single ids, HF's U+FFFD decoding of invalid UTF-8.
+// Not here: tokenizer.json I/O (TokenizerJsonTests), training (TokenizerTrainerTests).
+using System.Text;
+using SharpSeek.Model.Tokenizer;
+
+namespace SharpSeek.Model.Tests;
+
+public sealed class TokenizerTests
+{
+    private static readonly Lazy<ByteLevelBpe> Trained = new(() => BpeTrainer.Train(TokenizerCorpus.Generate(seed: 7, lines: 3000), 700, DeepSeekTokens.All, BpeTrainerOptions.DeepSeek));
+
+    public static TheoryData<string> RoundTripTexts => new()
+    {
+        "The quick brown fox jumps over the lazy dog. It's 2024; we'll see!",
+        "naïve café, Straße, Ελληνικά, русский",
+        "日本語のテキストと中文混合",
+        "emoji 🎉🚀 and flags 🇫🇷, ZWJ 👩‍💻 family 👨‍👩‍👧",
+        "tabs\tand   spaces    runs \n\n\n newlines\r\n  trailing   ",
+        "   leading spaces",
+        "\n",
+        "",
+        "<｜User｜>Hi<｜Assistant｜><think>\nreason</think><answer>42</answer><｜end▁of▁sentence｜>",
+    };
+
+    [Theory]
+    [MemberData(nameof(RoundTripTexts))]
+    public void DecodeEncode_RoundTrips(string text)
+    {
+        var bpe = Trained.Value;
+        Assert.Equal(text, bpe.Decode(bpe.Encode(text)));
+    }
+
+    [Fact]
+    public void DecodeEncode_RoundTripsRandomCodePoints()
+    {
+        var bpe = Trained.Value;
+        var random = new Random(11);
+        for (var n = 0; n < 300; n++)
+        {
+            var text = TokenizerCorpus.RandomString(random, random.Next(1, 40));
+            Assert.Equal(text, bpe.Decode(bpe.Encode(text)));
+        }
+    }
+
+    [Fact]
+    public void Encode_CompressesTrainedWords()
+    {
+        var bpe = Trained.Value;
+        var text = string.Join('\n', TokenizerCorpus.Generate(seed: 8, lines: 200));
+        var ids = bpe.Encode(text);
+        Assert.True(Encoding.UTF8.GetByteCount(text) > 2.0 * ids.Length, $"{Encoding.UTF8.GetByteCount(text)} bytes in {ids.Length} tokens");
+    }
+
+    [Fact]
+    public void SpecialTokens_AreSingleIdsBetweenOrdinaryText()
+    {
+        var bpe = Trained.Value;
+        foreach (var special in DeepSeekTokens.All)
+        {
+            var id = bpe.TokenToId(special);
+            Assert.NotNull(id);
+            Assert.Equal([id.Value], bpe.Encode(special));
+            Assert.Equal(special, bpe.IdToToken(id.Value));
+            int[] expected = [.. bpe.Encode("abc de"), id.Value, .. bpe.Encode("\nxyz")];
+            Assert.Equal(expected, bpe.Encode($"abc de{special}\nxyz"));
+        }
+        int[] twice = [bpe.TokenToId(DeepSeekTokens.Think)!.Value, bpe.TokenToId(DeepSeekTokens.ThinkEnd)!.Value, bpe.TokenToId(DeepSeekTokens.Think)!.Value];
+        Assert.Equal(twice, bpe.Encode("<think></think><think>"));
+    }
+
+    [Fact]
+    public void SpecialTokens_HaveTheConfiguredIds()
+    {
+        var bpe = Trained.Value;
+        Assert.Equal(bpe.TokenToId(DeepSeekTokens.Bos), bpe.BosId);
+        Assert.Equal(bpe.TokenToId(DeepSeekTokens.Eos), bpe.EosId);
+        Assert.Equal(bpe.TokenToId(DeepSeekTokens.Pad), bpe.PadId);
+        Assert.All(bpe.AddedTokens, t => Assert.True(t.Special));
+        Assert.Equal(DeepSeekTokens.All, bpe.AddedTokens.Select(t => t.Content));
+    }
+
+    [Fact]
+    public void Decode_InvalidUtf8_GivesReplacementChars()
+    {
+        var bpe = Trained.Value;
+        int Byte(int b) => bpe.TokenToId(ByteSymbol(b))!.Value;
+        Assert.Equal("h\uFFFDh", bpe.Decode([Byte('h'), Byte(0xE6), Byte('h')]));          // lone lead byte of 日
+        Assert.Equal("\uFFFD", bpe.Decode([Byte(0xF0), Byte(0x9F), Byte(0x8E)]));           // emoji cut after 3 of 4 bytes
+        Assert.Equal("\uFFFD\uFFFDa", bpe.Decode([Byte(0xFF), Byte(0xFE), Byte('a')]));     // bytes UTF-8 never uses
+        Assert.Equal("🎉", bpe.Decode([Byte(0xF0), Byte(0x9F), Byte(0x8E), Byte(0x89)]));   // whole again
+    }
+
+    [Fact]
+    public void Decode_UnknownId_ThrowsNamingTheId()
+    {
+        var bpe = Trained.Value;
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => bpe.Decode([5, bpe.VocabSize + 3]));
+        Assert.Contains($"token id {bpe.VocabSize + 3}", e.Message, StringComparison.Ordinal);
+    }
+
+    // GPT-2's byte map written out independently of the product: printable Latin-1 maps to itself, the rest to U+0100 on.
+    internal static string ByteSymbol(int b)
+    {
+        var next = 256;
+        for (var i = 0; i < b; i++)
+        {
+            if (!Printable(i)) { next++; }
+        }
+        return ((char)(Printable(b) ? b : next)).ToString();
+
+        static bool Printable(int i) => i is >= 33 and <= 126 or >= 161 and <= 172 or >= 174 and <= 255;
+    }
+}
+
+/// <summary>Seeded text for tokenizer tests: words from syllables, numbers, punctuation, newlines, some CJK and emoji.</summary>
+internal static class TokenizerCorpus
+{
+    private static readonly string[] Syllables = ["th", "e", "an", "ing", "re", "st", "o", "ka", "mi", "lo", "qu", "is", "er", "ou", "ch", "a", "y", "ble"];
+    private static readonly string[] Extras = ["日本", "語", "中文", "🎉", "🚀", "é", "ß", "—", "…"];
+    private static readonly string[] Punctuation = [".", ",", "!", "?", ";", ":", "'s", "'ll", "(", ")", "\"", "-"];
+
+    public static List<string> Generate(int seed, int lines)
+    {
+        var random = new Random(seed);
+        var result = new List<string>(lines);
+        var line = new StringBuilder();
+        for (var l = 0; l < lines; l++)
+        {
+            line.Clear();
+            var words = random.Next(3, 15);
+            for (var w = 0; w < words; w++)
+            {
+                if (w > 0) { line.Append(random.Next(20) == 0 ? "  " : " "); }
+                var kind = random.Next(20);
+                if (kind == 0) { line.Append(random.Next(0, 100000)); }
+                else if (kind == 1) { line.Append(Extras[random.Next(Extras.Length)]); }
+                else
+                {
+                    var word = string.Concat(Enumerable.Range(0, random.Next(1, 4)).Select(_ => Syllables[random.Next(Syllables.Length)]));
+                    line.Append(random.Next(8) == 0 ? char.ToUpperInvariant(word[0]) + word[1..] : word);
+                }
+                if (random.Next(6) == 0) { line.Append(Punctuation[random.Next(Punctuation.Length)]); }
+            }
+            line.Append(random.Next(5) == 0 ? "\n\n" : "\n");
+            result.Add(line.ToString());
+        }
+        return result;
+    }
+
+    // Code points from ASCII, Latin-1, CJK, Hangul and the emoji plane, plus whitespace; never a lone surrogate.
+    public static string RandomString(Random random, int length)
+    {
+        var sb = new StringBuilder();
+        for (var i = 0; i < length; i++)
+        {
+            var codePoint = random.Next(6) switch
+            {
+                0 => random.Next(0x20, 0x7F),
+                1 => random.Next(0xA0, 0x250),
+                2 => random.Next(0x4E00, 0x9FFF),
+                3 => random.Next(0xAC00, 0xD7A3),
+                4 => random.Next(0x1F300, 0x1FAFF),
+                _ => " \t\n\r\u3000"[random.Next(5)],
+            };
+            sb.Append(char.ConvertFromUtf32(codePoint));
+        }
+        return sb.ToString();
+    }
+}
