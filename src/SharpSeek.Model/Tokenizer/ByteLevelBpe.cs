@@ -93,8 +93,7 @@ public sealed partial class ByteLevelBpe
     /// <summary>True when the ByteLevel pre-tokenizer also splits with <see cref="Gpt2Pattern"/> (GPT-2's layout).</summary>
     public bool ByteLevelUseRegex { get; }
 
-    /// <summary>True when the tokenizer.json normalizer is NFC. Under InvariantGlobalization string.Normalize leaves text
-    /// unchanged, so only text that is already NFC (most text) encodes as HF would.</summary>
+    /// <summary>True when the tokenizer.json normalizer is NFC: input is composed (string.Normalize, ICU) before splitting.</summary>
     public bool Nfc { get; }
 
     internal TokenizerSettings Settings { get; }
