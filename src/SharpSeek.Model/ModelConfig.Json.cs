@@ -71,13 +71,7 @@ public sealed partial record ModelConfig
     }
 
     /// <summary>Writes <see cref="ToJson"/> atomically: a temporary file in the same directory, then a rename over <paramref name="path"/>.</summary>
-    public void Save(string path)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        File.WriteAllText(temp, ToJson());
-        File.Move(temp, full, overwrite: true);
-    }
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
 
     // Records compare arrays and dictionaries by reference; two configs are equal when they write the same JSON.
     public bool Equals(ModelConfig? other) => other is not null && ToJson() == other.ToJson();

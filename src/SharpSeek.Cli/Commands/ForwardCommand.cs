@@ -57,7 +57,7 @@ internal static class ForwardCommand
             var tokens = arena.FromSpan<int>(ids, 1, ids.Length);
             var (logits, mtp) = transformer.Forward(tape, tokens);
             var json = ToJson(tape.Value(logits), mtp is { } m ? tape.Value(m) : default);
-            if (outputPath is null) { stdout.WriteLine(json); } else { WriteAtomically(outputPath, json); }
+            if (outputPath is null) { stdout.WriteLine(json); } else { AtomicFile.WriteAllText(outputPath, json); }
             return 0;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
@@ -93,13 +93,5 @@ internal static class ForwardCommand
             sb.Append(']');
         }
         sb.Append(']');
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = full + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        File.WriteAllText(temp, text);
-        File.Move(temp, full, overwrite: true);
     }
 }

@@ -32,8 +32,8 @@ public sealed partial class ByteLevelBpe
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
-        WriteAtomic(Path.Combine(directory, TokenizerFileName), TokenizerJson());
-        WriteAtomic(Path.Combine(directory, ConfigFileName), ConfigJson());
+        AtomicFile.WriteAllBytes(Path.Combine(directory, TokenizerFileName), TokenizerJson());
+        AtomicFile.WriteAllBytes(Path.Combine(directory, ConfigFileName), ConfigJson());
     }
 
     internal static ByteLevelBpe Parse(string json, string source, TokenizerSettings settings)
@@ -331,17 +331,4 @@ public sealed partial class ByteLevelBpe
         return stream.ToArray();
     }
 
-    private static void WriteAtomic(string path, byte[] bytes)
-    {
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
 }
