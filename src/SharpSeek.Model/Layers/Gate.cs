@@ -2,6 +2,7 @@
 // e_score_correction_bias (choice only), limited to the top topk_group groups (group score: sum of the top-2 biased scores,
 // or the max without a bias); weights are the unbiased scores at the chosen experts, normalized by their sum when
 // norm_topk_prob, times routed_scaling_factor. The choice is a constant to autograd; the weights are differentiable.
+// The last scores stay reachable on the tape (LastScores) so that training can build the balance losses from them.
 // Not here: the bias update and balance losses (training). Tested by GateTests.
 using System.Numerics;
 using SharpSeek.Tensors;
@@ -28,12 +29,17 @@ public sealed class Gate
     /// <summary>The experts chosen by the last forward, (N, K) row-major.</summary>
     public ReadOnlySpan<int> LastIndices => _lastIndices;
 
+    /// <summary>The unbiased router scores (N, E) of the last forward, on that forward's tape (valid until it is reset):
+    /// what the balance losses differentiate.</summary>
+    public Var? LastScores { get; private set; }
+
     /// <summary>u: (N, D) → weights (N, K) on the tape and the chosen experts, I32 (N, K), largest biased score first.</summary>
     public (Var Weights, Tensor Indices) Forward(Tape tape, Var u)
     {
         var c = Config;
         var logits = Linear.Forward(tape, u, Weight);                                                   // (N, E)
         var scores = c.ScoringFunc == "softmax" ? SoftmaxOp.Apply(tape, logits) : SigmoidOp.Apply(tape, logits);
+        LastScores = scores;
         var s = tape.Value(scores);
         int n = (int)s.Size(0), k = c.ExpertsPerToken;
         var indices = tape.Arena.Allocate(DType.I32, new Shape(n, k));

@@ -11,6 +11,7 @@ namespace SharpSeek.Model.Layers;
 public sealed class Moe
 {
     private int[] _load = [];
+    private long[] _stepLoad = [];
 
     public required Gate Gate { get; init; }
 
@@ -22,6 +23,13 @@ public sealed class Moe
 
     /// <summary>Tokens sent to each expert by the last forward (E entries), for load balancing.</summary>
     public ReadOnlySpan<int> Load => _load;
+
+    /// <summary>Tokens sent to each expert by every forward with gradients on since <see cref="ResetStepLoad"/>: the
+    /// load of a whole optimizer step over its micro-batches, which the bias update reads.</summary>
+    public ReadOnlySpan<long> StepLoad => _stepLoad;
+
+    /// <summary>Starts a new step's load count.</summary>
+    public void ResetStepLoad() => Array.Clear(_stepLoad);
 
     /// <summary>x: (B, T, D) normed input → (B, T, D).</summary>
     public Var Forward(Tape tape, Var x)
@@ -38,6 +46,8 @@ public sealed class Moe
         if (_load.Length != e) { _load = new int[e]; }
         Array.Clear(_load);
         foreach (var expert in chosen) { _load[expert]++; }
+        if (_stepLoad.Length != e) { _stepLoad = new long[e]; }
+        for (var i = 0; tape.GradEnabled && i < e; i++) { _stepLoad[i] += _load[i]; }
         Span<int> start = e <= 1024 ? stackalloc int[e] : new int[e];
         for (int i = 0, sum = 0; i < e; sum += _load[i], i++) { start[i] = sum; }
         var slotOf = tape.Arena.Allocate(DType.I32, new Shape(slots));           // sorted position → slot

@@ -1,0 +1,149 @@
+// AdamW.cs: Adam with decoupled weight decay (Loshchilov & Hutter), the paper's optimizer (spec §14), over every trainable
+// parameter of a ModelWeights: all but the router correction biases, which the bias rule moves and no gradient reaches.
+// The moments live in their own arena in the parameters' dtype; the update is computed in double per element, so the
+// result does not depend on the thread count. State is saved as safetensors with the step count in the metadata.
+// Not here: the learning-rate schedule (LrSchedule), clipping (GradClip). Tested by AdamWTests and ReferenceAdamWTests.
+using System.Globalization;
+using System.Numerics;
+using SharpSeek.Model;
+using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Layers;
+using SharpSeek.Tensors;
+
+namespace SharpSeek.Training;
+
+/// <summary>
+/// Step t = 1, 2, …: p ← p·(1 − lr·wd) (decayed tensors only); m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²;
+/// p ← p − lr·(m / (1 − β1ᵗ)) / (√(v / (1 − β2ᵗ)) + ε).
+/// </summary>
+public sealed class AdamW : IDisposable
+{
+    private const string StepKey = "step";
+    private const int Chunk = 1 << 15;
+
+    private readonly Arena _state;
+    private readonly Parameter[] _params;
+    private readonly Tensor[] _m;
+    private readonly Tensor[] _v;
+    private readonly bool[] _decay;
+
+    public AdamW(ModelWeights weights, AdamWOptions options)
+    {
+        if (weights.Gradients is null) { throw new ArgumentException("AdamW needs gradients: construct the ModelWeights with withGradients: true", nameof(weights)); }
+        if (!(options.Beta1 is >= 0 and < 1) || !(options.Beta2 is >= 0 and < 1) || !(options.Eps > 0) || !(options.WeightDecay >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"AdamW needs 0 ≤ β1, β2 < 1, ε > 0 and weight decay ≥ 0; got {options}");
+        }
+        Options = options;
+        _params = [.. weights.Unique.Where(IsTrainable)];
+        var bytes = _params.Sum(p => 2 * ((p.Value.ElementCount * p.Value.DType.SizeOf() + 63) / 64 * 64));
+        _state = new Arena("adamw", Math.Max(bytes, 64));
+        _m = [.. _params.Select(p => _state.Allocate(p.Value.DType, p.Value.Shape))];
+        _v = [.. _params.Select(p => _state.Allocate(p.Value.DType, p.Value.Shape))];
+        _decay = [.. _params.Select(p => p.Value.Rank >= 2 || options.DecayNormsAndBiases)];
+    }
+
+    public AdamWOptions Options { get; }
+
+    /// <summary>Updates taken so far (t of the last step).</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>The parameters this optimizer steps, in order.</summary>
+    public IReadOnlyList<Parameter> Parameters => _params;
+
+    /// <summary>True for a parameter AdamW updates: everything but a router's e_score_correction_bias.</summary>
+    public static bool IsTrainable(Parameter p) => !p.Name.EndsWith("e_score_correction_bias", StringComparison.Ordinal);
+
+    /// <summary>One update with learning rate <paramref name="lr"/> from the accumulated gradients (left as they are).</summary>
+    public void Step(double lr)
+    {
+        if (!(lr >= 0) || double.IsInfinity(lr)) { throw new ArgumentOutOfRangeException(nameof(lr), $"learning rate must be finite and ≥ 0; got {lr}"); }
+        StepCount++;
+        var o = Options;
+        var c = new Coefficients(lr, o.Beta1, o.Beta2, o.Eps, 1 - Math.Pow(o.Beta1, StepCount), 1 - Math.Pow(o.Beta2, StepCount));
+        for (var i = 0; i < _params.Length; i++)
+        {
+            var (p, m, v) = (_params[i], _m[i], _v[i]);
+            var decay = _decay[i] ? 1 - (lr * o.WeightDecay) : 1.0;
+            var n = (int)p.Value.ElementCount;
+            var chunks = (n + Chunk - 1) / Chunk;
+            if (chunks <= 1) { Update(p, m, v, 0, n, decay, c); continue; }
+            Parallel.For(0, chunks, j => Update(p, m, v, j * Chunk, Math.Min(Chunk, n - (j * Chunk)), decay, c));
+        }
+    }
+
+    /// <summary>Writes m and v (as "{name}.exp_avg", "{name}.exp_avg_sq") and the step count, atomically.</summary>
+    public void Save(string path)
+    {
+        var entries = new List<SafeTensorEntry>(2 * _params.Length);
+        for (var i = 0; i < _params.Length; i++)
+        {
+            var shape = _params[i].Value.Shape.ToArray();
+            entries.Add(new SafeTensorEntry(_params[i].Name + ".exp_avg", _m[i].DType, shape, _m[i].AsBytes().ToArray()));
+            entries.Add(new SafeTensorEntry(_params[i].Name + ".exp_avg_sq", _v[i].DType, shape, _v[i].AsBytes().ToArray()));
+        }
+        var metadata = new Dictionary<string, string>
+        {
+            [StepKey] = StepCount.ToString(CultureInfo.InvariantCulture),
+            ["format"] = "sharpseek-adamw",
+        };
+        SafeTensorsWriter.Write(path, entries, metadata);
+    }
+
+    /// <summary>Restores the state written by <see cref="Save"/> for the same parameters; checks every tensor's presence,
+    /// dtype and shape before changing anything, and throws listing every problem.</summary>
+    public void Load(string path)
+    {
+        using var file = SafeTensorsFile.Open(path);
+        var problems = new List<string>();
+        if (!file.Metadata.TryGetValue(StepKey, out var stepText) || !long.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+        {
+            problems.Add($"metadata '{StepKey}' missing or not a non-negative integer");
+            step = 0;
+        }
+        var moments = _params.SelectMany((p, i) => new[] { (p.Name + ".exp_avg", _m[i]), (p.Name + ".exp_avg_sq", _v[i]) }).ToList();
+        foreach (var (name, t) in moments)
+        {
+            if (!file.Contains(name)) { problems.Add($"'{name}' missing"); continue; }
+            var info = file.Info(name);
+            if (info.DType != t.DType || !info.Shape.SequenceEqual(t.Shape.ToArray()))
+            {
+                problems.Add($"'{name}' is {info.DType} {info.ShapeText}; expected {t.DType} {t.Shape}");
+            }
+        }
+        var extra = file.Names.Except(moments.Select(x => x.Item1), StringComparer.Ordinal).ToList();
+        if (extra.Count > 0) { problems.Add($"{extra.Count} tensors this model does not have, first: {string.Join(", ", extra.Take(3))}"); }
+        if (problems.Count > 0) { throw new InvalidDataException($"AdamW state '{path}' does not fit this model:\n  " + string.Join("\n  ", problems)); }
+        foreach (var (name, t) in moments) { file.Bytes(name).CopyTo(t.AsBytes()); }
+        StepCount = step;
+    }
+
+    public void Dispose() => _state.Dispose();
+
+    private readonly record struct Coefficients(double Lr, double Beta1, double Beta2, double Eps, double Correction1, double Correction2);
+
+    private static void Update(Parameter p, Tensor m, Tensor v, int start, int length, double decay, Coefficients c)
+    {
+        if (p.Value.DType == DType.F64) { Update<double>(p, m, v, start, length, decay, c); }
+        else { Update<float>(p, m, v, start, length, decay, c); }
+    }
+
+    private static void Update<T>(Parameter p, Tensor m, Tensor v, int start, int length, double decay, Coefficients c)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var ps = p.Value.AsSpan<T>().Slice(start, length);
+        var gs = p.Grad.AsSpan<T>().Slice(start, length);
+        var ms = m.AsSpan<T>().Slice(start, length);
+        var vs = v.AsSpan<T>().Slice(start, length);
+        for (var j = 0; j < ps.Length; j++)
+        {
+            var g = double.CreateChecked(gs[j]);
+            var mj = (c.Beta1 * double.CreateChecked(ms[j])) + ((1 - c.Beta1) * g);
+            var vj = (c.Beta2 * double.CreateChecked(vs[j])) + ((1 - c.Beta2) * g * g);
+            var pj = double.CreateChecked(ps[j]) * decay;
+            ps[j] = T.CreateChecked(pj - (c.Lr * (mj / c.Correction1) / (Math.Sqrt(vj / c.Correction2) + c.Eps)));
+            ms[j] = T.CreateChecked(mj);
+            vs[j] = T.CreateChecked(vj);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+// AdamWOptions.cs: AdamW's hyper-parameters, the paper's by default (spec §14). Not here: the update (AdamW). Tested by
+// AdamWTests.
+namespace SharpSeek.Training;
+
+/// <summary>β1 0.9, β2 0.95, ε 1e-8, decoupled weight decay 0.1 on matrices.</summary>
+public sealed record AdamWOptions
+{
+    public double Beta1 { get; init; } = 0.9;
+
+    public double Beta2 { get; init; } = 0.95;
+
+    public double Eps { get; init; } = 1e-8;
+
+    public double WeightDecay { get; init; } = 0.1;
+
+    /// <summary>
+    /// Also decay the vectors (RMSNorm gains). Off by default: decay pulls a gain toward 0 while its natural value is 1,
+    /// and a norm has too few parameters to overfit; matrices (embeddings, projections, router, head) are decayed. The
+    /// PyTorch reference decays every trainable tensor, so its golden test turns this on.
+    /// </summary>
+    public bool DecayNormsAndBiases { get; init; }
+}

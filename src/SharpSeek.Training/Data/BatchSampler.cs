@@ -1,0 +1,91 @@
+// BatchSampler.cs: training batches from a token shard: windows of seqLen + 1 tokens at multiples of seqLen (documents
+// packed, no cross-document masking, as DeepSeek-V3 trains), visited in a seeded permutation per epoch. The order is a
+// function of (seed, position) alone, so a sampler rebuilt with a saved Position continues with the same batches.
+// Not here: held-out batches (EvalBatches.cs). Tested by BatchSamplerTests.
+namespace SharpSeek.Training.Data;
+
+/// <summary>Draws (inputs, targets) batches of shape (B, T) with targets[b, t] = inputs[b, t + 1] in the shard.</summary>
+public sealed class BatchSampler
+{
+    private readonly TokenShard _shard;
+    private readonly ulong _seed;
+    private long _epoch = -1;
+    private int[] _order = [];
+
+    /// <summary>A sampler over <paramref name="shard"/> whose next window is number <paramref name="position"/> (a saved
+    /// <see cref="Position"/>, or 0 for a fresh run) of the order fixed by <paramref name="seed"/>.</summary>
+    public BatchSampler(TokenShard shard, int batch, int seqLen, ulong seed, long position = 0)
+    {
+        ArgumentNullException.ThrowIfNull(shard);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seqLen);
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        var windows = (shard.TokenCount - 1) / seqLen;
+        if (windows < 1) { throw new ArgumentException($"{shard.Path}: {shard.TokenCount} tokens are too few for one window of seqLen + 1 = {seqLen + 1} tokens", nameof(shard)); }
+        if (windows > Array.MaxLength) { throw new ArgumentException($"{shard.Path}: {windows} windows per epoch exceed one array (expected at most {Array.MaxLength}; use a longer seqLen or split the shard)", nameof(shard)); }
+        _shard = shard;
+        _seed = seed;
+        Batch = batch;
+        SeqLen = seqLen;
+        WindowsPerEpoch = (int)windows;
+        Position = position;
+    }
+
+    public int Batch { get; }
+
+    public int SeqLen { get; }
+
+    /// <summary>Windows in one pass over the shard: (TokenCount - 1) / SeqLen. Window w covers tokens
+    /// [w · SeqLen, w · SeqLen + SeqLen].</summary>
+    public int WindowsPerEpoch { get; }
+
+    /// <summary>Windows consumed so far (Batch per <see cref="Next"/>); save it with a checkpoint.</summary>
+    public long Position { get; private set; }
+
+    /// <summary>The pass over the shard that the next window comes from.</summary>
+    public long Epoch => Position / WindowsPerEpoch;
+
+    /// <summary>Fills the next batch. inputs, targets: (B, T) row-major, B = Batch, T = SeqLen.</summary>
+    public void Next(Span<int> inputs, Span<int> targets)
+    {
+        var size = (long)Batch * SeqLen;
+        if (inputs.Length != size || targets.Length != size)
+        {
+            throw new ArgumentException($"inputs has {inputs.Length} and targets {targets.Length} elements; expected Batch · SeqLen = {size} each");
+        }
+        for (var b = 0; b < Batch; b++)
+        {
+            var window = Window(Position);
+            var tokens = _shard.Tokens((long)window * SeqLen, SeqLen + 1);
+            tokens[..SeqLen].CopyTo(inputs.Slice(b * SeqLen, SeqLen));
+            tokens[1..].CopyTo(targets.Slice(b * SeqLen, SeqLen));
+            Position++;
+        }
+    }
+
+    /// <summary>The window at a position: order_e[p mod W] with e = p / W, where order_e is a Fisher–Yates shuffle of
+    /// 0..W-1 driven by SplitMix64(Mix(seed, e)).</summary>
+    internal int Window(long position)
+    {
+        var epoch = position / WindowsPerEpoch;
+        if (epoch != _epoch)
+        {
+            _order = Permutation(WindowsPerEpoch, SplitMix64.Mix(_seed, (ulong)epoch));
+            _epoch = epoch;
+        }
+        return _order[position % WindowsPerEpoch];
+    }
+
+    private static int[] Permutation(int n, ulong seed)
+    {
+        var order = new int[n];
+        for (var i = 0; i < n; i++) { order[i] = i; }
+        var rng = new SplitMix64(seed);
+        for (var i = n - 1; i > 0; i--)
+        {
+            var j = rng.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
+    }
+}
