@@ -145,7 +145,7 @@ public static class CorpusReader
         {
             return ParquetReader.CreateAsync(path).GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is not IOException and not UnauthorizedAccessException)
+        catch (Exception e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not UnauthorizedAccessException)
         {
             throw new InvalidDataException($"{path}: not a readable parquet file ({e.Message})", e);
         }
@@ -158,9 +158,11 @@ public static class CorpusReader
         {
             throw new InvalidDataException($"{path}: no column '{textColumn}' (columns: {string.Join(", ", schema.Fields.Select(f => f.Name))}); pass the text column's name");
         }
-        if (field is not DataField data || data.IsArray || data.ClrType != typeof(string))
+        // Parquet.Net reports UTF-8 string columns as ReadOnlyMemory<char> (and binary ones as ReadOnlyMemory<byte>).
+        if (field is not DataField data || data.IsArray || (data.ClrType != typeof(string) && data.ClrType != typeof(ReadOnlyMemory<char>)))
         {
-            var kind = field is DataField d ? (d.IsArray ? $"an array of {d.ClrType.Name}" : d.ClrType.Name) : field.SchemaType.ToString();
+            static string Name(Type t) => t == typeof(ReadOnlyMemory<byte>) ? "binary" : t.Name;
+            var kind = field is DataField d ? (d.IsArray ? $"an array of {Name(d.ClrType)}" : Name(d.ClrType)) : field.SchemaType.ToString();
             throw new InvalidDataException($"{path}: column '{textColumn}' holds {kind}, expected a string column");
         }
         return data;

@@ -51,7 +51,7 @@ public static class ReasoningCorpus
         {
             0 => $"User: {p.Question}\nAssistant: {body}",
             1 => $"Problem: {p.Question}\n{body}",
-            2 => $"User: {p.Question} Show your work in <think> </think> tags and give the final answer in <answer> </answer> tags.\nAssistant: Let me solve this step by step.\n{body}",
+            2 => $"User: {p.Question} Think in <think> </think> tags, then give the answer in <answer> </answer> tags.\nAssistant: Let me solve this step by step.\n{body}",
             _ => $"{p.Question}\n{body}",
         };
     }
@@ -61,7 +61,7 @@ public static class ReasoningCorpus
 
     private static Problem Addition(ref SplitMix64 rng)
     {
-        long a = Operand(ref rng, 2, 5), b = Operand(ref rng, 1, 5);
+        long a = Operand(ref rng, 2, 4), b = Operand(ref rng, 1, 4);
         if (rng.Chance(0.5)) { (a, b) = (b, a); }
         var sum = a + b;
         var question = rng.Next(4) switch
@@ -97,7 +97,7 @@ public static class ReasoningCorpus
 
     private static Problem Subtraction(ref SplitMix64 rng)
     {
-        long a = Operand(ref rng, 2, 5), b = Operand(ref rng, 1, 5);
+        long a = Operand(ref rng, 2, 4), b = Operand(ref rng, 1, 4);
         if (a == b) { a += 1 + rng.Next(9); }
         long big = Math.Max(a, b), small = Math.Min(a, b);
         // x - y as asked: usually the larger first; sometimes the smaller, for a negative result.
@@ -111,39 +111,28 @@ public static class ReasoningCorpus
         };
         var named = rng.Chance(0.5);
         var t = new StringBuilder();
-        if (x < y) { t.Append($"{N(y)} is larger than {N(x)}, so subtract the other way and make the result negative.\n"); }
-        t.Append("Subtract column by column from the right, borrowing when the top digit is smaller.\n");
+        if (x < y) { t.Append($"{N(y)} is larger, so compute {N(y)} - {N(x)} and make it negative.\n"); }
+        t.Append("Subtract column by column from the right, borrowing 10 when needed.\n");
+        // Column c: top - borrowIn - bottom, plus 10 (and a borrow from the next column) when that is negative.
         int[] dt = Digits(big), ds = Digits(small);
         var borrow = 0;
         for (var c = 0; c < dt.Length; c++)
         {
-            var top = dt[c];
-            var d = c < ds.Length ? ds[c] : 0;
+            int top = dt[c], bottom = c < ds.Length ? ds[c] : 0;
             t.Append(Label(named, c)).Append(": ");
             if (c >= ds.Length && borrow == 0)
             {
                 t.Append($"write {N(top)}\n");
                 continue;
             }
-            if (borrow > 0)
-            {
-                t.Append($"{N(top)} - 1 = {N(top - 1)} after lending 1, ");
-                top--;
-            }
-            int r;
-            if (top < d)
-            {
-                r = top + 10 - d;
-                t.Append($"{N(top)} < {N(d)} so borrow 10: {N(top + 10)} - {N(d)} = {N(r)}, ");
-                borrow = 1;
-            }
-            else
-            {
-                r = top - d;
-                t.Append($"{N(top)} - {N(d)} = {N(r)}, ");
-                borrow = 0;
-            }
-            t.Append($"write {N(r)}\n");
+            var r = top - borrow - bottom;
+            var lend = r < 0;
+            var terms = new StringBuilder(lend ? $"10 + {N(top)}" : N(top));
+            if (borrow > 0) { terms.Append(" - 1"); }
+            if (c < ds.Length) { terms.Append($" - {N(bottom)}"); }
+            if (lend) { r += 10; }
+            t.Append($"{terms} = {N(r)}, write {N(r)}").Append(lend ? ", borrow 1\n" : "\n");
+            borrow = lend ? 1 : 0;
         }
         t.Append($"So {N(x)} - {N(y)} = {N(x - y)}.");
         if (rng.Chance(0.4)) { t.Append($"\nCheck: {N(big - small)} + {N(small)} = {N(big)}. Correct."); }
