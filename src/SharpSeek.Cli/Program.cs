@@ -16,5 +16,8 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
     InfoCommand.Create(),
     ForwardCommand.Create(),
     TokenizerCommand.Create(),
+    TrainCommand.Create(),
+    PlotCommand.Create(),
+    GenerateCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -1,0 +1,134 @@
+// PlotCommand.cs: `sharpseek plot <run dir> [--out <dir>]`: PNG plots of a training run from its metrics.jsonl, with
+// ScottPlot: loss.png (training loss, main cross-entropy and eval loss by step), lr.png, expert_load.png (tokens per
+// expert over mean, per MoE layer, averaged over the last quarter of the steps) and max_vio.png (MaxVio per MoE layer by
+// step). Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
+using System.CommandLine;
+using ScottPlot;
+using SharpSeek.Training.Runs;
+
+namespace SharpSeek.Cli.Commands;
+
+internal static class PlotCommand
+{
+    private const int Width = 900;
+    private const int Height = 540;
+
+    public static Command Create()
+    {
+        var run = new Argument<string>("run") { Description = "Run directory holding metrics.jsonl (or the file itself)." };
+        var output = new Option<string?>("--out") { Description = "Directory for the PNGs (default: <run>/plots)." };
+        var command = new Command("plot", "Write PNG plots of a run: loss and eval loss, learning rate, expert load, MaxVio.") { run, output };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                var runPath = parse.GetValue(run)!;
+                var records = MetricsLog.Read(runPath);
+                if (records.Count == 0) { throw new InvalidDataException($"'{runPath}' has no metrics records yet; train first"); }
+                var runDir = Directory.Exists(runPath) ? runPath : Path.GetDirectoryName(Path.GetFullPath(runPath))!;
+                var outDir = parse.GetValue(output) ?? Path.Combine(runDir, "plots");
+                foreach (var file in Write(records, outDir)) { Console.Out.WriteLine($"wrote {file}"); }
+                return 0;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Writes the four plots into <paramref name="directory"/> and returns their paths.</summary>
+    internal static IReadOnlyList<string> Write(IReadOnlyList<MetricsRecord> records, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        double[] steps = [.. records.Select(r => (double)r.Step)];
+        var written = new List<string>();
+
+        var loss = new Plot();
+        Line(loss, steps, [.. records.Select(r => r.Loss)], "loss (objective)");
+        Line(loss, steps, [.. records.Select(r => r.MainLoss)], "main cross-entropy");
+        var evals = records.Where(r => r.EvalLoss is not null).ToList();
+        if (evals.Count > 0)
+        {
+            var scatter = loss.Add.Scatter(evals.Select(r => (double)r.Step).ToArray(), evals.Select(r => r.EvalLoss!.Value).ToArray());
+            scatter.LegendText = "eval cross-entropy";
+            scatter.MarkerSize = 8;
+        }
+        written.Add(Save(loss, directory, "loss.png", "Loss", "step", "nats per token"));
+
+        var lr = new Plot();
+        Line(lr, steps, [.. records.Select(r => r.Lr)], "learning rate");
+        written.Add(Save(lr, directory, "lr.png", "Learning rate", "step", "lr"));
+
+        var last = records[^1];
+        var vio = new Plot();
+        for (var l = 0; l < last.MoeLayers.Length; l++)
+        {
+            var layer = l;
+            Line(vio, steps, [.. records.Select(r => layer < r.MaxVio.Length ? r.MaxVio[layer] : double.NaN)], $"layer {last.MoeLayers[l]}");
+        }
+        written.Add(Save(vio, directory, "max_vio.png", "MaxVio = max load / mean load − 1, per MoE layer", "step", "MaxVio"));
+
+        var heat = new Plot();
+        var load = MeanRelativeLoad(records);
+        if (load.Length > 0)
+        {
+            var map = heat.Add.Heatmap(load);
+            map.Colormap = new ScottPlot.Colormaps.Viridis();
+            heat.Add.ColorBar(map).Label = "tokens / mean tokens";
+            heat.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+                [.. last.MoeLayers.Select((layer, i) => new Tick(load.GetLength(0) - 1 - i, $"layer {layer}"))]);
+        }
+        written.Add(Save(heat, directory, "expert_load.png", $"Expert load over the last {Window(records.Count)} steps", "expert", "MoE layer"));
+        return written;
+    }
+
+    // (layers, E): each expert's tokens over the layer's mean, summed over the last quarter of the steps. Rows are listed
+    // top-down, so the first MoE layer is the top row of the heat map.
+    private static double[,] MeanRelativeLoad(IReadOnlyList<MetricsRecord> records)
+    {
+        var last = records[^1];
+        if (last.ExpertLoad.Length == 0) { return new double[0, 0]; }
+        var layers = last.ExpertLoad.Length;
+        var experts = last.ExpertLoad.Max(l => l.Length);
+        var sums = new double[layers, experts];
+        foreach (var r in records.Skip(records.Count - Window(records.Count)))
+        {
+            for (var l = 0; l < Math.Min(layers, r.ExpertLoad.Length); l++)
+            {
+                for (var e = 0; e < Math.Min(experts, r.ExpertLoad[l].Length); e++) { sums[l, e] += r.ExpertLoad[l][e]; }
+            }
+        }
+        for (var l = 0; l < layers; l++)
+        {
+            double mean = 0;
+            for (var e = 0; e < experts; e++) { mean += sums[l, e] / experts; }
+            for (var e = 0; e < experts; e++) { sums[l, e] = mean > 0 ? sums[l, e] / mean : 0; }
+        }
+        return sums;
+    }
+
+    private static int Window(int count) => Math.Max(1, count / 4);
+
+    private static void Line(Plot plot, double[] xs, double[] ys, string label)
+    {
+        var line = plot.Add.ScatterLine(xs, ys);
+        line.LegendText = label;
+        line.LineWidth = 2;
+    }
+
+    private static string Save(Plot plot, string directory, string name, string title, string x, string y)
+    {
+        plot.Title(title);
+        plot.XLabel(x);
+        plot.YLabel(y);
+        plot.ShowLegend(Alignment.UpperRight);
+        var path = Path.Combine(directory, name);
+        var temp = Path.Combine(directory, $".{name}.{Environment.ProcessId}.tmp");
+        File.WriteAllBytes(temp, plot.GetImageBytes(Width, Height, ImageFormat.Png));
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+}

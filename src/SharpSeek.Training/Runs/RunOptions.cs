@@ -1,0 +1,85 @@
+// RunOptions.cs: every knob of a training run, with the defaults of the built-in job (the small preset on the generated
+// reasoning corpus, about ten minutes on two cores). Saved inside trainer_state.json so that --resume continues with the
+// same settings. Not here: the loop (TrainingRun), the command line (TrainCommand). Tested by TrainingRunTests.
+using System.Text.Json.Serialization;
+
+namespace SharpSeek.Training.Runs;
+
+/// <summary>The settings of a training run. Sizes are in tokens and sequences; steps count optimizer updates.</summary>
+public sealed record RunOptions
+{
+    /// <summary>A preset name (tiny, small, 16B, 671B) or a config.json path.</summary>
+    [JsonPropertyName("config")] public string Config { get; init; } = "small";
+
+    /// <summary>Text, JSONL or parquet files, or directories of them; empty means the generated reasoning corpus.</summary>
+    [JsonPropertyName("data")] public IReadOnlyList<string> Data { get; init; } = [];
+
+    /// <summary>Documents of the generated corpus when <see cref="Data"/> is empty.</summary>
+    [JsonPropertyName("corpus_documents")] public int CorpusDocuments { get; init; } = 20_000;
+
+    /// <summary>The run directory, which is also a model directory.</summary>
+    [JsonPropertyName("out")] public string OutDir { get; init; } = Path.Combine("runs", "small");
+
+    /// <summary>Optimizer steps in the whole run (the LR schedule spans them).</summary>
+    [JsonPropertyName("steps")] public long Steps { get; init; } = 240;
+
+    /// <summary>Tokens per optimizer step: MicroBatch · SeqLen · (gradient-accumulation micro-batches).</summary>
+    [JsonPropertyName("batch_tokens")] public int BatchTokens { get; init; } = 4096;
+
+    /// <summary>Sequences per forward/backward pass.</summary>
+    [JsonPropertyName("micro_batch")] public int MicroBatch { get; init; } = 8;
+
+    [JsonPropertyName("seq_len")] public int SeqLen { get; init; } = 256;
+
+    /// <summary>Peak learning rate of the warmup-cosine schedule.</summary>
+    [JsonPropertyName("lr")] public double Lr { get; init; } = 2e-3;
+
+    [JsonPropertyName("warmup_steps")] public long WarmupSteps { get; init; } = 20;
+
+    /// <summary>The schedule ends at Lr · MinLrRatio.</summary>
+    [JsonPropertyName("min_lr_ratio")] public double MinLrRatio { get; init; } = 0.1;
+
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.1;
+
+    /// <summary>Global gradient-norm clip.</summary>
+    [JsonPropertyName("grad_clip")] public double GradClip { get; init; } = 1.0;
+
+    [JsonPropertyName("seed")] public int Seed { get; init; } = 1;
+
+    /// <summary>Evaluate on held-out batches every this many steps (and at the end); 0 never.</summary>
+    [JsonPropertyName("eval_every")] public int EvalEvery { get; init; } = 40;
+
+    [JsonPropertyName("eval_batches")] public int EvalBatches { get; init; } = 4;
+
+    /// <summary>Checkpoint every this many steps (and always at the end).</summary>
+    [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 40;
+
+    /// <summary>Continue the run found in <see cref="OutDir"/>.</summary>
+    [JsonIgnore] public bool Resume { get; init; }
+
+    /// <summary>Micro-batches accumulated per optimizer step; throws naming the sizes when they do not divide.</summary>
+    public int AccumulationSteps()
+    {
+        var perPass = (long)MicroBatch * SeqLen;
+        if (MicroBatch < 1 || SeqLen < 2) { throw new ArgumentException($"micro-batch must be ≥ 1 and seq-len ≥ 2; got {MicroBatch} and {SeqLen}"); }
+        if (BatchTokens < perPass || BatchTokens % perPass != 0)
+        {
+            throw new ArgumentException($"batch-tokens {BatchTokens} must be a positive multiple of micro-batch · seq-len = {MicroBatch} · {SeqLen} = {perPass}");
+        }
+        return (int)(BatchTokens / perPass);
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (Steps < 1) { throw new ArgumentException($"steps must be at least 1; got {Steps}"); }
+        AccumulationSteps();
+        if (!(Lr > 0) || double.IsInfinity(Lr)) { throw new ArgumentException($"lr must be a positive finite number; got {Lr}"); }
+        if (WarmupSteps < 0) { throw new ArgumentException($"warmup steps must be ≥ 0; got {WarmupSteps}"); }
+        if (MinLrRatio is < 0 or > 1) { throw new ArgumentException($"min lr ratio must lie in [0, 1]; got {MinLrRatio}"); }
+        if (GradClip <= 0) { throw new ArgumentException($"grad clip must be positive; got {GradClip}"); }
+        if (EvalEvery < 0 || EvalBatches < 1) { throw new ArgumentException($"eval-every must be ≥ 0 and eval batches ≥ 1; got {EvalEvery} and {EvalBatches}"); }
+        if (CheckpointEvery < 1) { throw new ArgumentException($"checkpoint-every must be ≥ 1; got {CheckpointEvery}"); }
+        if (Data.Count == 0 && CorpusDocuments < 1) { throw new ArgumentException($"the generated corpus needs at least 1 document; got {CorpusDocuments}"); }
+    }
+}

@@ -1,0 +1,47 @@
+// PlotCommandTests.cs: `sharpseek plot` writes the four PNGs of a trained run (valid PNG signature, non-trivial size) to
+// --out, and fails with exit code 1 on a directory without metrics.
+namespace SharpSeek.Cli.Tests;
+
+public sealed class PlotCommandTests
+{
+    private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+    [Fact]
+    public void Plot_WritesNonEmptyPngs()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"sharpseek-plots-{Guid.NewGuid():N}");
+        try
+        {
+            var (code, text) = CliTests.Run("plot", TrainedRun.Directory, "--out", output);
+            Assert.True(code == 0, text);
+            foreach (var name in new[] { "loss.png", "lr.png", "expert_load.png", "max_vio.png" })
+            {
+                var bytes = File.ReadAllBytes(Path.Combine(output, name));
+                Assert.True(bytes.Length > 5000, $"{name} has only {bytes.Length} bytes");
+                Assert.Equal(PngSignature, bytes[..8]);
+            }
+            Assert.Equal(4, Directory.GetFiles(output).Length); // no temporaries left
+        }
+        finally
+        {
+            if (Directory.Exists(output)) { Directory.Delete(output, recursive: true); }
+        }
+    }
+
+    [Fact]
+    public void Plot_WithoutMetrics_ExitsOne()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-empty-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var (code, text) = CliTests.Run("plot", dir);
+            Assert.Equal(1, code);
+            Assert.Contains("metrics.jsonl", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// TrainCommandTests.cs: `sharpseek train` end to end on the tiny preset (plain progress lines when not a terminal, the
+// run directory, sample completions), --resume of a finished run extended by --steps, and exit code 1 with a message
+// for a bad --config, --steps 0 and --resume of nothing.
+namespace SharpSeek.Cli.Tests;
+
+public sealed class TrainCommandTests
+{
+    [Fact]
+    public void Help_ListsTheOptions()
+    {
+        var (code, output) = CliTests.Run("train", "--help");
+        Assert.Equal(0, code);
+        foreach (var option in new[] { "--config", "--data", "--out", "--steps", "--batch-tokens", "--seq-len", "--lr", "--seed", "--resume" })
+        {
+            Assert.Contains(option, output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Train_TinyPreset_PrintsProgressAndSamplesAndWritesTheRun()
+    {
+        var output = TrainedRun.Output;
+        Assert.Contains($"step 1/{TrainedRun.Steps}", output, StringComparison.Ordinal);
+        Assert.Contains($"step {TrainedRun.Steps}/{TrainedRun.Steps}", output, StringComparison.Ordinal);
+        Assert.Contains("tok/s", output, StringComparison.Ordinal);
+        Assert.Contains("ETA", output, StringComparison.Ordinal);
+        Assert.Contains($"finished at step {TrainedRun.Steps}", output, StringComparison.Ordinal);
+        Assert.Contains("sample completions", output, StringComparison.Ordinal);
+        Assert.Contains("--- prompt: ", output, StringComparison.Ordinal);
+        foreach (var file in new[] { "config.json", "model.safetensors", "optimizer.safetensors", "tokenizer.json", "tokenizer_config.json", "trainer_state.json", "metrics.jsonl" })
+        {
+            Assert.True(File.Exists(Path.Combine(TrainedRun.Directory, file)), $"{file} missing");
+        }
+        Assert.Equal(TrainedRun.Steps, File.ReadAllLines(Path.Combine(TrainedRun.Directory, "metrics.jsonl")).Length);
+    }
+
+    [Fact]
+    public void Resume_ExtendsAFinishedRun()
+    {
+        var copy = Path.Combine(Path.GetTempPath(), $"sharpseek-cli-resume-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(copy);
+            foreach (var file in Directory.GetFiles(TrainedRun.Directory)) { File.Copy(file, Path.Combine(copy, Path.GetFileName(file))); }
+            Directory.CreateDirectory(Path.Combine(copy, "data"));
+            foreach (var file in Directory.GetFiles(Path.Combine(TrainedRun.Directory, "data"))) { File.Copy(file, Path.Combine(copy, "data", Path.GetFileName(file))); }
+
+            var (code, output) = CliTests.Run("train", "--out", copy, "--resume", "--steps", $"{TrainedRun.Steps + 2}");
+            Assert.True(code == 0, output);
+            Assert.Contains($"steps {TrainedRun.Steps + 1} .. {TrainedRun.Steps + 2}", output, StringComparison.Ordinal);
+            Assert.Equal(TrainedRun.Steps + 2, File.ReadAllLines(Path.Combine(copy, "metrics.jsonl")).Length);
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("no config file or preset named 'huge'", "--config", "huge", "--steps", "1")]
+    [InlineData("steps must be at least 1", "--config", "tiny", "--steps", "0")]
+    [InlineData("multiple of micro-batch", "--config", "tiny", "--batch-tokens", "1000")]
+    public void BadInput_ExitsOneWithAMessage(string expected, params string[] args)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-cli-bad-{Guid.NewGuid():N}");
+        try
+        {
+            var (code, output) = CliTests.Run(["train", "--out", dir, .. args]);
+            Assert.Equal(1, code);
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(dir, "trainer_state.json")));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); }
+        }
+    }
+
+    [Fact]
+    public void Resume_WithoutARun_ExitsOne()
+    {
+        var (code, output) = CliTests.Run("train", "--out", Path.Combine(Path.GetTempPath(), $"sharpseek-no-run-{Guid.NewGuid():N}"), "--resume");
+        Assert.Equal(1, code);
+        Assert.Contains("nothing to resume", output, StringComparison.Ordinal);
+    }
+}

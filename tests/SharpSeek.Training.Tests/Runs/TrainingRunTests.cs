@@ -1,0 +1,176 @@
+// TrainingRunTests.cs: the tiny preset trained end to end in a temporary directory: the run directory is a loadable
+// model directory, the loss falls on a repetitive corpus, a resumed run (after a cancel or after a simulated kill)
+// repeats the uninterrupted run's losses bit for bit, a NaN stops the run with the last checkpoint intact, and a
+// half-written checkpoint is discarded or rolled forward.
+using SharpSeek.Model;
+using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Tokenizer;
+using SharpSeek.Training.Runs;
+
+namespace SharpSeek.Training.Tests.Runs;
+
+public sealed class TrainingRunTests
+{
+    [Fact]
+    public void Run_WritesALoadableModelDirectory()
+    {
+        using var tmp = new TinyRun();
+        var dir = tmp.Sub("run");
+        var result = new TrainingRun(TinyRun.Options(dir, steps: 3)).Run();
+
+        Assert.Equal(3, result.Step);
+        Assert.Equal(3, result.CheckpointStep);
+        Assert.True(result.Completed);
+        foreach (var file in new[] { "config.json", "model.safetensors", "optimizer.safetensors", "tokenizer.json", "tokenizer_config.json", RunState.FileName, MetricsLog.FileName })
+        {
+            Assert.True(File.Exists(Path.Combine(dir, file)), $"{file} missing");
+        }
+        Assert.False(Directory.Exists(Path.Combine(dir, ".checkpoint-next")));
+        var tokenizer = ByteLevelBpe.Load(dir);
+        using var checkpoint = CheckpointDirectory.Open(dir);
+        Assert.Equal(tokenizer.VocabSize, checkpoint.Config.VocabSize);
+        Assert.Equal(tokenizer.EosId, checkpoint.Config.EosTokenId);
+        using var weights = new ModelWeights(checkpoint.Config);
+        Assert.Equal(weights.Unique.Count, weights.Load(checkpoint));
+        var state = RunState.Load(Path.Combine(dir, RunState.FileName));
+        Assert.Equal(3, state.Step);
+        Assert.Equal(3 * 128, state.TokensSeen);
+        var records = MetricsLog.Read(dir);
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Step));
+        Assert.All(records, r => Assert.True(double.IsFinite(r.Loss) && r.Loss > 0 && r.GradNorm > 0 && r.Lr > 0));
+        Assert.NotNull(records[1].EvalLoss);
+        Assert.Null(records[0].EvalLoss);
+        Assert.NotNull(records[2].EvalLoss); // the last step always evaluates
+        // tiny: layers 1 and 2 are MoE, plus the MTP block (layer 3); 8 experts, top-2 of 2·2·32 tokens per micro-batch.
+        Assert.Equal([1, 2, 3], records[0].MoeLayers);
+        Assert.All(records[0].ExpertLoad, l => Assert.Equal(8, l.Length));
+        Assert.Equal(2 * 2 * 2 * 32, records[0].ExpertLoad[0].Sum());
+        Assert.All(records[0].MaxVio, v => Assert.True(v >= 0));
+    }
+
+    [Fact]
+    public void Loss_FallsOnARepetitiveCorpus()
+    {
+        using var tmp = new TinyRun();
+        var corpus = tmp.Sub("corpus.txt");
+        var rng = new Random(3);
+        var names = new[] { "Ana", "Ben", "Chen", "Dara" };
+        File.WriteAllText(corpus, string.Join("\n\n", Enumerable.Range(0, 400).Select(i =>
+            $"{names[rng.Next(4)]} has {i % 7} apples and {i % 5} pears; the cat sat on the mat.")));
+        var options = TinyRun.Options(tmp.Sub("run"), steps: 30) with { Data = [corpus], Lr = 1e-2, EvalEvery = 0 };
+        new TrainingRun(options).Run();
+
+        var losses = MetricsLog.Read(options.OutDir).Select(r => r.MainLoss).ToArray();
+        Assert.Equal(30, losses.Length);
+        var first = losses.Take(3).Average();
+        var last = losses.TakeLast(3).Average();
+        Assert.True(last < 0.6 * first, $"main loss {first:F3} over the first 3 steps, {last:F3} over the last 3");
+    }
+
+    [Fact]
+    public void Resume_AfterCancel_RepeatsTheUninterruptedLossesExactly()
+    {
+        using var tmp = new TinyRun();
+        new TrainingRun(TinyRun.Options(tmp.Sub("straight"), steps: 6)).Run();
+
+        var split = TinyRun.Options(tmp.Sub("split"), steps: 6);
+        using var cancel = new CancellationTokenSource();
+        var first = new TrainingRun(split) { OnStep = r => { if (r.Step == 3) { cancel.Cancel(); } } }.Run(cancel.Token);
+        Assert.False(first.Completed);
+        Assert.Equal(3, first.CheckpointStep);
+        var second = new TrainingRun(TrainingRun.ResumeOptions(split.OutDir)).Run();
+        Assert.Equal(6, second.Step);
+
+        AssertSameLosses(MetricsLog.Read(tmp.Sub("straight")), MetricsLog.Read(split.OutDir));
+    }
+
+    [Fact]
+    public void Resume_AfterAKill_LosesOnlyTheStepsSinceTheCheckpoint()
+    {
+        using var tmp = new TinyRun();
+        new TrainingRun(TinyRun.Options(tmp.Sub("straight"), steps: 6)).Run();
+
+        // Checkpoints at 2 and 4; the process "dies" right after logging step 5.
+        var killed = TinyRun.Options(tmp.Sub("killed"), steps: 6) with { CheckpointEvery = 2 };
+        var run = new TrainingRun(killed) { OnStep = r => { if (r.Step == 5) { throw new SimulatedKillException(); } } };
+        Assert.Throws<SimulatedKillException>(() => run.Run());
+        Assert.Equal(4, RunState.Load(Path.Combine(killed.OutDir, RunState.FileName)).Step);
+        Assert.Equal(5, MetricsLog.Read(killed.OutDir).Count);
+
+        new TrainingRun(TrainingRun.ResumeOptions(killed.OutDir)).Run();
+        AssertSameLosses(MetricsLog.Read(tmp.Sub("straight")), MetricsLog.Read(killed.OutDir));
+    }
+
+    [Fact]
+    public void NonFiniteLoss_StopsWithTheLastGoodCheckpointIntact()
+    {
+        using var tmp = new TinyRun();
+        // A learning rate of 1e30 blows the weights up after the first update; the forward then overflows.
+        var options = TinyRun.Options(tmp.Sub("run"), steps: 10) with { Lr = 1e30, WarmupSteps = 0, CheckpointEvery = 1 };
+        var e = Assert.Throws<TrainingDivergedException>(() => new TrainingRun(options).Run());
+
+        Assert.Matches(@"^(loss|gradient norm) became (NaN|\+Inf|-Inf) at step \d+; ", e.Message);
+        Assert.Equal(e.Step - 1, e.LastCheckpointStep);
+        Assert.Contains($"the last good checkpoint is step {e.LastCheckpointStep}", e.Message, StringComparison.Ordinal);
+        var state = RunState.Load(Path.Combine(options.OutDir, RunState.FileName));
+        Assert.Equal(e.LastCheckpointStep, state.Step);
+        Assert.True(MetricsLog.Read(options.OutDir).All(r => r.Step <= e.LastCheckpointStep));
+        using var checkpoint = CheckpointDirectory.Open(options.OutDir);
+        using var weights = new ModelWeights(checkpoint.Config);
+        weights.Load(checkpoint);
+    }
+
+    [Fact]
+    public void ExistingRun_WithoutResume_IsRefused()
+    {
+        using var tmp = new TinyRun();
+        var options = TinyRun.Options(tmp.Sub("run"), steps: 1);
+        new TrainingRun(options).Run();
+        var e = Assert.Throws<InvalidOperationException>(() => new TrainingRun(options).Run());
+        Assert.Contains("--resume", e.Message, StringComparison.Ordinal);
+        var missing = Assert.Throws<FileNotFoundException>(() => TrainingRun.ResumeOptions(tmp.Sub("nothing-here")));
+        Assert.Contains(RunState.FileName, missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HalfWrittenCheckpoint_IsDiscardedOrRolledForward()
+    {
+        using var tmp = new TinyRun();
+        var dir = tmp.Sub("run");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, RunState.FileName), "old");
+        var next = Path.Combine(dir, ".checkpoint-next");
+
+        // No COMPLETE marker: the staged files never replace the old ones.
+        Directory.CreateDirectory(next);
+        File.WriteAllText(Path.Combine(next, RunState.FileName), "new");
+        RunCheckpoint.Recover(dir);
+        Assert.Equal("old", File.ReadAllText(Path.Combine(dir, RunState.FileName)));
+        Assert.False(Directory.Exists(next));
+
+        // Marker present, model already moved, state not yet: the state is moved in.
+        Directory.CreateDirectory(next);
+        File.WriteAllText(Path.Combine(next, RunState.FileName), "new");
+        File.WriteAllText(Path.Combine(next, "COMPLETE"), "");
+        RunCheckpoint.Recover(dir);
+        Assert.Equal("new", File.ReadAllText(Path.Combine(dir, RunState.FileName)));
+        Assert.False(Directory.Exists(next));
+    }
+
+    private static void AssertSameLosses(IReadOnlyList<MetricsRecord> expected, IReadOnlyList<MetricsRecord> actual)
+    {
+        Assert.Equal(expected.Select(r => r.Step), actual.Select(r => r.Step));
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var (e, a) = (expected[i], actual[i]);
+            Assert.True(e.Loss == a.Loss && e.MainLoss == a.MainLoss && e.MtpLoss == a.MtpLoss && e.BalanceLoss == a.BalanceLoss,
+                $"step {e.Step}: loss {e.Loss:R} vs {a.Loss:R}");
+            Assert.Equal(e.GradNorm, a.GradNorm);
+            Assert.Equal(e.Lr, a.Lr);
+            Assert.Equal(e.EvalLoss, a.EvalLoss);
+            Assert.Equal(e.ExpertLoad, a.ExpertLoad);
+        }
+    }
+
+    private sealed class SimulatedKillException : Exception;
+}
