@@ -4,6 +4,7 @@
 // step). Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
 using System.CommandLine;
 using ScottPlot;
+using SharpSeek.Model;
 using SharpSeek.Training.Runs;
 
 namespace SharpSeek.Cli.Commands;
@@ -126,9 +127,7 @@ internal static class PlotCommand
         plot.YLabel(y);
         plot.ShowLegend(Alignment.UpperRight);
         var path = Path.Combine(directory, name);
-        var temp = Path.Combine(directory, $".{name}.{Environment.ProcessId}.tmp");
-        File.WriteAllBytes(temp, plot.GetImageBytes(Width, Height, ImageFormat.Png));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(Width, Height, ImageFormat.Png));
         return path;
     }
 }

@@ -4,6 +4,7 @@
 // Tested by TokenShardTests.
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using SharpSeek.Model;
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Training.Data;
@@ -42,11 +43,9 @@ public sealed class TokenShard : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentOutOfRangeException.ThrowIfNegative(eosId);
-        var temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
+        AtomicFile.Write(path, stream =>
         {
             long tokens = 0, count = 0;
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 stream.Write(new byte[HeaderBytes]);
                 var buffer = new byte[1 << 16];
@@ -79,14 +78,8 @@ public sealed class TokenShard : IDisposable
                 BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(24), eosId);
                 stream.Position = 0;
                 stream.Write(header);
-                stream.Flush(flushToDisk: true);
             }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) { File.Delete(temp); }
-        }
+        });
     }
 
     /// <summary>Maps <paramref name="path"/> and checks the header against the file: magic, version, counts, and a

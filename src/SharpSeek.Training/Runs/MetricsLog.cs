@@ -5,6 +5,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SharpSeek.Model;
 
 namespace SharpSeek.Training.Runs;
 
@@ -37,7 +38,7 @@ public sealed class MetricsLog : IDisposable
             {
                 if (TryParse(line, out var record) && record.Step <= keepThroughStep) { kept.Append(line).Append('\n'); }
             }
-            AtomicText.Write(path, kept.ToString());
+            AtomicFile.WriteAllText(path, kept.ToString());
         }
         return new MetricsLog(path);
     }

@@ -31,7 +31,7 @@ internal static class RunCheckpoint
         CheckpointWriter.Save(next, config, tensors, CheckpointFormat.F32);
         optimizer.Save(Path.Combine(next, OptimizerFileName));
         state.Save(Path.Combine(next, RunState.FileName));
-        AtomicText.Write(Path.Combine(next, Marker), "");
+        AtomicFile.WriteAllText(Path.Combine(next, Marker), "");
         Recover(runDirectory);
     }
 

@@ -4,6 +4,7 @@
 // beside it). Tested by RunStateTests.
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SharpSeek.Model;
 
 namespace SharpSeek.Training.Runs;
 
@@ -58,5 +59,5 @@ public sealed record RunState
     }
 
     /// <summary>Writes this state to <paramref name="path"/> through a temporary file and a rename.</summary>
-    public void Save(string path) => AtomicText.Write(path, JsonSerializer.Serialize(this, Json) + "\n");
+    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
 }
