@@ -4,6 +4,7 @@
 // terminal, plain lines every few steps otherwise; Ctrl+C checkpoints the last completed step and stops.
 // Not here: the loop (TrainingRun). Tested by TrainCommandTests.
 using System.CommandLine;
+using SharpSeek.Training;
 using SharpSeek.Training.Data;
 using SharpSeek.Training.Runs;
 using Spectre.Console;
@@ -30,10 +31,13 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the initialization, the corpus and the data order.", DefaultValueFactory = _ => d.Seed };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on held-out batches every N steps (0: never).", DefaultValueFactory = _ => d.EvalEvery };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (and at the end).", DefaultValueFactory = _ => d.CheckpointEvery };
+        var balance = new Option<string>("--balance") { Description = "MoE load balancing: aux-free (bias update + sequence-wise loss), v2 (expert-level auxiliary loss) or none.", DefaultValueFactory = _ => "aux-free" };
+        balance.AcceptOnlyFromAmong("aux-free", "v2", "none");
+        var noMtp = new Option<bool>("--no-mtp") { Description = "Leave the MTP loss out (the module is still in the checkpoint)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("train", "Train a model into a run directory (config.json, model.safetensors, tokenizer, metrics.jsonl).")
         {
-            config, data, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, resume,
+            config, data, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, balance, noMtp, resume,
         };
         command.SetAction(parse =>
         {
@@ -58,6 +62,8 @@ internal static class TrainCommand
                         Seed = parse.GetValue(seed),
                         EvalEvery = parse.GetValue(evalEvery),
                         CheckpointEvery = parse.GetValue(checkpointEvery),
+                        Balance = parse.GetValue(balance) switch { "v2" => BalanceMode.V2AuxLoss, "none" => BalanceMode.None, _ => BalanceMode.AuxLossFree },
+                        Mtp = !parse.GetValue(noMtp),
                     };
                 options.Validate();
                 return Run(options);

@@ -54,6 +54,15 @@ public sealed record RunOptions
     /// <summary>Checkpoint every this many steps (and always at the end).</summary>
     [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 40;
 
+    /// <summary>How MoE load is balanced: the auxiliary-loss-free bias (with the small sequence-wise loss), the V2
+    /// expert-level auxiliary loss, or nothing.</summary>
+    [JsonPropertyName("balance")]
+    [JsonConverter(typeof(JsonStringEnumConverter<BalanceMode>))]
+    public BalanceMode Balance { get; init; } = BalanceMode.AuxLossFree;
+
+    /// <summary>Train the MTP module (λ = 0.3) or leave its loss out.</summary>
+    [JsonPropertyName("mtp")] public bool Mtp { get; init; } = true;
+
     /// <summary>Continue the run found in <see cref="OutDir"/>.</summary>
     [JsonIgnore] public bool Resume { get; init; }
 

@@ -29,13 +29,14 @@ public sealed class TrainingRun
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
+        Objective = new ObjectiveOptions { Balance = options.Balance, UseMtp = options.Mtp };
         _log = log ?? (_ => { });
     }
 
     public RunOptions Options { get; }
 
     /// <summary>The objective's settings (MTP weight, balance mode, bias update speed).</summary>
-    public ObjectiveOptions Objective { get; init; } = new();
+    public ObjectiveOptions Objective { get; init; }
 
     /// <summary>Called after every step with the line just written to metrics.jsonl.</summary>
     public Action<MetricsRecord>? OnStep { get; init; }
@@ -126,7 +127,7 @@ public sealed class TrainingRun
             var lr = schedule.At(step);
             optimizer.Step(lr);
             var loads = BiasUpdate.StepLoads(model).ToList();
-            BiasUpdate.Apply(model, Objective.BiasUpdateSpeed);
+            BiasUpdate.Apply(model, Objective.Balance == BalanceMode.AuxLossFree ? Objective.BiasUpdateSpeed : 0); // γ = 0 only resets the loads
             weights.ZeroGradients();
 
             double? evalLoss = null;

@@ -21,7 +21,7 @@ public sealed class RunStateTests
             ElapsedSeconds = 12.5,
             TrainShard = "data/train.tokens",
             EvalShard = "data/eval.tokens",
-            Options = new RunOptions { Config = "tiny", Data = ["a.txt", "b"], Steps = 99, Lr = 3.3e-4, SeqLen = 33, Resume = true },
+            Options = new RunOptions { Config = "tiny", Data = ["a.txt", "b"], Steps = 99, Lr = 3.3e-4, SeqLen = 33, Balance = BalanceMode.V2AuxLoss, Mtp = false, Resume = true },
         };
         state.Save(path);
         state.Save(path); // replacing works too

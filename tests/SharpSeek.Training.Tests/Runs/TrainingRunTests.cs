@@ -173,4 +173,29 @@ public sealed class TrainingRunTests
     }
 
     private sealed class SimulatedKillException : Exception;
+
+    [Theory]
+    [InlineData(BalanceMode.AuxLossFree, true)]
+    [InlineData(BalanceMode.V2AuxLoss, false)]
+    [InlineData(BalanceMode.None, true)]
+    public void BalanceAndMtpOptions_ReachTheObjectiveAndTheBias(BalanceMode balance, bool mtp)
+    {
+        using var tiny = new TinyRun();
+        var options = TinyRun.Options(tiny.Sub("run"), steps: 3) with { Balance = balance, Mtp = mtp };
+        var records = new List<MetricsRecord>();
+        var run = new TrainingRun(options) { OnStep = records.Add };
+        Assert.Equal(balance, run.Objective.Balance);
+        Assert.Equal(mtp, run.Objective.UseMtp);
+        run.Run();
+
+        // The bias moves only under the auxiliary-loss-free rule; the balance loss is zero only without balancing.
+        using var checkpoint = CheckpointDirectory.Open(options.OutDir);
+        var biasName = checkpoint.Names.First(n => n.EndsWith("e_score_correction_bias", StringComparison.Ordinal));
+        var bias = new float[checkpoint.Info(biasName).Elements];
+        checkpoint.ReadWeight(biasName, bias);
+        Assert.Equal(balance == BalanceMode.AuxLossFree, bias.Any(b => b != 0));
+        Assert.Equal(balance == BalanceMode.None, records.All(r => r.BalanceLoss == 0));
+        Assert.Equal(mtp, records.All(r => r.MtpLoss > 0));
+        Assert.Equal(options with { Resume = false, Data = [] }, TrainingRun.ResumeOptions(options.OutDir) with { Resume = false, OutDir = options.OutDir, Data = [] });
+    }
 }
