@@ -44,4 +44,31 @@ public sealed class PlotCommandTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void Plot_SeveralRuns_WritesComparisonsAndASummaryPerRun()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"sharpseek-compare-{Guid.NewGuid():N}");
+        var copy = Path.Combine(Path.GetTempPath(), $"sharpseek-run-copy-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(copy);
+            File.Copy(Path.Combine(TrainedRun.Directory, "metrics.jsonl"), Path.Combine(copy, "metrics.jsonl"));
+            var (code, text) = CliTests.Run("plot", TrainedRun.Directory, copy, "--out", output);
+            Assert.True(code == 0, text);
+            Assert.Contains($"run {Path.GetFileName(copy)}: ", text, StringComparison.Ordinal);
+            Assert.Contains("MaxVio", text, StringComparison.Ordinal);
+            foreach (var name in new[] { "compare_eval_loss.png", "compare_main_loss.png", "compare_max_vio.png" })
+            {
+                var bytes = File.ReadAllBytes(Path.Combine(output, name));
+                Assert.True(bytes.Length > 5000, $"{name} has only {bytes.Length} bytes");
+                Assert.Equal(PngSignature, bytes[..8]);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(output)) { Directory.Delete(output, recursive: true); }
+            if (Directory.Exists(copy)) { Directory.Delete(copy, recursive: true); }
+        }
+    }
 }

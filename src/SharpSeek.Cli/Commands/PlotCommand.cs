@@ -1,7 +1,8 @@
-// PlotCommand.cs: `sharpseek plot <run dir> [--out <dir>]`: PNG plots of a training run from its metrics.jsonl, with
+// PlotCommand.cs: `sharpseek plot <run dir> [<run dir> …] [--out <dir>]`: PNG plots of a training run from its metrics.jsonl, with
 // ScottPlot: loss.png (training loss, main cross-entropy and eval loss by step), lr.png, expert_load.png (tokens per
 // expert over mean, per MoE layer, averaged over the last quarter of the steps) and max_vio.png (MaxVio per MoE layer by
-// step). Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
+// step). With several runs: a summary line per run and compare_{eval_loss,main_loss,max_vio}.png overlays (the balancing
+// and MTP studies). Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
 using System.CommandLine;
 using ScottPlot;
 using SharpSeek.Model;
@@ -16,19 +17,28 @@ internal static class PlotCommand
 
     public static Command Create()
     {
-        var run = new Argument<string>("run") { Description = "Run directory holding metrics.jsonl (or the file itself)." };
-        var output = new Option<string?>("--out") { Description = "Directory for the PNGs (default: <run>/plots)." };
-        var command = new Command("plot", "Write PNG plots of a run: loss and eval loss, learning rate, expert load, MaxVio.") { run, output };
+        var runs = new Argument<string[]>("runs") { Description = "Run directories holding metrics.jsonl (or the files); with several, comparison plots.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string?>("--out") { Description = "Directory for the PNGs (default: <run>/plots, or ./plots-compare for several runs)." };
+        var command = new Command("plot", "Write PNG plots of a run (loss and eval loss, learning rate, expert load, MaxVio), or compare several runs.") { runs, output };
         command.SetAction(parse =>
         {
             try
             {
-                var runPath = parse.GetValue(run)!;
-                var records = MetricsLog.Read(runPath);
-                if (records.Count == 0) { throw new InvalidDataException($"'{runPath}' has no metrics records yet; train first"); }
-                var runDir = Directory.Exists(runPath) ? runPath : Path.GetDirectoryName(Path.GetFullPath(runPath))!;
-                var outDir = parse.GetValue(output) ?? Path.Combine(runDir, "plots");
-                foreach (var file in Write(records, outDir)) { Console.Out.WriteLine($"wrote {file}"); }
+                var paths = parse.GetValue(runs)!;
+                var all = paths.Select(p => (Name: RunName(p), Records: MetricsLog.Read(p))).ToList();
+                foreach (var (name, records) in all)
+                {
+                    if (records.Count == 0) { throw new InvalidDataException($"'{name}' has no metrics records yet; train first"); }
+                }
+                if (all.Count == 1)
+                {
+                    var runDir = Directory.Exists(paths[0]) ? paths[0] : Path.GetDirectoryName(Path.GetFullPath(paths[0]))!;
+                    var outDir = parse.GetValue(output) ?? Path.Combine(runDir, "plots");
+                    foreach (var file in Write(all[0].Records, outDir)) { Console.Out.WriteLine($"wrote {file}"); }
+                    return 0;
+                }
+                foreach (var (name, records) in all) { Console.Out.WriteLine(Summary(name, records)); }
+                foreach (var file in WriteComparison(all, parse.GetValue(output) ?? "plots-compare")) { Console.Out.WriteLine($"wrote {file}"); }
                 return 0;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
@@ -38,6 +48,43 @@ internal static class PlotCommand
             }
         });
         return command;
+    }
+
+    private static string RunName(string path) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Directory.Exists(path) ? Path.GetFullPath(path) : Path.GetDirectoryName(Path.GetFullPath(path))!));
+
+    /// <summary>MaxVio averaged over the MoE layers at each step.</summary>
+    private static double MeanMaxVio(MetricsRecord r) => r.MaxVio.Length == 0 ? double.NaN : r.MaxVio.Average();
+
+    /// <summary>One line per run: its last eval loss and its MaxVio (mean over layers) over the last quarter of the steps.</summary>
+    internal static string Summary(string name, IReadOnlyList<MetricsRecord> records)
+    {
+        var lastEval = records.LastOrDefault(r => r.EvalLoss is not null);
+        var tail = records.Skip(records.Count - Window(records.Count)).Select(MeanMaxVio).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+        var eval = lastEval is null ? "no eval" : $"eval loss {lastEval.EvalLoss:F4} at step {lastEval.Step}";
+        return $"run {name}: {eval}, main loss {records[^1].MainLoss:F4} at step {records[^1].Step}, MaxVio {tail:F2} (mean over layers, last {Window(records.Count)} steps)";
+    }
+
+    /// <summary>Overlays several runs: eval loss, main training loss and mean MaxVio by step.</summary>
+    internal static IReadOnlyList<string> WriteComparison(IReadOnlyList<(string Name, IReadOnlyList<MetricsRecord> Records)> runs, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var eval = new Plot();
+        var main = new Plot();
+        var vio = new Plot();
+        foreach (var (name, records) in runs)
+        {
+            var evals = records.Where(r => r.EvalLoss is not null).ToList();
+            if (evals.Count > 0) { Line(eval, [.. evals.Select(r => (double)r.Step)], [.. evals.Select(r => r.EvalLoss!.Value)], name); }
+            double[] steps = [.. records.Select(r => (double)r.Step)];
+            Line(main, steps, [.. records.Select(r => r.MainLoss)], name);
+            Line(vio, steps, [.. records.Select(MeanMaxVio)], name);
+        }
+        return
+        [
+            Save(eval, directory, "compare_eval_loss.png", "Held-out cross-entropy", "step", "nats per token"),
+            Save(main, directory, "compare_main_loss.png", "Main-head training cross-entropy", "step", "nats per token"),
+            Save(vio, directory, "compare_max_vio.png", "MaxVio, mean over MoE layers", "step", "MaxVio"),
+        ];
     }
 
     /// <summary>Writes the four plots into <paramref name="directory"/> and returns their paths.</summary>
