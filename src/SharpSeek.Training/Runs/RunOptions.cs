@@ -11,7 +11,7 @@ public sealed record RunOptions
     /// <summary>A preset name (tiny, small, 16B, 671B) or a config.json path.</summary>
     [JsonPropertyName("config")] public string Config { get; init; } = "small";
 
-    /// <summary>Text, JSONL or parquet files, or directories of them; empty means the generated reasoning corpus.</summary>
+    /// <summary>Text or .parquet files, or directories of them; empty means the generated reasoning corpus.</summary>
     [JsonPropertyName("data")] public IReadOnlyList<string> Data { get; init; } = [];
 
     /// <summary>Documents of the generated corpus when <see cref="Data"/> is empty.</summary>
