@@ -19,7 +19,7 @@ internal static class TrainCommand
     {
         var d = new RunOptions();
         var config = new Option<string>("--config") { Description = "Preset (tiny, small, 16B, 671B) or config.json path.", DefaultValueFactory = _ => d.Config };
-        var data = new Option<string[]>("--data") { Description = "Text or .parquet files (a "text" column), or directories of them (default: the generated reasoning corpus).", AllowMultipleArgumentsPerToken = true };
+        var data = new Option<string[]>("--data") { Description = "Text or .parquet files (a 'text' column), or directories of them (default: the generated reasoning corpus).", AllowMultipleArgumentsPerToken = true };
         var documents = new Option<int>("--documents") { Description = "Documents of the generated corpus.", DefaultValueFactory = _ => d.CorpusDocuments };
         var output = new Option<string?>("--out") { Description = "Run directory, also a model directory (default: runs/<config>)." };
         var steps = new Option<long?>("--steps") { Description = $"Optimizer steps in the run (default {d.Steps}; on --resume, the saved count)." };
