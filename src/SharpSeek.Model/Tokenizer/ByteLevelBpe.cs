@@ -1,7 +1,7 @@
 // ByteLevelBpe.cs: GPT-2-style byte-level BPE with HF tokenizers' semantics: added tokens matched first (leftmost-longest,
 // never split), optional NFC, a sequence of isolating regex splits, bytes mapped to chars, merges applied by rank, and
 // HF's ByteLevel decoder (invalid UTF-8 becomes U+FFFD). Not here: tokenizer.json I/O (ByteLevelBpe.Json.cs), training
-// (BpeTrainer.cs). Tested by TokenizerTests, TokenizerJsonTests, TokenizerTrainerTests.
+// (BpeTrainer.cs). Tested by TokenizerTests, TokenizerJsonTests, TokenizerTrainerTests, TokenizerHfParityTests.
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -151,18 +151,20 @@ public sealed partial class ByteLevelBpe
         return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
     }
 
-    /// <summary>The pieces BPE sees for text that holds no added token: normalized, then split by each regex in turn.</summary>
+    /// <summary>The pieces BPE sees for text that holds no added token: normalized, then split by each regex in turn.
+    /// The regexes run on <see cref="CodePointFold"/>'s text, one char per code point, as HF's regex engine sees it.</summary>
     internal static List<string> PreTokenize(string text, IReadOnlyList<Regex> splits, bool nfc)
     {
         if (nfc) { text = text.Normalize(NormalizationForm.FormC); }
-        List<string> pieces = [text];
+        var (folded, starts) = CodePointFold.Fold(text);
+        List<(int Start, int End)> pieces = [(0, folded.Length)];
         foreach (var regex in splits)
         {
-            var next = new List<string>(pieces.Count * 2);
-            foreach (var piece in pieces) { SplitIsolated(regex, piece, next); }
+            var next = new List<(int, int)>(pieces.Count * 2);
+            foreach (var (start, end) in pieces) { SplitIsolated(regex, folded, start, end, next); }
             pieces = next;
         }
-        return pieces;
+        return starts is null ? [.. pieces.Select(p => text[p.Start..p.End])] : [.. pieces.Select(p => text[starts[p.Start]..starts[p.End]])];
     }
 
     // Longest first, so the alternation picks the longest token at the leftmost position (HF's leftmost-longest match).
@@ -187,18 +189,19 @@ public sealed partial class ByteLevelBpe
         }
     }
 
-    // HF Split with behavior Isolated: every match is its own piece and so is every gap between matches.
-    private static void SplitIsolated(Regex regex, string piece, List<string> output)
+    // HF Split with behavior Isolated on text[start..end] as a string of its own: every match is a piece, so is every gap.
+    private static void SplitIsolated(Regex regex, string text, int start, int end, List<(int, int)> output)
     {
+        var piece = start == 0 && end == text.Length ? text : text[start..end];
         var at = 0;
         for (var m = regex.Match(piece); m.Success; m = m.NextMatch())
         {
             if (m.Length == 0) { continue; }
-            if (m.Index > at) { output.Add(piece[at..m.Index]); }
-            output.Add(m.Value);
+            if (m.Index > at) { output.Add((start + at, start + m.Index)); }
+            output.Add((start + m.Index, start + m.Index + m.Length));
             at = m.Index + m.Length;
         }
-        if (at < piece.Length) { output.Add(piece[at..]); }
+        if (at < piece.Length) { output.Add((start + at, end)); }
     }
 
     private void EncodeOrdinary(string text, List<int> ids)
