@@ -102,6 +102,11 @@ const fixedTexts = [
   '"quoted" (parens) [brackets] {braces} <angles>',
   'path/to/file.cs:42 https://example.com/a?b=c&d=e#f',
   'snake_case camelCase PascalCase kebab-case SCREAMING_CASE',
+  '\u{20000}\u{20001} 中\u{20002}文 😀中文 かな😀 \u{1D7D9}\u{1D7DA}\u{1D7DB}\u{1D7DC}\u{1D7DD}\u{1D7DE}\u{1D7DF} \u{10400}\u{10428}',
+  'a\u{1F600}1 \u{1F600}\u{1F600}x! x\u{1F44D}\u{1F3FD}y \u{E0041}tag \u{1D400}\u{0301}',
+  'ws\u000b\u000cform\u0085nel\u2028ls\u2029ps\u200bzw\u001cfs\u00a0\u00a0 \u205f\u202f end',
+  ' \n \r\n\t \n\n  x  \r',
+  "don't DON'T it'S we'Ll I'M 's 'x 'd'd",
 ];
 
 function specialTexts(specials) {
