@@ -105,6 +105,9 @@ public static class TrainBench
             Loss = loss,
             PeakMiB = self.PeakWorkingSet64 / 1048576.0,
             BaselineMiB = baseline / 1048576.0,
+            StateMiB = (weights.Parameters.CapacityBytes + (weights.Gradients?.CapacityBytes ?? 0)
+                + 2L * sizeof(float) * adamw.Parameters.Sum(p => p.Value.ElementCount)) / 1048576.0, // parameters, gradients, AdamW m and v
+            StepArenaMiB = arena.HighWaterBytes / 1048576.0,
             Gemm = Profiler.Seconds(ProfileCategory.Gemm) / profiled,
             Attention = Profiler.Seconds(ProfileCategory.Attention) / profiled,
             Routing = Profiler.Seconds(ProfileCategory.Routing) / profiled,

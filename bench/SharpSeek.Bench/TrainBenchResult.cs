@@ -6,7 +6,8 @@ namespace SharpSeek.Bench;
 
 /// <summary>Training throughput of one preset at one shape. Fractions are of the profiled steps' wall time; PyTorch
 /// results leave them at 0. Memory is the process's peak resident set (VmHWM / ru_maxrss) and its resident set before
-/// the model was built.</summary>
+/// the model was built; SharpSeek also gives its parameter, gradient and AdamW arenas (state) and the step arena's
+/// high-water mark.</summary>
 public sealed record TrainBenchResult
 {
     [JsonPropertyName("preset")] public string Preset { get; init; } = "";
@@ -20,6 +21,8 @@ public sealed record TrainBenchResult
     [JsonPropertyName("loss")] public double Loss { get; init; }
     [JsonPropertyName("peak_rss_mib")] public double PeakMiB { get; init; }
     [JsonPropertyName("baseline_rss_mib")] public double BaselineMiB { get; init; }
+    [JsonPropertyName("state_mib")] public double StateMiB { get; init; }
+    [JsonPropertyName("step_arena_mib")] public double StepArenaMiB { get; init; }
     [JsonPropertyName("gemm")] public double Gemm { get; init; }
     [JsonPropertyName("attention")] public double Attention { get; init; }
     [JsonPropertyName("routing")] public double Routing { get; init; }
