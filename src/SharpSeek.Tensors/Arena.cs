@@ -20,7 +20,7 @@ public sealed class Arena : IDisposable
     public Arena(string name, long initialBytes = 1 << 20)
     {
         _name = name;
-        _blocks.Add(new NativeBlock(Math.Max(initialBytes, NativeBlock.Alignment)));
+        _blocks.Add(new NativeBlock(Math.Max(initialBytes, NativeBlock.Alignment), clear: false));
     }
 
     public string Name => _name;
@@ -80,7 +80,7 @@ public sealed class Arena : IDisposable
         if (_used + aligned > current.ByteLength)
         {
             // Grow: a new chunk at least as large as everything so far, so the number of chunks stays logarithmic.
-            current = new NativeBlock(Math.Max(aligned, CapacityBytes));
+            current = new NativeBlock(Math.Max(aligned, CapacityBytes), clear: false);
             _blocks.Add(current);
             _used = 0;
         }
@@ -98,7 +98,7 @@ public sealed class Arena : IDisposable
         {
             foreach (var b in _blocks) { b.Dispose(); }
             _blocks.Clear();
-            _blocks.Add(new NativeBlock(_highWater));
+            _blocks.Add(new NativeBlock(_highWater, clear: false));
         }
         _used = 0;
         _totalUsed = 0;

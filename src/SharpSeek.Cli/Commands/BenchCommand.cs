@@ -10,6 +10,7 @@ internal static class BenchCommand
         var bench = new Command("bench", "Measure kernel throughput against OpenBLAS and the machine's peak.");
         bench.Subcommands.Add(BenchGemmCommand.Create());
         bench.Subcommands.Add(BenchOpsCommand.Create());
+        bench.Subcommands.Add(BenchTrainCommand.Create());
         return bench;
     }
 }

@@ -36,6 +36,7 @@ public sealed class Gate
     /// <summary>u: (N, D) → weights (N, K) on the tape and the chosen experts, I32 (N, K), largest biased score first.</summary>
     public (Var Weights, Tensor Indices) Forward(Tape tape, Var u)
     {
+        using var region = Profiler.Region(ProfileCategory.Routing);
         var c = Config;
         var logits = Linear.Forward(tape, u, Weight);                                                   // (N, E)
         var scores = c.ScoringFunc == "softmax" ? SoftmaxOp.Apply(tape, logits) : SigmoidOp.Apply(tape, logits);

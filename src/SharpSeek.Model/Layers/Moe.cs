@@ -37,6 +37,7 @@ public sealed class Moe
         var shape = tape.Value(x).Shape;
         long n = shape.Rows, d = shape.Last;
         var u = ReshapeOp.Apply(tape, x, n, d);                                  // (N, D)
+        var dispatch = Profiler.Region(ProfileCategory.Routing);                 // gate, sort and gather; the experts are not in it
         var (weights, indices) = Gate.Forward(tape, u);                          // (N, K)
         var chosen = indices.AsSpan<int>();
         var slots = chosen.Length;                                               // S = N·K
@@ -64,15 +65,20 @@ public sealed class Moe
 
         // Each expert on its block of rows, then all blocks back in sorted order.
         var rows = GatherRowsOp.Apply(tape, u, tokenOf);                          // (S, D)
+        dispatch.Dispose();
         var outputs = new List<Var>(e);
         for (int i = 0, offset = 0; i < e; offset += _load[i], i++)
         {
             if (_load[i] == 0) { continue; }
-            outputs.Add(Experts[i].Forward(tape, NarrowOp.Apply(tape, rows, 0, offset, _load[i]))); // (load_e, D)
+            Var block;
+            using (Profiler.Region(ProfileCategory.Routing)) { block = NarrowOp.Apply(tape, rows, 0, offset, _load[i]); } // (load_e, D)
+            outputs.Add(Experts[i].Forward(tape, block));
         }
+        var combine = Profiler.Region(ProfileCategory.Routing);                  // concat, weight and scatter back
         var routed = ConcatOp.Apply(tape, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(outputs), 0); // (S, D)
         var w = ReshapeOp.Apply(tape, GatherRowsOp.Apply(tape, ReshapeOp.Apply(tape, weights, slots, 1), slotOf), slots); // (S)
         var y = ScatterAddRowsOp.Apply(tape, routed, w, tokenOf, n);             // (N, D)
+        combine.Dispose();
         if (Shared is not null) { y = AddOp.Apply(tape, y, Shared.Forward(tape, u)); }
         return ReshapeOp.Apply(tape, y, shape.ToArray());
     }

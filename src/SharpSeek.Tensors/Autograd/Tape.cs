@@ -19,6 +19,7 @@ public sealed class Tape
     private Tensor[] _grads = new Tensor[64];
     private bool[] _requiresGrad = new bool[64];
     private Node[] _nodes = new Node[64];
+    private ProfileCategory[] _categories = new ProfileCategory[64]; // the profiler region each node was recorded in
     private int _valueCount;
     private int _nodeCount;
 
@@ -82,7 +83,12 @@ public sealed class Tape
 
     internal void Record(in Node node)
     {
-        if (_nodeCount == _nodes.Length) { Array.Resize(ref _nodes, _nodes.Length * 2); }
+        if (_nodeCount == _nodes.Length)
+        {
+            Array.Resize(ref _nodes, _nodes.Length * 2);
+            Array.Resize(ref _categories, _nodes.Length);
+        }
+        _categories[_nodeCount] = Profiler.Enabled ? Profiler.Current : ProfileCategory.Other;
         _nodes[_nodeCount++] = node;
     }
 
@@ -151,6 +157,7 @@ public sealed class Tape
         {
             ref readonly var node = ref _nodes[i];
             if (!_grads[node.Out.Id].IsValid) { continue; } // nothing flowed into this output
+            using var region = Profiler.Region(_categories[i]); // a backward counts where its forward was recorded
             Ops.OpRegistry.Backward(this, in node);
         }
     }

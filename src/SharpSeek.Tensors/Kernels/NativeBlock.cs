@@ -10,12 +10,15 @@ public sealed unsafe class NativeBlock : IDisposable
 
     private void* _pointer;
 
-    public NativeBlock(long byteLength)
+    /// <summary>A block of <paramref name="byteLength"/> bytes, zeroed unless <paramref name="clear"/> is false (an owner
+    /// that clears what it hands out, like <see cref="Arena"/>, leaves the pages untouched until used: a large block
+    /// then costs no resident memory beyond what is carved from it).</summary>
+    public NativeBlock(long byteLength, bool clear = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(byteLength);
         ByteLength = byteLength;
         _pointer = NativeMemory.AlignedAlloc((nuint)Math.Max(byteLength, Alignment), Alignment);
-        NativeMemory.Clear(_pointer, (nuint)Math.Max(byteLength, Alignment));
+        if (clear) { NativeMemory.Clear(_pointer, (nuint)Math.Max(byteLength, Alignment)); }
     }
 
     public long ByteLength { get; }

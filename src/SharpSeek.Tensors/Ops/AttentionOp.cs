@@ -41,11 +41,13 @@ public static class AttentionOp
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var m = mask.IsValid ? mask.AsSpan<T>() : [];
+        using var region = Profiler.Region(ProfileCategory.Attention);
         Attention.Forward<T>(q.AsSpan<T>(), k.AsSpan<T>(), v.AsSpan<T>(), m, shape, y.AsSpan<T>(), lse.AsSpan<T>());
     }
 
     internal static void Backward(Tape tape, in Node node)
     {
+        using var region = Profiler.Region(ProfileCategory.Attention);
         if (tape.Value(node.Out).DType == DType.F64) { Backward<double>(tape, in node); } else { Backward<float>(tape, in node); }
     }
 

@@ -75,6 +75,7 @@ public static class MatmulOp
 
     private static void Gemm(Tensor a, Tensor b, Tensor c, int m, int n, int k, bool ta, bool tb, bool accumulate)
     {
+        using var region = Profiler.Region(ProfileCategory.Gemm);
         if (c.DType == DType.F64)
         {
             Matmul.Gemm<double>(a.AsSpan<double>(), b.AsSpan<double>(), c.AsSpan<double>(), m, n, k, ta, tb, accumulate);

@@ -1,0 +1,244 @@
+// TrainBench.cs: `sharpseek bench train`: training tokens/s of a preset (random init, one fixed random batch, full
+// steps: forward and backward of the objective with MTP, clipping, AdamW and the bias update), best and median of N
+// after warm-up, the process's peak memory, and the share of step time in GEMM, attention, MoE routing/dispatch and the
+// optimizer (Profiler) — side by side with the same model in PyTorch eager (tools/reference/bench_train.py). Each side
+// of each preset runs in its own fresh process, so each peak is that preset's alone. Not here: the command line
+// (BenchTrainCommand), the profiler (SharpSeek.Tensors.Autograd.Profiler). Never run in CI.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SharpSeek.Model;
+using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Kernels;
+using SharpSeek.Training;
+
+namespace SharpSeek.Bench;
+
+public static class TrainBench
+{
+    /// <summary>The interpreter Debian's python3-torch installs into.</summary>
+    public const string Python = "/usr/bin/python3";
+
+    private const string Script = "tools/reference/bench_train.py";
+    private const int Warmup = 2;
+    private const double Lr = 1e-4;
+
+    /// <summary>The micro-batch shape a preset is measured at: the default training run's 8 × 256 (capped at the
+    /// config's positions); tiny, whose model is 40× smaller, at 8 × 128.</summary>
+    public static (int Batch, int Seq) DefaultShape(string preset, ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var seq = preset == "tiny" ? 128 : 256;
+        return (8, (int)Math.Min(seq, config.MaxPositionEmbeddings));
+    }
+
+    /// <summary>Measures <paramref name="preset"/> in this process: <c>Warmup</c> steps, <paramref name="steps"/> timed
+    /// steps with the profiler off, then <paramref name="steps"/> profiled steps for the fractions.</summary>
+    public static TrainBenchResult Measure(string preset, int threads, int steps)
+    {
+        if (threads < 1 || steps < 1) { throw new ArgumentOutOfRangeException(nameof(steps), $"need threads ≥ 1 and steps ≥ 1; got {threads} and {steps}"); }
+        var baseline = Environment.WorkingSet;
+        WorkerPool.UseThreads(threads);
+        var config = ModelConfig.LoadPreset(preset);
+        var (b, t) = DefaultShape(preset, config);
+        using var weights = new ModelWeights(config, DType.F32, withGradients: true);
+        weights.InitializeRandom(1);
+        using var model = new Transformer(weights, t);
+        using var adamw = new AdamW(weights, new AdamWOptions());
+        var options = new ObjectiveOptions();
+        using var arena = new Arena("step");
+        var tape = new Tape(arena);
+        var random = new Random(7);
+        var tokens = new int[b * t];
+        var targets = new int[b * t];
+        for (var i = 0; i < tokens.Length; i++) { tokens[i] = random.Next(config.VocabSize); }
+        for (var i = 0; i < tokens.Length; i++) { targets[i] = (i + 1) % t == 0 ? options.IgnoreIndex : tokens[i + 1]; } // (B, T): next token
+
+        double loss = double.NaN;
+        double Step()
+        {
+            var start = Stopwatch.GetTimestamp();
+            tape.Reset();
+            var x = arena.FromSpan<int>(tokens, b, t);
+            var y = arena.FromSpan<int>(targets, b, t);
+            var (objective, parts) = Objective.Compute(tape, model, x, y, options);
+            tape.Backward(objective);
+            using (Profiler.Region(ProfileCategory.Optimizer))
+            {
+                GradClip.ClipGlobalNorm(weights, 1.0);
+                adamw.Step(Lr);
+                BiasUpdate.Apply(model, options.BiasUpdateSpeed);
+                weights.ZeroGradients();
+            }
+            loss = parts.Total;
+            return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        for (var i = 0; i < Warmup; i++) { Step(); }
+        var times = new double[steps];
+        for (var i = 0; i < steps; i++) { times[i] = Step(); }
+        Profiler.Enabled = true;
+        Profiler.Reset();
+        double profiled = 0;
+        try
+        {
+            for (var i = 0; i < steps; i++) { profiled += Step(); }
+        }
+        finally
+        {
+            Profiler.Enabled = false;
+        }
+        Array.Sort(times);
+        var median = Median(times);
+        using var self = Process.GetCurrentProcess();
+        return new TrainBenchResult
+        {
+            Preset = preset,
+            Batch = b,
+            Seq = t,
+            Threads = threads,
+            Steps = steps,
+            BestSeconds = times[0],
+            MedianSeconds = median,
+            TokensPerSecond = b * t / median,
+            Loss = loss,
+            PeakMiB = self.PeakWorkingSet64 / 1048576.0,
+            BaselineMiB = baseline / 1048576.0,
+            StateMiB = (weights.Parameters.CapacityBytes + (weights.Gradients?.CapacityBytes ?? 0)
+                + 2L * sizeof(float) * adamw.Parameters.Sum(p => p.Value.ElementCount)) / 1048576.0, // parameters, gradients, AdamW m and v
+            StepArenaMiB = arena.HighWaterBytes / 1048576.0,
+            Gemm = Profiler.Seconds(ProfileCategory.Gemm) / profiled,
+            Attention = Profiler.Seconds(ProfileCategory.Attention) / profiled,
+            Routing = Profiler.Seconds(ProfileCategory.Routing) / profiled,
+            Optimizer = Profiler.Seconds(ProfileCategory.Optimizer) / profiled,
+        };
+    }
+
+    /// <summary>Runs <see cref="Measure"/> in a fresh process: <paramref name="command"/> (this program and the words that
+    /// select its one-preset mode) followed by the preset, threads and steps; reads the JSON line it prints.</summary>
+    public static TrainBenchResult MeasureInChild(IReadOnlyList<string> command, string preset, int threads, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var args = command.Skip(1).Concat([preset, "--threads", Invariant(threads), "--steps", Invariant(steps)]);
+        var (code, stdout, stderr) = RunProcess(command[0], args, threads);
+        if (code != 0) { throw new InvalidOperationException($"bench train {preset} (child process) exited with {code}: {stderr.Trim()}"); }
+        return Parse(stdout) ?? throw new InvalidOperationException($"bench train {preset}: expected a JSON result line; got '{stdout.Trim()}'");
+    }
+
+    /// <summary>The same preset and shape in PyTorch eager; null (with <paramref name="why"/>) when python3 or torch is
+    /// missing or the script fails.</summary>
+    public static TrainBenchResult? MeasurePyTorch(string preset, int threads, int steps, out string why)
+    {
+        var script = FindUp(Script);
+        if (!File.Exists(Python)) { why = $"no {Python}"; return null; }
+        if (script is null) { why = $"no {Script} above the program or the current directory"; return null; }
+        var config = ModelConfig.LoadPreset(preset);
+        var (b, t) = DefaultShape(preset, config);
+        var configPath = Path.Combine(Path.GetTempPath(), $"sharpseek-bench-{Environment.ProcessId}-{preset}.json");
+        File.WriteAllText(configPath, config.ToJson());
+        try
+        {
+            var (code, stdout, stderr) = RunProcess(Python,
+                [script, "--config", configPath, "--batch", Invariant(b), "--seq", Invariant(t), "--steps", Invariant(steps), "--threads", Invariant(threads)], threads);
+            var result = code == 0 ? Parse(stdout) : null;
+            why = result is not null ? "" : stderr.Contains("No module named 'torch'", StringComparison.Ordinal) ? "torch not installed" : $"exit {code}: {LastLine(stderr)}";
+            return result is null ? null : result with { Preset = preset, Threads = threads };
+        }
+        finally
+        {
+            File.Delete(configPath);
+        }
+    }
+
+    /// <summary>Measures every preset (each side in its own process) and prints one line per preset and a profile line.</summary>
+    public static int Run(TextWriter output, IReadOnlyList<string> presets, int threads, int steps, bool json, IReadOnlyList<string> self)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(presets);
+        var results = new List<string>();
+        foreach (var preset in presets)
+        {
+            var ours = MeasureInChild(self, preset, threads, steps);
+            var torch = MeasurePyTorch(preset, threads, steps, out var why);
+            if (json)
+            {
+                results.Add($"{{\"sharpseek\": {JsonSerializer.Serialize(ours)}, \"pytorch\": {(torch is null ? "null" : JsonSerializer.Serialize(torch))}}}");
+                continue;
+            }
+            output.WriteLine(Line(ours, torch, why));
+            output.WriteLine(ProfileLine(ours));
+        }
+        if (json) { output.WriteLine("[" + string.Join(",\n ", results) + "]"); }
+        return 0;
+    }
+
+    /// <summary><c>train small 8×256 threads=2: X tok/s, pytorch Y tok/s, ratio R, peak memory A MiB vs B MiB</c>.</summary>
+    public static string Line(TrainBenchResult ours, TrainBenchResult? torch, string why = "")
+    {
+        ArgumentNullException.ThrowIfNull(ours);
+        var head = string.Create(CultureInfo.InvariantCulture,
+            $"train {ours.Preset} {ours.Batch}×{ours.Seq} threads={ours.Threads}: {ours.TokensPerSecond:F0} tok/s, ");
+        if (torch is null) { return head + $"pytorch n/a ({why}), peak memory {ours.PeakMiB.ToString("F0", CultureInfo.InvariantCulture)} MiB"; }
+        return head + string.Create(CultureInfo.InvariantCulture,
+            $"pytorch {torch.TokensPerSecond:F0} tok/s, ratio {ours.TokensPerSecond / torch.TokensPerSecond:F2}, peak memory {ours.PeakMiB:F0} MiB vs {torch.PeakMiB:F0} MiB");
+    }
+
+    /// <summary><c>profile small: gemm g%, attention a%, moe routing/dispatch m%, optimizer o%, other r%</c>.</summary>
+    public static string ProfileLine(TrainBenchResult ours)
+    {
+        ArgumentNullException.ThrowIfNull(ours);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"profile {ours.Preset}: gemm {100 * ours.Gemm:F0}%, attention {100 * ours.Attention:F0}%, moe routing/dispatch {100 * ours.Routing:F0}%, optimizer {100 * ours.Optimizer:F0}%, other {100 * ours.Other:F0}%");
+    }
+
+    /// <summary>The result as the one JSON line the one-preset mode prints.</summary>
+    public static string ToJson(TrainBenchResult result) => JsonSerializer.Serialize(result);
+
+    private static TrainBenchResult? Parse(string stdout)
+    {
+        var line = LastLine(stdout);
+        if (!line.StartsWith('{')) { return null; }
+        try
+        {
+            return JsonSerializer.Deserialize<TrainBenchResult>(line);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static (int Code, string Stdout, string Stderr) RunProcess(string file, IEnumerable<string> args, int threads)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args) { info.ArgumentList.Add(arg); }
+        info.Environment["OMP_NUM_THREADS"] = Invariant(threads);
+        info.Environment["OPENBLAS_NUM_THREADS"] = Invariant(threads);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stdout, stderr.GetAwaiter().GetResult());
+    }
+
+    private static string? FindUp(string relative)
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, relative);
+                if (File.Exists(candidate)) { return candidate; }
+            }
+        }
+        return null;
+    }
+
+    private static double Median(double[] sorted) =>
+        sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+
+    private static string LastLine(string text) => text.TrimEnd().Split('\n')[^1].Trim();
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+}
