@@ -1,7 +1,8 @@
 // AdamW.cs: Adam with decoupled weight decay (Loshchilov & Hutter), the paper's optimizer (spec §14), over every trainable
 // parameter of a ModelWeights: all but the router correction biases, which the bias rule moves and no gradient reaches.
-// The moments live in their own arena in the parameters' dtype; the update is computed in double per element, so the
-// result does not depend on the thread count. State is saved as safetensors with the step count in the metadata.
+// The moments live in their own arena in the parameters' dtype; the update is elementwise (vectorized in f32, per element
+// in double on the f64 reference path) over fixed chunks on the worker pool, so the result does not depend on the
+// thread count. State is saved as safetensors with the step count in the metadata.
 // Not here: the learning-rate schedule (LrSchedule), clipping (GradClip). Tested by AdamWTests and ReferenceAdamWTests.
 using System.Globalization;
 using System.Numerics;
@@ -9,6 +10,7 @@ using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
+using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Training;
 
@@ -26,6 +28,7 @@ public sealed class AdamW : IDisposable
     private readonly Tensor[] _m;
     private readonly Tensor[] _v;
     private readonly bool[] _decay;
+    private readonly int[] _firstChunk; // _firstChunk[i]: index of parameter i's first work item; the last entry is the total
 
     public AdamW(ModelWeights weights, AdamWOptions options)
     {
@@ -41,6 +44,8 @@ public sealed class AdamW : IDisposable
         _m = [.. _params.Select(p => _state.Allocate(p.Value.DType, p.Value.Shape))];
         _v = [.. _params.Select(p => _state.Allocate(p.Value.DType, p.Value.Shape))];
         _decay = [.. _params.Select(p => p.Value.Rank >= 2 || options.DecayNormsAndBiases)];
+        _firstChunk = new int[_params.Length + 1];
+        for (var i = 0; i < _params.Length; i++) { _firstChunk[i + 1] = _firstChunk[i] + (int)((_params[i].Value.ElementCount + Chunk - 1) / Chunk); }
     }
 
     public AdamWOptions Options { get; }
@@ -60,15 +65,31 @@ public sealed class AdamW : IDisposable
         if (!(lr >= 0) || double.IsInfinity(lr)) { throw new ArgumentOutOfRangeException(nameof(lr), $"learning rate must be finite and ≥ 0; got {lr}"); }
         StepCount++;
         var o = Options;
-        var c = new Coefficients(lr, o.Beta1, o.Beta2, o.Eps, 1 - Math.Pow(o.Beta1, StepCount), 1 - Math.Pow(o.Beta2, StepCount));
-        for (var i = 0; i < _params.Length; i++)
+        var work = new UpdateWork
         {
-            var (p, m, v) = (_params[i], _m[i], _v[i]);
-            var decay = _decay[i] ? 1 - (lr * o.WeightDecay) : 1.0;
-            var n = (int)p.Value.ElementCount;
-            var chunks = (n + Chunk - 1) / Chunk;
-            if (chunks <= 1) { Update(p, m, v, 0, n, decay, c); continue; }
-            Parallel.For(0, chunks, j => Update(p, m, v, j * Chunk, Math.Min(Chunk, n - (j * Chunk)), decay, c));
+            Optimizer = this,
+            C = new Coefficients(lr, o.Beta1, o.Beta2, o.Eps, 1 - Math.Pow(o.Beta1, StepCount), 1 - Math.Pow(o.Beta2, StepCount)),
+            DecayFactor = 1 - (lr * o.WeightDecay),
+        };
+        WorkerPool.Current.For(_firstChunk[^1], ref work);
+    }
+
+    // One work item per Chunk elements of one parameter, so large and small tensors spread evenly over the pool.
+    private struct UpdateWork : IWorkItem
+    {
+        public AdamW Optimizer;
+        public Coefficients C;
+        public double DecayFactor;
+
+        public readonly void Execute(int index, int worker)
+        {
+            var o = Optimizer;
+            var i = Array.BinarySearch(o._firstChunk, index);
+            i = i >= 0 ? i : ~i - 1;
+            while (o._firstChunk[i + 1] == o._firstChunk[i]) { i++; } // skip empty tensors
+            var n = (int)o._params[i].Value.ElementCount;
+            var start = (index - o._firstChunk[i]) * Chunk;
+            Update(o._params[i], o._m[i], o._v[i], start, Math.Min(Chunk, n - start), o._decay[i] ? DecayFactor : 1.0, C);
         }
     }
 
@@ -125,16 +146,49 @@ public sealed class AdamW : IDisposable
     private static void Update(Parameter p, Tensor m, Tensor v, int start, int length, double decay, Coefficients c)
     {
         if (p.Value.DType == DType.F64) { Update<double>(p, m, v, start, length, decay, c); }
-        else { Update<float>(p, m, v, start, length, decay, c); }
+        else { UpdateSingle(p, m, v, start, length, decay, c); }
+    }
+
+    // The f32 path, vectorized: f32 lanes widened to f64, the same f64 operations in the same order as the reference path
+    // below, narrowed back with round-to-nearest, so both paths give the same bits.
+    private static void UpdateSingle(Parameter p, Tensor m, Tensor v, int start, int length, double decay, Coefficients c)
+    {
+        var ps = p.Value.AsSpan<float>().Slice(start, length);
+        var gs = p.Grad.AsSpan<float>().Slice(start, length);
+        var ms = m.AsSpan<float>().Slice(start, length);
+        var vs = v.AsSpan<float>().Slice(start, length);
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var (b1, b2, ob1, ob2) = (new Vector<double>(c.Beta1), new Vector<double>(c.Beta2), new Vector<double>(1 - c.Beta1), new Vector<double>(1 - c.Beta2));
+            var (lr, c1, c2, eps, d) = (new Vector<double>(c.Lr), new Vector<double>(c.Correction1), new Vector<double>(c.Correction2), new Vector<double>(c.Eps), new Vector<double>(decay));
+            for (; j <= ps.Length - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(gs[j..]), out var g0, out var g1);
+                Vector.Widen(new Vector<float>(ms[j..]), out var m0, out var m1);
+                Vector.Widen(new Vector<float>(vs[j..]), out var v0, out var v1);
+                Vector.Widen(new Vector<float>(ps[j..]), out var p0, out var p1);
+                var (mj0, mj1) = ((b1 * m0) + (ob1 * g0), (b1 * m1) + (ob1 * g1));
+                var (vj0, vj1) = ((b2 * v0) + (ob2 * g0 * g0), (b2 * v1) + (ob2 * g1 * g1));
+                var pj0 = (p0 * d) - (lr * (mj0 / c1) / (Vector.SquareRoot(vj0 / c2) + eps));
+                var pj1 = (p1 * d) - (lr * (mj1 / c1) / (Vector.SquareRoot(vj1 / c2) + eps));
+                Vector.Narrow(pj0, pj1).CopyTo(ps[j..]);
+                Vector.Narrow(mj0, mj1).CopyTo(ms[j..]);
+                Vector.Narrow(vj0, vj1).CopyTo(vs[j..]);
+            }
+        }
+        Update<float>(ps[j..], gs[j..], ms[j..], vs[j..], decay, c);
     }
 
     private static void Update<T>(Parameter p, Tensor m, Tensor v, int start, int length, double decay, Coefficients c)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Update<T>(p.Value.AsSpan<T>().Slice(start, length), p.Grad.AsSpan<T>().Slice(start, length), m.AsSpan<T>().Slice(start, length),
+            v.AsSpan<T>().Slice(start, length), decay, c);
+
+    // The reference update, per element in double.
+    private static void Update<T>(Span<T> ps, ReadOnlySpan<T> gs, Span<T> ms, Span<T> vs, double decay, Coefficients c)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var ps = p.Value.AsSpan<T>().Slice(start, length);
-        var gs = p.Grad.AsSpan<T>().Slice(start, length);
-        var ms = m.AsSpan<T>().Slice(start, length);
-        var vs = v.AsSpan<T>().Slice(start, length);
         for (var j = 0; j < ps.Length; j++)
         {
             var g = double.CreateChecked(gs[j]);
