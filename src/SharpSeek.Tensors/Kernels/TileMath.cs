@@ -21,9 +21,10 @@ internal static unsafe class TileMath
         {
             done = GemmVector256((float*)a, aRow, aK, (float*)b, ldb, m, n, k, accumulate, (float*)c, ldc);
         }
-        else if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated)
+        // The 8-wide blocks also take what the 16-wide ones leave (small heads: d_v = 8, d_qk = 12), before the scalar tail.
+        if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated && n - done >= 8)
         {
-            done = GemmVector128((float*)a, aRow, aK, (float*)b, ldb, m, n, k, accumulate, (float*)c, ldc);
+            done += GemmVector128((float*)a, aRow, aK, (float*)(b + done), ldb, m, n - done, k, accumulate, (float*)(c + done), ldc);
         }
         GemmScalar(a, aRow, aK, b + done, ldb, m, n - done, k, accumulate, c + done, ldc);
     }
