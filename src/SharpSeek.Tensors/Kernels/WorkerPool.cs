@@ -24,7 +24,9 @@ public sealed unsafe class WorkerPool : IDisposable
     private readonly Thread[] _threads;
     private readonly long[] _workerAllocatedBytes;
     private readonly SemaphoreSlim _start = new(0);
-    private readonly ManualResetEventSlim _done = new(false);
+    // Released once by the last helper of a loop. A SemaphoreSlim, not a ManualResetEventSlim: the latter allocates its
+    // lock object the first time a wait really blocks, which can happen at any loop, long after warm-up.
+    private readonly SemaphoreSlim _done = new(0);
     private readonly Lock _gate = new();
     private void* _state;
     private delegate*<void*, int, int, void> _body;
@@ -107,7 +109,6 @@ public sealed unsafe class WorkerPool : IDisposable
                 _failure = null;
                 var helpers = Math.Min(_threads.Length, count - 1);
                 _active = helpers;
-                _done.Reset();
                 _start.Release(helpers);
                 RunItems(0);
                 if (helpers > 0) { _done.Wait(); }
@@ -174,7 +175,7 @@ public sealed unsafe class WorkerPool : IDisposable
             if (_disposed) { return; }
             RunItems(worker);
             Volatile.Write(ref _workerAllocatedBytes[worker], GC.GetAllocatedBytesForCurrentThread());
-            if (Interlocked.Decrement(ref _active) == 0) { _done.Set(); }
+            if (Interlocked.Decrement(ref _active) == 0) { _done.Release(); }
         }
     }
 
