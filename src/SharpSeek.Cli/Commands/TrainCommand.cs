@@ -26,18 +26,20 @@ internal static class TrainCommand
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Tokens per optimizer step (micro-batches are accumulated).", DefaultValueFactory = _ => d.BatchTokens };
         var microBatch = new Option<int>("--micro-batch") { Description = "Sequences per forward/backward pass.", DefaultValueFactory = _ => d.MicroBatch };
         var seqLen = new Option<int>("--seq-len") { Description = "Tokens per sequence.", DefaultValueFactory = _ => d.SeqLen };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate (linear warm-up, cosine decay to 10%).", DefaultValueFactory = _ => d.Lr };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (linear warm-up, then --schedule down to 10%).", DefaultValueFactory = _ => d.Lr };
         var warmup = new Option<long>("--warmup") { Description = "Warm-up steps.", DefaultValueFactory = _ => d.WarmupSteps };
         var seed = new Option<int>("--seed") { Description = "Seed of the initialization, the corpus and the data order.", DefaultValueFactory = _ => d.Seed };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on held-out batches every N steps (0: never).", DefaultValueFactory = _ => d.EvalEvery };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (and at the end).", DefaultValueFactory = _ => d.CheckpointEvery };
+        var schedule = new Option<string>("--schedule") { Description = "Learning rate after the warm-up: cosine (decay over the run) or wsd (warmup-stable-decay, decay over the last 20%).", DefaultValueFactory = _ => d.Schedule };
+        schedule.AcceptOnlyFromAmong("cosine", "wsd");
         var balance = new Option<string>("--balance") { Description = "MoE load balancing: aux-free (bias update + sequence-wise loss), v2 (expert-level auxiliary loss) or none.", DefaultValueFactory = _ => "aux-free" };
         balance.AcceptOnlyFromAmong("aux-free", "v2", "none");
         var noMtp = new Option<bool>("--no-mtp") { Description = "Leave the MTP loss out (the module is still in the checkpoint)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("train", "Train a model into a run directory (config.json, model.safetensors, tokenizer, metrics.jsonl).")
         {
-            config, data, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, balance, noMtp, resume,
+            config, data, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, resume,
         };
         command.SetAction(parse =>
         {
@@ -62,6 +64,7 @@ internal static class TrainCommand
                         Seed = parse.GetValue(seed),
                         EvalEvery = parse.GetValue(evalEvery),
                         CheckpointEvery = parse.GetValue(checkpointEvery),
+                        Schedule = parse.GetValue(schedule)!,
                         Balance = parse.GetValue(balance) switch { "v2" => BalanceMode.V2AuxLoss, "none" => BalanceMode.None, _ => BalanceMode.AuxLossFree },
                         Mtp = !parse.GetValue(noMtp),
                     };

@@ -36,6 +36,10 @@ public sealed record RunOptions
 
     [JsonPropertyName("warmup_steps")] public long WarmupSteps { get; init; } = 20;
 
+    /// <summary>Learning-rate schedule after the warm-up: "cosine" (decay over the whole run) or "wsd" (warmup-stable-decay:
+    /// constant, then a cosine decay over the last 20% of the steps).</summary>
+    [JsonPropertyName("schedule")] public string Schedule { get; init; } = "cosine";
+
     /// <summary>The schedule ends at Lr · MinLrRatio.</summary>
     [JsonPropertyName("min_lr_ratio")] public double MinLrRatio { get; init; } = 0.1;
 
@@ -85,6 +89,7 @@ public sealed record RunOptions
         AccumulationSteps();
         if (!(Lr > 0) || double.IsInfinity(Lr)) { throw new ArgumentException($"lr must be a positive finite number; got {Lr}"); }
         if (WarmupSteps < 0) { throw new ArgumentException($"warmup steps must be ≥ 0; got {WarmupSteps}"); }
+        if (Schedule is not ("cosine" or "wsd")) { throw new ArgumentException($"schedule must be 'cosine' or 'wsd'; got '{Schedule}'"); }
         if (MinLrRatio is < 0 or > 1) { throw new ArgumentException($"min lr ratio must lie in [0, 1]; got {MinLrRatio}"); }
         if (GradClip <= 0) { throw new ArgumentException($"grad clip must be positive; got {GradClip}"); }
         if (EvalEvery < 0 || EvalBatches < 1) { throw new ArgumentException($"eval-every must be ≥ 0 and eval batches ≥ 1; got {EvalEvery} and {EvalBatches}"); }

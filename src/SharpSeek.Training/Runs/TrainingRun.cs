@@ -87,7 +87,10 @@ public sealed class TrainingRun
         if (o.Resume) { optimizer.Load(Path.Combine(dir, RunCheckpoint.OptimizerFileName)); }
         var sampler = new BatchSampler(trainShard, o.MicroBatch, o.SeqLen, state.SamplerSeed, state.SamplerPosition);
         var evalBatches = o.EvalEvery > 0 ? HeldOut(evalShard, o) : null;
-        var schedule = LrSchedule.WarmupCosine(o.Lr, Math.Min(o.WarmupSteps, o.Steps), o.Steps, o.MinLrRatio);
+        var warmup = Math.Min(o.WarmupSteps, o.Steps);
+        var schedule = o.Schedule == "wsd"
+            ? LrSchedule.WarmupStableDecay(o.Lr, warmup, o.Steps, minRatio: o.MinLrRatio)
+            : LrSchedule.WarmupCosine(o.Lr, warmup, o.Steps, o.MinLrRatio);
         using var metrics = MetricsLog.Open(dir, state.Step);
         _log($"training {weights.Unique.Sum(p => p.Value.ElementCount):N0} parameters for steps {state.Step + 1} .. {o.Steps}: {o.BatchTokens} tokens/step "
             + $"({o.AccumulationSteps()} × {o.MicroBatch} × {o.SeqLen}), train shard {trainShard.TokenCount:N0} tokens");

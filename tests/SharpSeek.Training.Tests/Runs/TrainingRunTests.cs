@@ -198,4 +198,19 @@ public sealed class TrainingRunTests
         Assert.Equal(mtp, records.All(r => r.MtpLoss > 0));
         Assert.Equal(options with { Resume = false, Data = [] }, TrainingRun.ResumeOptions(options.OutDir) with { Resume = false, OutDir = options.OutDir, Data = [] });
     }
+
+    [Fact]
+    public void WsdSchedule_HoldsThePeakThenDecays()
+    {
+        using var tiny = new TinyRun();
+        var options = TinyRun.Options(tiny.Sub("run"), steps: 10) with { Schedule = "wsd", WarmupSteps = 2 };
+        var lrs = new List<double>();
+        new TrainingRun(options) { OnStep = r => lrs.Add(r.Lr) }.Run();
+        Assert.Equal(10, lrs.Count);
+        Assert.True(lrs[0] < options.Lr, $"warm-up starts below the peak: {lrs[0]}");
+        Assert.All(lrs.Skip(2).Take(6), lr => Assert.Equal(options.Lr, lr)); // steps 3..8: stable at the peak
+        Assert.True(lrs[9] < lrs[8] && lrs[9] >= options.Lr * options.MinLrRatio, $"decays over the last steps: {string.Join(", ", lrs)}");
+        var bad = Assert.Throws<ArgumentException>(() => (options with { Schedule = "linear" }).Validate());
+        Assert.Contains("'linear'", bad.Message, StringComparison.Ordinal);
+    }
 }
