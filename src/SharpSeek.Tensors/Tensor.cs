@@ -244,15 +244,6 @@ public readonly struct Tensor
         }
     }
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the tensor and expected shape unless they are equal.</summary>
-    public void ExpectShape(Shape expected, string what)
-    {
-        if (Shape != expected)
-        {
-            throw new ArgumentException($"{what}: expected shape {expected}, got {Shape}");
-        }
-    }
-
     /// <summary>Throws an <see cref="ArgumentException"/> naming both dtypes unless they are equal.</summary>
     public void ExpectDType(DType expected, string what)
     {
