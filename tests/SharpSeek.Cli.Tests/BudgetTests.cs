@@ -10,6 +10,8 @@ public sealed class BudgetTests
         ["SharpSeek.Model"] = 3000,
         ["SharpSeek.Cli"] = 1500,
         ["SharpSeek.Training"] = 3000,
+        ["SharpSeek.Inference"] = 3500,
+        ["SharpSeek.Server"] = 1500,
     };
 
     internal static int CountLines(string projectDir)

@@ -1,0 +1,126 @@
+// IGenerationEngine.cs: the seam between the decoding engine and its front ends (the HTTP server, SharpSeekChatClient,
+// `sharpseek chat`): a request of prompt ids and sampling settings goes in, a stream of token/text updates comes out.
+// Implementations own the model, the KV cache and the batching; front ends own templates, reasoning split and wire
+// formats. Not here: the implementation (BatchEngine), tokenization.
+namespace SharpSeek.Inference.Engine;
+
+/// <summary>What one generation asks for. The prompt is already templated and tokenized.</summary>
+public sealed record GenerationRequest
+{
+    /// <summary>Prompt token ids (non-empty).</summary>
+    public required IReadOnlyList<int> Prompt { get; init; }
+
+    public SamplingParameters Sampling { get; init; } = new();
+
+    /// <summary>New tokens at most; null: until the context is full.</summary>
+    public int? MaxNewTokens { get; init; }
+
+    /// <summary>Stop strings: generation ends before the first occurrence, which is not part of the text.</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>Stop token ids besides the model's end-of-sequence token; the stop token is not part of the text.</summary>
+    public IReadOnlyList<int> StopTokens { get; init; } = [];
+
+    /// <summary>Draft with the MTP module and verify with the main model (greedy output is unchanged).</summary>
+    public bool Speculative { get; init; }
+}
+
+/// <summary>Sampler settings, OpenAI/llama.cpp names. Temperature 0 is greedy.</summary>
+public sealed record SamplingParameters
+{
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>Nucleus sampling: keep the most likely tokens whose probabilities sum to at least this (1: all).</summary>
+    public double TopP { get; init; } = 1.0;
+
+    /// <summary>Keep the k most likely tokens (0: all).</summary>
+    public int TopK { get; init; }
+
+    /// <summary>Drop tokens whose probability is below min_p times the top token's (0: none).</summary>
+    public double MinP { get; init; }
+
+    /// <summary>Divide positive logits (multiply negative ones) of tokens already in prompt or output (1: off).</summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
+
+    /// <summary>Subtract this times a token's count in the output so far (0: off).</summary>
+    public double FrequencyPenalty { get; init; }
+
+    /// <summary>Subtract this once from every token already in the output (0: off).</summary>
+    public double PresencePenalty { get; init; }
+
+    /// <summary>Seed of the request's own random stream; null: a fresh random seed. The same seed gives the same text.</summary>
+    public long? Seed { get; init; }
+}
+
+public enum FinishReason
+{
+    /// <summary>End-of-sequence, a stop token or a stop string.</summary>
+    Stop,
+
+    /// <summary>Max new tokens or the end of the context.</summary>
+    Length,
+}
+
+/// <summary>
+/// One step of a generation: the tokens accepted since the last update and the text they complete (UTF-8 safe; text held
+/// back while it could still begin a stop string comes in a later update). The last update has <see cref="Finish"/> set.
+/// </summary>
+public sealed record GenerationUpdate
+{
+    public required IReadOnlyList<int> Tokens { get; init; }
+
+    public required string Text { get; init; }
+
+    public FinishReason? Finish { get; init; }
+
+    public int PromptTokens { get; init; }
+
+    /// <summary>Tokens generated so far, this update's included.</summary>
+    public int CompletionTokens { get; init; }
+}
+
+/// <summary>Counters for /metrics and the benchmarks; totals since the engine started.</summary>
+public sealed record EngineMetrics
+{
+    public long Requests { get; init; }
+    public long PromptTokens { get; init; }
+    public long GeneratedTokens { get; init; }
+    public int Running { get; init; }
+    public int Queued { get; init; }
+    public double PromptSeconds { get; init; }
+    public double DecodeSeconds { get; init; }
+    public long DraftedTokens { get; init; }
+    public long AcceptedDraftTokens { get; init; }
+}
+
+/// <summary>A generation engine; thread-safe: any number of callers may generate at once.</summary>
+public interface IGenerationEngine
+{
+    /// <summary>Context length per sequence, prompt plus output.</summary>
+    int MaxContext { get; }
+
+    /// <summary>
+    /// Queues the request and streams its updates. Throws <see cref="QueueFullException"/> at once when the queue is full
+    /// and <see cref="PromptTooLongException"/> when the prompt does not fit the context. Cancelling the token stops the
+    /// generation and frees its slot.
+    /// </summary>
+    IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default);
+
+    EngineMetrics Metrics { get; }
+}
+
+/// <summary>The engine's queue is full; retry later (HTTP 429).</summary>
+public sealed class QueueFullException(int capacity)
+    : InvalidOperationException($"the request queue is full ({capacity} waiting); retry later")
+{
+    public int Capacity { get; } = capacity;
+}
+
+/// <summary>The prompt leaves no room in the context (HTTP 400).</summary>
+public sealed class PromptTooLongException(int promptTokens, int maxContext)
+    : ArgumentException($"the prompt has {promptTokens} tokens but the context holds {maxContext}; shorten the prompt")
+{
+    public int PromptTokens { get; } = promptTokens;
+
+    public int MaxContext { get; } = maxContext;
+}
