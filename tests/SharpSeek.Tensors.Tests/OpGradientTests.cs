@@ -1,5 +1,6 @@
 // OpGradientTests.cs: every autograd op's forward against a double reference and its backward against finite differences,
 // across odd sizes (OpCheck).
+using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Tensors.Tests;
@@ -239,17 +240,22 @@ public sealed class OpGradientTests
     }
 
     [Theory]
-    [InlineData(1, 1, 1, 4, 4, 0, true)]
-    [InlineData(2, 7, 2, 6, 4, 0, true)]
-    [InlineData(1, 5, 3, 12, 8, 4, true)]  // chunked prefill: 5 queries after 4 cached keys
-    [InlineData(1, 6, 2, 4, 6, 0, false)]
-    public void Attention(int batch, int tokens, int heads, int dqk, int dv, int startPos, bool causal)
+    [InlineData(1, 1, 1, 4, 4, 0, true, AttentionPath.Fused)]
+    [InlineData(2, 7, 2, 6, 4, 0, true, AttentionPath.Fused)]
+    [InlineData(1, 5, 3, 12, 8, 4, true, AttentionPath.Fused)]  // chunked prefill: 5 queries after 4 cached keys
+    [InlineData(1, 6, 2, 4, 6, 0, false, AttentionPath.Fused)]
+    [InlineData(1, 1, 1, 4, 4, 0, true, AttentionPath.Materialized)]
+    [InlineData(2, 7, 2, 6, 4, 0, true, AttentionPath.Materialized)]
+    [InlineData(1, 5, 3, 12, 8, 4, true, AttentionPath.Materialized)]
+    [InlineData(1, 6, 2, 4, 6, 0, false, AttentionPath.Materialized)]
+    [InlineData(1, 70, 1, 4, 4, 0, true, AttentionPath.Materialized)] // two row blocks
+    public void Attention(int batch, int tokens, int heads, int dqk, int dv, int startPos, bool causal, AttentionPath path)
     {
         var keys = startPos + tokens;
         var scale = 1 / Math.Sqrt(dqk);
         OpCheck.Run(
             [[batch, tokens, heads, dqk], [batch, keys, heads, dqk], [batch, keys, heads, dv]],
-            (t, v) => AttentionOp.Apply(t, v[0], v[1], v[2], scale, startPos, causal),
+            (t, v) => AttentionOp.Apply(t, v[0], v[1], v[2], scale, startPos, causal, path: path),
             x =>
             {
                 var y = new double[batch * tokens * heads * dv];
