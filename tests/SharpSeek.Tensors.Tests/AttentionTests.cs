@@ -12,7 +12,7 @@ public sealed class AttentionTests
     private const double ForwardTolerance = 2e-6;
     private const double BackwardTolerance = 2e-5;
 
-    private static readonly AttentionPath[] s_paths = [AttentionPath.Fused, AttentionPath.Materialized];
+    private static readonly AttentionPath[] Paths = [AttentionPath.Fused, AttentionPath.Materialized];
 
     public static TheoryData<int, int, int, int, int> Sizes()
     {
@@ -365,7 +365,7 @@ public sealed class AttentionTests
 
     private static void CheckAgainstNaive(AttentionShape shape, float[] mask, int seed)
     {
-        foreach (var path in s_paths) { CheckAgainstNaive(shape, mask, seed, path); }
+        foreach (var path in Paths) { CheckAgainstNaive(shape, mask, seed, path); }
     }
 
     private static void CheckAgainstNaive(AttentionShape shape, float[] mask, int seed, AttentionPath path)
