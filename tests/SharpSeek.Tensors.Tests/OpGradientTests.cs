@@ -1,5 +1,6 @@
 // OpGradientTests.cs: every autograd op's forward against a double reference and its backward against finite differences,
 // across odd sizes (OpCheck).
+using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
 
@@ -150,6 +151,66 @@ public sealed class OpGradientTests
         (t, v) => RmsNormOp.Apply(t, v[0], v[1], 1e-6),
         x => { var y = new double[x[0].Length]; Kernels.RmsNorm.ForwardNaive<double>(x[0], x[1], 1e-6, y, new double[rows]); return y; },
         atol: 1e-5, gradAtol: 1e-6);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(127)]
+    [InlineData(128)]
+    [InlineData(129)]
+    public void Rope_LeadingEntriesPassThrough(int tokens)
+    {
+        const int maxPos = 300, heads = 2, leading = 3, headDim = 4;
+        using var consts = new Arena("consts");
+        var invFreq = new double[headDim / 2];
+        Kernels.Rope.InverseFrequencies<double>(headDim, 10000, invFreq);
+        var cos64 = new double[maxPos * headDim / 2];
+        var sin64 = new double[maxPos * headDim / 2];
+        Kernels.Rope.Tables<double>(invFreq, maxPos, cos64, sin64);
+        var pos = RandomInts(tokens, maxPos, seed: tokens);
+        var positions = Ints(consts, pos);
+        Tensor cos32 = consts.FromSpan<float>(cos64.Select(c => (float)c).ToArray(), maxPos, headDim / 2),
+            sin32 = consts.FromSpan<float>(sin64.Select(c => (float)c).ToArray(), maxPos, headDim / 2);
+        var cosD = consts.FromSpan<double>(cos64, maxPos, headDim / 2);
+        var sinD = consts.FromSpan<double>(sin64, maxPos, headDim / 2);
+        OpCheck.Run(
+            [[tokens, heads, leading + headDim]],
+            (t, v) => t.Value(v[0]).DType == DType.F64
+                ? RopeOp.Apply(t, v[0], cosD, sinD, positions, leading)
+                : RopeOp.Apply(t, v[0], cos32, sin32, positions, leading),
+            x =>
+            {
+                // y[.., j] = x[.., j] for j < leading; the last headDim entries rotated pair by pair
+                var y = (double[])x[0].Clone();
+                for (var tk = 0; tk < tokens; tk++)
+                {
+                    for (var h = 0; h < heads; h++)
+                    {
+                        for (var i = 0; i < headDim / 2; i++)
+                        {
+                            var angle = pos[tk] * invFreq[i];
+                            var o = ((tk * heads + h) * (leading + headDim)) + leading + (2 * i);
+                            y[o] = x[0][o] * Math.Cos(angle) - x[0][o + 1] * Math.Sin(angle);
+                            y[o + 1] = x[0][o] * Math.Sin(angle) + x[0][o + 1] * Math.Cos(angle);
+                        }
+                    }
+                }
+                return y;
+            },
+            atol: 1e-5, gradAtol: 1e-7);
+    }
+
+    [Fact]
+    public void Rope_RejectsALeadingCountOutsideTheHead()
+    {
+        using var arena = new Arena("rope");
+        var tape = new Tape(arena);
+        var x = tape.Constant(arena.Allocate<float>(2, 1, 4));
+        var table = arena.Allocate<float>(4, 2);
+        var positions = arena.FromSpan<int>([0, 1], 2);
+        var e = Assert.Throws<ArgumentException>(() => RopeOp.Apply(tape, x, table, table, positions, leading: 4));
+        Assert.Contains("leading must be in [0, 4)", e.Message);
+    }
 
     [Theory]
     [InlineData(1, 1, 2)]
