@@ -111,6 +111,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         sequence.OnCancel = () => _wake.Release();
         lock (_gate)
         {
+            if (_queue.Count >= _queueCapacity) { DropCancelledQueued(); }
             if (_queue.Count >= _queueCapacity) { throw new QueueFullException(_queueCapacity); }
             _queue.Enqueue(sequence);
             _requests++;
@@ -232,6 +233,15 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
             }
             _runningCount = _running.Count;
         }
+    }
+
+    // Cancelled requests still in the queue take no place in it. Called under _gate.
+    private void DropCancelledQueued()
+    {
+        var kept = _queue.Where(s => !s.Cancelled).ToArray();
+        foreach (var s in _queue.Where(s => s.Cancelled)) { s.Fail(new OperationCanceledException("the generation was cancelled")); }
+        _queue.Clear();
+        foreach (var s in kept) { _queue.Enqueue(s); }
     }
 
     private void Iterate()
