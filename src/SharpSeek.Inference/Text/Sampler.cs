@@ -28,10 +28,8 @@ public sealed class Sampler
     private readonly record struct Candidate(float Logit, int Id);
 
     // Descending logit, then ascending id: a total order, so any sort or heap gives the same candidates in the same order.
-    private readonly struct Better : IComparer<Candidate>
-    {
-        public int Compare(Candidate a, Candidate b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id);
-    }
+    // One cached delegate: Span.Sort with a struct comparer boxes it on every call.
+    private static readonly Comparison<Candidate> s_better = (a, b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id);
 
     public Sampler(SamplingParameters parameters, IReadOnlyList<int> prompt)
     {
@@ -81,13 +79,13 @@ public sealed class Sampler
         if (_p.TopK > 0 && _p.TopK < v)
         {
             n = SelectTopK(logits, _p.TopK);
-            _candidates.AsSpan(0, n).Sort(default(Better));
+            _candidates.AsSpan(0, n).Sort(s_better);
         }
         else
         {
             n = v;
             for (var i = 0; i < v; i++) { _candidates[i] = new Candidate(NotNaN(logits[i], i), i); }
-            if (_p.TopP < 1) { _candidates.AsSpan(0, n).Sort(default(Better)); }
+            if (_p.TopP < 1) { _candidates.AsSpan(0, n).Sort(s_better); }
         }
         var max = float.NegativeInfinity;
         for (var i = 0; i < n; i++) { max = Math.Max(max, _candidates[i].Logit); }
@@ -189,8 +187,7 @@ public sealed class Sampler
     // A min-heap (by Better) of the best k seen so far: its root is the worst kept candidate.
     private int SelectTopK(ReadOnlySpan<float> logits, int k)
     {
-        var better = default(Better);
-        var heap = _candidates.AsSpan(0, k);
+                var heap = _candidates.AsSpan(0, k);
         for (var i = 0; i < k; i++)
         {
             heap[i] = new Candidate(NotNaN(logits[i], i), i);
@@ -199,7 +196,7 @@ public sealed class Sampler
         for (var i = k; i < logits.Length; i++)
         {
             var c = new Candidate(NotNaN(logits[i], i), i);
-            if (better.Compare(c, heap[0]) >= 0) { continue; }
+            if (s_better(c, heap[0]) >= 0) { continue; }
             heap[0] = c;
             SiftDown(heap);
         }
@@ -210,7 +207,7 @@ public sealed class Sampler
             while (i > 0)
             {
                 var parent = (i - 1) / 2;
-                if (default(Better).Compare(h[i], h[parent]) <= 0) { return; } // i is better: not the new worst
+                if (s_better(h[i], h[parent]) <= 0) { return; } // i is better: not the new worst
                 (h[i], h[parent]) = (h[parent], h[i]);
                 i = parent;
             }
@@ -222,8 +219,8 @@ public sealed class Sampler
             while (true)
             {
                 var (l, r, worst) = (2 * i + 1, 2 * i + 2, i);
-                if (l < h.Length && default(Better).Compare(h[l], h[worst]) > 0) { worst = l; }
-                if (r < h.Length && default(Better).Compare(h[r], h[worst]) > 0) { worst = r; }
+                if (l < h.Length && s_better(h[l], h[worst]) > 0) { worst = l; }
+                if (r < h.Length && s_better(h[r], h[worst]) > 0) { worst = r; }
                 if (worst == i) { return; }
                 (h[i], h[worst]) = (h[worst], h[i]);
                 i = worst;
