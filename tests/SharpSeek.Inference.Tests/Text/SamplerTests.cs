@@ -88,6 +88,20 @@ public sealed class SamplerTests
         var p = new SamplingParameters { Temperature = 0.9, TopK = 40, TopP = 0.9, MinP = 0.02, Seed = 5 };
         AssertMatches(Reference(logits, 0.9, 40, 0.9, 0.02), Draw(p, logits, Draws));
         AssertMatches(Reference(logits, 1.2, 0, 1.0, 0.0), Draw(new SamplingParameters { Temperature = 1.2, Seed = 6 }, logits, Draws));
+        AssertMatches(Reference(logits, 0.7, 0, 0.5, 0.0), Draw(new SamplingParameters { Temperature = 0.7, TopP = 0.5, Seed = 7 }, logits, Draws));
+    }
+
+    // Top-p alone on a large vocabulary (the path that sorts only possible nucleus tokens): ten tied high logits at
+    // scattered ids, each p = e^5 / (10 e^5 + 19990) ≈ 0.0069; top_p 0.05 keeps them while the mass before is below 0.05:
+    // 8 of them (7 · 0.0069 = 0.048, 8 · 0.0069 = 0.055), the 8 lowest ids by the tie rule.
+    [Fact]
+    public void TopP_OnALargeVocabulary_KeepsTheExactNucleus()
+    {
+        var logits = new float[20_000];
+        int[] high = [19_999, 17, 5_000, 3, 12_345, 800, 9_999, 250, 14_000, 42];
+        foreach (var id in high) { logits[id] = 5f; }
+        var counts = Draw(new SamplingParameters { TopP = 0.05, Seed = 8 }, logits, 4000);
+        Assert.Equal(high.Order().Take(8), Enumerable.Range(0, logits.Length).Where(i => counts[i] > 0));
     }
 
     // Each filter's support worked out by hand on Hand (probabilities in the comment above).
