@@ -171,7 +171,7 @@ internal sealed class UnaryExpr(string op, JinjaExpr operand, int pos) : JinjaEx
         if (op == "not") { return !JinjaValues.Truthy(v); }
         return v switch
         {
-            long l => -l,
+            long l => (object)(-l),
             double d => -d,
             _ => throw scope.Error(Pos, $"cannot negate {JinjaValues.TypeName(v)}"),
         };

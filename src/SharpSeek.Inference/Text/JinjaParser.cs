@@ -162,7 +162,7 @@ internal sealed class JinjaParser
                     while (i < _src.Length && char.IsAsciiDigit(_src[i])) { i++; }
                 }
                 var text = _src[start..i];
-                object value = isFloat ? double.Parse(text, CultureInfo.InvariantCulture) : long.Parse(text, CultureInfo.InvariantCulture);
+                object value = isFloat ? double.Parse(text, CultureInfo.InvariantCulture) : (object)long.Parse(text, CultureInfo.InvariantCulture);
                 tokens.Add(new Token(Kind.Number, text, value, start));
             }
             else if (c is '\'' or '"')

@@ -29,7 +29,7 @@ internal static class JinjaValues
         JsonValueKind.Object => e.EnumerateObject().ToDictionary(p => p.Name, p => ImportJson(p.Value), StringComparer.Ordinal),
         JsonValueKind.Array => e.EnumerateArray().Select(ImportJson).ToList(),
         JsonValueKind.String => e.GetString(),
-        JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? (object)l : e.GetDouble(),
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         _ => null,

@@ -2,7 +2,8 @@
 // frequency and presence penalties (output ids) → temperature (0: greedy argmax, ties to the lower id, nothing else
 // applies) → top-k → top-p → min-p → a draw from the request's own xoshiro256** stream. Ties in logit order go to the
 // lower id everywhere, so the result is a function of the logits, the parameters and the seed alone.
-// Cost: greedy and top-p = 1 scan V once; top-k is a heap, O(V log K); only top-p without top-k sorts all V.
+// Cost: greedy and top-p = 1 scan V once; top-k is a heap, O(V log K); top-p alone sorts only the tokens that can be in
+// the nucleus (a bound on the mass of the rest, see NucleusCandidates).
 // Not here: logit bias, logprobs. Tested by SamplerTests.
 using SharpSeek.Inference.Engine;
 
@@ -28,10 +29,8 @@ public sealed class Sampler
     private readonly record struct Candidate(float Logit, int Id);
 
     // Descending logit, then ascending id: a total order, so any sort or heap gives the same candidates in the same order.
-    private readonly struct Better : IComparer<Candidate>
-    {
-        public int Compare(Candidate a, Candidate b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id);
-    }
+    // One cached delegate: Span.Sort with a struct comparer boxes it on every call.
+    private static readonly Comparison<Candidate> s_better = (a, b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id);
 
     public Sampler(SamplingParameters parameters, IReadOnlyList<int> prompt)
     {
@@ -76,18 +75,23 @@ public sealed class Sampler
         ApplyPenalties(logits, generated);
         if (_p.Temperature == 0) { return ArgMax(logits); }
 
-        // Candidates: the top k in order, all V in order (top-p needs the order), or all V unordered.
+        // Candidates: the top k in order, the possible nucleus in order (top-p needs the order), or all V unordered.
         int n;
+        var fullMass = -1.0;
         if (_p.TopK > 0 && _p.TopK < v)
         {
             n = SelectTopK(logits, _p.TopK);
-            _candidates.AsSpan(0, n).Sort(default(Better));
+            _candidates.AsSpan(0, n).Sort(s_better);
+        }
+        else if (_p.TopP < 1)
+        {
+            (n, fullMass) = NucleusCandidates(logits);
+            _candidates.AsSpan(0, n).Sort(s_better);
         }
         else
         {
             n = v;
             for (var i = 0; i < v; i++) { _candidates[i] = new Candidate(NotNaN(logits[i], i), i); }
-            if (_p.TopP < 1) { _candidates.AsSpan(0, n).Sort(default(Better)); }
         }
         var max = float.NegativeInfinity;
         for (var i = 0; i < n; i++) { max = Math.Max(max, _candidates[i].Logit); }
@@ -100,7 +104,7 @@ public sealed class Sampler
         {
             var kept = 0;
             var mass = 0.0;
-            for (var limit = _p.TopP * total; kept < n && mass < limit; kept++) { mass += _weights[kept]; }
+            for (var limit = _p.TopP * (fullMass < 0 ? total : fullMass); kept < n && mass < limit; kept++) { mass += _weights[kept]; }
             (n, total) = (kept, mass);
         }
         if (_p.MinP > 0)
@@ -127,6 +131,25 @@ public sealed class Sampler
             if (cumulative > u) { return _candidates[i].Id; }
         }
         return _candidates[last].Id; // rounding left u at the very top of the mass
+    }
+
+    // Top-p without top-k, without sorting all V: with S = Σ w over all tokens (w = exp((l - max) / T)), every token with
+    // w < t = (1 - top_p) · S / (2V) together holds less than (1 - top_p) · S, so the nucleus (the most likely tokens
+    // until top_p · S) lies among the tokens with w ≥ t, which come first in the order. Only those are kept and sorted.
+    private (int Count, double Mass) NucleusCandidates(ReadOnlySpan<float> logits)
+    {
+        var max = float.NegativeInfinity;
+        for (var i = 0; i < logits.Length; i++) { max = Math.Max(max, NotNaN(logits[i], i)); }
+        if (!float.IsFinite(max)) { throw new ArgumentException($"the logits' maximum is {max}; expected a finite value", nameof(logits)); }
+        var mass = 0.0;
+        for (var i = 0; i < logits.Length; i++) { mass += Math.Exp((logits[i] - (double)max) / _p.Temperature); }
+        var cut = max + _p.Temperature * Math.Log((1 - _p.TopP) * mass / (2.0 * logits.Length));
+        var n = 0;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            if (logits[i] >= cut) { _candidates[n++] = new Candidate(logits[i], i); }
+        }
+        return (n, mass);
     }
 
     private void ApplyPenalties(Span<float> logits, IReadOnlyList<int> generated)
@@ -189,8 +212,7 @@ public sealed class Sampler
     // A min-heap (by Better) of the best k seen so far: its root is the worst kept candidate.
     private int SelectTopK(ReadOnlySpan<float> logits, int k)
     {
-        var better = default(Better);
-        var heap = _candidates.AsSpan(0, k);
+                var heap = _candidates.AsSpan(0, k);
         for (var i = 0; i < k; i++)
         {
             heap[i] = new Candidate(NotNaN(logits[i], i), i);
@@ -199,7 +221,7 @@ public sealed class Sampler
         for (var i = k; i < logits.Length; i++)
         {
             var c = new Candidate(NotNaN(logits[i], i), i);
-            if (better.Compare(c, heap[0]) >= 0) { continue; }
+            if (s_better(c, heap[0]) >= 0) { continue; }
             heap[0] = c;
             SiftDown(heap);
         }
@@ -210,7 +232,7 @@ public sealed class Sampler
             while (i > 0)
             {
                 var parent = (i - 1) / 2;
-                if (default(Better).Compare(h[i], h[parent]) <= 0) { return; } // i is better: not the new worst
+                if (s_better(h[i], h[parent]) <= 0) { return; } // i is better: not the new worst
                 (h[i], h[parent]) = (h[parent], h[i]);
                 i = parent;
             }
@@ -222,8 +244,8 @@ public sealed class Sampler
             while (true)
             {
                 var (l, r, worst) = (2 * i + 1, 2 * i + 2, i);
-                if (l < h.Length && default(Better).Compare(h[l], h[worst]) > 0) { worst = l; }
-                if (r < h.Length && default(Better).Compare(h[r], h[worst]) > 0) { worst = r; }
+                if (l < h.Length && s_better(h[l], h[worst]) > 0) { worst = l; }
+                if (r < h.Length && s_better(h[r], h[worst]) > 0) { worst = r; }
                 if (worst == i) { return; }
                 (h[i], h[worst]) = (h[worst], h[i]);
                 i = worst;
