@@ -93,9 +93,15 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
             {
                 return new EngineMetrics
                 {
-                    Requests = _requests, PromptTokens = _promptTokens, GeneratedTokens = _generatedTokens,
-                    Running = _runningCount, Queued = _queue.Count, PromptSeconds = _promptSeconds, DecodeSeconds = _decodeSeconds,
-                    DraftedTokens = _drafted, AcceptedDraftTokens = _accepted,
+                    Requests = _requests,
+                    PromptTokens = _promptTokens,
+                    GeneratedTokens = _generatedTokens,
+                    Running = _runningCount,
+                    Queued = _queue.Count,
+                    PromptSeconds = _promptSeconds,
+                    DecodeSeconds = _decodeSeconds,
+                    DraftedTokens = _drafted,
+                    AcceptedDraftTokens = _accepted,
                 };
             }
         }

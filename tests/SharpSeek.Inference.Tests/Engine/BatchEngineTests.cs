@@ -14,7 +14,7 @@ namespace SharpSeek.Inference.Tests.Engine;
 
 public sealed class BatchEngineTests
 {
-    private static readonly Lazy<ByteLevelBpe> s_tokenizer = new(() => BpeTrainer.Train(
+    private static readonly Lazy<ByteLevelBpe> SharedTokenizer = new(() => BpeTrainer.Train(
         Enumerable.Range(0, 60).Select(i => $"the quick brown fox {i} jumps over the lazy dog; stop here and there"), 300, DeepSeekTokens.All, BpeTrainerOptions.DeepSeek));
 
     // A model whose head favours tokens 0..3 (so MTP drafts are sometimes right), as in SpeculativeDecoderTests.
@@ -111,7 +111,9 @@ public sealed class BatchEngineTests
         var prompt = RuntimeFixture.Tokens(9, config.VocabSize, 44);
         GenerationRequest Sampled(int[] p, long seed) => new()
         {
-            Prompt = p, MaxNewTokens = 20, Sampling = new SamplingParameters { Temperature = 1.3, TopK = 50, TopP = 0.95, Seed = seed },
+            Prompt = p,
+            MaxNewTokens = 20,
+            Sampling = new SamplingParameters { Temperature = 1.3, TopK = 50, TopP = 0.95, Seed = seed },
         };
         var alone = await Collect(engine.GenerateAsync(Sampled(prompt, 7)));
         var neighbours = Enumerable.Range(0, 3).Select(i => engine.GenerateAsync(Sampled(RuntimeFixture.Tokens(3 + (5 * i), config.VocabSize, 50 + i), 60 + i))).ToArray();
@@ -126,7 +128,7 @@ public sealed class BatchEngineTests
     [Fact]
     public async Task StopRules_EndWithTheRightReasonAndText()
     {
-        var bpe = s_tokenizer.Value;
+        var bpe = SharedTokenizer.Value;
         var eos = bpe.EosId!.Value;
         var config = RuntimeFixture.Config() with { VocabSize = bpe.VocabSize };
         var prompt = RuntimeFixture.Tokens(6, 256, 71);
