@@ -38,7 +38,7 @@ public sealed class ChatTemplate
         ArgumentNullException.ThrowIfNull(modelDir);
         var path = Path.Combine(modelDir, ByteLevelBpe.ConfigFileName);
         if (!File.Exists(path)) { return BuiltIn; }
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        using var doc = ReadJson(path);
         var root = doc.RootElement;
         var bos = TokenName(root, "bos_token") ?? DeepSeekTokens.Bos;
         var eos = TokenName(root, "eos_token") ?? DeepSeekTokens.Eos;
@@ -96,6 +96,18 @@ public sealed class ChatTemplate
         ArgumentNullException.ThrowIfNull(renderedPrompt);
         var open = renderedPrompt.LastIndexOf(DeepSeekTokens.Think, StringComparison.Ordinal);
         return open >= 0 && open > renderedPrompt.LastIndexOf(DeepSeekTokens.ThinkEnd, StringComparison.Ordinal);
+    }
+
+    private static JsonDocument ReadJson(string path)
+    {
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+        }
     }
 
     private static string? TokenName(JsonElement root, string name) =>

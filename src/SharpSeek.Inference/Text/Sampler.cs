@@ -30,7 +30,7 @@ public sealed class Sampler
 
     // Descending logit, then ascending id: a total order, so any sort or heap gives the same candidates in the same order.
     // One cached delegate: Span.Sort with a struct comparer boxes it on every call.
-    private static readonly Comparison<Candidate> s_better = (a, b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id);
+    private static readonly Comparison<Candidate> BetterFirst = (a, b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id);
 
     public Sampler(SamplingParameters parameters, IReadOnlyList<int> prompt)
     {
@@ -81,12 +81,12 @@ public sealed class Sampler
         if (_p.TopK > 0 && _p.TopK < v)
         {
             n = SelectTopK(logits, _p.TopK);
-            _candidates.AsSpan(0, n).Sort(s_better);
+            _candidates.AsSpan(0, n).Sort(BetterFirst);
         }
         else if (_p.TopP < 1)
         {
             (n, fullMass) = NucleusCandidates(logits);
-            _candidates.AsSpan(0, n).Sort(s_better);
+            _candidates.AsSpan(0, n).Sort(BetterFirst);
         }
         else
         {
@@ -209,10 +209,10 @@ public sealed class Sampler
         return best;
     }
 
-    // A min-heap (by Better) of the best k seen so far: its root is the worst kept candidate.
+    // A heap of the best k seen so far, ordered by BetterFirst with the worst kept candidate at the root.
     private int SelectTopK(ReadOnlySpan<float> logits, int k)
     {
-                var heap = _candidates.AsSpan(0, k);
+        var heap = _candidates.AsSpan(0, k);
         for (var i = 0; i < k; i++)
         {
             heap[i] = new Candidate(NotNaN(logits[i], i), i);
@@ -221,7 +221,7 @@ public sealed class Sampler
         for (var i = k; i < logits.Length; i++)
         {
             var c = new Candidate(NotNaN(logits[i], i), i);
-            if (s_better(c, heap[0]) >= 0) { continue; }
+            if (BetterFirst(c, heap[0]) >= 0) { continue; }
             heap[0] = c;
             SiftDown(heap);
         }
@@ -232,7 +232,7 @@ public sealed class Sampler
             while (i > 0)
             {
                 var parent = (i - 1) / 2;
-                if (s_better(h[i], h[parent]) <= 0) { return; } // i is better: not the new worst
+                if (BetterFirst(h[i], h[parent]) <= 0) { return; } // i is better: not the new worst
                 (h[i], h[parent]) = (h[parent], h[i]);
                 i = parent;
             }
@@ -244,8 +244,8 @@ public sealed class Sampler
             while (true)
             {
                 var (l, r, worst) = (2 * i + 1, 2 * i + 2, i);
-                if (l < h.Length && s_better(h[l], h[worst]) > 0) { worst = l; }
-                if (r < h.Length && s_better(h[r], h[worst]) > 0) { worst = r; }
+                if (l < h.Length && BetterFirst(h[l], h[worst]) > 0) { worst = l; }
+                if (r < h.Length && BetterFirst(h[r], h[worst]) > 0) { worst = r; }
                 if (worst == i) { return; }
                 (h[i], h[worst]) = (h[worst], h[i]);
                 i = worst;

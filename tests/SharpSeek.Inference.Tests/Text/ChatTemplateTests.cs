@@ -133,6 +133,50 @@ public sealed class ChatTemplateTests
         Assert.Equal("User: hi\nBot: hello\n", Render(template, new List<object?> { Message("user", "hi"), Message("assistant", "hello") }));
     }
 
+    // A layout in the style DeepSeek-V3 ships (written here): namespace flags, system text gathered first, assistant tool
+    // calls rendered from message['tool_calls'], tool results grouped, 'in' on a mapping, 'is none'.
+    [Fact]
+    public void Interpreter_RendersADeepSeekV3StyleToolTemplate()
+    {
+        const string template = """
+            {%- if not add_generation_prompt is defined -%}{%- set add_generation_prompt = false -%}{%- endif -%}
+            {%- set ns = namespace(system='', in_tool=false) -%}
+            {%- for message in messages -%}
+                {%- if message['role'] == 'system' -%}{%- set ns.system = ns.system + message['content'] -%}{%- endif -%}
+            {%- endfor -%}
+            {{- bos_token + ns.system -}}
+            {%- for message in messages -%}
+                {%- if message['role'] == 'user' -%}
+                    {{- '<U>' + message['content'] -}}
+                {%- elif message['role'] == 'assistant' and 'tool_calls' in message -%}
+                    {{- '<A>' + ('' if message['content'] is none else message['content']) + '<calls>' -}}
+                    {%- for call in message['tool_calls'] -%}
+                        {{- '<call>' + call['function']['name'] + '\n' + call['function']['arguments'] + '</call>' -}}
+                    {%- endfor -%}
+                    {{- '</calls>' + eos_token -}}
+                {%- elif message['role'] == 'assistant' -%}
+                    {{- '<A>' + message['content'] + eos_token -}}
+                {%- elif message['role'] == 'tool' -%}
+                    {%- if not ns.in_tool -%}{{- '<outputs>' -}}{%- set ns.in_tool = true -%}{%- endif -%}
+                    {{- '<out>' + message['content'] + '</out>' -}}
+                    {%- if loop.last or messages[loop.index0 + 1]['role'] != 'tool' -%}
+                        {{- '</outputs>' -}}{%- set ns.in_tool = false -%}
+                    {%- endif -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- if add_generation_prompt -%}{{- '<A>' -}}{%- endif -%}
+            """;
+        using var json = JsonDocument.Parse("""
+            [{"role": "system", "content": "S"}, {"role": "user", "content": "weather?"},
+             {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "get", "arguments": "{\"city\": \"Paris\"}"}},
+                                                                   {"type": "function", "function": {"name": "time", "arguments": "{}"}}]},
+             {"role": "tool", "content": "sunny"}, {"role": "tool", "content": "noon"}, {"role": "assistant", "content": "Sunny at noon."}]
+            """);
+        var text = ChatTemplate.Parse(template, "<s>", "</s>").Render(new Dictionary<string, object?> { ["messages"] = json.RootElement });
+        Assert.Equal("<s>S<U>weather?<A><calls><call>get\n{\"city\": \"Paris\"}</call><call>time\n{}</call></calls></s>"
+            + "<outputs><out>sunny</out><out>noon</out></outputs><A>Sunny at noon.</s>", text);
+    }
+
     [Fact]
     public void Interpreter_ToolsFromJson_AndBosEos()
     {
@@ -200,6 +244,8 @@ public sealed class ChatTemplateTests
             var e = Assert.Throws<ChatTemplateException>(() => ChatTemplate.FromModelDirectory(dir));
             Assert.Contains(config, e.Message, StringComparison.Ordinal);
             Assert.Contains("'macro'", e.Message, StringComparison.Ordinal);
+            File.WriteAllText(config, "{not json");
+            Assert.Throws<InvalidDataException>(() => ChatTemplate.FromModelDirectory(dir));
         }
         finally
         {
