@@ -114,9 +114,10 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         Validate(request);
         var sequence = new EngineSequence(request, _tokenizer, _eos, MaxContext);
-        sequence.OnCancel = () => _wake.Release();
+        sequence.OnCancel = Wake;
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);                                    // the engine drains the queue under _gate after it stops
             if (_queue.Count >= _queueCapacity) { DropCancelledQueued(); }
             if (_queue.Count >= _queueCapacity) { throw new QueueFullException(_queueCapacity); }
             _queue.Enqueue(sequence);
@@ -124,7 +125,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
             _promptTokens += sequence.Prompt.Length;
         }
         sequence.Registration = cancellationToken.Register(sequence.Cancel);
-        _wake.Release();
+        Wake();
         return Stream(sequence, cancellationToken);
     }
 
@@ -132,13 +133,25 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
     {
         if (_disposed) { return; }
         _disposed = true;
-        _wake.Release();
+        Wake();
         _thread.Join();
         _wake.Dispose();
         if (_ownsRunner)
         {
             _runner.Dispose();
             _cache.Dispose();
+        }
+    }
+
+    // Cancellations may come after Dispose; then there is nothing left to wake.
+    private void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 

@@ -188,6 +188,34 @@ public sealed class BatchEngineTests
         }
     }
 
+    [Fact]
+    public async Task AFailingSequence_FailsOnlyItsOwnRequest()
+    {
+        // The model's vocabulary is 20 ids wider than the tokenizer's (its head favours one of the extra ids): a request
+        // that generates an extra id cannot be detokenized and fails; its neighbour, stopping before one, completes.
+        var bpe = SharedTokenizer.Value;
+        var config = RuntimeFixture.Config() with { VocabSize = bpe.VocabSize + 20 };
+        var unknown = bpe.VocabSize + 5;
+        var d = config.HiddenSize;
+        var weights = Model(config, seed: 97, head => { for (var i = unknown * d; i < (unknown + 1) * d; i++) { head[i] *= 6; } });
+        var prompts = Enumerable.Range(0, 12).Select(seed => RuntimeFixture.Tokens(5, 256, 200 + seed)).ToArray();
+        var firstUnknown = prompts.Select(p => Array.FindIndex(Lone(weights, p, 20), t => t >= bpe.VocabSize) is var at && at >= 0 ? at : 20).ToArray();
+        var failing = Array.FindIndex(firstUnknown, at => at < 20);
+        var lasting = Array.IndexOf(firstUnknown, firstUnknown.Max());
+        var safe = firstUnknown[lasting];
+        Assert.True(failing >= 0 && failing != lasting && safe >= 2, $"pick another seed: first unknown ids at {string.Join(", ", firstUnknown)}");
+        using var cache = new KvCache(config, 2, 64);
+        using var runner = new ModelRunner(weights, cache);
+        using var engine = new BatchEngine(runner, bpe);
+        var bad = Collect(engine.GenerateAsync(Greedy(prompts[failing], 20)));
+        var good = Collect(engine.GenerateAsync(Greedy(prompts[lasting], safe)));
+        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => bad);
+        Assert.Contains("is not in the vocabulary", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Lone(weights, prompts[lasting], safe), (await good).Tokens);
+        Assert.Equal(3, (await Collect(engine.GenerateAsync(Greedy(prompts[lasting], 3)))).Tokens.Count);
+        Assert.Equal(0, engine.Metrics.Running);
+    }
+
     private static string Text(ByteLevelBpe bpe, int[] tokens)
     {
         var detokenizer = new StreamingDetokenizer(bpe, skipSpecialTokens: true);
