@@ -15,6 +15,8 @@ public sealed partial class ModelRunner
     // chunks run one after another, each using the whole pool inside its GEMMs.
     private const int ParallelChunkRows = 4;
 
+    private Tensor[] _scratch = [];
+
     // a: (R, D) normed input → y: (R, D).
     private void Attend(AttentionWeights at, int cacheLayer, Tensor a, Tensor y, bool draft)
     {
@@ -62,7 +64,8 @@ public sealed partial class ModelRunner
 
         // Per sequence: scratch carved serially (the arena is not thread-safe), then the chunks attend.
         var o = _step.Allocate(DType.F32, new Shape(rows, h * dv));                            // o: (R, H·d_v)
-        var work = new ChunkAttention { Runner = this, Weights = at, CacheLayer = cacheLayer, Q = q, QPe = qPe, O = o, Scratch = new Tensor[_chunks * 4] };
+        if (_scratch.Length < _chunks * 4) { _scratch = new Tensor[_chunks * 4]; }
+        var work = new ChunkAttention { Runner = this, Weights = at, CacheLayer = cacheLayer, Q = q, QPe = qPe, O = o, Scratch = _scratch };
         var small = true;
         for (int i = 0, r0 = 0; i < _chunks; r0 += _counts[i], i++)
         {
