@@ -20,9 +20,20 @@ internal static class JinjaValues
         float or decimal => Convert.ToDouble(value, CultureInfo.InvariantCulture),
         JsonElement e => ImportJson(e),
         IEnumerable<KeyValuePair<string, object?>> map => map.ToDictionary(p => p.Key, p => Import(p.Value), StringComparer.Ordinal),
+        IDictionary map => ImportMap(map),
         IEnumerable items => items.Cast<object?>().Select(Import).ToList(),
         _ => throw new ArgumentException($"a chat template variable cannot hold a {value.GetType().Name}; use strings, numbers, bools, lists and string-keyed dictionaries"),
     };
+
+    private static Dictionary<string, object?> ImportMap(IDictionary map)
+    {
+        var result = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var key in map.Keys)
+        {
+            result[key as string ?? throw new ArgumentException($"a chat template mapping key must be a string, not {key.GetType().Name}")] = Import(map[key]);
+        }
+        return result;
+    }
 
     private static object? ImportJson(JsonElement e) => e.ValueKind switch
     {

@@ -184,6 +184,9 @@ public sealed class ChatTemplateTests
         using var tools = JsonDocument.Parse("""[{"type": "function", "function": {"name": "add", "parameters": {"a": 1, "b": [true, null]}}}]""");
         var text = ChatTemplate.Parse(template, "<s>", null).Render(new Dictionary<string, object?> { ["tools"] = tools.RootElement });
         Assert.Equal("<s>add:{\"a\": 1, \"b\": [true, null]};", text);
+        var typed = new Dictionary<string, object?> { ["messages"] = new[] { new Dictionary<string, string> { ["role"] = "user", ["content"] = "hi" } } };
+        Assert.Equal("user:hi", ChatTemplate.Parse("{% for m in messages %}{{ m.role }}:{{ m.content }}{% endfor %}", null, null).Render(typed));
+        Assert.Throws<ArgumentException>(() => ChatTemplate.BuiltIn.Render(new Dictionary<string, object?> { ["x"] = new object() }));
     }
 
     [Fact]
