@@ -47,9 +47,7 @@ public static class OpsBench
             foreach (var threads in new[] { 1, 2 })
             {
                 WorkerPool.UseThreads(threads);
-                var copyWork = new CopyWork { Source = a, Destination = b1, Chunk = 1 << 18 };
-                var copySeconds = Best(reps, () => WorkerPool.Current.For((n + copyWork.Chunk - 1) / copyWork.Chunk, ref copyWork));
-                var copy = 2.0 * n * sizeof(float) / copySeconds / 1e9;
+                var copy = CopyBandwidth(a, b1, reps);
                 Report(output, json, results, "copy", $"({n})", threads, copy, copy);
 
                 void Op(string name, string shape, long bytes, Action action)
@@ -108,6 +106,18 @@ public static class OpsBench
         }
         if (json) { output.WriteLine("[" + string.Join(",\n ", results) + "]"); }
         return 0;
+    }
+
+    /// <summary>Copy bandwidth in GB/s (bytes read + written over the best of <paramref name="reps"/> copies of
+    /// <paramref name="source"/> into <paramref name="destination"/>) on the current worker pool.</summary>
+    public static double CopyBandwidth(float[] source, float[] destination, int reps)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.Length < source.Length) { throw new ArgumentException($"the destination holds {destination.Length} floats; the source has {source.Length}", nameof(destination)); }
+        var work = new CopyWork { Source = source, Destination = destination, Chunk = 1 << 18 };
+        var seconds = Best(reps, () => WorkerPool.Current.For((source.Length + work.Chunk - 1) / work.Chunk, ref work));
+        return 2.0 * source.Length * sizeof(float) / seconds / 1e9;
     }
 
     private static double Best(int reps, Action action)

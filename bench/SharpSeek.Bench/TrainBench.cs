@@ -214,7 +214,7 @@ public static class TrainBench
         }
     }
 
-    private static (int Code, string Stdout, string Stderr) RunProcess(string file, IEnumerable<string> args, int threads)
+    internal static (int Code, string Stdout, string Stderr) RunProcess(string file, IEnumerable<string> args, int threads)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args) { info.ArgumentList.Add(arg); }
@@ -227,7 +227,7 @@ public static class TrainBench
         return (process.ExitCode, stdout, stderr.GetAwaiter().GetResult());
     }
 
-    private static string? FindUp(string relative)
+    internal static string? FindUp(string relative)
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {

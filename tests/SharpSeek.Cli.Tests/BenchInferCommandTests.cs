@@ -1,0 +1,107 @@
+// BenchInferCommandTests.cs: `sharpseek bench infer` end to end on the tiny preset without PyTorch (tiny sizes, no
+// warm-up): every (format, batch) row and the speculation figures in the JSON, the table's lines, bad input; and the
+// roofline's bytes per decode step against a count done by hand from configs/tiny.json.
+using System.Text.Json;
+using SharpSeek.Bench;
+using SharpSeek.Inference.Runtime;
+using SharpSeek.Model;
+
+namespace SharpSeek.Cli.Tests;
+
+public sealed class BenchInferCommandTests
+{
+    private static readonly string[] Tiny = ["bench", "infer", "--config", "tiny", "--batches", "1", "2", "--prompt", "8", "--decode", "4", "--no-reference", "--warmup-seconds", "0"];
+
+    [Fact]
+    public void Json_HasEveryFormatBatchAndTheSpeculationFigures()
+    {
+        var (code, output) = CliTests.Run([.. Tiny, "--speculative", "--json"]);
+        Assert.True(code == 0, output);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.Equal(8, root.GetProperty("prompt").GetInt32());
+        Assert.True(root.GetProperty("copy_gbps").GetDouble() > 0);
+        Assert.Equal("--no-reference", root.GetProperty("pytorch").GetString());
+        var rows = root.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["f32/1", "f32/2", "bf16/1", "bf16/2", "fp8/1", "fp8/2"], rows.Select(r => $"{r.GetProperty("format").GetString()}/{r.GetProperty("batch").GetInt32()}"));
+        foreach (var r in rows)
+        {
+            foreach (var name in new[] { "prefill_tokens_per_s", "decode_tokens_per_s", "roofline_tokens_per_s", "roofline_fraction" })
+            {
+                Assert.True(r.GetProperty(name).GetDouble() > 0, $"{name} of {r}");
+            }
+            Assert.Equal(JsonValueKind.Null, r.GetProperty("pytorch_decode_tokens_per_s").ValueKind);
+            Assert.Equal(JsonValueKind.Null, r.GetProperty("decode_ratio").ValueKind);
+            Assert.Equal(2400L * r.GetProperty("batch").GetInt32(), r.GetProperty("cache_bytes_per_step").GetInt64()); // 3 · (16 + 4) · 4 B × 10 positions per sequence
+        }
+        var spec = root.GetProperty("speculative");
+        Assert.Equal(4, spec.GetProperty("prompts").GetInt32());
+        Assert.True(spec.GetProperty("drafted").GetInt32() > 0);
+        Assert.InRange(spec.GetProperty("acceptance").GetDouble(), 0, 1);
+        Assert.InRange(spec.GetProperty("tokens_per_main_step").GetDouble(), 1, 2);
+        Assert.True(spec.GetProperty("speedup").GetDouble() > 0);
+        Assert.True(spec.GetProperty("same_output").GetBoolean());
+        Assert.Equal("random token ids", spec.GetProperty("prompt_source").GetString());
+    }
+
+    [Fact]
+    public void Table_PrintsAHeaderAndOneLinePerFormatAndBatch()
+    {
+        var (code, output) = CliTests.Run([.. Tiny, "--formats", "f32", "fp8"]);
+        Assert.True(code == 0, output);
+        var lines = output.Trim().Split('\n');
+        Assert.StartsWith("infer tiny (random weights) threads=2 prompt=8 decode=4: copy ", lines[0], StringComparison.Ordinal);
+        Assert.Contains("decode tok/s", lines[1], StringComparison.Ordinal);
+        Assert.Equal(["f32", "f32", "fp8", "fp8"], lines[2..].Select(l => l.Split(' ')[0]));
+    }
+
+    [Theory]
+    [InlineData("--formats", "int4", "--formats takes f32, bf16 and fp8; got 'int4'")]
+    [InlineData("--threads", "0", "threads ≥ 1")]
+    public void BadInput_FailsWithAClearMessage(string option, string value, string expected)
+    {
+        var (code, output) = CliTests.Run([.. Tiny, option, value]);
+        Assert.Equal(1, code);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    // tiny: D 32, L 3 (layer 0 dense, 1–2 MoE), q_lora 16, H 4, d_n 8, d_r 4, d_v 8, c 16, dense inter 64, E 8, K 2,
+    // 1 shared expert, moe inter 16, V 256. In floats:
+    //   attention per layer: q_a 16·32 + q_b 48·16 + kv_a 20·32 + kv_b (f32, absorbed) 64·16 + o 32·32 = 512 + 768 + 640 + 1024 + 1024
+    //   dense MLP: 3 · 64·32 = 6144;  expert (and the shared one): 3 · 16·32 = 1536;  router 8·32 + bias 8 = 264
+    //   head 256·32 = 8192
+    private const long Attention = 512 + 768 + 640 + 1024 + 1024;
+    private const long Expert = 3 * 16 * 32;
+
+    [Theory]
+    [InlineData(1, 2)]  // B·K = 2 < 8: two routed experts per MoE layer
+    [InlineData(8, 8)]  // B·K = 16 ≥ E = 8: all eight
+    public void DecodeStepBytes_F32_MatchesAHandCount(int batch, int experts)
+    {
+        using var weights = TinyWeights(WeightFormat.F32, out var inference);
+        var floats = (3 * Attention) + 6144 + (2 * (264 + Expert + (experts * Expert))) + 8192;
+        var (w, cache) = InferBench.DecodeStepBytes(inference, batch, 10);
+        Assert.Equal(4 * floats, w);
+        Assert.Equal(batch * 3 * 10 * (16 + 4) * 4L, cache);
+    }
+
+    [Fact]
+    public void DecodeStepBytes_Fp8_CountsOneByteAWeightPlusBlockScales()
+    {
+        using var weights = TinyWeights(WeightFormat.Fp8, out var inference);
+        // 34 projections of one 128×128 block each (the head, 256 rows, has two): one 4-byte scale per block;
+        // kv_b stays f32 for the absorbed attention and the router is f32.
+        long codes = (3 * (Attention - 1024)) + 6144 + (2 * 3 * Expert) + 8192;
+        long scales = 4 * (12 + 3 + (2 * 9) + 2);
+        long f32 = 4 * ((3 * 1024) + (2 * 264));
+        Assert.Equal(codes + scales + f32, InferBench.DecodeStepBytes(inference, 1, 0).Weights);
+    }
+
+    private static ModelWeights TinyWeights(WeightFormat format, out InferenceWeights inference)
+    {
+        var weights = new ModelWeights(ModelConfig.LoadPreset("tiny"));
+        weights.InitializeRandom(3);
+        inference = InferenceWeights.From(weights, format);
+        return weights;
+    }
+}
