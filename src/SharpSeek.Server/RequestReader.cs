@@ -15,7 +15,8 @@ internal sealed record ParsedRequest(IReadOnlyList<ChatTurn>? Messages, string? 
 internal static class RequestReader
 {
     public const int MaxChoices = 16;
-    private static readonly string[] s_roles = ["system", "developer", "user", "assistant", "tool"];
+    public const int MaxStops = 16;
+    private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
 
     public static async Task<JsonElement> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -45,7 +46,7 @@ internal static class RequestReader
             var at = $"messages[{i++}]";
             if (m.ValueKind != JsonValueKind.Object) { throw ApiException.BadRequest($"'{at}' must be an object with 'role' and 'content'", at); }
             var role = Get(m, "role") is { ValueKind: JsonValueKind.String } r ? r.GetString()! : "";
-            if (!s_roles.Contains(role)) { throw ApiException.BadRequest($"'{at}.role' must be one of {string.Join(", ", s_roles)}; got '{role}'", $"{at}.role"); }
+            if (!Roles.Contains(role)) { throw ApiException.BadRequest($"'{at}.role' must be one of {string.Join(", ", Roles)}; got '{role}'", $"{at}.role"); }
             var reasoning = Text(Get(m, "reasoning_content") ?? Get(m, "reasoning"), $"{at}.reasoning_content");
             turns.Add(new ChatTurn(role == "developer" ? "system" : role, Text(Get(m, "content"), $"{at}.content") ?? "", reasoning));
         }
@@ -111,7 +112,7 @@ internal static class RequestReader
         };
         var stops = items.Select(e => e.ValueKind == JsonValueKind.String && e.GetString() is { Length: > 0 } s ? s
             : throw ApiException.BadRequest($"'stop' entries must be non-empty strings; got {e.GetRawText()}", "stop")).ToList();
-        return stops.Count <= MaxChoices ? stops : throw ApiException.BadRequest($"'stop' holds at most {MaxChoices} strings; got {stops.Count}", "stop");
+        return stops.Count <= MaxStops ? stops : throw ApiException.BadRequest($"'stop' holds at most {MaxStops} strings; got {stops.Count}", "stop");
     }
 
     private static JsonElement? Get(JsonElement obj, string name) =>

@@ -8,8 +8,8 @@ namespace SharpSeek.Server;
 
 internal sealed class SseWriter(HttpResponse response)
 {
-    private static readonly byte[] s_prefix = "data: "u8.ToArray();
-    private static readonly byte[] s_end = "\n\n"u8.ToArray();
+    private static readonly byte[] Prefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
     public static void Start(HttpResponse response)
     {
@@ -29,9 +29,9 @@ internal sealed class SseWriter(HttpResponse response)
 
     private async Task WriteRawAsync(byte[] payload, CancellationToken cancellationToken)
     {
-        await response.Body.WriteAsync(s_prefix, cancellationToken);
+        await response.Body.WriteAsync(Prefix, cancellationToken);
         await response.Body.WriteAsync(payload, cancellationToken);
-        await response.Body.WriteAsync(s_end, cancellationToken);
+        await response.Body.WriteAsync(EventEnd, cancellationToken);
         await response.Body.FlushAsync(cancellationToken);
     }
 }

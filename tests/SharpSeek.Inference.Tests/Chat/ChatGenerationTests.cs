@@ -7,13 +7,13 @@ namespace SharpSeek.Inference.Tests.Chat;
 
 public sealed class ChatGenerationTests
 {
-    private static readonly ChatTurn[] s_question = [new("user", "cats")];
+    private static readonly ChatTurn[] Question = [new("user", "cats")];
 
     [Fact]
     public void Build_R1Prompt_StartsInReasoningAndEncodesSpecialTokens()
     {
         var tok = ChatTestData.Tokenizer;
-        var prompt = ChatPrompt.Build(ChatTemplate.BuiltIn, tok, s_question);
+        var prompt = ChatPrompt.Build(ChatTemplate.BuiltIn, tok, Question);
         Assert.True(prompt.StartsInReasoning);
         Assert.Equal(tok.Encode(prompt.Text), prompt.Ids);
         Assert.Contains(tok.TokenToId("<think>")!.Value, prompt.Ids);
@@ -25,7 +25,7 @@ public sealed class ChatGenerationTests
     {
         var tok = ChatTestData.Tokenizer;
         var engine = new ScriptedEngine(tok, ChatTestData.R1Reply);
-        var prompt = ChatPrompt.Build(ChatTemplate.BuiltIn, tok, s_question);
+        var prompt = ChatPrompt.Build(ChatTemplate.BuiltIn, tok, Question);
         var deltas = new List<ChatDelta>();
         await foreach (var d in ChatGeneration.StreamAsync(engine, new GenerationRequest { Prompt = prompt.Ids }, prompt.StartsInReasoning)) { deltas.Add(d); }
 

@@ -149,10 +149,10 @@ public sealed class ScriptedEngine(ByteLevelBpe tokenizer, Func<string, string> 
 /// <summary>Test data shared by the chat and server tests.</summary>
 public static class ChatTestData
 {
-    private static readonly Lazy<ByteLevelBpe> s_tokenizer = new(() => ByteLevelBpe.Load(Path.Combine(RepoRoot(), "tests", "data", "tokenizer", "trained.tokenizer.json")));
+    private static readonly Lazy<ByteLevelBpe> LazyTokenizer = new(() => ByteLevelBpe.Load(Path.Combine(RepoRoot(), "tests", "data", "tokenizer", "trained.tokenizer.json")));
 
     /// <summary>A small trained byte-level BPE with the DeepSeek special tokens (&lt;think&gt;, &lt;｜User｜&gt;, …).</summary>
-    public static ByteLevelBpe Tokenizer => s_tokenizer.Value;
+    public static ByteLevelBpe Tokenizer => LazyTokenizer.Value;
 
     /// <summary>The text of the last user turn in a rendered DeepSeek prompt.</summary>
     public static string LastUser(string prompt)

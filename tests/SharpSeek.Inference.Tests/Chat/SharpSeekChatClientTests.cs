@@ -59,8 +59,15 @@ public sealed class SharpSeekChatClientTests
         var (client, engine) = Create(_ => "</think>alpha beta STOP gamma");
         var options = new ChatOptions
         {
-            Temperature = 0.25f, TopP = 0.5f, TopK = 7, MaxOutputTokens = 50, Seed = 1234, FrequencyPenalty = 0.5f, PresencePenalty = -0.5f,
-            StopSequences = ["STOP"], Instructions = "be brief",
+            Temperature = 0.25f,
+            TopP = 0.5f,
+            TopK = 7,
+            MaxOutputTokens = 50,
+            Seed = 1234,
+            FrequencyPenalty = 0.5f,
+            PresencePenalty = -0.5f,
+            StopSequences = ["STOP"],
+            Instructions = "be brief",
             AdditionalProperties = new() { [SharpSeekChatClient.MinPKey] = 0.05, [SharpSeekChatClient.RepetitionPenaltyKey] = 1.1 },
         };
         var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")], options);
