@@ -66,6 +66,7 @@ public sealed class ConsoleChat(IGenerationEngine engine, ByteLevelBpe tokenizer
         var reasoning = new System.Text.StringBuilder();
         var content = new System.Text.StringBuilder();
         var inReasoning = false;
+        FinishReason? finish = null;
         try
         {
             var prompt = ChatPrompt.Build(template, tokenizer, _history);
@@ -87,10 +88,10 @@ public sealed class ConsoleChat(IGenerationEngine engine, ByteLevelBpe tokenizer
                     await output.WriteAsync(delta.Content);
                 }
                 await output.FlushAsync(cancellationToken);
-                if (delta.Finish == FinishReason.Length) { await output.WriteAsync(" [length limit]"); }
+                finish = delta.Finish ?? finish;
             }
             if (inReasoning) { await output.WriteAsync(_options.Ansi ? Reset : " [/thinking]"); }
-            await output.WriteLineAsync();
+            await output.WriteLineAsync(finish == FinishReason.Length ? " [stopped: token limit]" : "");
             _history.Add(new ChatTurn("assistant", content.ToString(), reasoning.Length > 0 ? reasoning.ToString() : null));
         }
         catch (Exception e) when (e is QueueFullException or PromptTooLongException or ArgumentException)

@@ -46,4 +46,15 @@ public sealed class ConsoleChatTests
         Assert.Matches("error: the prompt has [0-9]+ tokens but the context holds 40", output);
         Assert.Equal("ok", chat.History[0].Content);
     }
+
+    [Fact]
+    public async Task TokenLimit_SaidAfterTheReply()
+    {
+        var engine = new ScriptedEngine(ChatTestData.Tokenizer, ChatTestData.R1Reply);
+        var chat = new ConsoleChat(engine, ChatTestData.Tokenizer, ChatTemplate.BuiltIn, new ConsoleChatOptions { MaxNewTokens = 3 });
+        using var output = new StringWriter();
+        await chat.RunAsync(new StringReader("cats\n"), output);
+        var reasoning = ChatTestData.Tokenizer.Decode(ChatTestData.Tokenizer.Encode("Let me think about cats.").AsSpan(0, 3));
+        Assert.Contains($"> [thinking] {reasoning} [/thinking] [stopped: token limit]\n> ", output.ToString(), StringComparison.Ordinal);
+    }
 }
