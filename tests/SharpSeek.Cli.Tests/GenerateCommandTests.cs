@@ -1,5 +1,10 @@
 // GenerateCommandTests.cs: `sharpseek generate` on a trained run directory: the prompt is echoed, sampling is
-// deterministic for a seed and changes with it, and bad input exits 1 with a message.
+// deterministic for a seed and changes with it, and bad input exits 1 with a message; --tokens on a directory with no
+// tokenizer, --json, --speculative mtp (same tokens as plain greedy) and --dtype.
+using System.Text.Json;
+using SharpSeek.Model;
+using SharpSeek.Model.Checkpoint;
+
 namespace SharpSeek.Cli.Tests;
 
 public sealed class GenerateCommandTests
@@ -33,5 +38,52 @@ public sealed class GenerateCommandTests
         var (code, output) = CliTests.Run("generate", "--model", Path.Combine(Path.GetTempPath(), "no-such-sharpseek-model"), "--prompt", "hi");
         Assert.Equal(1, code);
         Assert.Contains("tokenizer.json", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Tokens_Json_SpeculativeAndDtypes()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "sharpseek-generate-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var config = ModelConfig.LoadPreset("tiny");
+            using (var weights = new ModelWeights(config))
+            {
+                weights.InitializeRandom(seed: 5, std: 0.2);
+                CheckpointWriter.Save(dir, config, [.. weights.Names.Select(n => (n, weights.Get(n).Value.Shape.ToArray(), (ReadOnlyMemory<float>)weights.Get(n).Value.AsSpan<float>().ToArray()))],
+                    CheckpointFormat.BF16);
+            }
+            string[] args = ["generate", "--model", dir, "--tokens", "3,14,15,92", "--max-new-tokens", "12", "--greedy", "--json"];
+            var (code, plain) = CliTests.Run(args);
+            Assert.True(code == 0, plain);
+            using var plainJson = JsonDocument.Parse(plain);
+            Assert.Equal(JsonValueKind.Null, plainJson.RootElement.GetProperty("text").ValueKind);
+            Assert.Equal(0, plainJson.RootElement.GetProperty("drafted_tokens").GetInt32());
+            var tokens = plainJson.RootElement.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()).ToArray();
+            Assert.InRange(tokens.Length, 1, 12);
+            Assert.StartsWith("{\"tokens\": [", plain, StringComparison.Ordinal);
+
+            var (specCode, spec) = CliTests.Run([.. args, "--speculative", "mtp"]);
+            Assert.True(specCode == 0, spec);
+            using var specJson = JsonDocument.Parse(spec);
+            Assert.Equal(tokens, specJson.RootElement.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()).ToArray());
+            var drafted = specJson.RootElement.GetProperty("drafted_tokens").GetInt32();
+            Assert.InRange(specJson.RootElement.GetProperty("accepted_draft_tokens").GetInt32(), 0, drafted);
+            Assert.True(drafted > 0, spec);
+
+            foreach (var dtype in new[] { "bf16", "fp8" })
+            {
+                var (c, o) = CliTests.Run([.. args, "--dtype", dtype]);
+                Assert.True(c == 0, o);
+            }
+            Assert.Contains("--dtype must be f32, bf16 or fp8", CliTests.Run([.. args, "--dtype", "int4"]).Output, StringComparison.Ordinal);
+            Assert.Contains("--speculative mtp is greedy", CliTests.Run(["generate", "--model", dir, "--tokens", "1", "--temperature", "1", "--speculative", "mtp"]).Output, StringComparison.Ordinal);
+            Assert.Contains("outside the vocabulary", CliTests.Run(["generate", "--model", dir, "--tokens", "1,999"]).Output, StringComparison.Ordinal);
+            Assert.Contains("exactly one of --prompt and --tokens", CliTests.Run(["generate", "--model", dir]).Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); }
+        }
     }
 }

@@ -1,10 +1,12 @@
-// GenerateCommand.cs: `sharpseek generate --model <run or model dir> --prompt "…" [--max-new-tokens N] [--temperature T]
-// [--top-k K] [--seed S]`: loads the checkpoint and tokenizer of a model directory (a training run directory is one) and
-// prints the prompt's completion. A first look by full recompute per token (Sampling.Generate); the KV-cache engine is
-// SharpSeek.Inference. Not here: chat templates. Tested by GenerateCommandTests.
+// GenerateCommand.cs: `sharpseek generate --model <dir> (--prompt "…" | --tokens 1,2,3) [--max-new-tokens N] [--greedy]
+// [--temperature T] [--top-k K] [--seed S] [--speculative mtp] [--dtype f32|bf16|fp8] [--json]`: loads a model directory
+// (a training run directory is one) into the inference runtime (latent KV cache, absorbed MLA, weights in the chosen
+// format) and prints the prompt's completion, or with --json the generated ids, the text and the MTP draft counters.
+// --tokens needs no tokenizer. Not here: chat templates, batching (Engine). Tested by GenerateCommandTests.
 using System.CommandLine;
-using SharpSeek.Model;
-using SharpSeek.Model.Checkpoint;
+using System.Globalization;
+using System.Text.Json;
+using SharpSeek.Inference.Runtime;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Training.Runs;
 
@@ -14,40 +16,86 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory: config.json, model.safetensors, tokenizer.json (a run directory is one).", Required = true };
-        var prompt = new Option<string>("--prompt") { Description = "Text to continue.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model directory: config.json, model.safetensors (tokenizer.json for --prompt); a run directory is one.", Required = true };
+        var prompt = new Option<string?>("--prompt") { Description = "Text to continue (needs tokenizer.json)." };
+        var tokens = new Option<string?>("--tokens") { Description = "Prompt token ids, comma-separated (no tokenizer needed)." };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Stop after this many new tokens (or at EOS).", DefaultValueFactory = _ => 64 };
+        var greedy = new Option<bool>("--greedy") { Description = "Always take the most likely token (same as --temperature 0)." };
         var temperature = new Option<double>("--temperature") { Description = "0 is greedy; above 0 samples from softmax(logits / T).", DefaultValueFactory = _ => 0.0 };
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Seed of the sampler (the same seed gives the same text).", DefaultValueFactory = _ => 0 };
-        var command = new Command("generate", "Continue a prompt with a trained model (greedy or sampled), no KV cache.")
+        var speculative = new Option<string?>("--speculative") { Description = "mtp: draft with the MTP module, verify with the main model (greedy only)." };
+        var dtype = new Option<string>("--dtype") { Description = "Weights in memory: f32, bf16 or fp8 (E4M3, 128×128 block scales).", DefaultValueFactory = _ => "f32" };
+        var json = new Option<bool>("--json") { Description = "Print {\"tokens\", \"text\", \"drafted_tokens\", \"accepted_draft_tokens\"} as JSON." };
+        var command = new Command("generate", "Continue a prompt with a model on the KV-cache runtime (greedy, sampled or MTP-speculative).")
         {
-            model,
-            prompt,
-            maxNew,
-            temperature,
-            topK,
-            seed,
+            model, prompt, tokens, maxNew, greedy, temperature, topK, seed, speculative, dtype, json,
         };
         command.SetAction(parse =>
         {
-            var options = new SamplingOptions
-            {
-                MaxNewTokens = parse.GetValue(maxNew),
-                Temperature = parse.GetValue(temperature),
-                TopK = parse.GetValue(topK),
-                Seed = parse.GetValue(seed),
-            };
             try
             {
-                if (options.MaxNewTokens < 0) { throw new ArgumentException($"--max-new-tokens must be ≥ 0; got {options.MaxNewTokens}"); }
-                if (options.Temperature < 0) { throw new ArgumentException($"--temperature must be ≥ 0; got {options.Temperature}"); }
-                if (options.TopK < 0) { throw new ArgumentException($"--top-k must be ≥ 0; got {options.TopK}"); }
-                using var generator = new TextGenerator(parse.GetValue(model)!);
-                Console.Out.WriteLine(parse.GetValue(prompt) + generator.Complete(parse.GetValue(prompt)!, options));
+                var max = parse.GetValue(maxNew);
+                var temp = parse.GetValue(greedy) ? 0 : parse.GetValue(temperature);
+                var k = parse.GetValue(topK);
+                if (max < 0) { throw new ArgumentException($"--max-new-tokens must be ≥ 0; got {max}"); }
+                if (temp < 0) { throw new ArgumentException($"--temperature must be ≥ 0; got {temp}"); }
+                if (k < 0) { throw new ArgumentException($"--top-k must be ≥ 0; got {k}"); }
+                var spec = parse.GetValue(speculative) switch
+                {
+                    null => false,
+                    "mtp" => true,
+                    var other => throw new ArgumentException($"--speculative must be 'mtp'; got '{other}'"),
+                };
+                if (spec && temp > 0) { throw new ArgumentException("--speculative mtp is greedy; drop --temperature or give --greedy"); }
+                var format = parse.GetValue(dtype) switch
+                {
+                    "f32" => WeightFormat.F32,
+                    "bf16" => WeightFormat.BF16,
+                    "fp8" => WeightFormat.Fp8,
+                    var other => throw new ArgumentException($"--dtype must be f32, bf16 or fp8; got '{other}'"),
+                };
+                var (text, ids) = (parse.GetValue(prompt), parse.GetValue(tokens));
+                if ((text is null) == (ids is null)) { throw new ArgumentException("give exactly one of --prompt and --tokens"); }
+                var dir = parse.GetValue(model)!;
+                ByteLevelBpe? tokenizer = null;
+                int[] input;
+                if (text is not null)
+                {
+                    if (!File.Exists(Path.Combine(dir, ByteLevelBpe.TokenizerFileName)))
+                    {
+                        throw new FileNotFoundException($"'{dir}' has no {ByteLevelBpe.TokenizerFileName}; --prompt needs one (or give --tokens)");
+                    }
+                    tokenizer = ByteLevelBpe.Load(dir);
+                    // In the token shards EOS ends each document, so the start of a document follows an EOS.
+                    input = tokenizer.EosId is { } eos ? [eos, .. tokenizer.Encode(text)] : tokenizer.Encode(text);
+                }
+                else
+                {
+                    input = ParseIds(ids!);
+                }
+                var weights = InferenceWeights.Load(dir, format);
+                var stop = tokenizer?.EosId ?? weights.Config.EosTokenId;
+                using var cache = new KvCache(weights.Config, 1, input.Length + Math.Max(max, 1));
+                using var runner = new ModelRunner(weights, cache);
+                var decoder = new SpeculativeDecoder(runner);
+                var rng = new Random(parse.GetValue(seed));
+                TokenPicker? pick = temp > 0 ? logits => Sampling.Pick(logits, temp, k, rng) : null;
+                var generated = max == 0 ? [] : decoder.Generate(input, max, spec, pick, stop);
+                var visible = generated.Length > 0 && generated[^1] == stop ? generated[..^1] : generated;
+                var decoded = tokenizer?.Decode(visible);
+                if (parse.GetValue(json))
+                {
+                    Console.Out.WriteLine($"{{\"tokens\": [{string.Join(", ", generated)}], \"text\": {(decoded is null ? "null" : JsonSerializer.Serialize(decoded))}, "
+                        + $"\"drafted_tokens\": {decoder.DraftedTokens}, \"accepted_draft_tokens\": {decoder.AcceptedDraftTokens}}}");
+                }
+                else
+                {
+                    Console.Out.WriteLine(text is not null ? text + decoded : string.Join(",", generated));
+                }
                 return 0;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or KeyNotFoundException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
@@ -56,41 +104,32 @@ internal static class GenerateCommand
         return command;
     }
 
-    /// <summary>A model directory loaded for generation: weights, tokenizer, the model over max_position_embeddings.</summary>
-    internal sealed class TextGenerator : IDisposable
+    /// <summary>A model directory loaded for greedy or sampled completions of text prompts on the runtime (F32 weights).</summary>
+    internal sealed class TextGenerator(string directory)
     {
-        private readonly ModelWeights _weights;
-        private readonly Transformer _model;
-        private readonly ByteLevelBpe _tokenizer;
+        private readonly ByteLevelBpe _tokenizer = File.Exists(Path.Combine(directory, ByteLevelBpe.TokenizerFileName)) ? ByteLevelBpe.Load(directory)
+            : throw new FileNotFoundException($"'{directory}' has no {ByteLevelBpe.TokenizerFileName}; expected a model directory such as a training run's");
 
-        public TextGenerator(string directory)
-        {
-            if (!File.Exists(Path.Combine(directory, ByteLevelBpe.TokenizerFileName)))
-            {
-                throw new FileNotFoundException($"'{directory}' has no {ByteLevelBpe.TokenizerFileName}; expected a model directory such as a training run's");
-            }
-            _tokenizer = ByteLevelBpe.Load(directory);
-            using var checkpoint = CheckpointDirectory.Open(directory);
-            _weights = new ModelWeights(checkpoint.Config);
-            _weights.Load(checkpoint);
-            _model = new Transformer(_weights);
-        }
+        private readonly InferenceWeights _weights = InferenceWeights.Load(directory, WeightFormat.F32);
 
-        /// <summary>The decoded continuation (EOS dropped). In the token shards EOS ends each document, so the start of a
-        /// document follows an EOS: prompts get one in front.</summary>
+        /// <summary>The decoded continuation (EOS dropped); prompts get an EOS in front, as documents follow one in the shards.</summary>
         public string Complete(string prompt, SamplingOptions options)
         {
-            var ids = _tokenizer.Encode(prompt);
-            if (_tokenizer.EosId is { } eos) { ids = [eos, .. ids]; }
-            var generated = Sampling.Generate(_model, ids, options with { StopId = _tokenizer.EosId });
-            var text = generated.Length > 0 && generated[^1] == _tokenizer.EosId ? generated[..^1] : generated;
-            return _tokenizer.Decode(text);
+            int[] ids = _tokenizer.EosId is { } eos ? [eos, .. _tokenizer.Encode(prompt)] : _tokenizer.Encode(prompt);
+            using var cache = new KvCache(_weights.Config, 1, ids.Length + Math.Max(options.MaxNewTokens, 1));
+            using var runner = new ModelRunner(_weights, cache);
+            var rng = new Random(options.Seed);
+            TokenPicker? pick = options.Temperature > 0 ? logits => Sampling.Pick(logits, options.Temperature, options.TopK, rng) : null;
+            var generated = options.MaxNewTokens == 0 ? [] : new SpeculativeDecoder(runner).Generate(ids, options.MaxNewTokens, false, pick, _tokenizer.EosId);
+            return _tokenizer.Decode(generated.Length > 0 && generated[^1] == _tokenizer.EosId ? generated[..^1] : generated);
         }
+    }
 
-        public void Dispose()
-        {
-            _model.Dispose();
-            _weights.Dispose();
-        }
+    private static int[] ParseIds(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) { throw new ArgumentException("--tokens is empty; give ids such as 1,2,3"); }
+        return [.. parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id
+            : throw new ArgumentException($"--tokens: '{p}' is not a token id (non-negative integer)"))];
     }
 }

@@ -98,6 +98,25 @@ public sealed class CheckpointDirectory : IDisposable
         Fp8Quant.DequantizeWeightBlocks(MemoryMarshal.Cast<byte, Float8E4M3>(file.Bytes(name)), scales, rows, cols, destination);
     }
 
+    /// <summary>The codes and <c>_scale_inv</c> block scales of an F8_E4M3 weight (rows, cols) exactly as stored, for runtimes that
+    /// keep FP8 weights as FP8. Throws when the weight is stored in another dtype or the spans do not fit.</summary>
+    public void ReadFp8(string name, Span<Float8E4M3> codes, Span<float> scaleInv)
+    {
+        var file = Shard(name);
+        var info = file.Info(name);
+        if (info.DType != DType.F8E4M3 || info.Shape.Length != 2) { throw Fail(name, $"stored as {info.DType} {info.ShapeText}, not a 2-D F8_E4M3 weight"); }
+        if (codes.Length != info.Elements) { throw new ArgumentException($"{DirectoryPath}: tensor '{name}' has {info.Elements} codes; destination has {codes.Length}", nameof(codes)); }
+        MemoryMarshal.Cast<byte, Float8E4M3>(file.Bytes(name)).CopyTo(codes);
+        var scaleName = name + ScaleSuffix;
+        if (!Contains(scaleName)) { throw Fail(name, $"the F8_E4M3 weight has no block scales '{scaleName}'"); }
+        long[] scaleShape = [Fp8Quant.Tiles((int)info.Shape[0]), Fp8Quant.Tiles((int)info.Shape[1])];
+        if (!Info(scaleName).Shape.SequenceEqual(scaleShape) || scaleInv.Length != scaleShape[0] * scaleShape[1])
+        {
+            throw Fail(scaleName, $"block scales of {info.ShapeText} must have shape {SafeTensorInfo.Format(scaleShape)} and fit the destination");
+        }
+        Shard(scaleName).ReadAsSingle(scaleName, scaleInv);
+    }
+
     /// <summary>Problems, one human-readable line each: expected tensors that are missing, stored shapes that differ from the
     /// expected ones, stored tensors nobody expects (the <c>_scale_inv</c> of a stored E4M3 weight is expected), and shards
     /// that are missing or do not hold what the index says. Empty when the checkpoint matches.</summary>

@@ -49,8 +49,8 @@ public sealed class Gate
             if (fixedIdx.Length != n * k) { throw new InvalidOperationException($"gate: FixedIndices holds {fixedIdx.Length} entries; expected N·K = {n}·{k}"); }
             fixedIdx.CopyTo(indices.AsSpan<int>());
         }
-        else if (s.DType == DType.F64) { Choose<double>(s.AsSpan<double>(), indices.AsSpan<int>()); }
-        else { Choose<float>(s.AsSpan<float>(), indices.AsSpan<int>()); }
+        else if (s.DType == DType.F64) { Choose<double>(c, s.AsSpan<double>(), CorrectionBias is { } b ? b.Value.AsSpan<double>() : default, indices.AsSpan<int>()); }
+        else { Choose<float>(c, s.AsSpan<float>(), CorrectionBias is { } b ? b.Value.AsSpan<float>() : default, indices.AsSpan<int>()); }
         if (_lastIndices.Length != n * k) { _lastIndices = new int[n * k]; }
         indices.AsSpan<int>().CopyTo(_lastIndices);
 
@@ -60,24 +60,27 @@ public sealed class Gate
         return (weights, indices);
     }
 
-    // Per token: biased = s + b; keep the top topk_group groups; take the top K biased scores (ties to the lower index).
-    private void Choose<T>(ReadOnlySpan<T> scores, Span<int> indices) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>
+    /// The tape-free choice: scores (N, E) unbiased router scores, bias (E) the correction bias or empty; indices (N, K).
+    /// Per token: biased = s + b; keep the top topk_group groups; take the top K biased scores (ties to the lower index).
+    /// </summary>
+    public static void Choose<T>(ModelConfig c, ReadOnlySpan<T> scores, ReadOnlySpan<T> bias, Span<int> indices) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var c = Config;
+        ArgumentNullException.ThrowIfNull(c);
         int e = c.RoutedExperts, k = c.ExpertsPerToken, groups = c.ExpertGroups, perGroup = e / groups;
         var limitGroups = groups > 1 && c.TopKMethod != "greedy";
-        var bias = CorrectionBias?.Value;
+        var hasBias = !bias.IsEmpty;
         Span<double> biased = e <= 512 ? stackalloc double[e] : new double[e];
         Span<double> groupScore = stackalloc double[groups];
         for (var row = 0; row < scores.Length / e; row++)
         {
-            for (var j = 0; j < e; j++) { biased[j] = double.CreateChecked(scores[row * e + j]) + (bias is { } bt ? BiasAt(bt, j) : 0); }
+            for (var j = 0; j < e; j++) { biased[j] = double.CreateChecked(scores[row * e + j]) + (hasBias ? double.CreateChecked(bias[j]) : 0); }
             if (limitGroups)
             {
                 for (var g = 0; g < groups; g++)
                 {
                     var group = biased.Slice(g * perGroup, perGroup);
-                    groupScore[g] = bias is not null ? TopTwoSum(group) : Max(group);
+                    groupScore[g] = hasBias ? TopTwoSum(group) : Max(group);
                 }
                 for (var kept = 0; kept < c.TopKGroups; kept++) { groupScore[ArgMax(groupScore)] = double.NaN; } // NaN marks a kept group
                 for (var g = 0; g < groups; g++)
@@ -94,7 +97,26 @@ public sealed class Gate
         }
     }
 
-    private static double BiasAt(Tensor bias, int j) => bias.DType == DType.F64 ? bias.AsSpan<double>()[j] : bias.AsSpan<float>()[j];
+    /// <summary>The tape-free weights: w[n, k] = scores[n, indices[n, k]], divided by (their row sum + 1e-20) when
+    /// norm_topk_prob, times routed_scaling_factor; the same math as <see cref="Forward"/>.</summary>
+    public static void Weights(ModelConfig c, ReadOnlySpan<float> scores, ReadOnlySpan<int> indices, Span<float> weights)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        int e = c.RoutedExperts, k = c.ExpertsPerToken;
+        for (var row = 0; row < indices.Length / k; row++)
+        {
+            var w = weights.Slice(row * k, k);
+            for (var j = 0; j < k; j++) { w[j] = scores[(row * e) + indices[(row * k) + j]]; }
+            if (c.NormTopKProb)
+            {
+                var sum = 0f;
+                foreach (var v in w) { sum += v; }
+                var inv = 1f / (sum + 1e-20f);
+                for (var j = 0; j < k; j++) { w[j] *= inv; }
+            }
+            for (var j = 0; j < k; j++) { w[j] *= (float)c.RoutedScalingFactor; }
+        }
+    }
 
     // The index of the largest value that is not NaN (NaN marks taken entries), ties to the lower index.
     private static int ArgMax(ReadOnlySpan<double> x)

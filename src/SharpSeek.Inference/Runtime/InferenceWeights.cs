@@ -1,0 +1,103 @@
+// InferenceWeights.cs: a model held for inference: every projection matrix (attention, dense MLP, routed and shared
+// experts, eh_proj, lm_head) in F32, BF16 or FP8 chosen at load, the rest F32; built from any checkpoint the Model reader
+// loads. An FP8 weight stored as FP8 keeps its codes and scales bit for bit; other weights are quantized from f32.
+// Not here: the forward (ModelRunner). Tested by InferenceWeightsTests.
+using SharpSeek.Model;
+using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Layers;
+using SharpSeek.Tensors;
+using SharpSeek.Tensors.Kernels;
+using RmsNorm = SharpSeek.Model.Layers.RmsNorm;
+
+namespace SharpSeek.Inference.Runtime;
+
+/// <summary>The weights the runtime reads, projections in <see cref="Format"/>.</summary>
+public sealed class InferenceWeights
+{
+    private InferenceWeights(ModelConfig config, WeightFormat format, float[] embedding, NormWeights finalNorm, Projection head,
+        LayerWeights[] layers, MtpWeights[] mtp)
+    {
+        (Config, Format, Embedding, FinalNorm, Head, Layers, Mtp) = (config, format, embedding, finalNorm, head, layers, mtp);
+    }
+
+    public ModelConfig Config { get; }
+
+    public WeightFormat Format { get; }
+
+    /// <summary>embed_tokens (V, D), F32.</summary>
+    public float[] Embedding { get; }
+
+    public NormWeights FinalNorm { get; }
+
+    /// <summary>lm_head (V, D), shared by the MTP modules.</summary>
+    public Projection Head { get; }
+
+    public IReadOnlyList<LayerWeights> Layers { get; }
+
+    public IReadOnlyList<MtpWeights> Mtp { get; }
+
+    /// <summary>Bytes held by every weight: projections in their format, the rest (and kv_b_proj's f32 copy) at 4 bytes.</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>Loads config.json and the weights of <paramref name="modelDir"/> (F32/BF16/F16/FP8 files) into <paramref name="format"/>.</summary>
+    public static InferenceWeights Load(string modelDir, WeightFormat format)
+    {
+        using var checkpoint = CheckpointDirectory.Open(modelDir);
+        using var weights = new ModelWeights(checkpoint.Config);
+        weights.Load(checkpoint);
+        return From(weights, format, checkpoint);
+    }
+
+    /// <summary>Converts F32 model weights; with <paramref name="source"/>, FP8 projections stored as FP8 there are taken as stored.</summary>
+    public static InferenceWeights From(ModelWeights weights, WeightFormat format, CheckpointDirectory? source = null)
+    {
+        if (weights.DType != DType.F32) { throw new ArgumentException($"inference weights are built from F32 model weights; got {weights.DType}", nameof(weights)); }
+        long bytes = 0;
+        Projection P(Parameter p)
+        {
+            var (rows, cols) = ((int)p.Value.Size(0), (int)p.Value.Size(1));
+            Projection result;
+            if (format == WeightFormat.Fp8 && source is not null && source.Contains(p.Name) && source.Info(p.Name).DType == DType.F8E4M3)
+            {
+                var codes = new Float8E4M3[(long)rows * cols];
+                var scales = new float[Fp8Quant.Tiles(rows) * Fp8Quant.Tiles(cols)];
+                source.ReadFp8(p.Name, codes, scales);
+                result = Projection.FromFp8(codes, scales, rows, cols);
+            }
+            else
+            {
+                result = Projection.From(p.Value.AsSpan<float>(), rows, cols, format);
+            }
+            bytes += result.Bytes;
+            return result;
+        }
+        float[] F(Parameter p)
+        {
+            bytes += 4 * p.Value.ElementCount;
+            return p.Value.AsSpan<float>().ToArray();
+        }
+        NormWeights N(RmsNorm n) => new(F(n.Weight), (float)n.Eps);
+        SwiGluWeights S(Mlp m) => new(P(m.Gate), P(m.Up), P(m.Down));
+        LayerWeights L(Block b)
+        {
+            var a = b.Attention;
+            var kvB = P(a.WkvB);
+            var kvBDense = kvB.ToSingle();
+            bytes += 4L * kvBDense.Length;
+            var attention = new AttentionWeights(a.WqA is null ? null : P(a.WqA), a.QNorm is null ? null : N(a.QNorm), a.WqB is null ? null : P(a.WqB),
+                a.Wq is null ? null : P(a.Wq), P(a.WkvA), N(a.KvNorm), kvB, kvBDense, P(a.Wo));
+            var moe = b.Moe is { } m
+                ? new MoeWeights(F(m.Gate.Weight), m.Gate.CorrectionBias is null ? null : F(m.Gate.CorrectionBias), [.. m.Experts.Select(S)], m.Shared is null ? null : S(m.Shared))
+                : null;
+            return new LayerWeights(b.Index, N(b.InputNorm), attention, N(b.PostAttentionNorm), b.Mlp is null ? null : S(b.Mlp), moe);
+        }
+
+        var embedding = F(weights.Embedding);
+        var head = weights.Config.TieWordEmbeddings ? Projection.From(embedding, (int)weights.Head.Value.Size(0), (int)weights.Head.Value.Size(1), format) : P(weights.Head);
+        if (weights.Config.TieWordEmbeddings) { bytes += head.Bytes; }
+        var layers = weights.Layers.Select(L).ToArray();
+        var mtp = weights.Mtp.Select(m => new MtpWeights(N(m.EmbeddingNorm), N(m.HiddenNorm), P(m.EhProj), L(m.Block), N(m.HeadNorm))).ToArray();
+        var finalNorm = N(weights.FinalNorm);
+        return new InferenceWeights(weights.Config, format, embedding, finalNorm, head, layers, mtp) { Bytes = bytes };
+    }
+}

@@ -1,0 +1,122 @@
+// KvCache.cs: the MLA latent KV cache (spec §4.2, serving §2.6): per layer (the main layers, then the MTP blocks) and per
+// slot, the kv_a_layernorm-normalized latent c_kv (kv_lora_rank) and the rotated shared rope key k_pe (qk_rope_head_dim)
+// of every cached position, F32, allocated once for max sequences × max context. Slots are acquired and released; each
+// holds a length for the main layers and one for the MTP layers (the MTP block at position i needs token i + 1, so it
+// runs one behind). Not here: writing the entries (ModelRunner). Tested by KvCacheTests and ModelRunnerTests.
+using SharpSeek.Model;
+using SharpSeek.Tensors;
+
+namespace SharpSeek.Inference.Runtime;
+
+/// <summary>Fixed-capacity latent cache: (layers, slots, context, kv_lora_rank) latents and (layers, slots, context, qk_rope_head_dim) rope keys.</summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly Arena _storage;
+    private readonly Tensor _latent;
+    private readonly Tensor _rope;
+    private readonly int[] _length;
+    private readonly int[] _draftLength;
+    private readonly bool[] _inUse;
+
+    public KvCache(ModelConfig config, int maxSequences, int maxContext)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (maxSequences < 1 || maxContext < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxSequences), $"a KV cache needs at least one sequence and one position; got {maxSequences} × {maxContext}");
+        }
+        Config = config;
+        MaxSequences = maxSequences;
+        MaxContext = maxContext;
+        var rows = (long)config.TotalLayers * maxSequences * maxContext;
+        _storage = new Arena("kv-cache", (rows * (config.KvLoraRank + config.QkRopeHeadDim) * sizeof(float)) + 256);
+        _latent = _storage.Allocate(DType.F32, new Shape(config.TotalLayers, maxSequences, maxContext, config.KvLoraRank));
+        _rope = _storage.Allocate(DType.F32, new Shape(config.TotalLayers, maxSequences, maxContext, config.QkRopeHeadDim));
+        _length = new int[maxSequences];
+        _draftLength = new int[maxSequences];
+        _inUse = new bool[maxSequences];
+    }
+
+    public ModelConfig Config { get; }
+
+    public int MaxSequences { get; }
+
+    public int MaxContext { get; }
+
+    /// <summary>Bytes per cached token over the main layers: L·(kv_lora_rank + qk_rope_head_dim)·4 (the MTP layers add theirs).</summary>
+    public long BytesPerToken => KvCacheSize.For(Config).MlaBytesPerToken(sizeof(float));
+
+    /// <summary>How many times smaller than an MHA cache of the same heads, L·H·(d_qk + d_v) per token.</summary>
+    public double RatioToMha => KvCacheSize.For(Config).Ratio;
+
+    /// <summary>Native bytes held by the whole cache, the MTP layers included.</summary>
+    public long CapacityBytes => _storage.CapacityBytes;
+
+    /// <summary>A free slot, emptied; throws when all <see cref="MaxSequences"/> are taken.</summary>
+    public int Acquire()
+    {
+        for (var slot = 0; slot < MaxSequences; slot++)
+        {
+            if (_inUse[slot]) { continue; }
+            _inUse[slot] = true;
+            _length[slot] = _draftLength[slot] = 0;
+            return slot;
+        }
+        throw new InvalidOperationException($"all {MaxSequences} KV-cache slots are in use; release one first");
+    }
+
+    public void Release(int slot)
+    {
+        Check(slot);
+        _inUse[slot] = false;
+    }
+
+    /// <summary>Positions 0 .. Length − 1 of the main layers are cached.</summary>
+    public int Length(int slot)
+    {
+        Check(slot);
+        return _length[slot];
+    }
+
+    /// <summary>Positions 0 .. DraftLength − 1 of the MTP layers are cached.</summary>
+    public int DraftLength(int slot)
+    {
+        Check(slot);
+        return _draftLength[slot];
+    }
+
+    /// <summary>Forgets positions ≥ <paramref name="length"/> (rejected speculative tokens): the main layers keep
+    /// <paramref name="length"/>, the MTP layers at most length − 1 (their row i consumed token i + 1).</summary>
+    public void Truncate(int slot, int length)
+    {
+        Check(slot);
+        if (length < 0 || length > _length[slot])
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"slot {slot} holds {_length[slot]} positions; cannot truncate to {length}");
+        }
+        _length[slot] = length;
+        _draftLength[slot] = Math.Min(_draftLength[slot], Math.Max(0, length - 1));
+    }
+
+    public void Dispose() => _storage.Dispose();
+
+    internal void Check(int slot)
+    {
+        if ((uint)slot >= (uint)MaxSequences || !_inUse[slot])
+        {
+            throw new ArgumentOutOfRangeException(nameof(slot), $"slot {slot} is not an acquired slot of this cache (0 .. {MaxSequences - 1}, acquire first)");
+        }
+    }
+
+    internal int Length(int slot, bool draft) => draft ? _draftLength[slot] : _length[slot];
+
+    internal void Advance(int slot, int count, bool draft)
+    {
+        if (draft) { _draftLength[slot] += count; } else { _length[slot] += count; }
+    }
+
+    // latent: (context, c) and rope: (context, d_r) of one layer and slot.
+    internal Span<float> Latent(int layer, int slot) => _latent.Slice(layer).Slice(slot).AsSpan<float>();
+
+    internal Span<float> RopeKey(int layer, int slot) => _rope.Slice(layer).Slice(slot).AsSpan<float>();
+}

@@ -1,0 +1,126 @@
+// ModelRunnerTests.cs: the cached, tape-free step against the uncached tape forward: prefill then decode steps, absorbed
+// and naive attention, q-lora and q_proj, YaRN and plain RoPE, the correction bias; ragged batches of three sequences;
+// truncate, slot reuse and the errors for context overflow, bad slots and tokens outside the vocabulary.
+using SharpSeek.Inference.Runtime;
+
+namespace SharpSeek.Inference.Tests.Runtime;
+
+public sealed class ModelRunnerTests
+{
+    private const double Tolerance = 1e-4;
+
+    [Theory]
+    [InlineData("qlora", AttentionMode.Absorbed)]
+    [InlineData("qlora", AttentionMode.Naive)]
+    [InlineData("qproj", AttentionMode.Absorbed)]
+    [InlineData("qproj", AttentionMode.Naive)]
+    [InlineData("plain-rope", AttentionMode.Absorbed)]
+    public void PrefillThenDecode_MatchesUncachedForward(string variant, AttentionMode mode)
+    {
+        var config = RuntimeFixture.Config(variant);
+        using var model = RuntimeFixture.Weights(config, seed: 3);
+        var tokens = RuntimeFixture.Tokens(13, config.VocabSize, seed: 5);
+        var reference = RuntimeFixture.ReferenceLogits(model, tokens);
+        using var cache = new KvCache(config, maxSequences: 2, maxContext: 32);
+        using var runner = new ModelRunner(InferenceWeights.From(model, WeightFormat.F32), cache, mode);
+        var slot = cache.Acquire();
+        var v = config.VocabSize;
+        var prefill = runner.Step([new SequenceChunk(slot, tokens.AsMemory(..8))]);
+        for (var t = 0; t < 8; t++) { RuntimeFixture.AssertClose(reference.AsSpan(t * v, v), prefill.Logits(0, t), Tolerance, $"prefill row {t}"); }
+        for (var t = 8; t < tokens.Length; t++)
+        {
+            var step = runner.Step([new SequenceChunk(slot, tokens.AsMemory(t..(t + 1)))]);
+            RuntimeFixture.AssertClose(reference.AsSpan(t * v, v), step.Logits(0, 0), Tolerance, $"decode position {t}");
+        }
+        Assert.Equal(tokens.Length, cache.Length(slot));
+    }
+
+    [Theory]
+    [InlineData(AttentionMode.Absorbed)]
+    [InlineData(AttentionMode.Naive)]
+    public void RaggedBatch_EachSequenceMatchesItsOwnRun(AttentionMode mode)
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 7);
+        int[][] sequences = [RuntimeFixture.Tokens(8, config.VocabSize, 1), RuntimeFixture.Tokens(4, config.VocabSize, 2), RuntimeFixture.Tokens(12, config.VocabSize, 3)];
+        int[] prefill = [5, 1, 9];
+        using var cache = new KvCache(config, maxSequences: 3, maxContext: 16);
+        using var runner = new ModelRunner(InferenceWeights.From(model, WeightFormat.F32), cache, mode);
+        int[] slots = [cache.Acquire(), cache.Acquire(), cache.Acquire()];
+        var v = config.VocabSize;
+        var references = sequences.Select(s => RuntimeFixture.ReferenceLogits(model, s)).ToArray();
+        var first = runner.Step([.. Enumerable.Range(0, 3).Select(i => new SequenceChunk(slots[i], sequences[i].AsMemory(..prefill[i])))]);
+        for (var i = 0; i < 3; i++)
+        {
+            for (var t = 0; t < prefill[i]; t++) { RuntimeFixture.AssertClose(references[i].AsSpan(t * v, v), first.Logits(i, t), Tolerance, $"seq {i} row {t}"); }
+        }
+
+        // Then decode (1), verify-sized (2) and a further prefill chunk (3) in one step.
+        int[] next = [1, 2, 3];
+        var second = runner.Step([.. Enumerable.Range(0, 3).Select(i => new SequenceChunk(slots[i], sequences[i].AsMemory(prefill[i]..(prefill[i] + next[i]))))], LogitRows.All);
+        for (var i = 0; i < 3; i++)
+        {
+            for (var t = 0; t < next[i]; t++)
+            {
+                var pos = prefill[i] + t;
+                RuntimeFixture.AssertClose(references[i].AsSpan(pos * v, v), second.Logits(i, t), Tolerance, $"seq {i} position {pos}");
+            }
+            Assert.Equal(prefill[i] + next[i], cache.Length(slots[i]));
+        }
+    }
+
+    [Fact]
+    public void LastRowLogits_EqualTheAllRowsLastRow()
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 2);
+        var tokens = RuntimeFixture.Tokens(6, config.VocabSize, 9);
+        using var cache = new KvCache(config, 2, 16);
+        using var runner = new ModelRunner(InferenceWeights.From(model, WeightFormat.F32), cache);
+        int a = cache.Acquire(), b = cache.Acquire();
+        var all = runner.Step([new SequenceChunk(a, tokens)]).Logits(0, 5).ToArray();
+        var last = runner.Step([new SequenceChunk(b, tokens)], LogitRows.Last);
+        RuntimeFixture.AssertClose(all, last.LastLogits(0), 1e-5, "last row");
+        Assert.Throws<InvalidOperationException>(() => last.Logits(0, 0).Length);
+    }
+
+    [Fact]
+    public void Truncate_RollsBackExactly()
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 4);
+        var tokens = RuntimeFixture.Tokens(9, config.VocabSize, 4);
+        using var cache = new KvCache(config, 1, 16);
+        using var runner = new ModelRunner(InferenceWeights.From(model, WeightFormat.F32), cache);
+        var slot = cache.Acquire();
+        runner.Step([new SequenceChunk(slot, tokens.AsMemory(..6))]);
+        var expected = runner.Step([new SequenceChunk(slot, tokens.AsMemory(6..8))]).Logits(0, 1).ToArray();
+        runner.Step([new SequenceChunk(slot, new[] { 3, 4 })]);   // rejected tokens
+        cache.Truncate(slot, 6);
+        Assert.Equal(6, cache.Length(slot));
+        var again = runner.Step([new SequenceChunk(slot, tokens.AsMemory(6..8))]).Logits(0, 1).ToArray();
+        Assert.Equal(expected, again);
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.Truncate(slot, 9));
+    }
+
+    [Fact]
+    public void Errors_NameTheProblem()
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config);
+        using var cache = new KvCache(config, 2, 8);
+        using var runner = new ModelRunner(InferenceWeights.From(model, WeightFormat.F32), cache);
+        var slot = cache.Acquire();
+        var overflow = Assert.Throws<InvalidOperationException>(() => runner.Step([new SequenceChunk(slot, new int[9])]));
+        Assert.Contains("overflow the cache's 8-position context", overflow.Message);
+        var badSlot = Assert.Throws<ArgumentOutOfRangeException>(() => runner.Step([new SequenceChunk(1, new[] { 1 })]));
+        Assert.Contains("slot 1 is not an acquired slot", badSlot.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => runner.Step([new SequenceChunk(7, new[] { 1 })]));
+        var vocab = Assert.Throws<ArgumentOutOfRangeException>(() => runner.Step([new SequenceChunk(slot, new[] { 1, config.VocabSize })]));
+        Assert.Contains($"token 1 of chunk 0 is {config.VocabSize}, outside the vocabulary", vocab.Message);
+        Assert.Throws<ArgumentException>(() => runner.Step([new SequenceChunk(slot, new[] { 1 }), new SequenceChunk(slot, new[] { 2 })]));
+        Assert.Equal(0, cache.Length(slot));
+        cache.Acquire();
+        Assert.Contains("all 2 KV-cache slots are in use", Assert.Throws<InvalidOperationException>(() => cache.Acquire()).Message);
+    }
+}
