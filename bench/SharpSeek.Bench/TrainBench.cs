@@ -22,6 +22,9 @@ public static class TrainBench
 
     private const string Script = "tools/reference/bench_train.py";
     private const int Warmup = 2;
+    // Warm-up also lasts at least this long, so the timed steps run the JIT's optimized (tier-1) code: at tiny's ~20 ms
+    // steps, two steps end before tiered compilation has promoted the kernels, and the median measured start-up.
+    private const double WarmupSeconds = 3.0;
     private const double Lr = 1e-4;
 
     /// <summary>The micro-batch shape a preset is measured at: the default training run's 8 × 256 (capped at the
@@ -33,7 +36,7 @@ public static class TrainBench
         return (8, (int)Math.Min(seq, config.MaxPositionEmbeddings));
     }
 
-    /// <summary>Measures <paramref name="preset"/> in this process: <c>Warmup</c> steps, <paramref name="steps"/> timed
+    /// <summary>Measures <paramref name="preset"/> in this process: <c>Warmup</c> steps and at least <c>WarmupSeconds</c>, <paramref name="steps"/> timed
     /// steps with the profiler off, then <paramref name="steps"/> profiled steps for the fractions.</summary>
     public static TrainBenchResult Measure(string preset, int threads, int steps)
     {
@@ -75,7 +78,8 @@ public static class TrainBench
             return Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
-        for (var i = 0; i < Warmup; i++) { Step(); }
+        var warmupStart = Stopwatch.GetTimestamp();
+        for (var i = 0; i < Warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < WarmupSeconds; i++) { Step(); }
         var times = new double[steps];
         for (var i = 0; i < steps; i++) { times[i] = Step(); }
         Profiler.Enabled = true;
@@ -140,7 +144,8 @@ public static class TrainBench
         try
         {
             var (code, stdout, stderr) = RunProcess(Python,
-                [script, "--config", configPath, "--batch", Invariant(b), "--seq", Invariant(t), "--steps", Invariant(steps), "--threads", Invariant(threads)], threads);
+                [script, "--config", configPath, "--batch", Invariant(b), "--seq", Invariant(t), "--steps", Invariant(steps), "--threads", Invariant(threads),
+                    "--warmup-seconds", Invariant(WarmupSeconds)], threads);
             var result = code == 0 ? Parse(stdout) : null;
             why = result is not null ? "" : stderr.Contains("No module named 'torch'", StringComparison.Ordinal) ? "torch not installed" : $"exit {code}: {LastLine(stderr)}";
             return result is null ? null : result with { Preset = preset, Threads = threads };
@@ -241,4 +246,6 @@ public static class TrainBench
     private static string LastLine(string text) => text.TrimEnd().Split('\n')[^1].Trim();
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -159,7 +159,8 @@ public sealed class TokenizerJsonTests : IDisposable
         Assert.Equal(trained.BosId, bos.GetProperty("id").GetInt32());
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "tokenizer_config.json")));
         Assert.Equal(DeepSeekTokens.Eos, config.RootElement.GetProperty("eos_token").GetString());
-        Assert.Equal(JsonValueKind.Null, config.RootElement.GetProperty("chat_template").ValueKind);
+        Assert.Equal(DeepSeekChatTemplate.Source, config.RootElement.GetProperty("chat_template").GetString());
+        Assert.Equal(DeepSeekChatTemplate.Source, ByteLevelBpe.Load(_dir).ChatTemplate);
     }
 
     [Theory]

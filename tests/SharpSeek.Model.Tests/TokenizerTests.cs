@@ -1,5 +1,6 @@
 // TokenizerTests.cs: ByteLevelBpe encode/decode on a tokenizer trained from a generated corpus: round trips (ASCII,
-// CJK, emoji, whitespace runs, random code points), special tokens as single ids, HF's U+FFFD decoding of invalid UTF-8.
+// CJK, emoji, whitespace runs, random code points), special tokens as single ids, HF's U+FFFD decoding of invalid UTF-8,
+// per-token bytes and the special flag.
 // Not here: tokenizer.json I/O (TokenizerJsonTests), training (TokenizerTrainerTests).
 using System.Text;
 using SharpSeek.Model.Tokenizer;
@@ -41,6 +42,20 @@ public sealed class TokenizerTests
             var text = TokenizerCorpus.RandomString(random, random.Next(1, 40));
             Assert.Equal(text, bpe.Decode(bpe.Encode(text)));
         }
+    }
+
+    [Fact]
+    public void AppendTokenBytes_JoinToDecode_AndIsSpecialMarksAddedSpecials()
+    {
+        var bpe = Trained.Value;
+        var ids = bpe.Encode($"{DeepSeekTokens.User}深度 🙂 x{DeepSeekTokens.Eos}");
+        var bytes = new List<byte>();
+        foreach (var id in ids) { bpe.AppendTokenBytes(id, bytes); }
+        Assert.Equal(bpe.Decode(ids), Encoding.UTF8.GetString([.. bytes]));
+        Assert.Equal(Encoding.UTF8.GetBytes(DeepSeekTokens.User), bytes.Take(Encoding.UTF8.GetByteCount(DeepSeekTokens.User)));
+        Assert.All(DeepSeekTokens.All, t => Assert.True(bpe.IsSpecial(bpe.TokenToId(t)!.Value)));
+        Assert.False(bpe.IsSpecial(bpe.TokenToId("x")!.Value));
+        Assert.Throws<ArgumentOutOfRangeException>(() => bpe.AppendTokenBytes(bpe.VocabSize, bytes));
     }
 
     [Fact]

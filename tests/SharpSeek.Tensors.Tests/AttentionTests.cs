@@ -1,5 +1,6 @@
-// AttentionTests.cs: fused attention forward/backward vs the naive double oracle, chunked prefill, additive masks,
-// finite differences in double, thread-count independence, the vector exp and argument validation.
+// AttentionTests.cs: both attention paths (fused tiles, materialized scores) forward/backward vs the naive double oracle
+// and vs each other, chunked prefill, additive masks, fully masked rows, finite differences in double, thread-count
+// independence, no allocation after warm-up, the path rule, the vector exp and argument validation.
 using System.Runtime.Intrinsics;
 using SharpSeek.Tensors.Kernels;
 
@@ -10,6 +11,8 @@ public sealed class AttentionTests
 {
     private const double ForwardTolerance = 2e-6;
     private const double BackwardTolerance = 2e-5;
+
+    private static readonly AttentionPath[] Paths = [AttentionPath.Fused, AttentionPath.Materialized];
 
     public static TheoryData<int, int, int, int, int> Sizes()
     {
@@ -53,10 +56,12 @@ public sealed class AttentionTests
     }
 
     [Theory]
-    [InlineData(50)]
-    [InlineData(64)]
-    [InlineData(199)]
-    public void ChunkedPrefill_EqualsRowsOfTheFullRun(int startPos)
+    [InlineData(50, AttentionPath.Fused)]
+    [InlineData(64, AttentionPath.Fused)]
+    [InlineData(199, AttentionPath.Fused)]
+    [InlineData(50, AttentionPath.Materialized)]
+    [InlineData(199, AttentionPath.Materialized)]
+    public void ChunkedPrefill_EqualsRowsOfTheFullRun(int startPos, AttentionPath path)
     {
         const int Full = 200, Heads = 2, Dqk = 192, Dv = 128;
         var rng = new Random(startPos);
@@ -66,12 +71,12 @@ public sealed class AttentionTests
         var full = AttentionShape.SelfCausal(1, Full, Heads, Dqk, Dv);
         var output = new float[Full * Heads * Dv];
         var lse = new float[Heads * Full];
-        Attention.Forward<float>(q, k, v, full, output, lse);
+        Attention.Forward<float>(q, k, v, [], full, output, lse, path);
 
         var chunk = full with { Tokens = Full - startPos, StartPos = startPos };
         var chunkOutput = new float[chunk.Tokens * Heads * Dv];
         var chunkLse = new float[Heads * chunk.Tokens];
-        Attention.Forward<float>(q.AsSpan(startPos * Heads * Dqk), k, v, chunk, chunkOutput, chunkLse);
+        Attention.Forward<float>(q.AsSpan(startPos * Heads * Dqk), k, v, [], chunk, chunkOutput, chunkLse, path);
 
         AssertClose(output.AsSpan(startPos * Heads * Dv), chunkOutput, 1e-6, "chunk output");
         for (var h = 0; h < Heads; h++)
@@ -101,8 +106,10 @@ public sealed class AttentionTests
         CheckAgainstNaive(shape, mask, seed: tokens);
     }
 
-    [Fact]
-    public void FullyMaskedRow_GivesZeroOutputAndNoNaN()
+    [Theory]
+    [InlineData(AttentionPath.Fused)]
+    [InlineData(AttentionPath.Materialized)]
+    public void FullyMaskedRow_GivesZeroOutputAndNoNaN(AttentionPath path)
     {
         var shape = new AttentionShape(1, 3, 5, 1, 8, 8, 0.5, 0, Causal: false);
         var rng = new Random(3);
@@ -113,18 +120,21 @@ public sealed class AttentionTests
         var v = RandomArray(rng, 5 * 8);
         var output = new float[3 * 8];
         var lse = new float[3];
-        Attention.Forward<float>(q, k, v, mask, shape, output, lse);
+        Attention.Forward<float>(q, k, v, mask, shape, output, lse, path);
         Assert.All(output.AsSpan(8, 8).ToArray(), x => Assert.Equal(0f, x));
         Assert.Equal(float.NegativeInfinity, lse[1]);
         var dq = new float[q.Length];
         var dk = new float[k.Length];
         var dv = new float[v.Length];
-        Attention.Backward<float>(RandomArray(rng, output.Length), q, k, v, mask, output, lse, shape, dq, dk, dv);
+        Attention.Backward<float>(RandomArray(rng, output.Length), q, k, v, mask, output, lse, shape, dq, dk, dv, path);
         Assert.All(dq.Concat(dk).Concat(dv), x => Assert.True(float.IsFinite(x)));
+        Assert.All(dq.AsSpan(8, 8).ToArray(), x => Assert.Equal(0f, x)); // the masked query row gets no gradient
     }
 
-    [Fact]
-    public void Backward_MatchesFiniteDifferences_InDouble()
+    [Theory]
+    [InlineData(AttentionPath.Fused)]
+    [InlineData(AttentionPath.Materialized)]
+    public void Backward_MatchesFiniteDifferences_InDouble(AttentionPath path)
     {
         var shape = new AttentionShape(2, 5, 8, 2, 6, 3, 0.45, StartPos: 3);
         var rng = new Random(11);
@@ -136,17 +146,17 @@ public sealed class AttentionTests
         var dOutput = Fill(2 * 5 * 2 * 3);
         var output = new double[dOutput.Length];
         var lse = new double[2 * 2 * 5];
-        Attention.Forward<double>(q, k, v, mask, shape, output, lse);
+        Attention.Forward<double>(q, k, v, mask, shape, output, lse, path);
         var dq = new double[q.Length];
         var dk = new double[k.Length];
         var dv = new double[v.Length];
-        Attention.Backward<double>(dOutput, q, k, v, mask, output, lse, shape, dq, dk, dv);
+        Attention.Backward<double>(dOutput, q, k, v, mask, output, lse, shape, dq, dk, dv, path);
 
         // loss = Σ output ∘ dOutput, so dloss/dx = (loss(x + h) − loss(x − h)) / 2h
         double Loss()
         {
             var o = new double[dOutput.Length];
-            Attention.Forward<double>(q, k, v, mask, shape, o, new double[lse.Length]);
+            Attention.Forward<double>(q, k, v, mask, shape, o, new double[lse.Length], path);
             return o.Zip(dOutput, (a, g) => a * g).Sum();
         }
         foreach (var (x, grad, name) in new[] { (q, dq, "dq"), (k, dk, "dk"), (v, dv, "dv") })
@@ -167,9 +177,11 @@ public sealed class AttentionTests
     }
 
     [Theory]
-    [InlineData(24, 16)]
-    [InlineData(192, 128)]
-    public void Results_AreBitwiseEqual_With1And2Threads(int dqk, int dv)
+    [InlineData(24, 16, AttentionPath.Fused)]
+    [InlineData(192, 128, AttentionPath.Fused)]
+    [InlineData(12, 8, AttentionPath.Materialized)]
+    [InlineData(24, 16, AttentionPath.Materialized)]
+    public void Results_AreBitwiseEqual_With1And2Threads(int dqk, int dv, AttentionPath path)
     {
         var shape = new AttentionShape(2, 300, 320, 3, dqk, dv, 0.2, StartPos: 20);
         var rng = new Random(dqk);
@@ -185,8 +197,8 @@ public sealed class AttentionTests
             var dq = new float[q.Length];
             var dk = new float[k.Length];
             var dvOut = new float[v.Length];
-            Attention.Forward<float>(q, k, v, [], shape, output, lse, pool);
-            Attention.Backward<float>(dOutput, q, k, v, [], output, lse, shape, dq, dk, dvOut, pool);
+            Attention.Forward<float>(q, k, v, [], shape, output, lse, pool, path);
+            Attention.Backward<float>(dOutput, q, k, v, [], output, lse, shape, dq, dk, dvOut, pool, path);
             return [output, lse, dq, dk, dvOut];
         }
         var one = Run(1);
@@ -194,8 +206,10 @@ public sealed class AttentionTests
         for (var i = 0; i < one.Length; i++) { Assert.Equal(one[i], two[i]); }
     }
 
-    [Fact]
-    public void Forward_AllocatesNothingAfterWarmUp()
+    [Theory]
+    [InlineData(AttentionPath.Fused)]
+    [InlineData(AttentionPath.Materialized)]
+    public void Forward_AllocatesNothingAfterWarmUp(AttentionPath path)
     {
         using var pool = new WorkerPool(1);
         var shape = AttentionShape.SelfCausal(1, 130, 2, 24, 16);
@@ -208,12 +222,80 @@ public sealed class AttentionTests
         var dq = new float[q.Length];
         var dk = new float[k.Length];
         var dv = new float[v.Length];
-        Attention.Forward<float>(q, k, v, [], shape, output, lse, pool);
-        Attention.Backward<float>(output, q, k, v, [], output, lse, shape, dq, dk, dv, pool);
+        Attention.Forward<float>(q, k, v, [], shape, output, lse, pool, path);
+        Attention.Backward<float>(output, q, k, v, [], output, lse, shape, dq, dk, dv, pool, path);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        Attention.Forward<float>(q, k, v, [], shape, output, lse, pool);
-        Attention.Backward<float>(output, q, k, v, [], output, lse, shape, dq, dk, dv, pool);
+        Attention.Forward<float>(q, k, v, [], shape, output, lse, pool, path);
+        Attention.Backward<float>(output, q, k, v, [], output, lse, shape, dq, dk, dv, pool, path);
         Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    public static TheoryData<int, int, int, int, int, bool, bool> PathShapes()
+    {
+        var data = new TheoryData<int, int, int, int, int, bool, bool>();
+        foreach (var t in new[] { 1, 7, 64, 65, 129 })
+        {
+            data.Add(2, t, 0, 12, 8, true, false);    // tiny's heads
+            data.Add(1, t, 0, 24, 16, true, true);    // with a mask that blanks some rows
+        }
+        data.Add(2, 65, 30, 12, 8, true, false);       // chunked prefill: startPos > 0
+        data.Add(1, 40, 25, 48, 32, true, true);
+        data.Add(2, 33, 0, 8, 16, false, true);        // Dv > Dqk, not causal
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PathShapes))]
+    public void FusedAndMaterialized_AgreeToRounding(int batch, int tokens, int startPos, int dqk, int dv, bool causal, bool masked)
+    {
+        var keyTokens = startPos + tokens + (causal ? 0 : 5);
+        var shape = new AttentionShape(batch, tokens, keyTokens, 3, dqk, dv, 0.3, startPos, causal);
+        var rng = new Random((tokens * 13) + dqk + startPos);
+        var mask = masked ? new float[tokens * keyTokens] : [];
+        for (var i = 0; i < mask.Length; i++) { mask[i] = rng.Next(4) == 0 ? float.NegativeInfinity : (float)((rng.NextDouble() * 2) - 1); }
+        if (masked) { mask.AsSpan(0, keyTokens).Fill(float.NegativeInfinity); } // row 0 sees nothing
+        var q = RandomArray(rng, batch * tokens * 3 * dqk);
+        var k = RandomArray(rng, batch * keyTokens * 3 * dqk);
+        var v = RandomArray(rng, batch * keyTokens * 3 * dv);
+        var dOutput = RandomArray(rng, batch * tokens * 3 * dv);
+        float[][] Run(AttentionPath path)
+        {
+            var output = new float[dOutput.Length];
+            var lse = new float[batch * 3 * tokens];
+            var dq = new float[q.Length];
+            var dk = new float[k.Length];
+            var dvOut = new float[v.Length];
+            Attention.Forward<float>(q, k, v, mask, shape, output, lse, path);
+            Attention.Backward<float>(dOutput, q, k, v, mask, output, lse, shape, dq, dk, dvOut, path);
+            return [output, lse, dq, dk, dvOut];
+        }
+        var fused = Run(AttentionPath.Fused);
+        var materialized = Run(AttentionPath.Materialized);
+        string[] names = ["output", "logSumExp", "dq", "dk", "dv"];
+        for (var i = 0; i < names.Length; i++)
+        {
+            // −∞ logSumExp rows (fully masked) must match exactly; AssertClose would see ∞ − ∞
+            for (var j = 0; j < fused[i].Length; j++)
+            {
+                if (float.IsInfinity(fused[i][j]) || float.IsInfinity(materialized[i][j])) { Assert.Equal(fused[i][j], materialized[i][j]); fused[i][j] = materialized[i][j] = 0; }
+            }
+            AssertClose(fused[i], materialized[i], i < 2 ? 1e-6 : 1e-5, names[i]);
+        }
+        if (masked)
+        {
+            Assert.Equal(float.NegativeInfinity, Run(AttentionPath.Materialized)[1][0]);
+        }
+    }
+
+    [Fact]
+    public void Auto_PicksMaterializedForShortKeysAndSmallHeads()
+    {
+        Assert.Equal(AttentionPath.Materialized, Attention.Choose(AttentionShape.SelfCausal(8, 128, 4, 12, 8)));
+        Assert.Equal(AttentionPath.Materialized, Attention.Choose(AttentionShape.SelfCausal(1, Attention.MaterializedMaxKeys, 4, 20, 12)));
+        Assert.Equal(AttentionPath.Fused, Attention.Choose(AttentionShape.SelfCausal(1, Attention.MaterializedMaxKeys + 1, 4, 12, 8)));
+        Assert.Equal(AttentionPath.Fused, Attention.Choose(AttentionShape.SelfCausal(8, 128, 8, 48, 32)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Attention.Forward<float>(new float[8], new float[8], new float[8], [],
+            AttentionShape.SelfCausal(1, 1, 1, 8, 8), new float[8], new float[1], (AttentionPath)7));
     }
 
     [Fact]
@@ -283,6 +365,11 @@ public sealed class AttentionTests
 
     private static void CheckAgainstNaive(AttentionShape shape, float[] mask, int seed)
     {
+        foreach (var path in Paths) { CheckAgainstNaive(shape, mask, seed, path); }
+    }
+
+    private static void CheckAgainstNaive(AttentionShape shape, float[] mask, int seed, AttentionPath path)
+    {
         var rng = new Random(seed);
         var q = RandomArray(rng, shape.Batch * shape.Tokens * shape.Heads * shape.QkHeadDim);
         var k = RandomArray(rng, shape.Batch * shape.KeyTokens * shape.Heads * shape.QkHeadDim);
@@ -292,10 +379,10 @@ public sealed class AttentionTests
         var lse = new float[shape.Batch * shape.Heads * shape.Tokens];
         var expectedOutput = new float[output.Length];
         var expectedLse = new float[lse.Length];
-        Attention.Forward<float>(q, k, v, mask, shape, output, lse);
+        Attention.Forward<float>(q, k, v, mask, shape, output, lse, path);
         Attention.Naive<float>(q, k, v, mask, shape, expectedOutput, expectedLse);
-        AssertClose(expectedOutput, output, ForwardTolerance, "output");
-        AssertClose(expectedLse, lse, ForwardTolerance, "logSumExp");
+        AssertClose(expectedOutput, output, ForwardTolerance, $"{path} output");
+        AssertClose(expectedLse, lse, ForwardTolerance, $"{path} logSumExp");
 
         var dq = new float[q.Length];
         var dk = new float[k.Length];
@@ -303,11 +390,11 @@ public sealed class AttentionTests
         var expectedDq = new float[q.Length];
         var expectedDk = new float[k.Length];
         var expectedDv = new float[v.Length];
-        Attention.Backward<float>(dOutput, q, k, v, mask, output, lse, shape, dq, dk, dv);
+        Attention.Backward<float>(dOutput, q, k, v, mask, output, lse, shape, dq, dk, dv, path);
         Attention.NaiveBackward<float>(dOutput, q, k, v, mask, shape, expectedDq, expectedDk, expectedDv);
-        AssertClose(expectedDq, dq, BackwardTolerance, "dq");
-        AssertClose(expectedDk, dk, BackwardTolerance, "dk");
-        AssertClose(expectedDv, dv, BackwardTolerance, "dv");
+        AssertClose(expectedDq, dq, BackwardTolerance, $"{path} dq");
+        AssertClose(expectedDk, dk, BackwardTolerance, $"{path} dk");
+        AssertClose(expectedDv, dv, BackwardTolerance, $"{path} dv");
     }
 
     // |actual − expected| ≤ tolerance·(1 + |expected|)

@@ -1,5 +1,7 @@
 // OpGradientTests.cs: every autograd op's forward against a double reference and its backward against finite differences,
 // across odd sizes (OpCheck).
+using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Tensors.Tests;
@@ -151,6 +153,66 @@ public sealed class OpGradientTests
         atol: 1e-5, gradAtol: 1e-6);
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(127)]
+    [InlineData(128)]
+    [InlineData(129)]
+    public void Rope_LeadingEntriesPassThrough(int tokens)
+    {
+        const int maxPos = 300, heads = 2, leading = 3, headDim = 4;
+        using var consts = new Arena("consts");
+        var invFreq = new double[headDim / 2];
+        Kernels.Rope.InverseFrequencies<double>(headDim, 10000, invFreq);
+        var cos64 = new double[maxPos * headDim / 2];
+        var sin64 = new double[maxPos * headDim / 2];
+        Kernels.Rope.Tables<double>(invFreq, maxPos, cos64, sin64);
+        var pos = RandomInts(tokens, maxPos, seed: tokens);
+        var positions = Ints(consts, pos);
+        Tensor cos32 = consts.FromSpan<float>(cos64.Select(c => (float)c).ToArray(), maxPos, headDim / 2),
+            sin32 = consts.FromSpan<float>(sin64.Select(c => (float)c).ToArray(), maxPos, headDim / 2);
+        var cosD = consts.FromSpan<double>(cos64, maxPos, headDim / 2);
+        var sinD = consts.FromSpan<double>(sin64, maxPos, headDim / 2);
+        OpCheck.Run(
+            [[tokens, heads, leading + headDim]],
+            (t, v) => t.Value(v[0]).DType == DType.F64
+                ? RopeOp.Apply(t, v[0], cosD, sinD, positions, leading)
+                : RopeOp.Apply(t, v[0], cos32, sin32, positions, leading),
+            x =>
+            {
+                // y[.., j] = x[.., j] for j < leading; the last headDim entries rotated pair by pair
+                var y = (double[])x[0].Clone();
+                for (var tk = 0; tk < tokens; tk++)
+                {
+                    for (var h = 0; h < heads; h++)
+                    {
+                        for (var i = 0; i < headDim / 2; i++)
+                        {
+                            var angle = pos[tk] * invFreq[i];
+                            var o = ((tk * heads + h) * (leading + headDim)) + leading + (2 * i);
+                            y[o] = x[0][o] * Math.Cos(angle) - x[0][o + 1] * Math.Sin(angle);
+                            y[o + 1] = x[0][o] * Math.Sin(angle) + x[0][o + 1] * Math.Cos(angle);
+                        }
+                    }
+                }
+                return y;
+            },
+            atol: 1e-5, gradAtol: 1e-7);
+    }
+
+    [Fact]
+    public void Rope_RejectsALeadingCountOutsideTheHead()
+    {
+        using var arena = new Arena("rope");
+        var tape = new Tape(arena);
+        var x = tape.Constant(arena.Allocate<float>(2, 1, 4));
+        var table = arena.Allocate<float>(4, 2);
+        var positions = arena.FromSpan<int>([0, 1], 2);
+        var e = Assert.Throws<ArgumentException>(() => RopeOp.Apply(tape, x, table, table, positions, leading: 4));
+        Assert.Contains("leading must be in [0, 4)", e.Message);
+    }
+
+    [Theory]
     [InlineData(1, 1, 2)]
     [InlineData(7, 3, 8)]
     [InlineData(5, 2, 64)]
@@ -239,17 +301,22 @@ public sealed class OpGradientTests
     }
 
     [Theory]
-    [InlineData(1, 1, 1, 4, 4, 0, true)]
-    [InlineData(2, 7, 2, 6, 4, 0, true)]
-    [InlineData(1, 5, 3, 12, 8, 4, true)]  // chunked prefill: 5 queries after 4 cached keys
-    [InlineData(1, 6, 2, 4, 6, 0, false)]
-    public void Attention(int batch, int tokens, int heads, int dqk, int dv, int startPos, bool causal)
+    [InlineData(1, 1, 1, 4, 4, 0, true, AttentionPath.Fused)]
+    [InlineData(2, 7, 2, 6, 4, 0, true, AttentionPath.Fused)]
+    [InlineData(1, 5, 3, 12, 8, 4, true, AttentionPath.Fused)]  // chunked prefill: 5 queries after 4 cached keys
+    [InlineData(1, 6, 2, 4, 6, 0, false, AttentionPath.Fused)]
+    [InlineData(1, 1, 1, 4, 4, 0, true, AttentionPath.Materialized)]
+    [InlineData(2, 7, 2, 6, 4, 0, true, AttentionPath.Materialized)]
+    [InlineData(1, 5, 3, 12, 8, 4, true, AttentionPath.Materialized)]
+    [InlineData(1, 6, 2, 4, 6, 0, false, AttentionPath.Materialized)]
+    [InlineData(1, 70, 1, 4, 4, 0, true, AttentionPath.Materialized)] // two row blocks
+    public void Attention(int batch, int tokens, int heads, int dqk, int dv, int startPos, bool causal, AttentionPath path)
     {
         var keys = startPos + tokens;
         var scale = 1 / Math.Sqrt(dqk);
         OpCheck.Run(
             [[batch, tokens, heads, dqk], [batch, keys, heads, dqk], [batch, keys, heads, dv]],
-            (t, v) => AttentionOp.Apply(t, v[0], v[1], v[2], scale, startPos, causal),
+            (t, v) => AttentionOp.Apply(t, v[0], v[1], v[2], scale, startPos, causal, path: path),
             x =>
             {
                 var y = new double[batch * tokens * heads * dv];

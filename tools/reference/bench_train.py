@@ -3,7 +3,7 @@
 Builds the model of model.py in float32 with random weights (normal(0, initializer_range), norms 1, correction bias 0),
 a fixed random token batch (B, T), and times full training steps: forward + backward of model.loss (main CE + 0.3 x MTP
 CE, embedding and head tied into the MTP module), clip_grad_norm_(1.0) and torch.optim.AdamW (betas 0.9/0.95, eps 1e-8,
-weight decay 0.1 on matrices). After the warm-up steps, prints one JSON object: best and median step seconds, tokens/s
+weight decay 0.1 on matrices). After the warm-up (--warmup steps and at least --warmup-seconds), prints one JSON object: best and median step seconds, tokens/s
 of the median step, and the process's peak RSS (getrusage ru_maxrss) and its RSS after importing torch.
 Not here: the balance loss and the bias update (model.py has neither; both are a negligible share of a step).
 
@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--seq", type=int, required=True)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--warmup-seconds", type=float, default=0.0, help="warm up at least this long as well")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -81,8 +82,10 @@ def main():
         optimizer.step()
         return total.item()
 
-    for _ in range(args.warmup):
+    warmup_start, warmed = time.perf_counter(), 0
+    while warmed < args.warmup or time.perf_counter() - warmup_start < args.warmup_seconds:
         step()
+        warmed += 1
     times, loss = [], float("nan")
     for _ in range(args.steps):
         start = time.perf_counter()

@@ -47,8 +47,7 @@ public sealed class Mla
         // q: (B, T, H, d_qk) = [q_nope | q_pe] per head
         var q = WqA is not null ? Linear.Forward(tape, QNorm!.Forward(tape, Linear.Forward(tape, x, WqA)), WqB!) : Linear.Forward(tape, x, Wq!);
         q = ReshapeOp.Apply(tape, q, b, t, h, c.QkHeadDim);
-        var qNope = NarrowOp.Apply(tape, q, -1, 0, dn);                                      // (B, T, H, d_n)
-        var qPe = RopeOp.Apply(tape, NarrowOp.Apply(tape, q, -1, dn, dr), rope.Cos, rope.Sin, positions); // (B, T, H, d_r)
+        var query = RopeOp.Apply(tape, q, rope.Cos, rope.Sin, positions, leading: dn);    // (B, T, H, d_qk): q_nope as is, q_pe rotated
 
         // kv: (B, T, c + d_r) = [c_kv | k_pe]; one rotated k_pe per token, shared by every head
         var kv = Linear.Forward(tape, x, WkvA);
@@ -61,7 +60,6 @@ public sealed class Mla
         var kNope = NarrowOp.Apply(tape, kvb, -1, 0, dn);                                    // (B, T, H, d_n)
         var v = NarrowOp.Apply(tape, kvb, -1, dn, dv);                                       // (B, T, H, d_v)
 
-        var query = ConcatOp.Apply(tape, [qNope, qPe], -1);                                  // (B, T, H, d_qk)
         var key = ConcatOp.Apply(tape, [kNope, kPe], -1);                                    // (B, T, H, d_qk)
         var o = AttentionOp.Apply(tape, query, key, v, RopeTables.SoftmaxScale(c));          // (B, T, H, d_v)
         return Linear.Forward(tape, ReshapeOp.Apply(tape, o, b, t, (long)h * dv), Wo);      // (B, T, D)

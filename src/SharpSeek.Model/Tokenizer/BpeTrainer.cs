@@ -39,7 +39,7 @@ public static class BpeTrainer
             tokens.Add(special);
             added.Add(new AddedToken(id, special, Special: true));
         }
-        var settings = new TokenizerSettings(options.BosToken, options.EosToken, options.PadToken, options.ModelMaxLength);
+        var settings = new TokenizerSettings(options.BosToken, options.EosToken, options.PadToken, options.ModelMaxLength, options.ChatTemplate);
         return new ByteLevelBpe(vocab, merges, added, [options.Pattern], byteLevelUseRegex: false, nfc: false, settings);
     }
 

@@ -97,7 +97,24 @@ public sealed partial class ByteLevelBpe
         var root = Expect(doc.RootElement, JsonValueKind.Object, "the top level", source);
         var maxLength = Property(root, "model_max_length");
         int? max = maxLength.ValueKind == JsonValueKind.Number && maxLength.TryGetDouble(out var m) && m is >= 1 and < int.MaxValue ? (int)m : null;
-        return new TokenizerSettings(TokenName(root, "bos_token", source), TokenName(root, "eos_token", source), TokenName(root, "pad_token", source), max);
+        return new TokenizerSettings(TokenName(root, "bos_token", source), TokenName(root, "eos_token", source), TokenName(root, "pad_token", source), max,
+            ReadChatTemplate(Property(root, "chat_template"), source));
+    }
+
+    /// <summary>tokenizer_config.json's chat_template: a string, or HF's list of {"name", "template"} (the one named
+    /// "default" is taken); null when absent.</summary>
+    public static string? ReadChatTemplate(JsonElement value, string source)
+    {
+        if (value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) { return null; }
+        if (value.ValueKind == JsonValueKind.String) { return value.GetString(); }
+        if (value.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var entry in value.EnumerateArray())
+            {
+                if (entry.ValueKind == JsonValueKind.Object && OptionalString(entry, "name", source) == "default") { return OptionalString(entry, "template", source); }
+            }
+        }
+        throw Malformed(source, "chat_template", "a string or a list of {\"name\", \"template\"} holding one named \"default\"");
     }
 
     // HF writes these as a plain string or as {"__type": "AddedToken", "content": ...}.
@@ -323,7 +340,7 @@ public sealed partial class ByteLevelBpe
             }
             w.WriteBoolean("clean_up_tokenization_spaces", false);
             if (ModelMaxLength is { } max) { w.WriteNumber("model_max_length", max); }
-            w.WriteNull("chat_template");
+            if (ChatTemplate is null) { w.WriteNull("chat_template"); } else { w.WriteString("chat_template", ChatTemplate); }
             w.WriteString("tokenizer_class", "PreTrainedTokenizerFast");
             w.WriteEndObject();
         }

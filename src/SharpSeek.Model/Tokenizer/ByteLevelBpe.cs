@@ -29,6 +29,7 @@ public sealed partial class ByteLevelBpe
     private readonly Dictionary<(int Left, int Right), (int Rank, int Id)> _mergeRanks = [];
     private readonly AddedToken[] _added;
     private readonly Dictionary<string, int> _addedIds = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _specialIds = [];
     private readonly Regex? _addedRegex;
     private readonly string[] _splitPatterns;
     private readonly Regex[] _splits;
@@ -70,6 +71,7 @@ public sealed partial class ByteLevelBpe
             if (_idToToken.TryGetValue(token.Id, out var other) && other != token.Content) { throw new InvalidDataException($"added token '{token.Content}' reuses id {token.Id} of '{other}'"); }
             _idToToken[token.Id] = token.Content;
             _addedIds[token.Content] = token.Id;
+            if (token.Special) { _specialIds.Add(token.Id); }
         }
         _addedRegex = AddedTokenRegex(_added.Select(t => t.Content));
         _splits = CompileSplits(_splitPatterns, byteLevelUseRegex);
@@ -109,6 +111,9 @@ public sealed partial class ByteLevelBpe
     public int? EosId => Settings.EosToken is { } t ? TokenToId(t) : null;
 
     public int? PadId => Settings.PadToken is { } t ? TokenToId(t) : null;
+
+    /// <summary>tokenizer_config.json's chat_template (Jinja source), when given.</summary>
+    public string? ChatTemplate => Settings.ChatTemplate;
 
     /// <summary>tokenizer_config.json's model_max_length, when given and below int.MaxValue.</summary>
     public int? ModelMaxLength => Settings.ModelMaxLength;
@@ -150,6 +155,18 @@ public sealed partial class ByteLevelBpe
         }
         return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
     }
+
+    /// <summary>Appends the bytes <paramref name="id"/> contributes to <see cref="Decode"/>'s UTF-8 stream (a byte-level
+    /// token's bytes, an added token's own UTF-8).</summary>
+    public void AppendTokenBytes(int id, List<byte> bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (!_idToToken.TryGetValue(id, out var token)) { throw new ArgumentOutOfRangeException(nameof(id), id, $"token id {id} is not in the vocabulary (ids 0..{VocabSize - 1})"); }
+        ByteLevelMap.AppendBytes(token, bytes);
+    }
+
+    /// <summary>True for an added token marked special (BOS, EOS, chat roles): what HF's skip_special_tokens drops.</summary>
+    public bool IsSpecial(int id) => _specialIds.Contains(id);
 
     /// <summary>The pieces BPE sees for text that holds no added token: normalized, then split by each regex in turn.
     /// The regexes run on <see cref="CodePointFold"/>'s text, one char per code point, as HF's regex engine sees it.</summary>

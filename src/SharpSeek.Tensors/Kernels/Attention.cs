@@ -1,7 +1,8 @@
 // Attention.cs: fused causal multi-head attention, FlashAttention-2 style: forward with an online softmax over 64×64
 // tiles that never materializes T×Tk, and the matching backward that recomputes P from the saved logSumExp.
 // Naive/NaiveBackward (scores materialized, double accumulation) are the test oracle.
-// Not here: MLA projections, RoPE, KV cache (Model, Inference); tile products and exp (TileMath.cs). Tested by AttentionTests.
+// Not here: the materialized path for short key ranges (AttentionMaterialized.cs); MLA projections, RoPE, KV cache
+// (Model, Inference); tile products and exp (TileMath.cs). Tested by AttentionTests.
 using System.Numerics;
 
 namespace SharpSeek.Tensors.Kernels;
@@ -12,7 +13,7 @@ namespace SharpSeek.Tensors.Kernels;
 /// output (B, T, H, Dv), logSumExp (B, H, T), mask (T, Tk) shared by batch and heads. A row with no attended key gets
 /// output 0 and logSumExp −∞. Results do not depend on the thread count.
 /// </summary>
-public static unsafe class Attention
+public static unsafe partial class Attention
 {
     /// <summary>Query rows per tile (Br).</summary>
     public const int BlockRows = 64;
@@ -33,12 +34,24 @@ public static unsafe class Attention
         where T : unmanaged, IFloatingPointIeee754<T>
         => Forward(q, k, v, mask, shape, output, logSumExp, WorkerPool.Current);
 
-    internal static void Forward<T>(ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, in AttentionShape shape, Span<T> output, Span<T> logSumExp, WorkerPool pool)
+    /// <summary>The forward on the kernel <paramref name="path"/> names (<see cref="AttentionPath.Auto"/>: <see cref="Choose"/>).</summary>
+    public static void Forward<T>(ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, in AttentionShape shape, Span<T> output, Span<T> logSumExp,
+        AttentionPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Forward(q, k, v, mask, shape, output, logSumExp, WorkerPool.Current, path);
+
+    internal static void Forward<T>(ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, in AttentionShape shape, Span<T> output, Span<T> logSumExp,
+        WorkerPool pool, AttentionPath path = AttentionPath.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ValidateInputs(q.Length, k.Length, v.Length, mask.Length, shape);
         Expect(nameof(output), output.Length, (long)shape.Batch * shape.Tokens * shape.Heads * shape.VHeadDim, "B·T·H·Dv");
         Expect(nameof(logSumExp), logSumExp.Length, (long)shape.Batch * shape.Heads * shape.Tokens, "B·H·T");
+        if (Resolve(path, shape) == AttentionPath.Materialized)
+        {
+            ForwardMaterialized(q, k, v, mask, shape, output, logSumExp, pool);
+            return;
+        }
         var queryBlocks = (shape.Tokens + (BlockRows * ForwardGroup) - 1) / (BlockRows * ForwardGroup);
         var count = shape.Batch * shape.Heads * queryBlocks;
         if (count == 0) { return; }
@@ -65,8 +78,14 @@ public static unsafe class Attention
         where T : unmanaged, IFloatingPointIeee754<T>
         => Backward(dOutput, q, k, v, mask, output, logSumExp, shape, dq, dk, dv, WorkerPool.Current);
 
+    /// <summary>The backward on the kernel <paramref name="path"/> names (<see cref="AttentionPath.Auto"/>: <see cref="Choose"/>).</summary>
+    public static void Backward<T>(ReadOnlySpan<T> dOutput, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, ReadOnlySpan<T> output,
+        ReadOnlySpan<T> logSumExp, in AttentionShape shape, Span<T> dq, Span<T> dk, Span<T> dv, AttentionPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Backward(dOutput, q, k, v, mask, output, logSumExp, shape, dq, dk, dv, WorkerPool.Current, path);
+
     internal static void Backward<T>(ReadOnlySpan<T> dOutput, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, ReadOnlySpan<T> output,
-        ReadOnlySpan<T> logSumExp, in AttentionShape shape, Span<T> dq, Span<T> dk, Span<T> dv, WorkerPool pool)
+        ReadOnlySpan<T> logSumExp, in AttentionShape shape, Span<T> dq, Span<T> dk, Span<T> dv, WorkerPool pool, AttentionPath path = AttentionPath.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ValidateInputs(q.Length, k.Length, v.Length, mask.Length, shape);
@@ -77,6 +96,11 @@ public static unsafe class Attention
         Expect(nameof(dq), dq.Length, q.Length, "B·T·H·Dqk");
         Expect(nameof(dk), dk.Length, k.Length, "B·Tk·H·Dqk");
         Expect(nameof(dv), dv.Length, v.Length, "B·Tk·H·Dv");
+        if (Resolve(path, shape) == AttentionPath.Materialized)
+        {
+            BackwardMaterialized(dOutput, q, k, v, mask, output, logSumExp, shape, dq, dk, dv, pool);
+            return;
+        }
         var count = shape.Batch * shape.Heads;
         if (count == 0) { return; }
         fixed (T* pdo = dOutput, pq = q, pk = k, pv = v, pm = mask, po = output, pl = logSumExp, pdq = dq, pdk = dk, pdv = dv)

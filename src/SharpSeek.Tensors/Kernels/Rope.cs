@@ -1,5 +1,6 @@
 // Rope.cs: rotary position embedding in DeepSeek's interleaved-pair convention (spec §5.1) over x (T, H, d), its backward
-// (rotation by the negative angle), and the plain-RoPE inv_freq / cos / sin table builders. Not here: YaRN frequencies
+// (rotation by the negative angle), optionally after leading entries that pass through (MLA's [q_nope | q_pe] heads),
+// and the plain-RoPE inv_freq / cos / sin table builders. Not here: YaRN frequencies
 // (the model computes invFreq and passes it in). Tested by RopeTests.
 using System.Numerics;
 
@@ -21,6 +22,19 @@ public static unsafe class Rope
     public static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, int startPos, int heads, int headDim, Span<T> y)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => Rotate(x, cos, sin, default, startPos, TokenCount(x.Length, heads, headDim), heads, headDim, y, inverse: false);
+
+    /// <summary>
+    /// x: (T, H, leading + d): the first <paramref name="leading"/> entries of each head are copied unchanged (MLA's q_nope),
+    /// the last d = <paramref name="headDim"/> are rotated as above (q_pe); cos, sin: (maxPos, d/2).
+    /// </summary>
+    public static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int heads, int leading, int headDim,
+        Span<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Rotate(x, cos, sin, positions, 0, positions.Length, heads, headDim, y, inverse: false, leading);
+
+    /// <summary>The backward of the leading-pass-through forward: the leading entries of dy copied, the rest rotated back.</summary>
+    public static void Backward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int heads, int leading, int headDim,
+        Span<T> dx) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Rotate(dy, cos, sin, positions, 0, positions.Length, heads, headDim, dx, inverse: true, leading);
 
     // forward: y = R(p·θ) x per pair, R orthogonal  ⇒  dx = R(p·θ)ᵀ dy = R(−p·θ) dy
     public static void Backward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int heads, int headDim,
@@ -97,13 +111,14 @@ public static unsafe class Rope
     }
 
     private static void Rotate<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int startPos, int tokens,
-        int heads, int headDim, Span<T> y, bool inverse) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        int heads, int headDim, Span<T> y, bool inverse, int leading = 0) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         CheckHeadDim(headDim);
         ArgumentOutOfRangeException.ThrowIfNegative(heads);
+        ArgumentOutOfRangeException.ThrowIfNegative(leading);
         var half = headDim / 2;
-        Operators.CheckLength(nameof(x), (long)tokens * heads * headDim, x.Length);
-        Operators.CheckLength(nameof(y), (long)tokens * heads * headDim, y.Length);
+        Operators.CheckLength(nameof(x), (long)tokens * heads * (leading + headDim), x.Length);
+        Operators.CheckLength(nameof(y), (long)tokens * heads * (leading + headDim), y.Length);
         Operators.CheckLength(nameof(sin), cos.Length, sin.Length);
         if (cos.Length % half != 0)
         {
@@ -130,10 +145,11 @@ public static unsafe class Rope
                 StartPos = startPos,
                 Heads = heads,
                 HeadDim = headDim,
+                Leading = leading,
                 Y = py,
                 Sign = inverse ? -T.One : T.One,
             };
-            RowLoop.Run(tokens, 2L * heads * headDim, ref body);
+            RowLoop.Run(tokens, 2L * heads * (leading + headDim), ref body);
         }
     }
 
@@ -146,6 +162,7 @@ public static unsafe class Rope
         public int StartPos { get; init; }
         public int Heads { get; init; }
         public int HeadDim { get; init; }
+        public int Leading { get; init; }
         public T* Y { get; init; }
         public T Sign { get; init; }
 
@@ -155,10 +172,15 @@ public static unsafe class Rope
             var p = Positions == null ? StartPos + token : Positions[token];
             var c = Cos + (long)p * half;
             var s = Sin + (long)p * half;
-            var x = X + (long)token * Heads * HeadDim;
-            var y = Y + (long)token * Heads * HeadDim;
+            var stride = Leading + HeadDim;
+            var x = X + ((long)token * Heads * stride);
+            var y = Y + ((long)token * Heads * stride);
             for (var h = 0; h < Heads; h++, x += HeadDim, y += HeadDim)
             {
+                // the leading entries pass through; x and y then point at the rotated part
+                if (x != y) { new ReadOnlySpan<T>(x, Leading).CopyTo(new Span<T>(y, Leading)); }
+                x += Leading;
+                y += Leading;
                 for (var i = 0; i < half; i++)
                 {
                     T x0 = x[2 * i], x1 = x[2 * i + 1], ci = c[i], si = Sign * s[i];

@@ -30,6 +30,7 @@ public sealed class TrainingRunTests
         using var checkpoint = CheckpointDirectory.Open(dir);
         Assert.Equal(tokenizer.VocabSize, checkpoint.Config.VocabSize);
         Assert.Equal(tokenizer.EosId, checkpoint.Config.EosTokenId);
+        Assert.Equal(DeepSeekChatTemplate.Source, tokenizer.ChatTemplate); // the run directory carries its chat template
         using var weights = new ModelWeights(checkpoint.Config);
         Assert.Equal(weights.Unique.Count, weights.Load(checkpoint));
         var state = RunState.Load(Path.Combine(dir, RunState.FileName));

@@ -1,0 +1,398 @@
+// BatchEngine.cs: the continuous-batching generation engine (serving §2.6). Callers enqueue into a bounded queue; one
+// engine thread owns the runner and the KV cache and, each iteration: admits queued requests into free slots; runs one
+// batched MTP draft step for the speculating sequences; runs ONE ragged main step holding the prefill chunks of new
+// sequences (at most PrefillChunk prompt tokens each, so decodes keep flowing), 1-token decode chunks and 2-token
+// [token, draft] verify chunks; then samples, detokenizes, applies the stop rules and streams one update per sequence.
+// A finished or cancelled sequence frees its slot at once, so a queued request takes it on the next iteration.
+// Speculation follows SpeculativeDecoder's protocol exactly and is greedy-only (temperature 0, no penalties); other
+// requests that ask for it decode normally. Not here: templates, reasoning split, wire formats (front ends).
+// Tested by BatchEngineTests.
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SharpSeek.Inference.Runtime;
+using SharpSeek.Model.Tokenizer;
+
+namespace SharpSeek.Inference.Engine;
+
+/// <summary>An <see cref="IGenerationEngine"/> over a <see cref="ModelRunner"/>; dispose to stop its thread.</summary>
+public sealed class BatchEngine : IGenerationEngine, IDisposable
+{
+    private readonly ModelRunner _runner;
+    private readonly KvCache _cache;
+    private readonly bool _ownsRunner;
+    private readonly ByteLevelBpe? _tokenizer;
+    private readonly int? _eos;
+    private readonly int _queueCapacity;
+    private readonly int _prefillChunk;
+    private readonly object _gate = new();
+    private readonly Queue<EngineSequence> _queue = new();
+    private readonly List<EngineSequence> _running = [];
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Thread _thread;
+    private readonly float[] _logits;
+    private volatile bool _disposed;
+    private long _requests, _promptTokens, _generatedTokens, _drafted, _accepted;
+    private double _promptSeconds, _decodeSeconds;
+    private int _runningCount;
+
+    /// <summary>An engine over an existing runner (its cache's slots are the concurrency; its context the limit).
+    /// <paramref name="tokenizer"/> null: updates carry ids only, Text is "", and stop strings are rejected.</summary>
+    public BatchEngine(ModelRunner runner, ByteLevelBpe? tokenizer, int queueCapacity = 64, int prefillChunk = 256)
+        : this(runner, tokenizer, queueCapacity, prefillChunk, ownsRunner: false)
+    {
+    }
+
+    private BatchEngine(ModelRunner runner, ByteLevelBpe? tokenizer, int queueCapacity, int prefillChunk, bool ownsRunner)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        new BatchEngineOptions { QueueCapacity = queueCapacity, PrefillChunk = prefillChunk }.Validate();
+        if (tokenizer is not null && tokenizer.VocabSize > runner.Weights.Config.VocabSize)
+        {
+            throw new ArgumentException($"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary holds {runner.Weights.Config.VocabSize}", nameof(tokenizer));
+        }
+        (_runner, _cache, _tokenizer, _ownsRunner) = (runner, runner.Cache, tokenizer, ownsRunner);
+        (_queueCapacity, _prefillChunk) = (queueCapacity, prefillChunk);
+        _eos = tokenizer?.EosId;
+        _logits = new float[runner.Weights.Config.VocabSize];
+        _thread = new Thread(Loop) { IsBackground = true, Name = "sharpseek-engine" };
+        _thread.Start();
+    }
+
+    /// <summary>Loads the weights of <paramref name="modelDir"/> and, when present, its tokenizer.json.</summary>
+    public static BatchEngine Load(string modelDir, BatchEngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var weights = InferenceWeights.Load(modelDir, options.Format);
+        var context = options.MaxContext ?? weights.Config.MaxPositionEmbeddings;
+        var tokenizer = File.Exists(Path.Combine(modelDir, ByteLevelBpe.TokenizerFileName)) ? ByteLevelBpe.Load(modelDir) : null;
+        var cache = new KvCache(weights.Config, options.MaxConcurrency, context);
+        try
+        {
+            return new BatchEngine(new ModelRunner(weights, cache), tokenizer, options.QueueCapacity, options.PrefillChunk, ownsRunner: true);
+        }
+        catch
+        {
+            cache.Dispose();
+            throw;
+        }
+    }
+
+    public int MaxContext => _cache.MaxContext;
+
+    public int MaxConcurrency => _cache.MaxSequences;
+
+    public ByteLevelBpe? Tokenizer => _tokenizer;
+
+    public EngineMetrics Metrics
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new EngineMetrics
+                {
+                    Requests = _requests,
+                    PromptTokens = _promptTokens,
+                    GeneratedTokens = _generatedTokens,
+                    Running = _runningCount,
+                    Queued = _queue.Count,
+                    PromptSeconds = _promptSeconds,
+                    DecodeSeconds = _decodeSeconds,
+                    DraftedTokens = _drafted,
+                    AcceptedDraftTokens = _accepted,
+                };
+            }
+        }
+    }
+
+    /// <summary>Validates and queues at the call (so <see cref="QueueFullException"/> and bad requests throw here, not
+    /// at the first MoveNextAsync); the returned stream yields the updates.</summary>
+    public IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Validate(request);
+        var sequence = new EngineSequence(request, _tokenizer, _eos, MaxContext);
+        sequence.OnCancel = Wake;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);                                    // the engine drains the queue under _gate after it stops
+            if (_queue.Count >= _queueCapacity) { DropCancelledQueued(); }
+            if (_queue.Count >= _queueCapacity) { throw new QueueFullException(_queueCapacity); }
+            _queue.Enqueue(sequence);
+            _requests++;
+            _promptTokens += sequence.Prompt.Length;
+        }
+        sequence.Registration = cancellationToken.Register(sequence.Cancel);
+        Wake();
+        return Stream(sequence, cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) { return; }
+        _disposed = true;
+        Wake();
+        _thread.Join();
+        _wake.Dispose();
+        if (_ownsRunner)
+        {
+            _runner.Dispose();
+            _cache.Dispose();
+        }
+    }
+
+    // Cancellations may come after Dispose; then there is nothing left to wake.
+    private void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private static async IAsyncEnumerable<GenerationUpdate> Stream(EngineSequence sequence, CancellationToken callerToken, [EnumeratorCancellation] CancellationToken enumeratorToken = default)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, enumeratorToken);
+        using var registration = linked.Token.Register(sequence.Cancel);
+        try
+        {
+            await foreach (var update in sequence.Updates.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+        }
+        finally
+        {
+            sequence.Cancel();                                                                 // a consumer that stops early frees the slot
+        }
+    }
+
+    private void Validate(GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Prompt, nameof(request.Prompt));
+        if (request.Prompt.Count == 0) { throw new ArgumentException("the prompt is empty; give at least one token", nameof(request)); }
+        if (request.Prompt.Count >= MaxContext) { throw new PromptTooLongException(request.Prompt.Count, MaxContext); }
+        var vocab = _runner.Weights.Config.VocabSize;
+        foreach (var ids in (ReadOnlySpan<(string, IReadOnlyList<int>)>)[("prompt", request.Prompt), ("stop", request.StopTokens)])
+        {
+            foreach (var id in ids.Item2)
+            {
+                if ((uint)id >= (uint)vocab) { throw new ArgumentOutOfRangeException(nameof(request), $"{ids.Item1} token {id} is outside the vocabulary [0, {vocab})"); }
+            }
+        }
+        Text.Sampler.Validate(request.Sampling);
+        if (request.MaxNewTokens is < 1) { throw new ArgumentOutOfRangeException(nameof(request), $"max new tokens must be at least 1; got {request.MaxNewTokens}"); }
+        if (request.StopStrings.Count > 0 && _tokenizer is null)
+        {
+            throw new ArgumentException("stop strings need a tokenizer, and this engine has none; use stop tokens", nameof(request));
+        }
+        foreach (var stop in request.StopStrings)
+        {
+            if (string.IsNullOrEmpty(stop)) { throw new ArgumentException("stop strings must be non-empty", nameof(request)); }
+        }
+        if (request.Speculative && _runner.Weights.Mtp.Count == 0)
+        {
+            throw new ArgumentException("speculative decoding needs an MTP module; this model has none (num_nextn_predict_layers is 0)", nameof(request));
+        }
+    }
+
+    private void Loop()
+    {
+        while (!_disposed)
+        {
+            Admit();
+            if (_running.Count == 0)
+            {
+                _wake.Wait();
+                continue;
+            }
+            try
+            {
+                Iterate();
+            }
+            catch (Exception e)
+            {
+                // The step itself failed: every sequence in it has a cache in an unknown state.
+                foreach (var s in _running.ToArray()) { Remove(s, e); }
+            }
+        }
+        var gone = new ObjectDisposedException(nameof(BatchEngine), "the engine was disposed before the generation finished");
+        lock (_gate)
+        {
+            while (_queue.TryDequeue(out var queued)) { queued.Fail(gone); }
+        }
+        foreach (var s in _running.ToArray()) { Remove(s, gone); }
+    }
+
+    // Drops cancelled sequences, then moves queued requests into free slots.
+    private void Admit()
+    {
+        foreach (var s in _running.ToArray())
+        {
+            if (s.Cancelled) { Remove(s, new OperationCanceledException("the generation was cancelled")); }
+        }
+        lock (_gate)
+        {
+            while (_queue.TryPeek(out var next) && (next.Cancelled || _running.Count < _cache.MaxSequences))
+            {
+                _queue.Dequeue();
+                if (next.Cancelled)
+                {
+                    next.Fail(new OperationCanceledException("the generation was cancelled"));
+                    continue;
+                }
+                next.Slot = _cache.Acquire();
+                _running.Add(next);
+            }
+            _runningCount = _running.Count;
+        }
+    }
+
+    // Cancelled requests still in the queue take no place in it. Called under _gate.
+    private void DropCancelledQueued()
+    {
+        var kept = _queue.Where(s => !s.Cancelled).ToArray();
+        foreach (var s in _queue.Where(s => s.Cancelled)) { s.Fail(new OperationCanceledException("the generation was cancelled")); }
+        _queue.Clear();
+        foreach (var s in kept) { _queue.Enqueue(s); }
+    }
+
+    private void Iterate()
+    {
+        // 1. One batched MTP draft for the decoding speculative sequences with room for a 2-token verify.
+        var clock = Stopwatch.StartNew();
+        var drafting = _running.Where(s => !s.Prefilling && s.Speculate && _cache.Length(s.Slot) + 2 <= _cache.MaxContext).ToArray();
+        if (drafting.Length > 0)
+        {
+            var draftChunks = drafting.Select(s => new DraftChunk(s.Slot, s.PendingTokens.ToArray(), s.PendingHidden.ToArray())).ToArray();
+            var draft = _runner.DraftStep(draftChunks);
+            for (var i = 0; i < drafting.Length; i++)
+            {
+                drafting[i].Draft = SpeculativeDecoder.ArgMax(draft.LastLogits(i));
+                drafting[i].PendingTokens.Clear();
+                drafting[i].PendingHidden.Clear();
+            }
+        }
+
+        // 2. One ragged main step: prefill chunks, decode tokens, [token, draft] verify pairs.
+        var batch = _running.ToArray();
+        var chunks = new SequenceChunk[batch.Length];
+        var prefillRows = 0;
+        for (var i = 0; i < batch.Length; i++)
+        {
+            var s = batch[i];
+            if (s.Prefilling)
+            {
+                var n = Math.Min(_prefillChunk, s.Prompt.Length - s.Prefilled);
+                chunks[i] = new SequenceChunk(s.Slot, s.Prompt.AsMemory(s.Prefilled, n));
+                prefillRows += n;
+            }
+            else
+            {
+                chunks[i] = new SequenceChunk(s.Slot, s.Draft >= 0 ? new[] { s.Next, s.Draft } : new[] { s.Next });
+            }
+        }
+        var step = _runner.Step(chunks, drafting.Length > 0 ? LogitRows.All : LogitRows.Last);
+        var rows = chunks.Sum(c => c.Tokens.Length);
+        var seconds = clock.Elapsed.TotalSeconds;
+        long generated = 0, drafted = drafting.Length, accepted = 0;
+
+        // 3. Each sequence's tokens, in its own failure domain.
+        for (var i = 0; i < batch.Length; i++)
+        {
+            var s = batch[i];
+            var before = s.Generated.Count;
+            try
+            {
+                accepted += Advance(s, step, i) ? 1 : 0;
+                s.Flush();
+            }
+            catch (Exception e)
+            {
+                Remove(s, e);
+                continue;
+            }
+            generated += s.Generated.Count - before;
+            if (s.Finished) { Remove(s, null); }
+        }
+        lock (_gate)
+        {
+            (_generatedTokens, _drafted, _accepted) = (_generatedTokens + generated, _drafted + drafted, _accepted + accepted);
+            _promptSeconds += seconds * prefillRows / rows;                                     // a mixed step's time is split by rows
+            _decodeSeconds += seconds * (rows - prefillRows) / rows;
+        }
+    }
+
+    // Takes the step's rows for one sequence; returns whether its draft was accepted.
+    private bool Advance(EngineSequence s, StepResult step, int chunk)
+    {
+        if (s.Prefilling)
+        {
+            var n = step.RowCount(chunk);
+            if (s.Speculate)
+            {
+                var hidden = step.HiddenRows(chunk);
+                var at = s.PendingHidden.Count;
+                CollectionsMarshal.SetCount(s.PendingHidden, at + hidden.Length);
+                hidden.CopyTo(CollectionsMarshal.AsSpan(s.PendingHidden)[at..]);
+            }
+            s.Prefilled += n;
+            if (s.Prefilling) { return false; }
+            var first = Sample(s, step.LastLogits(chunk));
+            if (s.Speculate)
+            {
+                s.PendingTokens.AddRange(s.Prompt.AsSpan(1));
+                s.PendingTokens.Add(first);
+            }
+            s.Accept(first);
+            return false;
+        }
+        if (s.Draft < 0)
+        {
+            var next = Sample(s, step.LastLogits(chunk));
+            if (s.Speculate) { s.Pend(next, step.Hidden(chunk, 0)); }
+            s.Accept(next);
+            return false;
+        }
+        var (draft, check) = (s.Draft, SpeculativeDecoder.ArgMax(step.Logits(chunk, 0)));
+        s.Draft = -1;
+        if (check != draft)
+        {
+            _cache.Truncate(s.Slot, _cache.Length(s.Slot) - 1);
+            s.Pend(check, step.Hidden(chunk, 0));
+            s.Accept(check);
+            return false;
+        }
+        if (s.Accept(draft)) { return true; }
+        var after = SpeculativeDecoder.ArgMax(step.Logits(chunk, 1));
+        s.Pend(draft, step.Hidden(chunk, 0));
+        s.Pend(after, step.Hidden(chunk, 1));
+        s.Accept(after);
+        return true;
+    }
+
+    private int Sample(EngineSequence s, ReadOnlySpan<float> logits)
+    {
+        logits.CopyTo(_logits);
+        return s.Sampler.Sample(_logits, s.Generated);
+    }
+
+    // Frees the slot; error null: finished normally (its last update is already out).
+    private void Remove(EngineSequence s, Exception? error)
+    {
+        _running.Remove(s);
+        if (s.Slot >= 0)
+        {
+            _cache.Release(s.Slot);
+            s.Slot = -1;
+        }
+        if (error is not null) { s.Fail(error); }
+        lock (_gate) { _runningCount = _running.Count; }
+    }
+}
