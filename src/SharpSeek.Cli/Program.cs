@@ -19,5 +19,7 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
     TrainCommand.Create(),
     PlotCommand.Create(),
     GenerateCommand.Create(),
+    ServeCommand.Create(),
+    ChatCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -1,0 +1,74 @@
+// ServeCommand.cs: `sharpseek serve --model <dir> [--host 127.0.0.1] [--port 8000] [--api-key KEY] [--max-concurrency N]
+// [--queue N] [--context N] [--dtype f32|bf16|fp8] [--name ID]`: loads a model directory into the batching engine and
+// serves it over the OpenAI API (docs/server.md) until Ctrl+C. Not here: the server (SharpSeek.Server). Tested by
+// ServeCommandTests.
+using System.CommandLine;
+using SharpSeek.Inference.Engine;
+using SharpSeek.Inference.Runtime;
+using SharpSeek.Inference.Text;
+using SharpSeek.Server;
+
+namespace SharpSeek.Cli.Commands;
+
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model directory: config.json, model.safetensors, tokenizer.json (a run directory is one).", Required = true };
+        var host = new Option<string>("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "TCP port (0: a free one, printed at start).", DefaultValueFactory = _ => 8000 };
+        var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on every route but /health." };
+        var concurrency = new Option<int>("--max-concurrency") { Description = "Sequences decoding together (KV-cache slots).", DefaultValueFactory = _ => 4 };
+        var queue = new Option<int>("--queue") { Description = "Requests waiting for a slot before 429.", DefaultValueFactory = _ => 64 };
+        var context = new Option<int?>("--context") { Description = "Prompt plus output tokens per request (default: the model's max_position_embeddings)." };
+        var dtype = new Option<string>("--dtype") { Description = "Weights in memory: f32, bf16 or fp8.", DefaultValueFactory = _ => "f32" };
+        var name = new Option<string?>("--name") { Description = "Model id clients send and /v1/models lists (default: the directory name)." };
+        var command = new Command("serve", "Serve a model over the OpenAI API: /v1/chat/completions, /v1/completions, /v1/models, /health, /metrics.")
+        {
+            model, host, port, apiKey, concurrency, queue, context, dtype, name,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                var dir = parse.GetValue(model)!;
+                using var engine = BatchEngine.Load(dir, new BatchEngineOptions
+                {
+                    Format = Dtype(parse.GetValue(dtype)!),
+                    MaxConcurrency = parse.GetValue(concurrency),
+                    QueueCapacity = parse.GetValue(queue),
+                    MaxContext = parse.GetValue(context),
+                });
+                var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; the server needs one");
+                var id = parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
+                await using var server = new SharpSeekServer(engine, tokenizer, ChatTemplate.FromModelDirectory(dir), id,
+                    new ServerOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), ApiKey = parse.GetValue(apiKey) });
+                await server.StartAsync(cancellationToken);
+                Console.Out.WriteLine($"serving '{id}' at {server.Url} (context {server.ContextLength}, {engine.MaxConcurrency} slots, queue {parse.GetValue(queue)}); Ctrl+C stops");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl+C: stop listening, let DisposeAsync end the open requests
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    internal static WeightFormat Dtype(string dtype) => dtype switch
+    {
+        "f32" => WeightFormat.F32,
+        "bf16" => WeightFormat.BF16,
+        "fp8" => WeightFormat.Fp8,
+        _ => throw new ArgumentException($"--dtype must be f32, bf16 or fp8; got '{dtype}'"),
+    };
+}

@@ -1,0 +1,58 @@
+// OpenAiTypes.cs: the response shapes of OpenAI's chat and completions APIs as we write them (snake_case through
+// OpenAiJson.Options). Optional fields are left out when null; finish_reason, logprobs and usage are written as null.
+// Not here: request parsing (RequestReader.cs). Tested by ServerProtocolTests.
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SharpSeek.Server;
+
+internal static class OpenAiJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+}
+
+internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens, ReasoningDetails CompletionTokensDetails);
+
+internal sealed record ReasoningDetails(int ReasoningTokens);
+
+internal sealed record ChatMessageOut(string Role, string? Content, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent);
+
+internal sealed record ChatChoice(int Index, ChatMessageOut Message, string FinishReason, object? Logprobs = null);
+
+internal sealed record ChatCompletion(string Id, long Created, string Model, IReadOnlyList<ChatChoice> Choices, Usage Usage)
+{
+    public string Object { get; } = "chat.completion";
+}
+
+internal sealed record ChatDeltaOut(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent);
+
+internal sealed record ChatChunkChoice(int Index, ChatDeltaOut Delta, string? FinishReason, object? Logprobs = null);
+
+internal sealed record ChatCompletionChunk(string Id, long Created, string Model, IReadOnlyList<ChatChunkChoice> Choices, Usage? Usage)
+{
+    public string Object { get; } = "chat.completion.chunk";
+}
+
+internal sealed record TextChoice(int Index, string Text, string? FinishReason, object? Logprobs = null);
+
+internal sealed record TextCompletion(string Id, long Created, string Model, IReadOnlyList<TextChoice> Choices, Usage? Usage)
+{
+    public string Object { get; } = "text_completion";
+}
+
+internal sealed record ModelCard(string Id, long Created, string OwnedBy, int MaxModelLen)
+{
+    public string Object { get; } = "model";
+}
+
+internal sealed record ModelList(IReadOnlyList<ModelCard> Data)
+{
+    public string Object { get; } = "list";
+}
+
+internal sealed record ErrorBody(string Message, string Type, string? Param, string? Code);
+
+internal sealed record ErrorEnvelope(ErrorBody Error);

@@ -1,0 +1,154 @@
+// RequestReader.cs: reads OpenAI chat and completions request bodies leniently (unknown fields are ignored, null means
+// absent) and strictly where it matters: a field of the wrong type or out of range is a 400 that names the field.
+// Not here: prompt building (ChatPrompt), generation. Tested by ServerErrorTests and ServerProtocolTests.
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using SharpSeek.Inference.Engine;
+using SharpSeek.Inference.Text;
+
+namespace SharpSeek.Server;
+
+/// <summary>What a chat or completions request asks for; exactly one of Messages, PromptText and PromptIds is set.</summary>
+internal sealed record ParsedRequest(IReadOnlyList<ChatTurn>? Messages, string? PromptText, int[]? PromptIds, int N, bool Stream,
+    bool IncludeUsage, SamplingParameters Sampling, int? MaxTokens, IReadOnlyList<string> Stop);
+
+internal static class RequestReader
+{
+    public const int MaxChoices = 16;
+    public const int MaxStops = 16;
+    private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
+
+    public static async Task<JsonElement> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(request.Body, default, cancellationToken);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) { throw ApiException.BadRequest($"the request body must be a JSON object; got {doc.RootElement.ValueKind}"); }
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}", code: "invalid_json");
+        }
+    }
+
+    public static ParsedRequest ReadChat(JsonElement root, string modelId)
+    {
+        CheckModel(root, modelId);
+        if (Get(root, "messages") is not { ValueKind: JsonValueKind.Array } messages || messages.GetArrayLength() == 0)
+        {
+            throw ApiException.BadRequest("'messages' must be a non-empty array of {role, content} objects", "messages");
+        }
+        var turns = new List<ChatTurn>();
+        var i = 0;
+        foreach (var m in messages.EnumerateArray())
+        {
+            var at = $"messages[{i++}]";
+            if (m.ValueKind != JsonValueKind.Object) { throw ApiException.BadRequest($"'{at}' must be an object with 'role' and 'content'", at); }
+            var role = Get(m, "role") is { ValueKind: JsonValueKind.String } r ? r.GetString()! : "";
+            if (!Roles.Contains(role)) { throw ApiException.BadRequest($"'{at}.role' must be one of {string.Join(", ", Roles)}; got '{role}'", $"{at}.role"); }
+            var reasoning = Text(Get(m, "reasoning_content") ?? Get(m, "reasoning"), $"{at}.reasoning_content");
+            turns.Add(new ChatTurn(role == "developer" ? "system" : role, Text(Get(m, "content"), $"{at}.content") ?? "", reasoning));
+        }
+        return Common(root, turns, null, null);
+    }
+
+    public static ParsedRequest ReadCompletion(JsonElement root, string modelId)
+    {
+        CheckModel(root, modelId);
+        var prompt = Get(root, "prompt");
+        if (prompt is { ValueKind: JsonValueKind.Array } one && one.GetArrayLength() == 1 && one[0].ValueKind != JsonValueKind.Number) { prompt = one[0]; }
+        return prompt switch
+        {
+            { ValueKind: JsonValueKind.String } s => Common(root, null, s.GetString()!, null),
+            { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() > 0 && a.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number) =>
+                Common(root, null, null, [.. a.EnumerateArray().Select(e => e.TryGetInt32(out var id) && id >= 0 ? id
+                    : throw ApiException.BadRequest($"'prompt' token ids must be non-negative integers; got {e.GetRawText()}", "prompt"))]),
+            _ => throw ApiException.BadRequest("'prompt' must be a string or a non-empty array of token ids (one prompt per request)", "prompt"),
+        };
+    }
+
+    private static ParsedRequest Common(JsonElement root, IReadOnlyList<ChatTurn>? turns, string? text, int[]? ids)
+    {
+        var defaults = new SamplingParameters();
+        var sampling = new SamplingParameters
+        {
+            Temperature = Number(root, "temperature", 0, 2) ?? defaults.Temperature,
+            TopP = Number(root, "top_p", 0, 1, minExclusive: true) ?? defaults.TopP,
+            TopK = (int?)Integer(root, "top_k", 0, int.MaxValue) ?? defaults.TopK,
+            MinP = Number(root, "min_p", 0, 1) ?? defaults.MinP,
+            FrequencyPenalty = Number(root, "frequency_penalty", -2, 2) ?? defaults.FrequencyPenalty,
+            PresencePenalty = Number(root, "presence_penalty", -2, 2) ?? defaults.PresencePenalty,
+            RepetitionPenalty = Number(root, "repetition_penalty", 0, 10, minExclusive: true) ?? defaults.RepetitionPenalty,
+            Seed = Integer(root, "seed", long.MinValue, long.MaxValue),
+        };
+        var maxTokens = Integer(root, "max_completion_tokens", 1, int.MaxValue) ?? Integer(root, "max_tokens", 1, int.MaxValue);
+        var n = (int)(Integer(root, "n", 1, MaxChoices) ?? 1);
+        var stream = Bool(root, "stream") ?? false;
+        var includeUsage = Get(root, "stream_options") is { ValueKind: JsonValueKind.Object } so && (Bool(so, "include_usage", "stream_options.include_usage") ?? false);
+        if (Bool(root, "logprobs") == true) { throw ApiException.BadRequest("'logprobs' is not supported by this server", "logprobs"); }
+        return new ParsedRequest(turns, text, ids, n, stream, includeUsage, sampling, (int?)maxTokens, Stops(root));
+    }
+
+    private static void CheckModel(JsonElement root, string modelId)
+    {
+        if (Get(root, "model") is not { } model) { return; }
+        if (model.ValueKind != JsonValueKind.String) { throw ApiException.BadRequest("'model' must be a string", "model"); }
+        if (model.GetString() != modelId)
+        {
+            throw ApiException.NotFound($"the model '{model.GetString()}' does not exist; this server serves '{modelId}'", "model", "model_not_found");
+        }
+    }
+
+    private static List<string> Stops(JsonElement root)
+    {
+        var stop = Get(root, "stop");
+        IEnumerable<JsonElement> items = stop switch
+        {
+            null => [],
+            { ValueKind: JsonValueKind.String } s => [s],
+            { ValueKind: JsonValueKind.Array } a => a.EnumerateArray(),
+            _ => throw ApiException.BadRequest("'stop' must be a string or an array of strings", "stop"),
+        };
+        var stops = items.Select(e => e.ValueKind == JsonValueKind.String && e.GetString() is { Length: > 0 } s ? s
+            : throw ApiException.BadRequest($"'stop' entries must be non-empty strings; got {e.GetRawText()}", "stop")).ToList();
+        return stops.Count <= MaxStops ? stops : throw ApiException.BadRequest($"'stop' holds at most {MaxStops} strings; got {stops.Count}", "stop");
+    }
+
+    private static JsonElement? Get(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+    // Message content: a string, or an array of parts of which the {"type": "text", "text": …} ones are joined.
+    private static string? Text(JsonElement? value, string name) => value switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.String } s => s.GetString(),
+        { ValueKind: JsonValueKind.Array } a => string.Concat(a.EnumerateArray().Select(p =>
+            p.ValueKind == JsonValueKind.Object && Get(p, "type")?.GetString() == "text" && Get(p, "text") is { ValueKind: JsonValueKind.String } t ? t.GetString()
+            : throw ApiException.BadRequest($"'{name}' parts must be {{\"type\": \"text\", \"text\": …}} objects; got {p.GetRawText()}", name))),
+        _ => throw ApiException.BadRequest($"'{name}' must be a string or an array of text parts", name),
+    };
+
+    private static double? Number(JsonElement root, string name, double min, double max, bool minExclusive = false)
+    {
+        if (Get(root, name) is not { } v) { return null; }
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var x) && (minExclusive ? x > min : x >= min) && x <= max) { return x; }
+        throw ApiException.BadRequest($"'{name}' must be a number in {(minExclusive ? "(" : "[")}{min}, {max}]; got {v.GetRawText()}", name);
+    }
+
+    private static long? Integer(JsonElement root, string name, long min, long max)
+    {
+        if (Get(root, name) is not { } v) { return null; }
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var x) && x >= min && x <= max) { return x; }
+        var what = min == long.MinValue ? "an integer" : max >= int.MaxValue ? $"an integer of at least {min}" : $"an integer in [{min}, {max}]";
+        throw ApiException.BadRequest($"'{name}' must be {what}; got {v.GetRawText()}", name);
+    }
+
+    private static bool? Bool(JsonElement root, string name, string? param = null) => Get(root, name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.True } => true,
+        { ValueKind: JsonValueKind.False } => false,
+        var v => throw ApiException.BadRequest($"'{param ?? name}' must be true or false; got {v.Value.GetRawText()}", param ?? name),
+    };
+}
