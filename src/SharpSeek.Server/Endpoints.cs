@@ -15,7 +15,7 @@ using SharpSeek.Model.Tokenizer;
 
 namespace SharpSeek.Server;
 
-internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer, ChatTemplate template, string modelId, int contextLength, ServerMetrics metrics)
+internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer, ChatTemplate template, string modelId, int contextLength, bool speculative, ServerMetrics metrics)
 {
     private readonly long _started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -99,6 +99,7 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
             Sampling = request.Sampling with { Seed = request.Sampling.Seed + i },
             MaxNewTokens = request.MaxTokens is { } m ? Math.Min(m, contextLength - ids.Length) : contextLength - ids.Length,
             StopStrings = request.Stop,
+            Speculative = speculative,
         }, ct)))];
 
     private static async IAsyncEnumerable<ChatDelta> Plain(IAsyncEnumerable<GenerationUpdate> updates, [EnumeratorCancellation] CancellationToken cancellationToken = default)

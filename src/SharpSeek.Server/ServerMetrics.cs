@@ -48,6 +48,9 @@ internal sealed class ServerMetrics
         Metric(sb, "sharpseek_spec_drafted_tokens_total", "counter", "tokens drafted by MTP speculation", [("", e.DraftedTokens)]);
         Metric(sb, "sharpseek_spec_accepted_tokens_total", "counter", "drafted tokens the main model accepted", [("", e.AcceptedDraftTokens)]);
         Metric(sb, "sharpseek_spec_acceptance_rate", "gauge", "accepted over drafted tokens", [("", Rate(e.AcceptedDraftTokens, e.DraftedTokens))]);
+        Metric(sb, "sharpseek_kv_cache_bytes_per_token", "gauge", "MLA latent KV-cache bytes per token, all layers", [("", e.KvCacheBytesPerToken)]);
+        Metric(sb, "sharpseek_kv_cache_mha_ratio", "gauge", "bytes an MHA cache of the same heads would take over the MLA cache's", [("", e.KvCacheMhaRatio)]);
+        Metric(sb, "sharpseek_kv_cache_capacity_bytes", "gauge", "bytes the KV cache holds for all slots", [("", e.KvCacheCapacityBytes)]);
         return sb.ToString();
     }
 

@@ -16,4 +16,8 @@ public sealed record ServerOptions
 
     /// <summary>Prompt plus output tokens allowed per request; null: the engine's context length (never more).</summary>
     public int? ContextLength { get; init; }
+
+    /// <summary>Draft with the model's MTP module and verify with the main model, for greedy requests (temperature 0, no
+    /// penalties); sampled requests decode normally. Output is unchanged either way.</summary>
+    public bool Speculative { get; init; }
 }

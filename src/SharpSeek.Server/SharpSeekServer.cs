@@ -37,7 +37,7 @@ public sealed class SharpSeekServer : IAsyncDisposable
         ModelId = modelId;
         ContextLength = Math.Min(_options.ContextLength ?? engine.MaxContext, engine.MaxContext);
         var metrics = new ServerMetrics();
-        var endpoints = new Endpoints(engine, tokenizer, template, modelId, ContextLength, metrics);
+        var endpoints = new Endpoints(engine, tokenizer, template, modelId, ContextLength, _options.Speculative, metrics);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();

@@ -14,7 +14,7 @@ public sealed class LayeringTests
         ["SharpSeek.Inference"] = ["SharpSeek.Model", "SharpSeek.Tensors"],
         ["SharpSeek.Rl"] = ["SharpSeek.Training", "SharpSeek.Inference", "SharpSeek.Model", "SharpSeek.Tensors"],
         ["SharpSeek.Server"] = ["SharpSeek.Inference", "SharpSeek.Model", "SharpSeek.Tensors"],
-        ["SharpSeek.Bench"] = ["SharpSeek.Tensors", "SharpSeek.Model", "SharpSeek.Training", "SharpSeek.Inference"],
+        ["SharpSeek.Bench"] = ["SharpSeek.Tensors", "SharpSeek.Model", "SharpSeek.Training", "SharpSeek.Inference", "SharpSeek.Server"],
     };
 
     internal static string RepoRoot()

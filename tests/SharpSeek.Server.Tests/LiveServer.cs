@@ -31,10 +31,10 @@ internal sealed class LiveServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<LiveServer> StartAsync(IGenerationEngine engine, string? apiKey = null, int? contextLength = null)
+    public static async Task<LiveServer> StartAsync(IGenerationEngine engine, string? apiKey = null, int? contextLength = null, bool speculative = false)
     {
         var server = new SharpSeekServer(engine, ChatTestData.Tokenizer, ChatTemplate.BuiltIn, Model,
-            new ServerOptions { Host = "127.0.0.1", Port = 0, ApiKey = apiKey, ContextLength = contextLength });
+            new ServerOptions { Host = "127.0.0.1", Port = 0, ApiKey = apiKey, ContextLength = contextLength, Speculative = speculative });
         await server.StartAsync();
         return new LiveServer(server, apiKey);
     }

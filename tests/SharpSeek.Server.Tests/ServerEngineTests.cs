@@ -80,4 +80,35 @@ public sealed class ServerEngineTests
         Assert.Equal(17, engine.Metrics.Requests);
         Assert.Equal(17L * NewTokens, engine.Metrics.GeneratedTokens);
     }
+
+    // --speculative on the server: greedy requests draft with the MTP module, and the replies do not change.
+    [Fact]
+    public async Task RealEngine_SpeculativeServer_SameGreedyReplies_CountsDrafts()
+    {
+        var (config, weights) = TinyModel();
+        using var cache = new KvCache(config, 4, Context);
+        using var runner = new ModelRunner(weights, cache);
+        using var engine = new BatchEngine(runner, ChatTestData.Tokenizer, queueCapacity: 32, prefillChunk: 16);
+        await using var live = await LiveServer.StartAsync(engine, speculative: true);
+        var replies = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
+            live.OpenAi().CompleteChatAsync([new UserChatMessage($"question {i}")], new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = NewTokens })));
+        for (var i = 0; i < 4; i++)
+        {
+            SdkCompletion reply = replies[i];
+            Assert.Equal(Lone(config, weights, $"question {i}").Content, reply.Content.Count == 0 ? "" : reply.Content[0].Text);
+            Assert.Equal(NewTokens, reply.Usage.OutputTokenCount);
+        }
+        Assert.True(engine.Metrics.DraftedTokens > 0, "the speculative server drafted nothing");
+        Assert.InRange(engine.Metrics.AcceptedDraftTokens, 0, engine.Metrics.DraftedTokens);
+
+        // The engine reports its cache: MLA bytes per token and how many times larger an MHA cache would be.
+        var kv = KvCacheSize.For(config);
+        Assert.Equal(kv.MlaBytesPerToken(sizeof(float)), engine.Metrics.KvCacheBytesPerToken);
+        Assert.Equal(kv.Ratio, engine.Metrics.KvCacheMhaRatio);
+        Assert.InRange(engine.Metrics.KvCacheMhaRatio, 1.01, 1000);
+        Assert.True(engine.Metrics.KvCacheCapacityBytes >= 4L * Context * engine.Metrics.KvCacheBytesPerToken);
+        var metrics = await live.Http.GetStringAsync("/metrics");
+        Assert.Contains($"sharpseek_kv_cache_bytes_per_token {engine.Metrics.KvCacheBytesPerToken}\n", metrics, StringComparison.Ordinal);
+        Assert.Contains($"sharpseek_spec_drafted_tokens_total {engine.Metrics.DraftedTokens}\n", metrics, StringComparison.Ordinal);
+    }
 }

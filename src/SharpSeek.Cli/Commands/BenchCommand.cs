@@ -12,6 +12,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchTrainCommand.Create());
         bench.Subcommands.Add(BenchInferCommand.Create());
+        bench.Subcommands.Add(BenchServeCommand.Create());
         return bench;
     }
 }

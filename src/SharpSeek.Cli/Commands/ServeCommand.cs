@@ -1,5 +1,5 @@
 // ServeCommand.cs: `sharpseek serve --model <dir> [--host 127.0.0.1] [--port 8000] [--api-key KEY] [--max-concurrency N]
-// [--queue N] [--context N] [--dtype f32|bf16|fp8] [--name ID]`: loads a model directory into the batching engine and
+// [--queue N] [--context N] [--dtype f32|bf16|fp8] [--name ID] [--speculative]`: loads a model directory into the batching engine and
 // serves it over the OpenAI API (docs/server.md) until Ctrl+C. Not here: the server (SharpSeek.Server). Tested by
 // ServeCommandTests.
 using System.CommandLine;
@@ -23,9 +23,10 @@ internal static class ServeCommand
         var context = new Option<int?>("--context") { Description = "Prompt plus output tokens per request (default: the model's max_position_embeddings)." };
         var dtype = new Option<string>("--dtype") { Description = "Weights in memory: f32, bf16 or fp8.", DefaultValueFactory = _ => "f32" };
         var name = new Option<string?>("--name") { Description = "Model id clients send and /v1/models lists (default: the directory name)." };
+        var speculative = new Option<bool>("--speculative") { Description = "Draft with the MTP module and verify with the main model, for greedy requests (output unchanged)." };
         var command = new Command("serve", "Serve a model over the OpenAI API: /v1/chat/completions, /v1/completions, /v1/models, /health, /metrics.")
         {
-            model, host, port, apiKey, concurrency, queue, context, dtype, name,
+            model, host, port, apiKey, concurrency, queue, context, dtype, name, speculative,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -40,11 +41,17 @@ internal static class ServeCommand
                     MaxContext = parse.GetValue(context),
                 });
                 var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; the server needs one");
+                if (parse.GetValue(speculative) && !engine.CanSpeculate)
+                {
+                    throw new ArgumentException($"--speculative needs an MTP module; '{dir}' has none (num_nextn_predict_layers is 0)");
+                }
                 var id = parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
                 await using var server = new SharpSeekServer(engine, tokenizer, ChatTemplate.FromModelDirectory(dir), id,
-                    new ServerOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), ApiKey = parse.GetValue(apiKey) });
+                    new ServerOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), ApiKey = parse.GetValue(apiKey), Speculative = parse.GetValue(speculative) });
                 await server.StartAsync(cancellationToken);
+                var m = engine.Metrics;
                 Console.Out.WriteLine($"serving '{id}' at {server.Url} (context {server.ContextLength}, {engine.MaxConcurrency} slots, queue {parse.GetValue(queue)}); Ctrl+C stops");
+                Console.Out.WriteLine($"kv cache: {m.KvCacheBytesPerToken:N0} bytes per token (an MHA cache of the same heads: {m.KvCacheMhaRatio:F1}× that), {m.KvCacheCapacityBytes / 1048576.0:F1} MiB for all slots");
                 try
                 {
                     await Task.Delay(Timeout.Infinite, cancellationToken);

@@ -85,6 +85,9 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
 
     public ByteLevelBpe? Tokenizer => _tokenizer;
 
+    /// <summary>Whether the model has an MTP module, which speculative requests need.</summary>
+    public bool CanSpeculate => _runner.Weights.Mtp.Count > 0;
+
     public EngineMetrics Metrics
     {
         get
@@ -102,6 +105,9 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
                     DecodeSeconds = _decodeSeconds,
                     DraftedTokens = _drafted,
                     AcceptedDraftTokens = _accepted,
+                    KvCacheBytesPerToken = _cache.BytesPerToken,
+                    KvCacheMhaRatio = _cache.RatioToMha,
+                    KvCacheCapacityBytes = _cache.CapacityBytes,
                 };
             }
         }

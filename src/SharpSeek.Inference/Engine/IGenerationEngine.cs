@@ -91,6 +91,15 @@ public sealed record EngineMetrics
     public double DecodeSeconds { get; init; }
     public long DraftedTokens { get; init; }
     public long AcceptedDraftTokens { get; init; }
+
+    /// <summary>KV-cache bytes one token takes over all layers (MLA: latent plus rope key), 0 when not known.</summary>
+    public long KvCacheBytesPerToken { get; init; }
+
+    /// <summary>How many times larger an MHA cache of the same heads (H·(d_qk + d_v) per layer) would be, 0 when not known.</summary>
+    public double KvCacheMhaRatio { get; init; }
+
+    /// <summary>Native bytes the engine's KV cache holds for all its slots.</summary>
+    public long KvCacheCapacityBytes { get; init; }
 }
 
 /// <summary>A generation engine; thread-safe: any number of callers may generate at once.</summary>
