@@ -286,7 +286,7 @@ public sealed class MatmulTests
     /// case and ~sqrt(k)·eps·Σ|a||b| typically. We allow 4·sqrt(k+1)·eps·(magnitude·k + |c0|) plus the final rounding of |c|,
     /// where magnitude bounds |a[i, p]·b[p, j]|.
     /// </summary>
-    private static void AssertClose<T>(T[] expected, T[] actual, int k, double eps, bool accumulate, string what, double magnitude = 1)
+    internal static void AssertClose<T>(T[] expected, T[] actual, int k, double eps, bool accumulate, string what, double magnitude = 1)
         where T : IConvertible
     {
         Assert.Equal(expected.Length, actual.Length);

@@ -1,6 +1,6 @@
 // LowPrecisionMatmul.cs: y = x·Wᵀ with BF16 or block-scaled FP8 (E4M3, 128×128) weights in the Linear (n, k) layout,
-// widened to f32 inside B-panel packing so the f32 microkernel does the compute. Not here: FP8 activations, weight
-// quantization (Fp8Quant.cs). Tested by MatmulTests.
+// widened to f32 inside B-panel packing so the f32 microkernel does the compute; m ≤ 4 streams W directly (MatmulGemv).
+// Not here: FP8 activations, weight quantization (Fp8Quant.cs). Tested by MatmulTests and MatmulGemvTests.
 namespace SharpSeek.Tensors.Kernels;
 
 public static unsafe partial class Matmul
@@ -17,7 +17,8 @@ public static unsafe partial class Matmul
         fixed (float* px = x, py = y)
         fixed (ushort* pw = bits)
         {
-            MatmulDriver.Run(px, false, new Bf16Source(pw, k), py, m, n, k, accumulate);
+            if (m <= MatmulGemv.MaxRows) { MatmulGemv.Run(px, new Bf16Weights(pw), py, m, n, k, accumulate); }
+            else { MatmulDriver.Run(px, false, new Bf16Source(pw, k), py, m, n, k, accumulate); }
         }
     }
 
@@ -36,7 +37,8 @@ public static unsafe partial class Matmul
         fixed (float* px = x, py = y, ps = scaleInv, table = Float8E4M3.DecodeTable)
         fixed (byte* pw = bits)
         {
-            MatmulDriver.Run(px, false, new Fp8Source(pw, ps, table, k), py, m, n, k, accumulate);
+            if (m <= MatmulGemv.MaxRows) { MatmulGemv.Run(px, new Fp8Weights(pw, ps, table, k), py, m, n, k, accumulate); }
+            else { MatmulDriver.Run(px, false, new Fp8Source(pw, ps, table, k), py, m, n, k, accumulate); }
         }
     }
 }

@@ -91,6 +91,15 @@ public static unsafe partial class Matmul
     private static void GemmCore<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate) where T : unmanaged
     {
+        if (typeof(T) == typeof(float) && transposeB && m <= MatmulGemv.MaxRows && (m == 1 || !transposeA))
+        {
+            // Decode's shape, y = x·Wᵀ with few rows: stream W once (MatmulGemv.cs).
+            fixed (T* pa = a, pb = b, pc = c)
+            {
+                MatmulGemv.Run((float*)pa, new F32Weights((float*)pb), (float*)pc, m, n, k, accumulate);
+            }
+            return;
+        }
         if ((long)m * n * k <= TinyProblem)
         {
             Naive(a, b, c, m, n, k, transposeA, transposeB, accumulate);

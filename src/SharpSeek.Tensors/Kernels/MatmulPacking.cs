@@ -127,7 +127,7 @@ internal readonly unsafe struct Fp8Source(byte* w, float* scaleInv, float* table
     /// subnormal code is M·2^-9; S.1111.111 is NaN, as in the table.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Decode(byte* p, Vector256<float> scale)
+    internal static Vector256<float> Decode(byte* p, Vector256<float> scale)
     {
         var code = Avx2.ConvertToVector256Int32(p);
         var magnitude = code & Vector256.Create(0x7F);

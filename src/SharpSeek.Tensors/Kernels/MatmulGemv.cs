@@ -1,0 +1,301 @@
+// MatmulGemv.cs: the direct small-m path for y (m, n) = [y +] x (m, k) · Wᵀ with W: (n, k) row-major in f32, BF16 or
+// block-scaled E4M3 — decode's shape. Each W row is streamed once and dotted with all m ≤ 4 rows of x (which stay in
+// L1): two W rows × m x rows of vector accumulators, horizontal sums at the end. No packing, no wasted microkernel
+// rows. Not here: argument checks (Matmul.cs, LowPrecisionMatmul.cs), larger m (MatmulDriver.cs). Tested by
+// MatmulGemvTests.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpSeek.Tensors.Kernels;
+
+/// <summary>W (n, k) row-major, read as f32 values: 8, 4 or 1 at a time, times a per-128×128-block scale.</summary>
+internal unsafe interface IGemvWeights
+{
+    /// <summary>The factor of block (j / 128, p / 128); 1 for unscaled formats.</summary>
+    float Scale(int j, int p);
+
+    Vector256<float> Load8(long offset, Vector256<float> scale);
+
+    Vector128<float> Load4(long offset, Vector128<float> scale);
+
+    float Load1(long offset, float scale);
+}
+
+internal readonly unsafe struct F32Weights(float* w) : IGemvWeights
+{
+    private readonly float* _w = w;
+
+    public float Scale(int j, int p) => 1f;
+
+    public Vector256<float> Load8(long offset, Vector256<float> scale) => Vector256.Load(_w + offset);
+
+    public Vector128<float> Load4(long offset, Vector128<float> scale) => Vector128.Load(_w + offset);
+
+    public float Load1(long offset, float scale) => _w[offset];
+}
+
+/// <summary>BF16 widened exactly: the 16 bits become the top half of each f32.</summary>
+internal readonly unsafe struct Bf16Weights(ushort* w) : IGemvWeights
+{
+    private readonly ushort* _w = w;
+
+    public float Scale(int j, int p) => 1f;
+
+    public Vector256<float> Load8(long offset, Vector256<float> scale)
+        => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(_w + offset), 16).AsSingle();
+
+    public Vector128<float> Load4(long offset, Vector128<float> scale)
+        => (Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(_w + offset)).AsUInt16()) << 16).AsSingle();
+
+    public float Load1(long offset, float scale) => BitConverter.UInt32BitsToSingle((uint)_w[offset] << 16);
+}
+
+/// <summary>E4M3 codes times scaleInv[j / 128, p / 128], decoded as in <see cref="Fp8Source"/> (exact, NaN kept).</summary>
+internal readonly unsafe struct Fp8Weights(byte* w, float* scaleInv, float* table, int k) : IGemvWeights
+{
+    private readonly byte* _w = w;
+    private readonly float* _scaleInv = scaleInv;
+    private readonly float* _table = table;
+    private readonly int _kBlocks = (k + Fp8Source.Block - 1) / Fp8Source.Block;
+
+    public float Scale(int j, int p) => _scaleInv[(long)(j / Fp8Source.Block) * _kBlocks + p / Fp8Source.Block];
+
+    public Vector256<float> Load8(long offset, Vector256<float> scale) => Fp8Source.Decode(_w + offset, scale);
+
+    public Vector128<float> Load4(long offset, Vector128<float> scale)
+    {
+        var code = Vector128.WidenLower(Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<uint>(_w + offset)).AsByte())).AsInt32();
+        var magnitude = code & Vector128.Create(0x7F);
+        var normal = ((magnitude << 20) + Vector128.Create(120 << 23)).AsSingle();
+        var subnormal = Vector128.ConvertToSingle(magnitude) * Vector128.Create(1f / 512);
+        var value = Vector128.ConditionalSelect(Vector128.LessThan(magnitude, Vector128.Create(8)).AsSingle(), subnormal, normal);
+        value = (value.AsInt32() | ((code & Vector128.Create(0x80)) << 24)).AsSingle() * scale;
+        return Vector128.ConditionalSelect(Vector128.Equals(magnitude, Vector128.Create(0x7F)).AsSingle(), Vector128.Create(float.NaN), value);
+    }
+
+    public float Load1(long offset, float scale) => _table[_w[offset]] * scale;
+}
+
+internal static unsafe class MatmulGemv
+{
+    /// <summary>The largest m that takes this path: beyond it the packed microkernel reuses each W panel enough to win.</summary>
+    public const int MaxRows = 4;
+
+    /// <summary>Below this many W elements one thread is faster than waking the pool (a 256×256 f32 GEMV takes ~10 µs).</summary>
+    private const long ParallelThreshold = 1L << 17;
+
+    /// <summary>Rows of W per work item at least (even, so that the row pairs never depend on the split).</summary>
+    private const int MinItemRows = 32;
+
+    /// <summary>Columns that share one scale: the 128-wide FP8 block (harmless for unscaled formats).</summary>
+    private const int Block = Fp8Source.Block;
+
+    /// <summary>y (m, n) = [y +] x (m, k) · Wᵀ for 1 ≤ m ≤ 4; each y row element is computed by one item in a fixed order.</summary>
+    public static void Run<TW>(float* x, TW w, float* y, int m, int n, int k, bool accumulate) where TW : struct, IGemvWeights
+    {
+        switch (m)
+        {
+            case 1: Run<TW, One>(x, w, y, n, k, accumulate); break;
+            case 2: Run<TW, Two>(x, w, y, n, k, accumulate); break;
+            case 3: Run<TW, Three>(x, w, y, n, k, accumulate); break;
+            case 4: Run<TW, Four>(x, w, y, n, k, accumulate); break;
+            case 0: break;
+            default: throw new ArgumentOutOfRangeException(nameof(m), m, $"the GEMV path takes 0 to {MaxRows} rows");
+        }
+    }
+
+    private static void Run<TW, TM>(float* x, TW w, float* y, int n, int k, bool accumulate)
+        where TW : struct, IGemvWeights
+        where TM : struct, IRowCount
+    {
+        if (n == 0) { return; }
+        var work = new Work<TW, TM> { X = x, W = w, Y = y, N = n, K = k, Accumulate = accumulate, ItemRows = n };
+        var pool = (long)n * k >= ParallelThreshold ? WorkerPool.Current : null;
+        if (pool is null || pool.Threads == 1)
+        {
+            work.Execute(0, 0);
+            return;
+        }
+        // About four items per thread so that dynamic claiming evens out the load; row pairs stay aligned.
+        var rows = Math.Max(MinItemRows, (n + 4 * pool.Threads - 1) / (4 * pool.Threads));
+        work.ItemRows = (rows + 1) & ~1;
+        pool.For((n + work.ItemRows - 1) / work.ItemRows, ref work);
+    }
+
+    /// <summary>m as a type, so that each instantiation of the row kernel keeps only the x rows it has.</summary>
+    private interface IRowCount
+    {
+        static abstract int Value { get; }
+    }
+
+    private struct One : IRowCount
+    {
+        public static int Value => 1;
+    }
+
+    private struct Two : IRowCount
+    {
+        public static int Value => 2;
+    }
+
+    private struct Three : IRowCount
+    {
+        public static int Value => 3;
+    }
+
+    private struct Four : IRowCount
+    {
+        public static int Value => 4;
+    }
+
+    private struct Work<TW, TM> : IWorkItem
+        where TW : struct, IGemvWeights
+        where TM : struct, IRowCount
+    {
+        public float* X;
+        public TW W;
+        public float* Y;
+        public int N;
+        public int K;
+        public int ItemRows;
+        public bool Accumulate;
+
+        public readonly void Execute(int index, int worker)
+        {
+            var j1 = Math.Min(N, (index + 1) * ItemRows);
+            for (var j = index * ItemRows; j < j1; j += 2) { RowPair<TW, TM>(X, W, Y, N, K, j, Math.Min(j + 1, N - 1), Accumulate); }
+        }
+    }
+
+    /// <summary>
+    /// Rows j0 and j1 of W (j1 = j0 for an odd last row) against the m = TM.Value rows of x (the vector loops skip the
+    /// others; the scalar tail reads row m-1 in their place and nothing of them is stored). Every dot product: vector partial sums over the whole row, one horizontal sum, then the scalar tail.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowPair<TW, TM>(float* x, TW w, float* y, int n, int k, int j0, int j1, bool accumulate)
+        where TW : struct, IGemvWeights
+        where TM : struct, IRowCount
+    {
+        var m = TM.Value;
+        var x0 = x;
+        var x1 = x + (long)Math.Min(1, m - 1) * k;
+        var x2 = x + (long)Math.Min(2, m - 1) * k;
+        var x3 = x + (long)Math.Min(3, m - 1) * k;
+        var w0 = (long)j0 * k;
+        var w1 = (long)j1 * k;
+        float s00, s01, s02, s03, s10, s11, s12, s13;
+        int tail;
+        if (Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported)
+        {
+            tail = k & ~7;
+            Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+            Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+            for (var p0 = 0; p0 < tail; p0 += Block)
+            {
+                var c0 = Vector256.Create(w.Scale(j0, p0));
+                var c1 = Vector256.Create(w.Scale(j1, p0));
+                var pEnd = Math.Min(tail, p0 + Block);
+                for (var p = p0; p < pEnd; p += 8)
+                {
+                    var v0 = w.Load8(w0 + p, c0);
+                    var v1 = w.Load8(w1 + p, c1);
+                    var u = Vector256.Load(x0 + p);
+                    a00 = Vector256.FusedMultiplyAdd(v0, u, a00);
+                    a10 = Vector256.FusedMultiplyAdd(v1, u, a10);
+                    if (TM.Value > 1)
+                    {
+                        u = Vector256.Load(x1 + p);
+                        a01 = Vector256.FusedMultiplyAdd(v0, u, a01);
+                        a11 = Vector256.FusedMultiplyAdd(v1, u, a11);
+                    }
+                    if (TM.Value > 2)
+                    {
+                        u = Vector256.Load(x2 + p);
+                        a02 = Vector256.FusedMultiplyAdd(v0, u, a02);
+                        a12 = Vector256.FusedMultiplyAdd(v1, u, a12);
+                    }
+                    if (TM.Value > 3)
+                    {
+                        u = Vector256.Load(x3 + p);
+                        a03 = Vector256.FusedMultiplyAdd(v0, u, a03);
+                        a13 = Vector256.FusedMultiplyAdd(v1, u, a13);
+                    }
+                }
+            }
+            (s00, s01, s02, s03) = (Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03));
+            (s10, s11, s12, s13) = (Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12), Vector256.Sum(a13));
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            tail = k & ~3;
+            Vector128<float> a00 = default, a01 = default, a02 = default, a03 = default;
+            Vector128<float> a10 = default, a11 = default, a12 = default, a13 = default;
+            for (var p0 = 0; p0 < tail; p0 += Block)
+            {
+                var c0 = Vector128.Create(w.Scale(j0, p0));
+                var c1 = Vector128.Create(w.Scale(j1, p0));
+                var pEnd = Math.Min(tail, p0 + Block);
+                for (var p = p0; p < pEnd; p += 4)
+                {
+                    var v0 = w.Load4(w0 + p, c0);
+                    var v1 = w.Load4(w1 + p, c1);
+                    var u = Vector128.Load(x0 + p);
+                    a00 = Vector128.FusedMultiplyAdd(v0, u, a00);
+                    a10 = Vector128.FusedMultiplyAdd(v1, u, a10);
+                    if (TM.Value > 1)
+                    {
+                        u = Vector128.Load(x1 + p);
+                        a01 = Vector128.FusedMultiplyAdd(v0, u, a01);
+                        a11 = Vector128.FusedMultiplyAdd(v1, u, a11);
+                    }
+                    if (TM.Value > 2)
+                    {
+                        u = Vector128.Load(x2 + p);
+                        a02 = Vector128.FusedMultiplyAdd(v0, u, a02);
+                        a12 = Vector128.FusedMultiplyAdd(v1, u, a12);
+                    }
+                    if (TM.Value > 3)
+                    {
+                        u = Vector128.Load(x3 + p);
+                        a03 = Vector128.FusedMultiplyAdd(v0, u, a03);
+                        a13 = Vector128.FusedMultiplyAdd(v1, u, a13);
+                    }
+                }
+            }
+            (s00, s01, s02, s03) = (Vector128.Sum(a00), Vector128.Sum(a01), Vector128.Sum(a02), Vector128.Sum(a03));
+            (s10, s11, s12, s13) = (Vector128.Sum(a10), Vector128.Sum(a11), Vector128.Sum(a12), Vector128.Sum(a13));
+        }
+        else
+        {
+            tail = 0;
+            (s00, s01, s02, s03, s10, s11, s12, s13) = (0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+        }
+        // Scalar tail (the whole row without vectors); the scale of its block, which may differ per column run.
+        for (var p = tail; p < k; p++)
+        {
+            var v0 = w.Load1(w0 + p, w.Scale(j0, p));
+            var v1 = w.Load1(w1 + p, w.Scale(j1, p));
+            s00 += v0 * x0[p];
+            s10 += v1 * x0[p];
+            s01 += v0 * x1[p];
+            s11 += v1 * x1[p];
+            s02 += v0 * x2[p];
+            s12 += v1 * x2[p];
+            s03 += v0 * x3[p];
+            s13 += v1 * x3[p];
+        }
+        Store(y, n, 0, j0, j1, s00, s10, accumulate);
+        if (m > 1) { Store(y, n, 1, j0, j1, s01, s11, accumulate); }
+        if (m > 2) { Store(y, n, 2, j0, j1, s02, s12, accumulate); }
+        if (m > 3) { Store(y, n, 3, j0, j1, s03, s13, accumulate); }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* y, int n, int i, int j0, int j1, float s0, float s1, bool accumulate)
+    {
+        var row = y + (long)i * n;
+        row[j0] = accumulate ? row[j0] + s0 : s0;
+        if (j1 != j0) { row[j1] = accumulate ? row[j1] + s1 : s1; }
+    }
+}
