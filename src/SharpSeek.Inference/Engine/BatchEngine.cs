@@ -169,6 +169,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         {
             await foreach (var update in sequence.Updates.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
             {
+                linked.Token.ThrowIfCancellationRequested();                                   // not the updates buffered after a cancel
                 yield return update;
             }
         }
