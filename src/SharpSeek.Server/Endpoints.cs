@@ -51,7 +51,7 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
         CheckLength(ids.Length, "prompt");
         var id = "cmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var choices = Choices(request, ids, (r, ct) => Plain(engine.GenerateAsync(r, ct), ct));
+        var choices = Choices(request, ids, (r, ct) => Plain(() => engine.GenerateAsync(r, ct), ct));
         if (request.Stream)
         {
             await StreamAsync(context, request, choices, (i, d) => d is null ? null : new TextCompletion(id, created, modelId, [new TextChoice(i, d.Content, Finish(d.Finish))], null),
@@ -102,9 +102,10 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
             Speculative = speculative,
         }, ct)))];
 
-    private static async IAsyncEnumerable<ChatDelta> Plain(IAsyncEnumerable<GenerationUpdate> updates, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    // The engine call happens at the first read, as for chat, so a choice that is never read never queues a generation.
+    private static async IAsyncEnumerable<ChatDelta> Plain(Func<IAsyncEnumerable<GenerationUpdate>> start, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var u in updates.WithCancellation(cancellationToken))
+        await foreach (var u in start().WithCancellation(cancellationToken))
         {
             yield return new ChatDelta("", u.Text, u.Finish, u.PromptTokens, u.CompletionTokens, 0);
         }

@@ -124,7 +124,7 @@ internal static class RequestReader
         null => null,
         { ValueKind: JsonValueKind.String } s => s.GetString(),
         { ValueKind: JsonValueKind.Array } a => string.Concat(a.EnumerateArray().Select(p =>
-            p.ValueKind == JsonValueKind.Object && Get(p, "type")?.GetString() == "text" && Get(p, "text") is { ValueKind: JsonValueKind.String } t ? t.GetString()
+            p.ValueKind == JsonValueKind.Object && Get(p, "type") is { ValueKind: JsonValueKind.String } type && type.GetString() == "text" && Get(p, "text") is { ValueKind: JsonValueKind.String } t ? t.GetString()
             : throw ApiException.BadRequest($"'{name}' parts must be {{\"type\": \"text\", \"text\": …}} objects; got {p.GetRawText()}", name))),
         _ => throw ApiException.BadRequest($"'{name}' must be a string or an array of text parts", name),
     };

@@ -84,6 +84,7 @@ public sealed class SharpSeekServer : IAsyncDisposable
         QueueFullException q => new ApiException(429, "rate_limit_error", q.Message, code: "queue_full"),
         PromptTooLongException p => ApiException.BadRequest(p.Message, "messages", "context_length_exceeded"),
         BadHttpRequestException b => new ApiException(b.StatusCode, "invalid_request_error", b.Message),
+        ChatTemplateException t => ApiException.BadRequest($"the chat template rejected the messages: {t.Message}", "messages"),
         _ => new ApiException(500, "server_error", $"internal error ({e.GetType().Name}): {e.Message}"),
     };
 
@@ -93,7 +94,6 @@ public sealed class SharpSeekServer : IAsyncDisposable
         {
             if (_options.ApiKey is { } key && context.Request.Path != "/health" && !Authorized(context.Request, key))
             {
-                context.Response.Headers.WWWAuthenticate = "Bearer";
                 throw new ApiException(401, "authentication_error",
                     context.Request.Headers.Authorization.Count == 0 ? "missing API key; send 'Authorization: Bearer <key>'" : "invalid API key", code: "invalid_api_key");
             }
@@ -112,6 +112,7 @@ public sealed class SharpSeekServer : IAsyncDisposable
             }
             var error = ToApiException(e);
             context.Response.Clear();
+            if (error.Status == 401) { context.Response.Headers.WWWAuthenticate = "Bearer"; }     // Clear() dropped it
             await Endpoints.WriteJsonAsync(context, new ErrorEnvelope(new ErrorBody(error.Message, error.Type, error.Param, error.Code)), error.Status);
         }
         finally

@@ -188,6 +188,7 @@ public sealed class ServerRawTests
     [InlineData("""{"messages":[{"role":"user","content":"x"}],"stop":7}""", "stop", "string")]
     [InlineData("""{"messages":[{"role":"user","content":"x"}],"stream":"yes"}""", "stream", "true or false")]
     [InlineData("""{"messages":[{"role":"user","content":"x"}],"seed":1.5}""", "seed", "integer")]
+    [InlineData("""{"messages":[{"role":"user","content":[{"type":1,"text":"x"}]}]}""", "messages[0].content", "parts must be")]
     public async Task BadRequest_400_NamesTheField(string body, string? param, string inMessage)
     {
         using var engine = LiveServer.R1Engine();
@@ -231,6 +232,19 @@ public sealed class ServerRawTests
         anonymous.DefaultRequestHeaders.Authorization = new("Bearer", "k2");
         await ErrorAsync(await anonymous.PostAsync("/v1/chat/completions", new StringContent("{}")), HttpStatusCode.Unauthorized);
         Assert.Equal(HttpStatusCode.OK, (await live.Http.GetAsync("/v1/models")).StatusCode);
+        using var challenged = await anonymous.GetAsync("/v1/models");
+        Assert.Equal(HttpStatusCode.Unauthorized, challenged.StatusCode);
+        Assert.Equal("Bearer", challenged.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public void TemplateRefusal_Is400_NotA500()
+    {
+        var error = SharpSeekServer.ToApiException(new SharpSeek.Inference.Text.ChatTemplateException("unknown role \"tool\""));
+        Assert.Equal(400, error.Status);
+        Assert.Equal("messages", error.Param);
+        Assert.Contains("unknown role", error.Message, StringComparison.Ordinal);
+        Assert.Equal(500, SharpSeekServer.ToApiException(new InvalidOperationException("boom")).Status);
     }
 
     [Fact]

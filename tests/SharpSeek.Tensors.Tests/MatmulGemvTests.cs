@@ -89,6 +89,8 @@ public sealed class MatmulGemvTests
     [InlineData(2, 999, 300)]
     [InlineData(3, 1001, 129)]
     [InlineData(4, 640, 1100)]
+    [InlineData(1, 1100, 1000)]                                                                // above the f32/BF16 threading threshold (2^20)
+    [InlineData(2, 2050, 520)]
     public void LargeShapes_MatchNaive_AndAreBitwiseIndependentOfThreadCount(int m, int n, int k)
     {
         var rng = new Random(m + n + k);

@@ -94,7 +94,7 @@ public sealed class ConsoleChat(IGenerationEngine engine, ByteLevelBpe tokenizer
             await output.WriteLineAsync(finish == FinishReason.Length ? " [stopped: token limit]" : "");
             _history.Add(new ChatTurn("assistant", content.ToString(), reasoning.Length > 0 ? reasoning.ToString() : null));
         }
-        catch (Exception e) when (e is QueueFullException or PromptTooLongException or ArgumentException)
+        catch (Exception e) when (e is QueueFullException or PromptTooLongException or ArgumentException or ChatTemplateException)
         {
             _history.RemoveAt(_history.Count - 1);
             await output.WriteLineAsync($"{(inReasoning && _options.Ansi ? Reset : "")}error: {e.Message}");

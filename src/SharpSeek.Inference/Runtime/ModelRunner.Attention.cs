@@ -2,7 +2,8 @@
 // together; each new row's kv_norm(c_kv) and rotated k_pe are written into its slot; then each sequence attends over its
 // cached positions with a causal mask inside its chunk. Absorbed (default), per head h:
 //   q_abs = q_nope·W_UK_h (c),  s_j = scale·(q_abs·c_j + q_pe·k_pe_j),  o_lat = Σ_j softmax(s)_j c_j,  o_h = W_UV_h·o_lat.
-// Naive: k_nope, v = kv_b_proj(c_j) re-expanded for every cached j, then the fused attention kernel. Tested by ModelRunnerTests.
+// Naive: k_nope, v = kv_b_proj(c_j) re-expanded for every cached j, then the attention kernel (fused or materialized, as
+// Attention.Choose picks by size). Tested by ModelRunnerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Kernels;
 using KernelNorm = SharpSeek.Tensors.Kernels.RmsNorm;

@@ -1,8 +1,9 @@
 // SpeculativeDecoder.cs: generation for one sequence on a ModelRunner: plain decoding (one token per step, any picker),
 // or greedy MTP speculation (r1-grpo §5, serving §3.1): the MTP block drafts t_{n+1} from (t_n, h_{n−1}); the main model
 // verifies [t_n, draft] in one 2-row step; the draft is kept when the main model's argmax at t_n equals it (then the
-// second row gives the next token for free), else the caches roll back one position. Greedy output is the same either
-// way. Not here: batching many sequences (Engine), sampling policies. Tested by SpeculativeDecoderTests.
+// second row gives the next token for free), else the main cache rolls back one position (the MTP cache never took the
+// draft). Greedy output is the same either way as long as a 2-row step rounds each row as a 1-row step does (the tests
+// check it token for token; see docs/inference.md). A full context ends generation. Not here: batching many sequences (Engine), sampling policies. Tested by SpeculativeDecoderTests.
 using System.Runtime.InteropServices;
 
 namespace SharpSeek.Inference.Runtime;
@@ -31,6 +32,7 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
         if (speculative && pick is not null) { throw new ArgumentException("MTP speculation here is greedy; give no picker", nameof(pick)); }
         if (speculative && runner.Weights.Mtp.Count == 0) { throw new InvalidOperationException("speculation needs an MTP module; the model has none"); }
         pick ??= ArgMax;
+        if (maxNewTokens == 0) { return []; }
         var cache = runner.Cache;
         var generated = new List<int>(maxNewTokens);
         var slot = cache.Acquire();
@@ -49,7 +51,7 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
             while (true)
             {
                 generated.Add(next);
-                if (generated.Count >= maxNewTokens || next == stopId) { break; }
+                if (generated.Count >= maxNewTokens || next == stopId || cache.Length(slot) >= cache.MaxContext) { break; } // context full: stop with what we have
                 if (!speculative || cache.Length(slot) + 2 > cache.MaxContext)
                 {
                     var step = runner.Step([new SequenceChunk(slot, new[] { next })], LogitRows.Last);

@@ -154,6 +154,9 @@ public sealed class Sampler
 
     private void ApplyPenalties(Span<float> logits, IReadOnlyList<int> generated)
     {
+        // Every id checked before any state or logit changes, so a bad id leaves the sampler as it was.
+        for (var i = 0; i < generated.Count; i++) { CheckId(generated[i], nameof(generated), logits.Length); }
+        for (var i = 0; _p.RepetitionPenalty != 1 && i < _prompt.Length; i++) { CheckId(_prompt[i], nameof(_prompt), logits.Length); }
         if (_p.RepetitionPenalty != 1)
         {
             // Mark every id once, then penalize and unmark in one more pass, so each distinct id is hit once.

@@ -12,6 +12,10 @@ namespace SharpSeek.Tensors.Kernels;
 /// <summary>W (n, k) row-major, read as f32 values: 8, 4 or 1 at a time, times a per-128×128-block scale.</summary>
 internal unsafe interface IGemvWeights
 {
+    /// <summary>Below this many W elements one thread beats waking the pool (~30 µs here): f32 and BF16 stream at memory
+    /// speed (a 1024×1024 f32 GEMV takes ~90 µs alone), FP8 decodes at about a quarter of that rate.</summary>
+    static abstract long ParallelThreshold { get; }
+
     /// <summary>The factor of block (j / 128, p / 128); 1 for unscaled formats.</summary>
     float Scale(int j, int p);
 
@@ -24,6 +28,8 @@ internal unsafe interface IGemvWeights
 
 internal readonly unsafe struct F32Weights(float* w) : IGemvWeights
 {
+    public static long ParallelThreshold => 1L << 20;
+
     private readonly float* _w = w;
 
     public float Scale(int j, int p) => 1f;
@@ -38,6 +44,8 @@ internal readonly unsafe struct F32Weights(float* w) : IGemvWeights
 /// <summary>BF16 widened exactly: the 16 bits become the top half of each f32.</summary>
 internal readonly unsafe struct Bf16Weights(ushort* w) : IGemvWeights
 {
+    public static long ParallelThreshold => 1L << 20;
+
     private readonly ushort* _w = w;
 
     public float Scale(int j, int p) => 1f;
@@ -54,6 +62,8 @@ internal readonly unsafe struct Bf16Weights(ushort* w) : IGemvWeights
 /// <summary>E4M3 codes times scaleInv[j / 128, p / 128], decoded as in <see cref="Fp8Source"/> (exact, NaN kept).</summary>
 internal readonly unsafe struct Fp8Weights(byte* w, float* scaleInv, float* table, int k) : IGemvWeights
 {
+    public static long ParallelThreshold => 1L << 18;
+
     private readonly byte* _w = w;
     private readonly float* _scaleInv = scaleInv;
     private readonly float* _table = table;
@@ -82,9 +92,6 @@ internal static unsafe class MatmulGemv
     /// <summary>The largest m that takes this path: beyond it the packed microkernel reuses each W panel enough to win.</summary>
     public const int MaxRows = 4;
 
-    /// <summary>Below this many W elements one thread is faster than waking the pool (a 256×256 f32 GEMV takes ~10 µs).</summary>
-    private const long ParallelThreshold = 1L << 17;
-
     /// <summary>Rows of W per work item at least (even, so that the row pairs never depend on the split).</summary>
     private const int MinItemRows = 32;
 
@@ -111,7 +118,7 @@ internal static unsafe class MatmulGemv
     {
         if (n == 0) { return; }
         var work = new Work<TW, TM> { X = x, W = w, Y = y, N = n, K = k, Accumulate = accumulate, ItemRows = n };
-        var pool = (long)n * k >= ParallelThreshold ? WorkerPool.Current : null;
+        var pool = (long)n * k >= TW.ParallelThreshold ? WorkerPool.Current : null;
         if (pool is null || pool.Threads == 1)
         {
             work.Execute(0, 0);

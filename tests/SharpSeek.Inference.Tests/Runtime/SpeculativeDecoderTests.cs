@@ -24,6 +24,25 @@ public sealed class SpeculativeDecoderTests
         }
     }
 
+    // Zero new tokens is none (no prefill needed); a full context ends generation with the tokens so far, both ways.
+    [Fact]
+    public void ZeroTokens_AndAFullContext_StopCleanly()
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 13);
+        var prompt = RuntimeFixture.Tokens(5, config.VocabSize, 14);
+        var weights = InferenceWeights.From(model, WeightFormat.F32);
+        using var cache = new KvCache(config, 1, 12);
+        using var runner = new ModelRunner(weights, cache);
+        Assert.Empty(new SpeculativeDecoder(runner).Generate(prompt, 0, speculative: false));
+        var expected = RuntimeFixture.ReferenceGreedy(model, prompt, 8);
+        foreach (var speculative in new[] { false, true })
+        {
+            // 12 positions: the prompt's 5 plus 7 fed tokens, and the 8th token is picked from the last logits.
+            Assert.Equal(expected, new SpeculativeDecoder(runner).Generate(prompt, 100, speculative));
+        }
+    }
+
     [Fact]
     public void Speculation_SameTokensAsPlainDecoding_CountersConsistent()
     {
