@@ -232,7 +232,7 @@ public static class InferBench
         for (var r = 0; r < prefill.Length; r++) { prefill[r] = Prefill(); }
         var decode = new double[options.Decode];
         for (var i = 0; i < decode.Length; i++) { decode[i] = DecodeStep(); }
-        return (b * options.Prompt / Median(prefill), b / Median(decode));
+        return (b * options.Prompt / TrainBench.Median([.. prefill.Order()]), b / TrainBench.Median([.. decode.Order()]));
     }
 
     // Greedy decoding of Decode tokens after each prompt, plain and then speculative, F32 weights; both warmed up once.
@@ -331,12 +331,6 @@ public static class InferBench
         WeightFormat.BF16 => "bf16",
         _ => "fp8",
     };
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]);
-    }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

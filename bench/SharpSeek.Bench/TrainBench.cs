@@ -240,7 +240,8 @@ public static class TrainBench
         return null;
     }
 
-    private static double Median(double[] sorted) =>
+    /// <summary>The median of sorted values (the mean of the middle two for an even count).</summary>
+    internal static double Median(double[] sorted) =>
         sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
 
     private static string LastLine(string text) => text.TrimEnd().Split('\n')[^1].Trim();

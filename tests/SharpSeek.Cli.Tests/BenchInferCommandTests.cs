@@ -56,7 +56,7 @@ public sealed class BenchInferCommandTests
     }
 
     [Theory]
-    [InlineData("--formats", "int4", "--formats takes f32, bf16 and fp8; got 'int4'")]
+    [InlineData("--formats", "int4", "--formats must be f32, bf16 or fp8; got 'int4'")]
     [InlineData("--threads", "0", "threads ≥ 1")]
     public void BadInput_FailsWithAClearMessage(string option, string value, string expected)
     {

@@ -4,7 +4,6 @@
 // Not here: the measuring code (bench/SharpSeek.Bench/InferBench.cs). Tested by BenchInferCommandTests.
 using System.CommandLine;
 using SharpSeek.Bench;
-using SharpSeek.Inference.Runtime;
 
 namespace SharpSeek.Cli.Commands;
 
@@ -38,7 +37,7 @@ internal static class BenchInferCommand
                     Batches = parse.GetValue(batches) ?? [1, 8],
                     Prompt = parse.GetValue(prompt),
                     Decode = parse.GetValue(decode),
-                    Formats = [.. (parse.GetValue(formats) ?? []).Select(Format)],
+                    Formats = [.. (parse.GetValue(formats) ?? []).Select(f => WeightFormatOption.Parse(f, "--formats"))],
                     Threads = parse.GetValue(threads),
                     Reference = !parse.GetValue(noReference),
                     Speculative = parse.GetValue(speculative),
@@ -55,11 +54,4 @@ internal static class BenchInferCommand
         return command;
     }
 
-    private static WeightFormat Format(string name) => name switch
-    {
-        "f32" => WeightFormat.F32,
-        "bf16" => WeightFormat.BF16,
-        "fp8" => WeightFormat.Fp8,
-        _ => throw new ArgumentException($"--formats takes f32, bf16 and fp8; got '{name}'"),
-    };
 }

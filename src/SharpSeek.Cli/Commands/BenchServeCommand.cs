@@ -33,7 +33,7 @@ internal static class BenchServeCommand
                     Clients = parse.GetValue(clients) ?? [1, 4, 16],
                     Requests = parse.GetValue(requests),
                     MaxTokens = parse.GetValue(maxTokens),
-                    Format = ServeCommand.Dtype(parse.GetValue(dtype)!),
+                    Format = WeightFormatOption.Parse(parse.GetValue(dtype)!),
                     Threads = parse.GetValue(threads),
                     Speculative = parse.GetValue(speculative),
                 };

@@ -48,13 +48,7 @@ internal static class GenerateCommand
                     var other => throw new ArgumentException($"--speculative must be 'mtp'; got '{other}'"),
                 };
                 if (spec && temp > 0) { throw new ArgumentException("--speculative mtp is greedy; drop --temperature or give --greedy"); }
-                var format = parse.GetValue(dtype) switch
-                {
-                    "f32" => WeightFormat.F32,
-                    "bf16" => WeightFormat.BF16,
-                    "fp8" => WeightFormat.Fp8,
-                    var other => throw new ArgumentException($"--dtype must be f32, bf16 or fp8; got '{other}'"),
-                };
+                var format = WeightFormatOption.Parse(parse.GetValue(dtype)!);
                 var (text, ids) = (parse.GetValue(prompt), parse.GetValue(tokens));
                 if ((text is null) == (ids is null)) { throw new ArgumentException("give exactly one of --prompt and --tokens"); }
                 var dir = parse.GetValue(model)!;

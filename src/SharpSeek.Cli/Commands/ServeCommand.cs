@@ -4,7 +4,6 @@
 // ServeCommandTests.
 using System.CommandLine;
 using SharpSeek.Inference.Engine;
-using SharpSeek.Inference.Runtime;
 using SharpSeek.Inference.Text;
 using SharpSeek.Server;
 
@@ -35,7 +34,7 @@ internal static class ServeCommand
                 var dir = parse.GetValue(model)!;
                 using var engine = BatchEngine.Load(dir, new BatchEngineOptions
                 {
-                    Format = Dtype(parse.GetValue(dtype)!),
+                    Format = WeightFormatOption.Parse(parse.GetValue(dtype)!),
                     MaxConcurrency = parse.GetValue(concurrency),
                     QueueCapacity = parse.GetValue(queue),
                     MaxContext = parse.GetValue(context),
@@ -70,12 +69,4 @@ internal static class ServeCommand
         });
         return command;
     }
-
-    internal static WeightFormat Dtype(string dtype) => dtype switch
-    {
-        "f32" => WeightFormat.F32,
-        "bf16" => WeightFormat.BF16,
-        "fp8" => WeightFormat.Fp8,
-        _ => throw new ArgumentException($"--dtype must be f32, bf16 or fp8; got '{dtype}'"),
-    };
 }
