@@ -10,6 +10,7 @@ using SharpSeek.Inference.Runtime;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Tokenizer;
+using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 using SharpSeek.Training.Data;
 
@@ -79,7 +80,7 @@ public static class InferBench
                 var torch = options.Reference && format != WeightFormat.Fp8 ? MeasurePyTorch(dir, options, format, out why) : null;
                 foreach (var b in options.Batches)
                 {
-                    var (prefill, decode) = MeasureRunner(weights, b, options);
+                    var (prefill, decode, shares) = MeasureRunner(weights, b, options);
                     var (weightBytes, cacheBytes) = DecodeStepBytes(weights, b, options.Prompt + (options.Decode / 2));
                     var theirs = torch?.FirstOrDefault(r => r.Batch == b);
                     rows.Add(new InferBenchRow
@@ -93,6 +94,9 @@ public static class InferBench
                         WeightBytes = weightBytes,
                         CacheBytes = cacheBytes,
                         RooflineTokensPerSecond = b * copy * 1e9 / (weightBytes + cacheBytes),
+                        DecodeGemm = shares.Gemm,
+                        DecodeAttention = shares.Attention,
+                        DecodeRouting = shares.Routing,
                     });
                 }
             }
@@ -154,11 +158,11 @@ public static class InferBench
         static string Tps(double? r) => r is { } v ? v.ToString("F0", CultureInfo.InvariantCulture) : "n/a";
         var text = new System.Text.StringBuilder();
         text.AppendLine(string.Create(i, $"infer {report.Model} threads={report.Threads} prompt={report.Prompt} decode={report.Decode}: copy {report.CopyGBps:F1} GB/s, pytorch {report.PyTorch}"));
-        text.AppendLine(string.Create(i, $"{"format",-6} {"batch",5} | {"prefill tok/s",13} {"pytorch",9} {"ratio",6} | {"decode tok/s",12} {"pytorch",9} {"ratio",6} | {"MiB/step",9} {"roofline",9} {"of roof",7}"));
+        text.AppendLine(string.Create(i, $"{"format",-6} {"batch",5} | {"prefill tok/s",13} {"pytorch",9} {"ratio",6} | {"decode tok/s",12} {"pytorch",9} {"ratio",6} | {"MiB/step",9} {"roofline",9} {"of roof",7} | decode step: gemm attn route other"));
         foreach (var r in report.Results)
         {
             text.AppendLine(string.Create(i,
-                $"{r.Format,-6} {r.Batch,5} | {r.PrefillTokensPerSecond,13:F0} {Tps(r.PyTorchPrefill),9} {Ratio(r.PrefillRatio),6} | {r.DecodeTokensPerSecond,12:F0} {Tps(r.PyTorchDecode),9} {Ratio(r.DecodeRatio),6} | {(r.WeightBytes + r.CacheBytes) / 1048576.0,9:F2} {r.RooflineTokensPerSecond,9:F0} {100 * r.RooflineFraction,6:F0}%"));
+                $"{r.Format,-6} {r.Batch,5} | {r.PrefillTokensPerSecond,13:F0} {Tps(r.PyTorchPrefill),9} {Ratio(r.PrefillRatio),6} | {r.DecodeTokensPerSecond,12:F0} {Tps(r.PyTorchDecode),9} {Ratio(r.DecodeRatio),6} | {(r.WeightBytes + r.CacheBytes) / 1048576.0,9:F2} {r.RooflineTokensPerSecond,9:F0} {100 * r.RooflineFraction,6:F0}% | {"",12} {100 * r.DecodeGemm,3:F0}% {100 * r.DecodeAttention,3:F0}% {100 * r.DecodeRouting,4:F0}% {100 * (1 - r.DecodeGemm - r.DecodeAttention - r.DecodeRouting),4:F0}%"));
         }
         if (report.Speculative is { } s)
         {
@@ -189,7 +193,7 @@ public static class InferBench
 
     // Prefill of B × prompt tokens (the median of PrefillRepeats), then Decode greedy one-token steps of all B sequences
     // (the median step), as bench_infer.py times them; after WarmupSeconds of the same work untimed.
-    private static (double Prefill, double Decode) MeasureRunner(InferenceWeights weights, int b, InferBenchOptions options)
+    private static (double Prefill, double Decode, (double Gemm, double Attention, double Routing) Shares) MeasureRunner(InferenceWeights weights, int b, InferBenchOptions options)
     {
         var config = weights.Config;
         using var cache = new KvCache(config, b, options.Prompt + options.Decode + 1);
@@ -232,7 +236,23 @@ public static class InferBench
         for (var r = 0; r < prefill.Length; r++) { prefill[r] = Prefill(); }
         var decode = new double[options.Decode];
         for (var i = 0; i < decode.Length; i++) { decode[i] = DecodeStep(); }
-        return (b * options.Prompt / TrainBench.Median([.. prefill.Order()]), b / TrainBench.Median([.. decode.Order()]));
+
+        // The same decode steps again with the profiler on, for the shares.
+        Prefill();
+        Profiler.Enabled = true;
+        Profiler.Reset();
+        double profiled = 0;
+        try
+        {
+            for (var i = 0; i < options.Decode; i++) { profiled += DecodeStep(); }
+        }
+        finally
+        {
+            Profiler.Enabled = false;
+        }
+        var shares = (Profiler.Seconds(ProfileCategory.Gemm) / profiled, Profiler.Seconds(ProfileCategory.Attention) / profiled,
+            Profiler.Seconds(ProfileCategory.Routing) / profiled);
+        return (b * options.Prompt / TrainBench.Median([.. prefill.Order()]), b / TrainBench.Median([.. decode.Order()]), shares);
     }
 
     // Greedy decoding of Decode tokens after each prompt, plain and then speculative, F32 weights; both warmed up once.

@@ -21,6 +21,13 @@ public sealed record InferBenchRow
     [JsonPropertyName("cache_bytes_per_step")] public long CacheBytes { get; init; }
     [JsonPropertyName("roofline_tokens_per_s")] public double RooflineTokensPerSecond { get; init; }
     [JsonPropertyName("roofline_fraction")] public double RooflineFraction => DecodeTokensPerSecond / RooflineTokensPerSecond;
+
+    /// <summary>Shares of a profiled decode step: the projections (GEMM), attention over the cache (with the cache writes
+    /// and RoPE), MoE routing (gate, choice, gather and combine; the experts' projections are GEMM); the rest is norms,
+    /// residual adds, the embedding and the profiler's own cost.</summary>
+    [JsonPropertyName("decode_gemm")] public double DecodeGemm { get; init; }
+    [JsonPropertyName("decode_attention")] public double DecodeAttention { get; init; }
+    [JsonPropertyName("decode_routing")] public double DecodeRouting { get; init; }
 }
 
 /// <summary>Greedy decoding with and without MTP speculation over the same prompts (F32 weights, batch 1).</summary>

@@ -5,6 +5,7 @@
 // Naive: k_nope, v = kv_b_proj(c_j) re-expanded for every cached j, then the attention kernel (fused or materialized, as
 // Attention.Choose picks by size). Tested by ModelRunnerTests.
 using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 using KernelNorm = SharpSeek.Tensors.Kernels.RmsNorm;
 
@@ -45,6 +46,7 @@ public sealed partial class ModelRunner
         }
 
         // The cache entries of the new rows: kv_norm(c_kv) and RoPE(k_pe) at their absolute positions.
+        var region = Profiler.Region(ProfileCategory.Attention);
         Span<float> rstd = stackalloc float[1];
         for (int i = 0, r0 = 0; i < _chunks; r0 += _counts[i], i++)
         {
@@ -94,6 +96,7 @@ public sealed partial class ModelRunner
         {
             for (var i = 0; i < _chunks; i++) { work.Execute(i, 0); }
         }
+        region.Dispose();
         at.O.Apply(o.AsSpan<float>(), y.AsSpan<float>(), rows);
     }
 

@@ -4,6 +4,7 @@
 // back with their weights; the shared experts on every row. Tested by ModelRunnerTests.
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Inference.Runtime;
@@ -15,6 +16,7 @@ public sealed partial class ModelRunner
     // a: (R, D) normed input; y: (R, D) += MoE(a).
     private void MixtureOfExperts(MoeWeights moe, Tensor a, Tensor y)
     {
+        using var region = Profiler.Region(ProfileCategory.Routing);                            // the experts' projections are GEMM inside it
         var c = Weights.Config;
         int rows = (int)a.Size(0), d = (int)a.Size(1), e = c.RoutedExperts, k = c.ExpertsPerToken, slots = rows * k;
         var scores = _step.Allocate(DType.F32, new Shape(rows, e)).AsSpan<float>();            // (R, E)

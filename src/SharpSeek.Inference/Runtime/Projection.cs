@@ -2,6 +2,7 @@
 // matching GEMM (the low-precision ones widen to f32 while packing). Not here: choosing formats (InferenceWeights).
 // Tested by InferenceWeightsTests.
 using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Inference.Runtime;
@@ -88,6 +89,7 @@ public sealed class Projection
     {
         var xs = x[..(m * Cols)];
         var ys = y[..(m * Rows)];
+        using var region = Profiler.Region(ProfileCategory.Gemm);
         switch (Format)
         {
             case WeightFormat.F32: Matmul.Gemm<float>(xs, _f32, ys, m, Rows, Cols, transposeB: true, accumulate: accumulate); break;
