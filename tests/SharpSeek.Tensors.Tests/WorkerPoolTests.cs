@@ -1,4 +1,5 @@
-// WorkerPoolTests.cs: every index runs exactly once, exceptions reach the caller, nested loops run inline, no allocation per loop.
+// WorkerPoolTests.cs: every index runs exactly once (cold, and in hot scopes where workers spin), exceptions reach the
+// caller, nested loops run inline, no allocation per loop, Dispose stops spinning workers.
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Tests;
@@ -115,5 +116,76 @@ public sealed class WorkerPoolTests
         var before = pool.WorkerAllocatedBytes;
         pool.For(64, ref work);
         Assert.True(pool.WorkerAllocatedBytes - before >= 1000, "the worker thread allocated at least one 1000-byte array");
+    }
+
+    private struct RecordWorkers : IWorkItem
+    {
+        public int[] ByWorker;
+
+        public readonly void Execute(int index, int worker)
+        {
+            Interlocked.Increment(ref ByWorker[worker]);
+            Thread.SpinWait(2000); // long enough that a spinning worker joins before the caller has claimed everything
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void HotScope_ManyShortLoops_EveryIndexRunsOnce(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        for (var round = 0; round < 4; round++)
+        {
+            using (pool.Hot())
+            {
+                Assert.True(pool.IsHot);
+                for (var i = 0; i < 2000; i++)
+                {
+                    var n = 2 + (i % 9);
+                    var work = new CountItems { Hits = new int[n], Threads = threads };
+                    pool.For(n, ref work);
+                    Assert.All(work.Hits, h => Assert.Equal(1, h));
+                }
+            }
+            Assert.False(pool.IsHot);
+            // Cold loops between the hot bursts, some after the workers have gone back to sleep.
+            for (var i = 0; i < 50; i++)
+            {
+                if (i % 10 == 0) { Thread.Sleep(1); }
+                var work = new CountItems { Hits = new int[7], Threads = threads };
+                pool.For(7, ref work);
+                Assert.All(work.Hits, h => Assert.Equal(1, h));
+            }
+        }
+    }
+
+    [Fact]
+    public void HotScope_WorkersShareTheItems()
+    {
+        using var pool = new WorkerPool(2);
+        var work = new RecordWorkers { ByWorker = new int[2] };
+        using (pool.Hot())
+        {
+            for (var i = 0; i < 200; i++) { pool.For(8, ref work); }
+        }
+        Assert.Equal(1600, work.ByWorker[0] + work.ByWorker[1]);
+        Assert.True(work.ByWorker[1] > 0, $"the spinning worker ran none of the 1600 items (caller ran {work.ByWorker[0]})");
+    }
+
+    [Fact]
+    public void Dispose_WhileHot_StopsTheSpinningWorkers()
+    {
+        var pool = new WorkerPool(3);
+        var scope = pool.Hot();
+        var work = new CountItems { Hits = new int[5], Threads = 3 };
+        pool.For(5, ref work);
+        var disposing = new Thread(pool.Dispose);
+        disposing.Start();
+        Assert.True(disposing.Join(TimeSpan.FromSeconds(10)), "Dispose did not return while a hot scope was open");
+        scope.Dispose();
+        var after = new CountItems { Hits = new int[4], Threads = 3 };
+        pool.For(4, ref after); // inline once disposed
+        Assert.All(after.Hits, h => Assert.Equal(1, h));
     }
 }

@@ -56,6 +56,7 @@ public sealed partial class ModelRunner : IDisposable
     {
         var w = Weights;
         int d = w.Config.HiddenSize;
+        using var hot = WorkerPool.Current.Hot(); // hundreds of short loops: keep the workers spinning between them
         _step.Reset();
         Reserve(chunks.Length);
         for (var i = 0; i < chunks.Length; i++) { (_slots[i], _counts[i]) = (chunks[i].Slot, chunks[i].Tokens.Length); }
@@ -78,6 +79,7 @@ public sealed partial class ModelRunner : IDisposable
         if (w.Mtp.Count == 0) { throw new InvalidOperationException("the model has no MTP module (num_nextn_predict_layers is 0)"); }
         var mtp = w.Mtp[0];
         int d = w.Config.HiddenSize;
+        using var hot = WorkerPool.Current.Hot();
         _step.Reset();
         Reserve(chunks.Length);
         for (var i = 0; i < chunks.Length; i++) { (_slots[i], _counts[i]) = (chunks[i].Slot, chunks[i].Tokens.Length); }

@@ -92,6 +92,9 @@ internal static unsafe class MatmulGemv
     /// <summary>The largest m that takes this path: beyond it the packed microkernel reuses each W panel enough to win.</summary>
     public const int MaxRows = 4;
 
+    /// <summary>Inside a hot pool scope (a loop starts in under a µs) W of this many elements is already worth splitting.</summary>
+    private const long HotParallelElements = 1 << 13;
+
     /// <summary>Rows of W per work item at least (even, so that the row pairs never depend on the split).</summary>
     private const int MinItemRows = 32;
 
@@ -118,8 +121,8 @@ internal static unsafe class MatmulGemv
     {
         if (n == 0) { return; }
         var work = new Work<TW, TM> { X = x, W = w, Y = y, N = n, K = k, Accumulate = accumulate, ItemRows = n };
-        var pool = (long)n * k >= TW.ParallelThreshold ? WorkerPool.Current : null;
-        if (pool is null || pool.Threads == 1)
+        var pool = WorkerPool.Current;
+        if (pool.Threads == 1 || (long)n * k < (pool.IsHot ? HotParallelElements : TW.ParallelThreshold))
         {
             work.Execute(0, 0);
             return;
