@@ -95,6 +95,9 @@ internal static unsafe class MatmulGemv
     /// <summary>Inside a hot pool scope (a loop starts in under a µs) W of this many elements is already worth splitting.</summary>
     private const long HotParallelElements = 1 << 13;
 
+    /// <summary>Rows per item at least in a hot scope, where a decode step's small W (a 96-row expert) still splits evenly.</summary>
+    private const int HotMinItemRows = 8;
+
     /// <summary>Rows of W per work item at least (even, so that the row pairs never depend on the split).</summary>
     private const int MinItemRows = 32;
 
@@ -128,7 +131,7 @@ internal static unsafe class MatmulGemv
             return;
         }
         // About four items per thread so that dynamic claiming evens out the load; row pairs stay aligned.
-        var rows = Math.Max(MinItemRows, (n + 4 * pool.Threads - 1) / (4 * pool.Threads));
+        var rows = Math.Max(pool.IsHot ? HotMinItemRows : MinItemRows, (n + 4 * pool.Threads - 1) / (4 * pool.Threads));
         work.ItemRows = (rows + 1) & ~1;
         pool.For((n + work.ItemRows - 1) / work.ItemRows, ref work);
     }
