@@ -1,7 +1,8 @@
 // ModelRunner.Attention.cs: MLA over the latent cache (spec §4.2). The rows of all chunks go through the projections
 // together; each new row's kv_norm(c_kv) and rotated k_pe are written into its slot; then each sequence attends over its
 // cached positions with a causal mask inside its chunk. Absorbed (default), per head h:
-//   q_abs = q_nope·W_UK_h (c),  s_j = scale·(q_abs·c_j + q_pe·k_pe_j),  o_lat = Σ_j softmax(s)_j c_j,  o_h = W_UV_h·o_lat.
+//   q_abs = q_nope·W_UK_h (c),  s_j = scale·(q_abs·c_j + q_pe·k_pe_j),  o_lat = Σ_j softmax(s)_j c_j,  o_h = W_UV_h·o_lat,
+// by the LatentAttention kernel for decode and verify chunks (T ≤ 4), by five GEMMs per chunk for longer (prefill) ones.
 // Naive: k_nope, v = kv_b_proj(c_j) re-expanded for every cached j, then the attention kernel (fused or materialized, as
 // Attention.Choose picks by size). Tested by ModelRunnerTests.
 using SharpSeek.Tensors;
@@ -74,6 +75,7 @@ public sealed partial class ModelRunner
         {
             small &= _counts[i] <= ParallelChunkRows;
             int t = _counts[i], tk = _starts[i] + t;
+            if (Direct(t)) { continue; }                                                         // no scratch: the latent kernel keeps it on the stack
             if (Mode == AttentionMode.Absorbed)
             {
                 work.Scratch[4 * i] = _step.Allocate(DType.F32, new Shape(h, t, Math.Max(dn, dr)));   // q_nope, then q_pe, head-major
@@ -114,8 +116,27 @@ public sealed partial class ModelRunner
         public readonly void Execute(int index, int worker)
         {
             var s = Scratch.AsSpan(4 * index, 4);
-            if (Runner.Mode == AttentionMode.Absorbed) { Runner.Absorbed(this, index, s); } else { Runner.Naive(this, index, s); }
+            if (Runner.Direct(Runner._counts[index])) { Runner.AbsorbedDirect(this, index); }
+            else if (Runner.Mode == AttentionMode.Absorbed) { Runner.Absorbed(this, index, s); }
+            else { Runner.Naive(this, index, s); }
         }
+    }
+
+    // Absorbed decode and verify chunks (T ≤ ParallelChunkRows) take the latent kernel; longer ones the GEMMs below.
+    private bool Direct(int rows) => Mode == AttentionMode.Absorbed && rows <= ParallelChunkRows && Weights.Config.KvLoraRank <= LatentAttention.MaxRank;
+
+    // The latent kernel on this chunk, heads inline. It rounds every row alike whatever T is, so a verify step's rows
+    // equal the decode steps they replace bit for bit (greedy identity under speculation rests on it).
+    private void AbsorbedDirect(in ChunkAttention work, int i)
+    {
+        var c = Weights.Config;
+        int h = c.NumAttentionHeads, dqk = c.QkHeadDim, dr = c.QkRopeHeadDim, dv = c.VHeadDim, rank = c.KvLoraRank;
+        int t = _counts[i], r0 = work.RowStart.AsSpan<int>()[i];
+        var shape = new LatentAttentionShape(t, _starts[i], h, rank, c.QkNopeHeadDim, dr, dv, _scale);
+        var latent = Cache.Latent(work.CacheLayer, _slots[i])[..(shape.KeyTokens * rank)];   // (Tk, c)
+        var rope = Cache.RopeKey(work.CacheLayer, _slots[i])[..(shape.KeyTokens * dr)];      // (Tk, d_r)
+        LatentAttention.Forward(work.Q.AsSpan<float>().Slice(r0 * h * dqk, t * h * dqk), work.QPe.AsSpan<float>().Slice(r0 * h * dr, t * h * dr), work.Weights.KvBDense,
+            latent, rope, shape, work.O.AsSpan<float>().Slice(r0 * h * dv, t * h * dv));
     }
 
     private void Absorbed(in ChunkAttention work, int i, ReadOnlySpan<Tensor> scratch)
