@@ -125,7 +125,7 @@ public sealed partial class ModelRunner
     // Absorbed decode and verify chunks (T ≤ ParallelChunkRows) take the latent kernel; longer ones the GEMMs below.
     private bool Direct(int rows) => Mode == AttentionMode.Absorbed && rows <= ParallelChunkRows && Weights.Config.KvLoraRank <= LatentAttention.MaxRank;
 
-    // The latent kernel on this chunk, heads inline. It rounds every row alike whatever T is, so a verify step's rows
+    // The latent kernel on this chunk, a pool item per head (inline when the chunks already run in parallel). It rounds every row alike whatever T is, so a verify step's rows
     // equal the decode steps they replace bit for bit (greedy identity under speculation rests on it).
     private void AbsorbedDirect(in ChunkAttention work, int i)
     {
@@ -136,7 +136,7 @@ public sealed partial class ModelRunner
         var latent = Cache.Latent(work.CacheLayer, _slots[i])[..(shape.KeyTokens * rank)];   // (Tk, c)
         var rope = Cache.RopeKey(work.CacheLayer, _slots[i])[..(shape.KeyTokens * dr)];      // (Tk, d_r)
         LatentAttention.Forward(work.Q.AsSpan<float>().Slice(r0 * h * dqk, t * h * dqk), work.QPe.AsSpan<float>().Slice(r0 * h * dr, t * h * dr), work.Weights.KvBDense,
-            latent, rope, shape, work.O.AsSpan<float>().Slice(r0 * h * dv, t * h * dv));
+            latent, rope, shape, work.O.AsSpan<float>().Slice(r0 * h * dv, t * h * dv), WorkerPool.Current);
     }
 
     private void Absorbed(in ChunkAttention work, int i, ReadOnlySpan<Tensor> scratch)
