@@ -20,7 +20,7 @@ internal static unsafe class MatmulGemvFp8
     private const int Block = Fp8Source.Block;
 
     /// <summary>2^120: e4m3 · 2^-120 times scale · 2^120 is e4m3 · scale.</summary>
-    private static readonly float s_lift = MathF.ScaleB(1f, 120);
+    private static readonly float Lift = MathF.ScaleB(1f, 120);
 
     public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported;
 
@@ -37,7 +37,7 @@ internal static unsafe class MatmulGemvFp8
     {
         var scales = w.ScaleInv + (long)(j / Block) * w.KBlocks;
         var finite = true;
-        for (var b = 0; b < w.KBlocks; b++) { finite &= float.IsFinite(scales[b] * s_lift); }
+        for (var b = 0; b < w.KBlocks; b++) { finite &= float.IsFinite(scales[b] * Lift); }
         var row = w.Codes + (long)j * k;
         if (k < 32)
         {
@@ -82,10 +82,10 @@ internal static unsafe class MatmulGemvFp8
         Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
         for (var p0 = 0; p0 < tail; p0 += Block)
         {
-            var c0 = Vector256.Create(w.Scale(j0, p0) * s_lift);
-            var c1 = Vector256.Create(w.Scale(j1, p0) * s_lift);
-            var c2 = Vector256.Create(w.Scale(j2, p0) * s_lift);
-            var c3 = Vector256.Create(w.Scale(j3, p0) * s_lift);
+            var c0 = Vector256.Create(w.Scale(j0, p0) * Lift);
+            var c1 = Vector256.Create(w.Scale(j1, p0) * Lift);
+            var c2 = Vector256.Create(w.Scale(j2, p0) * Lift);
+            var c3 = Vector256.Create(w.Scale(j3, p0) * Lift);
             var pEnd = Math.Min(tail, p0 + Block);
             for (var p = p0; p < pEnd; p += 8)
             {
