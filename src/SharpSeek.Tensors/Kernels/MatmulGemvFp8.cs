@@ -19,8 +19,9 @@ internal static unsafe class MatmulGemvFp8
 
     private const int Block = Fp8Source.Block;
 
-    /// <summary>2^120: e4m3 · 2^-120 times scale · 2^120 is e4m3 · scale.</summary>
-    private static readonly float Lift = MathF.ScaleB(1f, 120);
+    /// <summary>2^120 (e4m3 · 2^-120 times scale · 2^120 is e4m3 · scale), a constant to the JIT: a static readonly
+    /// field would cost the fully optimized kernels a class-initialization check, and the spills around it.</summary>
+    private static float Lift => BitConverter.Int32BitsToSingle((127 + 120) << 23);
 
     public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported;
 
@@ -33,6 +34,7 @@ internal static unsafe class MatmulGemvFp8
     /// Whether row j of W can take the lifted decode: no NaN code in its k codes and every block scale times 2^120
     /// finite (then the lift is exact: a subnormal scale becomes normal, a normal one only moves its exponent).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Liftable(in Fp8Weights w, int j, int k)
     {
         var scales = w.ScaleInv + (long)(j / Block) * w.KBlocks;
