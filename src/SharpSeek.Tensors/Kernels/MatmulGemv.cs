@@ -1,8 +1,8 @@
 // MatmulGemv.cs: the direct small-m path for y (m, n) = [y +] x (m, k) · Wᵀ with W: (n, k) row-major in f32, BF16 or
 // block-scaled E4M3 — decode's shape. Each W row is streamed once and dotted with all m ≤ 4 rows of x (which stay in
 // L1): two W rows × m x rows of vector accumulators, horizontal sums at the end. No packing, no wasted microkernel
-// rows. Not here: argument checks (Matmul.cs, LowPrecisionMatmul.cs), larger m (MatmulDriver.cs). Tested by
-// MatmulGemvTests.
+// rows. Not here: argument checks (Matmul.cs, LowPrecisionMatmul.cs), larger m (MatmulDriver.cs), the FP8 rows'
+// cheap decode (MatmulGemvFp8.cs; the pair kernel here stays its fallback and oracle). Tested by MatmulGemvTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -13,7 +13,8 @@ namespace SharpSeek.Tensors.Kernels;
 internal unsafe interface IGemvWeights
 {
     /// <summary>Below this many W elements one thread beats waking the pool (~30 µs here): f32 and BF16 stream at memory
-    /// speed (a 1024×1024 f32 GEMV takes ~90 µs alone), FP8 decodes at about a quarter of that rate.</summary>
+    /// speed (a 1024×1024 f32 GEMV takes ~90 µs alone); FP8's 2^18 dates from a decode at about a quarter of that rate
+    /// (the lifted decode of MatmulGemvFp8 is about twice as fast).</summary>
     static abstract long ParallelThreshold { get; }
 
     /// <summary>The factor of block (j / 128, p / 128); 1 for unscaled formats.</summary>
