@@ -148,7 +148,7 @@ internal static unsafe class MatmulGemv
             work.Execute(0, 0);
             return;
         }
-        // About four items per thread so that dynamic claiming evens out the load; row pairs stay aligned.
+        // About four items per thread so that dynamic claiming evens out the load; row pairs and groups of four stay aligned.
         var rows = Math.Max(MinItemRows, (n + 4 * pool.Threads - 1) / (4 * pool.Threads));
         work.ItemRows = (rows + 3) & ~3;
         pool.For((n + work.ItemRows - 1) / work.ItemRows, ref work);
