@@ -1,6 +1,7 @@
 // MatmulGemvTests.cs: the direct small-m path (m ≤ 4, W: (n, k)) for f32, BF16 and FP8 weights against Matmul.Naive on
 // the widened / dequantized weights, m = 5 on the packed path beside it, accumulate on and off; bitwise the same for 1, 2
-// and 3 threads; no allocation after warm-up. Swaps WorkerPool.Current, so it runs in the serial collection.
+// and 3 threads; no allocation after warm-up; the lifted FP8 decode bitwise equal to the exact one on every code and
+// on scales at the lift's limits. Swaps WorkerPool.Current, so it runs in the serial collection.
 using SharpSeek.Tensors.Kernels;
 using static SharpSeek.Tensors.Tests.MatmulTests;
 
@@ -137,5 +138,108 @@ public sealed class MatmulGemvTests
         var before = GC.GetAllocatedBytesForCurrentThread() + pool.WorkerAllocatedBytes;
         for (var i = 0; i < 5; i++) { Step(); }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() + pool.WorkerAllocatedBytes - before);
+    }
+    /// <summary>Scales that hit every case of the lift: ordinary, subnormal, products that underflow, the largest that
+    /// still lifts (255·2^120 is finite), ones that do not (256, 1e30, ∞, NaN), zero and negative.</summary>
+    private static readonly float[] EdgeScales = [0.004f, 1e-40f, 1e-30f, 255f, 256f, 1e30f, float.PositiveInfinity, float.NaN, 0f, -0.02f, 3e-3f];
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Fp8_LiftedDecode_IsBitwiseTheExactDecode_AllCodesEdgeScalesAndShapes(int m)
+    {
+        int[] rows = [1, 2, 3, 5, 6, 7, 9, 130, 131];
+        int[] cols = [1, 7, 8, 9, 33, 127, 128, 129, 256, 300];
+        foreach (var n in rows)
+        {
+            foreach (var k in cols)
+            {
+                var rng = new Random(m * 7919 + n * 101 + k);
+                var (codes, scaleInv, nanRows) = EdgeFp8(rng, n, k, edgeScales: n * k % 3 != 0);
+                var x = RandomFloats(rng, m * k);
+                foreach (var acc in new[] { false, true })
+                {
+                    var y0 = RandomFloats(rng, m * n);
+                    CheckLiftedDecode(x, codes, scaleInv, nanRows, y0, m, n, k, acc, $"{m}x{n}x{k} acc={acc}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Fp8_LiftedDecode_IsBitwiseTheExactDecode_OnOneAndTwoThreads()
+    {
+        const int N = 1030, K = 300; // above the FP8 threading threshold (2^18)
+        var saved = WorkerPool.Current.Threads;
+        try
+        {
+            for (var m = 1; m <= 4; m++)
+            {
+                var rng = new Random(m);
+                var (codes, scaleInv, nanRows) = EdgeFp8(rng, N, K, edgeScales: true);
+                var x = RandomFloats(rng, m * K);
+                var y0 = RandomFloats(rng, m * N);
+                var results = new List<float[]>();
+                foreach (var threads in new[] { 1, 2 })
+                {
+                    WorkerPool.UseThreads(threads);
+                    results.Add(CheckLiftedDecode(x, codes, scaleInv, nanRows, y0, m, N, K, true, $"m={m} threads={threads}"));
+                }
+                Assert.Equal(results[0], results[1]);
+            }
+        }
+        finally { WorkerPool.UseThreads(saved); }
+    }
+
+    /// <summary>
+    /// Codes over all 256 values (every row runs through them from a random start, so subnormals, ±0 and the NaN codes
+    /// all occur), NaN codes then removed from all rows but every eleventh; scales ordinary or, with edgeScales, drawn from
+    /// <see cref="EdgeScales"/> too. Returns which rows keep a NaN code.
+    /// </summary>
+    private static (Float8E4M3[] Codes, float[] ScaleInv, bool[] NanRows) EdgeFp8(Random rng, int n, int k, bool edgeScales)
+    {
+        var codes = new Float8E4M3[n * k];
+        var nanRows = new bool[n];
+        for (var j = 0; j < n; j++)
+        {
+            var start = rng.Next(256);
+            for (var p = 0; p < k; p++)
+            {
+                var code = (byte)(p < 256 ? start + p : rng.Next(256));
+                if ((code & 0x7F) == 0x7F && j % 11 != 5) { code ^= 1; }
+                nanRows[j] |= (code & 0x7F) == 0x7F;
+                codes[j * k + p] = new Float8E4M3(code);
+            }
+        }
+        var scaleInv = new float[(n + 127) / 128 * ((k + 127) / 128)];
+        for (var i = 0; i < scaleInv.Length; i++)
+        {
+            scaleInv[i] = edgeScales && rng.Next(2) == 0 ? EdgeScales[rng.Next(EdgeScales.Length)] : (float)(0.001 + rng.NextDouble() * 0.01);
+        }
+        return (codes, scaleInv, nanRows);
+    }
+
+    /// <summary>GemmFp8Weights against the exact-decode oracle: the same bits, NaN where the oracle is NaN, and NaN in
+    /// every output of a row with a NaN code. Returns the result.</summary>
+    private static float[] CheckLiftedDecode(float[] x, Float8E4M3[] codes, float[] scaleInv, bool[] nanRows, float[] y0,
+        int m, int n, int k, bool accumulate, string what)
+    {
+        var expected = (float[])y0.Clone();
+        var actual = (float[])y0.Clone();
+        Matmul.GemvFp8Exact(x, codes, scaleInv, expected, m, n, k, accumulate);
+        Matmul.GemmFp8Weights(x, codes, scaleInv, actual, m, n, k, accumulate);
+        for (var i = 0; i < m * n; i++)
+        {
+            if (nanRows[i % n]) { Assert.True(float.IsNaN(actual[i]), $"{what}: y[{i / n}, {i % n}] = {actual[i]}, expected NaN (NaN code in the row)"); }
+            if (float.IsNaN(expected[i])) { Assert.True(float.IsNaN(actual[i]), $"{what}: y[{i / n}, {i % n}] = {actual[i]}, expected NaN"); }
+            else
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                    $"{what}: y[{i / n}, {i % n}] = {actual[i]:R}, expected {expected[i]:R} bit for bit");
+            }
+        }
+        return actual;
     }
 }

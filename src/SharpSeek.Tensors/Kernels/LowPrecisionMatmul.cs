@@ -41,4 +41,18 @@ public static unsafe partial class Matmul
             else { MatmulDriver.Run(px, false, new Fp8Source(pw, ps, table, k), py, m, n, k, accumulate); }
         }
     }
+    /// <summary>GemmFp8Weights for 1 ≤ m ≤ 4 with Fp8Source.Decode on every row: the oracle of the lifted decode.</summary>
+    internal static void GemvFp8Exact(ReadOnlySpan<float> x, ReadOnlySpan<Float8E4M3> w, ReadOnlySpan<float> scaleInv,
+        Span<float> y, int m, int n, int k, bool accumulate)
+    {
+        CheckShape(x.Length, w.Length, y.Length, m, n, k);
+        var (scaleRows, scaleCols) = ((n + Fp8BlockSize - 1) / Fp8BlockSize, (k + Fp8BlockSize - 1) / Fp8BlockSize);
+        CheckLength(nameof(scaleInv), scaleInv.Length, (long)scaleRows * scaleCols, scaleRows, scaleCols);
+        var bits = Bits<Float8E4M3, byte>(w);
+        fixed (float* px = x, py = y, ps = scaleInv, table = Float8E4M3.DecodeTable)
+        fixed (byte* pw = bits)
+        {
+            MatmulGemv.Run(px, new Fp8ExactWeights(new Fp8Weights(pw, ps, table, k)), py, m, n, k, accumulate);
+        }
+    }
 }

@@ -1,8 +1,8 @@
 // MatmulGemv.cs: the direct small-m path for y (m, n) = [y +] x (m, k) · Wᵀ with W: (n, k) row-major in f32, BF16 or
 // block-scaled E4M3 — decode's shape. Each W row is streamed once and dotted with all m ≤ 4 rows of x (which stay in
 // L1): two W rows × m x rows of vector accumulators, horizontal sums at the end. No packing, no wasted microkernel
-// rows. Not here: argument checks (Matmul.cs, LowPrecisionMatmul.cs), larger m (MatmulDriver.cs). Tested by
-// MatmulGemvTests.
+// rows. Not here: argument checks (Matmul.cs, LowPrecisionMatmul.cs), larger m (MatmulDriver.cs), the FP8 rows'
+// cheap decode (MatmulGemvFp8.cs; the pair kernel here stays its fallback and oracle). Tested by MatmulGemvTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -13,7 +13,8 @@ namespace SharpSeek.Tensors.Kernels;
 internal unsafe interface IGemvWeights
 {
     /// <summary>Below this many W elements one thread beats waking the pool (~30 µs here): f32 and BF16 stream at memory
-    /// speed (a 1024×1024 f32 GEMV takes ~90 µs alone), FP8 decodes at about a quarter of that rate.</summary>
+    /// speed (a 1024×1024 f32 GEMV takes ~90 µs alone); FP8's 2^18 dates from a decode at about a quarter of that rate
+    /// (the lifted decode of MatmulGemvFp8 is about twice as fast).</summary>
     static abstract long ParallelThreshold { get; }
 
     /// <summary>The factor of block (j / 128, p / 128); 1 for unscaled formats.</summary>
@@ -69,6 +70,12 @@ internal readonly unsafe struct Fp8Weights(byte* w, float* scaleInv, float* tabl
     private readonly float* _table = table;
     private readonly int _kBlocks = (k + Fp8Source.Block - 1) / Fp8Source.Block;
 
+    public byte* Codes => _w;
+
+    public float* ScaleInv => _scaleInv;
+
+    public int KBlocks => _kBlocks;
+
     public float Scale(int j, int p) => _scaleInv[(long)(j / Fp8Source.Block) * _kBlocks + p / Fp8Source.Block];
 
     public Vector256<float> Load8(long offset, Vector256<float> scale) => Fp8Source.Decode(_w + offset, scale);
@@ -87,6 +94,23 @@ internal readonly unsafe struct Fp8Weights(byte* w, float* scaleInv, float* tabl
     public float Load1(long offset, float scale) => _table[_w[offset]] * scale;
 }
 
+/// <summary>Fp8Weights under another type, so that every row takes RowPair with Fp8Source.Decode: the oracle that
+/// MatmulGemvFp8 matches bit for bit.</summary>
+internal readonly unsafe struct Fp8ExactWeights(Fp8Weights w) : IGemvWeights
+{
+    public static long ParallelThreshold => Fp8Weights.ParallelThreshold;
+
+    private readonly Fp8Weights _w = w;
+
+    public float Scale(int j, int p) => _w.Scale(j, p);
+
+    public Vector256<float> Load8(long offset, Vector256<float> scale) => _w.Load8(offset, scale);
+
+    public Vector128<float> Load4(long offset, Vector128<float> scale) => _w.Load4(offset, scale);
+
+    public float Load1(long offset, float scale) => _w.Load1(offset, scale);
+}
+
 internal static unsafe class MatmulGemv
 {
     /// <summary>The largest m that takes this path: beyond it the packed microkernel reuses each W panel enough to win.</summary>
@@ -98,7 +122,7 @@ internal static unsafe class MatmulGemv
     /// <summary>Rows per item at least in a hot scope, where a decode step's small W (a 96-row expert) still splits evenly.</summary>
     private const int HotMinItemRows = 8;
 
-    /// <summary>Rows of W per work item at least (even, so that the row pairs never depend on the split).</summary>
+    /// <summary>Rows of W per work item at least (a multiple of 4, so that the row groups never depend on the split).</summary>
     private const int MinItemRows = 32;
 
     /// <summary>Columns that share one scale: the 128-wide FP8 block (harmless for unscaled formats).</summary>
@@ -130,34 +154,34 @@ internal static unsafe class MatmulGemv
             work.Execute(0, 0);
             return;
         }
-        // About four items per thread so that dynamic claiming evens out the load; row pairs stay aligned.
+        // About four items per thread so that dynamic claiming evens out the load; row pairs and groups of four stay aligned.
         var rows = Math.Max(pool.IsHot ? HotMinItemRows : MinItemRows, (n + 4 * pool.Threads - 1) / (4 * pool.Threads));
-        work.ItemRows = (rows + 1) & ~1;
+        work.ItemRows = (rows + 3) & ~3;
         pool.For((n + work.ItemRows - 1) / work.ItemRows, ref work);
     }
 
     /// <summary>m as a type, so that each instantiation of the row kernel keeps only the x rows it has.</summary>
-    private interface IRowCount
+    internal interface IRowCount
     {
         static abstract int Value { get; }
     }
 
-    private struct One : IRowCount
+    internal struct One : IRowCount
     {
         public static int Value => 1;
     }
 
-    private struct Two : IRowCount
+    internal struct Two : IRowCount
     {
         public static int Value => 2;
     }
 
-    private struct Three : IRowCount
+    internal struct Three : IRowCount
     {
         public static int Value => 3;
     }
 
-    private struct Four : IRowCount
+    internal struct Four : IRowCount
     {
         public static int Value => 4;
     }
@@ -177,7 +201,20 @@ internal static unsafe class MatmulGemv
         public readonly void Execute(int index, int worker)
         {
             var j1 = Math.Min(N, (index + 1) * ItemRows);
-            for (var j = index * ItemRows; j < j1; j += 2) { RowPair<TW, TM>(X, W, Y, N, K, j, Math.Min(j + 1, N - 1), Accumulate); }
+            var j = index * ItemRows;
+            if (typeof(TW) == typeof(Fp8Weights) && MatmulGemvFp8.IsSupported)
+            {
+                // Groups of four rows with the cheap exact decode; a group it declines (NaN codes, huge scales) goes by pairs.
+                ref readonly var fp8 = ref Unsafe.As<TW, Fp8Weights>(ref Unsafe.AsRef(in W));
+                for (; j < j1; j += MatmulGemvFp8.GroupRows)
+                {
+                    if (MatmulGemvFp8.TryRows<TM>(X, fp8, Y, N, K, j, Accumulate)) { continue; }
+                    RowPair<TW, TM>(X, W, Y, N, K, j, Math.Min(j + 1, N - 1), Accumulate);
+                    if (j + 2 < j1) { RowPair<TW, TM>(X, W, Y, N, K, j + 2, Math.Min(j + 3, N - 1), Accumulate); }
+                }
+                return;
+            }
+            for (; j < j1; j += 2) { RowPair<TW, TM>(X, W, Y, N, K, j, Math.Min(j + 1, N - 1), Accumulate); }
         }
     }
 
@@ -305,7 +342,7 @@ internal static unsafe class MatmulGemv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* y, int n, int i, int j0, int j1, float s0, float s1, bool accumulate)
+    internal static void Store(float* y, int n, int i, int j0, int j1, float s0, float s1, bool accumulate)
     {
         var row = y + (long)i * n;
         row[j0] = accumulate ? row[j0] + s0 : s0;

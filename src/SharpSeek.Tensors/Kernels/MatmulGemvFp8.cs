@@ -1,0 +1,162 @@
+// MatmulGemvFp8.cs: the FP8 rows of the GEMV path with a three-instruction exact decode. A sign-extended E4M3 code
+// shifted left 20 and masked with 0x87F00000 puts S at f32 bit 31 and EEEE.MMM at bits 26..20, which as an f32 is
+// exactly e4m3 · 2^-120 for every normal and subnormal code (subnormal codes become f32 subnormals). One multiply by the
+// block's scaleInv · 2^120 (exact while finite) then gives round(e4m3 · scaleInv), the same single rounding as
+// Fp8Source.Decode followed by its multiply, and the FMAs run in RowPair's order, so every result is bitwise RowPair's.
+// Rows with a NaN code (S.1111.111, which this decode would read as 480 · 2^-120) or a scale whose lift overflows
+// return false and take RowPair. Not here: the thread split and the other formats (MatmulGemv.cs). Tested by
+// MatmulGemvTests.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpSeek.Tensors.Kernels;
+
+internal static unsafe class MatmulGemvFp8
+{
+    /// <summary>Rows of W per call: four independent FMA chains per x row hide the FMA latency at m = 1.</summary>
+    public const int GroupRows = 4;
+
+    private const int Block = Fp8Source.Block;
+
+    /// <summary>2^120 (e4m3 · 2^-120 times scale · 2^120 is e4m3 · scale), a constant to the JIT: a static readonly
+    /// field would cost the fully optimized kernels a class-initialization check, and the spills around it.</summary>
+    private static float Lift => BitConverter.Int32BitsToSingle((127 + 120) << 23);
+
+    public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Eight codes as e4m3 · 2^-120 (exact; NaN codes read as ±480 · 2^-120), times <paramref name="lifted"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Decode(byte* p, Vector256<float> lifted)
+        => (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((sbyte*)p), 20) & Vector256.Create(unchecked((int)0x87F00000))).AsSingle() * lifted;
+
+    /// <summary>
+    /// Whether row j of W can take the lifted decode: no NaN code in its k codes and every block scale times 2^120
+    /// finite (then the lift is exact: a subnormal scale becomes normal, a normal one only moves its exponent).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool Liftable(in Fp8Weights w, int j, int k)
+    {
+        var scales = w.ScaleInv + (long)(j / Block) * w.KBlocks;
+        var finite = true;
+        for (var b = 0; b < w.KBlocks; b++) { finite &= float.IsFinite(scales[b] * Lift); }
+        var row = w.Codes + (long)j * k;
+        if (k < 32)
+        {
+            var nan = false;
+            for (var p = 0; p < k; p++) { nan |= (row[p] & 0x7F) == 0x7F; }
+            return finite && !nan;
+        }
+        // max over (code | 0x80) is 0xFF exactly when some code is S.1111.111; the last load overlaps the one before.
+        var top = Vector256.Create((byte)0x80);
+        var max = Vector256<byte>.Zero;
+        for (var p = 0; p < k - 32; p += 32) { max = Vector256.Max(max, Vector256.Load(row + p) | top); }
+        max = Vector256.Max(max, Vector256.Load(row + k - 32) | top);
+        return finite && !Vector256.EqualsAny(max, Vector256.Create((byte)0xFF));
+    }
+
+    /// <summary>
+    /// Rows j0 .. j0 + 3 of W (clamped to n - 1; only rows below n are stored) against the m = TM.Value rows of x, in
+    /// RowPair's order per row. Returns false, having stored nothing, when a row is not <see cref="Liftable"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryRows<TM>(float* x, in Fp8Weights w, float* y, int n, int k, int j0, bool accumulate)
+        where TM : struct, MatmulGemv.IRowCount
+    {
+        var j1 = Math.Min(j0 + 1, n - 1);
+        var j2 = Math.Min(j0 + 2, n - 1);
+        var j3 = Math.Min(j0 + 3, n - 1);
+        if (!Liftable(w, j0, k) || !Liftable(w, j1, k) || !Liftable(w, j2, k) || !Liftable(w, j3, k)) { return false; }
+        var m = TM.Value;
+        var x0 = x;
+        var x1 = x + (long)Math.Min(1, m - 1) * k;
+        var x2 = x + (long)Math.Min(2, m - 1) * k;
+        var x3 = x + (long)Math.Min(3, m - 1) * k;
+        var w0 = w.Codes + (long)j0 * k;
+        var w1 = w.Codes + (long)j1 * k;
+        var w2 = w.Codes + (long)j2 * k;
+        var w3 = w.Codes + (long)j3 * k;
+        var tail = k & ~7;
+        // a{r}{i}: W row j_r against x row i.
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        for (var p0 = 0; p0 < tail; p0 += Block)
+        {
+            var c0 = Vector256.Create(w.Scale(j0, p0) * Lift);
+            var c1 = Vector256.Create(w.Scale(j1, p0) * Lift);
+            var c2 = Vector256.Create(w.Scale(j2, p0) * Lift);
+            var c3 = Vector256.Create(w.Scale(j3, p0) * Lift);
+            var pEnd = Math.Min(tail, p0 + Block);
+            for (var p = p0; p < pEnd; p += 8)
+            {
+                var v0 = Decode(w0 + p, c0);
+                var v1 = Decode(w1 + p, c1);
+                var v2 = Decode(w2 + p, c2);
+                var v3 = Decode(w3 + p, c3);
+                var u = Vector256.Load(x0 + p);
+                a00 = Vector256.FusedMultiplyAdd(v0, u, a00);
+                a10 = Vector256.FusedMultiplyAdd(v1, u, a10);
+                a20 = Vector256.FusedMultiplyAdd(v2, u, a20);
+                a30 = Vector256.FusedMultiplyAdd(v3, u, a30);
+                if (TM.Value > 1)
+                {
+                    u = Vector256.Load(x1 + p);
+                    a01 = Vector256.FusedMultiplyAdd(v0, u, a01);
+                    a11 = Vector256.FusedMultiplyAdd(v1, u, a11);
+                    a21 = Vector256.FusedMultiplyAdd(v2, u, a21);
+                    a31 = Vector256.FusedMultiplyAdd(v3, u, a31);
+                }
+                if (TM.Value > 2)
+                {
+                    u = Vector256.Load(x2 + p);
+                    a02 = Vector256.FusedMultiplyAdd(v0, u, a02);
+                    a12 = Vector256.FusedMultiplyAdd(v1, u, a12);
+                    a22 = Vector256.FusedMultiplyAdd(v2, u, a22);
+                    a32 = Vector256.FusedMultiplyAdd(v3, u, a32);
+                }
+                if (TM.Value > 3)
+                {
+                    u = Vector256.Load(x3 + p);
+                    a03 = Vector256.FusedMultiplyAdd(v0, u, a03);
+                    a13 = Vector256.FusedMultiplyAdd(v1, u, a13);
+                    a23 = Vector256.FusedMultiplyAdd(v2, u, a23);
+                    a33 = Vector256.FusedMultiplyAdd(v3, u, a33);
+                }
+            }
+        }
+        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, a00, a01, a02, a03, a10, a11, a12, a13, accumulate);
+        if (j0 + 2 < n) { Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, a20, a21, a22, a23, a30, a31, a32, a33, accumulate); }
+        return true;
+    }
+
+    /// <summary>Rows ja and jb: horizontal sums, RowPair's scalar tail with the table decode, then the stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(float* x0, float* x1, float* x2, float* x3, in Fp8Weights w, float* y, int n, int k, int m,
+        int tail, int ja, int jb, Vector256<float> a00, Vector256<float> a01, Vector256<float> a02, Vector256<float> a03,
+        Vector256<float> a10, Vector256<float> a11, Vector256<float> a12, Vector256<float> a13, bool accumulate)
+    {
+        var (s00, s01, s02, s03) = (Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03));
+        var (s10, s11, s12, s13) = (Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12), Vector256.Sum(a13));
+        var wa = (long)ja * k;
+        var wb = (long)jb * k;
+        for (var p = tail; p < k; p++)
+        {
+            var v0 = w.Load1(wa + p, w.Scale(ja, p));
+            var v1 = w.Load1(wb + p, w.Scale(jb, p));
+            s00 += v0 * x0[p];
+            s10 += v1 * x0[p];
+            s01 += v0 * x1[p];
+            s11 += v1 * x1[p];
+            s02 += v0 * x2[p];
+            s12 += v1 * x2[p];
+            s03 += v0 * x3[p];
+            s13 += v1 * x3[p];
+        }
+        MatmulGemv.Store(y, n, 0, ja, jb, s00, s10, accumulate);
+        if (m > 1) { MatmulGemv.Store(y, n, 1, ja, jb, s01, s11, accumulate); }
+        if (m > 2) { MatmulGemv.Store(y, n, 2, ja, jb, s02, s12, accumulate); }
+        if (m > 3) { MatmulGemv.Store(y, n, 3, ja, jb, s03, s13, accumulate); }
+    }
+}
