@@ -163,6 +163,20 @@ public sealed class Fp8QuantTests
     }
 
     [Fact]
+    public void HasNaNCode_IsTrueExactlyForTheTwoNaNCodes()
+    {
+        var codes = new Float8E4M3[300];
+        for (var c = 0; c < 256; c++)
+        {
+            for (var i = 0; i < codes.Length; i++) { codes[i] = new Float8E4M3((byte)((i * 37 + 11) % 256 is var v && (v & 0x7F) == 0x7F ? 0 : v)); }
+            Assert.False(Fp8Quant.HasNaNCode(codes));
+            codes[c + 20] = new Float8E4M3((byte)c);
+            Assert.Equal((c & 0x7F) == 0x7F, Fp8Quant.HasNaNCode(codes));
+            Assert.Equal(float.IsNaN(new Float8E4M3((byte)c).ToSingle()), Fp8Quant.HasNaNCode(codes));
+        }
+    }
+
+    [Fact]
     public void CeilToPowerOfTwo_KnownValues()
     {
         Assert.Equal(1f, Fp8Quant.CeilToPowerOfTwo(1f));

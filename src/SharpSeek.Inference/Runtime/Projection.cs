@@ -14,10 +14,12 @@ public sealed class Projection
     private readonly BFloat16[]? _bf16;
     private readonly Float8E4M3[]? _fp8;
     private readonly float[]? _scaleInv;
+    private readonly bool _noNaNCodes;
 
     private Projection(int rows, int cols, WeightFormat format, float[]? f32, BFloat16[]? bf16, Float8E4M3[]? fp8, float[]? scaleInv)
     {
         (Rows, Cols, Format, _f32, _bf16, _fp8, _scaleInv) = (rows, cols, format, f32, bf16, fp8, scaleInv);
+        _noNaNCodes = fp8 is not null && !Fp8Quant.HasNaNCode(fp8); // checked once, so the GEMV skips its per-row scan
     }
 
     public int Rows { get; }
@@ -94,7 +96,7 @@ public sealed class Projection
         {
             case WeightFormat.F32: Matmul.Gemm<float>(xs, _f32, ys, m, Rows, Cols, transposeB: true, accumulate: accumulate); break;
             case WeightFormat.BF16: Matmul.GemmBf16Weights(xs, _bf16, ys, m, Rows, Cols, accumulate); break;
-            default: Matmul.GemmFp8Weights(xs, _fp8, _scaleInv, ys, m, Rows, Cols, accumulate); break;
+            default: Matmul.GemmFp8Weights(xs, _fp8, _scaleInv, ys, m, Rows, Cols, accumulate, _noNaNCodes); break;
         }
     }
 }

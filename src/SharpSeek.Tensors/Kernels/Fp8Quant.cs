@@ -1,6 +1,7 @@
 // Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles and 128x128 weight blocks, each with an
 // online max-abs scale (scale = max(amax, 1e-4) / 448, q = E4M3(x / scale), x ~ q * scale), plus the dequantizers.
 // Not here: FP8 GEMMs and delayed scaling; NaN/Inf inputs give unspecified scales. Tested by Fp8QuantTests.
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace SharpSeek.Tensors.Kernels;
@@ -96,6 +97,17 @@ public static unsafe class Fp8Quant
             var work = new DequantRows { Q = (byte*)pq, Scales = ps, X = pw, Cols = cols, ScaleRowStride = Block };
             Run(rows, count, ref work);
         }
+    }
+
+    /// <summary>Whether any code is an E4M3 NaN (S.1111.111): the check a loaded projection makes once so that the GEMV
+    /// can skip it per call.</summary>
+    public static bool HasNaNCode(ReadOnlySpan<Float8E4M3> codes)
+    {
+        foreach (var b in MemoryMarshal.AsBytes(codes))
+        {
+            if ((b & 0x7F) == 0x7F) { return true; }
+        }
+        return false;
     }
 
     /// <summary>The scale of a tile with max-abs <paramref name="amax"/>: max(amax, 1e-4) / 448, or its UE8M0 ceiling.</summary>

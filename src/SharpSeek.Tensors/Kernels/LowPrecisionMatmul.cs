@@ -24,10 +24,12 @@ public static unsafe partial class Matmul
 
     /// <summary>
     /// y (m, n) = [y +] x (m, k) · Wᵀ with W[j, p] = e4m3(w[j, p]) · scaleInv[j / 128, p / 128]; w: (n, k),
-    /// scaleInv: (ceil(n/128), ceil(k/128)), the last blocks partial. Accumulates in f32.
+    /// scaleInv: (ceil(n/128), ceil(k/128)), the last blocks partial. Accumulates in f32. A caller that has checked once
+    /// that w holds no NaN code (<see cref="Fp8Quant.HasNaNCode"/>, as a loaded projection does) passes
+    /// <paramref name="noNaNCodes"/> to spare the small-m path its per-row scan; a NaN code then goes unnoticed.
     /// </summary>
     public static void GemmFp8Weights(ReadOnlySpan<float> x, ReadOnlySpan<Float8E4M3> w, ReadOnlySpan<float> scaleInv,
-        Span<float> y, int m, int n, int k, bool accumulate = false)
+        Span<float> y, int m, int n, int k, bool accumulate = false, bool noNaNCodes = false)
     {
         CheckShape(x.Length, w.Length, y.Length, m, n, k);
         var scaleRows = (n + Fp8BlockSize - 1) / Fp8BlockSize;
@@ -37,7 +39,7 @@ public static unsafe partial class Matmul
         fixed (float* px = x, py = y, ps = scaleInv, table = Float8E4M3.DecodeTable)
         fixed (byte* pw = bits)
         {
-            if (m <= MatmulGemv.MaxRows) { MatmulGemv.Run(px, new Fp8Weights(pw, ps, table, k), py, m, n, k, accumulate); }
+            if (m <= MatmulGemv.MaxRows) { MatmulGemv.Run(px, new Fp8Weights(pw, ps, table, k, noNaNCodes), py, m, n, k, accumulate); }
             else { MatmulDriver.Run(px, false, new Fp8Source(pw, ps, table, k), py, m, n, k, accumulate); }
         }
     }

@@ -20,6 +20,8 @@ internal unsafe interface IGemvWeights
     /// <summary>The factor of block (j / 128, p / 128); 1 for unscaled formats.</summary>
     float Scale(int j, int p);
 
+    Vector512<float> Load16(long offset, Vector512<float> scale);
+
     Vector256<float> Load8(long offset, Vector256<float> scale);
 
     Vector128<float> Load4(long offset, Vector128<float> scale);
@@ -34,6 +36,8 @@ internal readonly unsafe struct F32Weights(float* w) : IGemvWeights
     private readonly float* _w = w;
 
     public float Scale(int j, int p) => 1f;
+
+    public Vector512<float> Load16(long offset, Vector512<float> scale) => Vector512.Load(_w + offset);
 
     public Vector256<float> Load8(long offset, Vector256<float> scale) => Vector256.Load(_w + offset);
 
@@ -51,6 +55,9 @@ internal readonly unsafe struct Bf16Weights(ushort* w) : IGemvWeights
 
     public float Scale(int j, int p) => 1f;
 
+    public Vector512<float> Load16(long offset, Vector512<float> scale)
+        => (Vector512.WidenLower(Vector256.Load(_w + offset).ToVector512Unsafe()) << 16).AsSingle();
+
     public Vector256<float> Load8(long offset, Vector256<float> scale)
         => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(_w + offset), 16).AsSingle();
 
@@ -61,7 +68,7 @@ internal readonly unsafe struct Bf16Weights(ushort* w) : IGemvWeights
 }
 
 /// <summary>E4M3 codes times scaleInv[j / 128, p / 128], decoded as in <see cref="Fp8Source"/> (exact, NaN kept).</summary>
-internal readonly unsafe struct Fp8Weights(byte* w, float* scaleInv, float* table, int k) : IGemvWeights
+internal readonly unsafe struct Fp8Weights(byte* w, float* scaleInv, float* table, int k, bool noNaN = false) : IGemvWeights
 {
     public static long ParallelThreshold => 1L << 18;
 
@@ -76,7 +83,12 @@ internal readonly unsafe struct Fp8Weights(byte* w, float* scaleInv, float* tabl
 
     public int KBlocks => _kBlocks;
 
+    /// <summary>The caller vouches that no code is NaN (checked once at load): the lifted decode needs no per-row scan.</summary>
+    public bool NoNaN { get; } = noNaN;
+
     public float Scale(int j, int p) => _scaleInv[(long)(j / Fp8Source.Block) * _kBlocks + p / Fp8Source.Block];
+
+    public Vector512<float> Load16(long offset, Vector512<float> scale) => Fp8Source.Decode16(_w + offset, scale);
 
     public Vector256<float> Load8(long offset, Vector256<float> scale) => Fp8Source.Decode(_w + offset, scale);
 
@@ -104,6 +116,8 @@ internal readonly unsafe struct Fp8ExactWeights(Fp8Weights w) : IGemvWeights
 
     public float Scale(int j, int p) => _w.Scale(j, p);
 
+    public Vector512<float> Load16(long offset, Vector512<float> scale) => _w.Load16(offset, scale);
+
     public Vector256<float> Load8(long offset, Vector256<float> scale) => _w.Load8(offset, scale);
 
     public Vector128<float> Load4(long offset, Vector128<float> scale) => _w.Load4(offset, scale);
@@ -124,6 +138,10 @@ internal static unsafe class MatmulGemv
 
     /// <summary>Rows of W per work item at least (a multiple of 4, so that the row groups never depend on the split).</summary>
     private const int MinItemRows = 32;
+
+    /// <summary>Whether the row kernels run 16 lanes wide (AVX-512): twice the decode and FMA work per instruction. Every
+    /// kernel of this path (and MatmulGemvFp8) takes the same width, so a row's summation order depends on the machine only.</summary>
+    internal static bool Wide => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     /// <summary>Columns that share one scale: the 128-wide FP8 block (harmless for unscaled formats).</summary>
     private const int Block = Fp8Source.Block;
@@ -155,7 +173,8 @@ internal static unsafe class MatmulGemv
             return;
         }
         // About four items per thread so that dynamic claiming evens out the load; row pairs and groups of four stay aligned.
-        var rows = Math.Max(pool.IsHot ? HotMinItemRows : MinItemRows, (n + 4 * pool.Threads - 1) / (4 * pool.Threads));
+        var perThread = pool.IsHot ? 2 : 4;
+        var rows = Math.Max(pool.IsHot ? HotMinItemRows : MinItemRows, (n + perThread * pool.Threads - 1) / (perThread * pool.Threads));
         work.ItemRows = (rows + 3) & ~3;
         pool.For((n + work.ItemRows - 1) / work.ItemRows, ref work);
     }
@@ -236,7 +255,47 @@ internal static unsafe class MatmulGemv
         var w1 = (long)j1 * k;
         float s00, s01, s02, s03, s10, s11, s12, s13;
         int tail;
-        if (Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported)
+        if (Wide)
+        {
+            tail = k & ~15;
+            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+            Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+            for (var p0 = 0; p0 < tail; p0 += Block)
+            {
+                var c0 = Vector512.Create(w.Scale(j0, p0));
+                var c1 = Vector512.Create(w.Scale(j1, p0));
+                var pEnd = Math.Min(tail, p0 + Block);
+                for (var p = p0; p < pEnd; p += 16)
+                {
+                    var v0 = w.Load16(w0 + p, c0);
+                    var v1 = w.Load16(w1 + p, c1);
+                    var u = Vector512.Load(x0 + p);
+                    a00 = Vector512.FusedMultiplyAdd(v0, u, a00);
+                    a10 = Vector512.FusedMultiplyAdd(v1, u, a10);
+                    if (TM.Value > 1)
+                    {
+                        u = Vector512.Load(x1 + p);
+                        a01 = Vector512.FusedMultiplyAdd(v0, u, a01);
+                        a11 = Vector512.FusedMultiplyAdd(v1, u, a11);
+                    }
+                    if (TM.Value > 2)
+                    {
+                        u = Vector512.Load(x2 + p);
+                        a02 = Vector512.FusedMultiplyAdd(v0, u, a02);
+                        a12 = Vector512.FusedMultiplyAdd(v1, u, a12);
+                    }
+                    if (TM.Value > 3)
+                    {
+                        u = Vector512.Load(x3 + p);
+                        a03 = Vector512.FusedMultiplyAdd(v0, u, a03);
+                        a13 = Vector512.FusedMultiplyAdd(v1, u, a13);
+                    }
+                }
+            }
+            (s00, s01, s02, s03) = (Vector512.Sum(a00), Vector512.Sum(a01), Vector512.Sum(a02), Vector512.Sum(a03));
+            (s10, s11, s12, s13) = (Vector512.Sum(a10), Vector512.Sum(a11), Vector512.Sum(a12), Vector512.Sum(a13));
+        }
+        else if (Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported)
         {
             tail = k & ~7;
             Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;

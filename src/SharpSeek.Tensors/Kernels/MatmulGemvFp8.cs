@@ -30,6 +30,11 @@ internal static unsafe class MatmulGemvFp8
     private static Vector256<float> Decode(byte* p, Vector256<float> lifted)
         => (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((sbyte*)p), 20) & Vector256.Create(unchecked((int)0x87F00000))).AsSingle() * lifted;
 
+    /// <summary><see cref="Decode"/> for 16 codes (the AVX-512 rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Decode16(byte* p, Vector512<float> lifted)
+        => (Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)p)), 20) & Vector512.Create(unchecked((int)0x87F00000))).AsSingle() * lifted;
+
     /// <summary>
     /// Whether row j of W can take the lifted decode: no NaN code in its k codes and every block scale times 2^120
     /// finite (then the lift is exact: a subnormal scale becomes normal, a normal one only moves its exponent).
@@ -40,6 +45,7 @@ internal static unsafe class MatmulGemvFp8
         var scales = w.ScaleInv + (long)(j / Block) * w.KBlocks;
         var finite = true;
         for (var b = 0; b < w.KBlocks; b++) { finite &= float.IsFinite(scales[b] * Lift); }
+        if (w.NoNaN) { return finite; }
         var row = w.Codes + (long)j * k;
         if (k < 32)
         {
@@ -76,6 +82,11 @@ internal static unsafe class MatmulGemvFp8
         var w1 = w.Codes + (long)j1 * k;
         var w2 = w.Codes + (long)j2 * k;
         var w3 = w.Codes + (long)j3 * k;
+        if (MatmulGemv.Wide)
+        {
+            Wide<TM>(x0, x1, x2, x3, w, y, n, k, j0, j1, j2, j3, w0, w1, w2, w3, accumulate);
+            return true;
+        }
         var tail = k & ~7;
         // a{r}{i}: W row j_r against x row i.
         Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
@@ -126,19 +137,86 @@ internal static unsafe class MatmulGemvFp8
                 }
             }
         }
-        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, a00, a01, a02, a03, a10, a11, a12, a13, accumulate);
-        if (j0 + 2 < n) { Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, a20, a21, a22, a23, a30, a31, a32, a33, accumulate); }
+        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03),
+            Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12), Vector256.Sum(a13), accumulate);
+        if (j0 + 2 < n)
+        {
+            Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, Vector256.Sum(a20), Vector256.Sum(a21), Vector256.Sum(a22), Vector256.Sum(a23),
+                Vector256.Sum(a30), Vector256.Sum(a31), Vector256.Sum(a32), Vector256.Sum(a33), accumulate);
+        }
         return true;
     }
 
-    /// <summary>Rows ja and jb: horizontal sums, RowPair's scalar tail with the table decode, then the stores.</summary>
+    /// <summary>TryRows's body 16 lanes wide, in RowPair's wide order (AVX-512: 32 registers hold all 16 accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Wide<TM>(float* x0, float* x1, float* x2, float* x3, in Fp8Weights w, float* y, int n, int k, int j0, int j1,
+        int j2, int j3, byte* w0, byte* w1, byte* w2, byte* w3, bool accumulate)
+        where TM : struct, MatmulGemv.IRowCount
+    {
+        var tail = k & ~15;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        for (var p0 = 0; p0 < tail; p0 += Block)
+        {
+            var c0 = Vector512.Create(w.Scale(j0, p0) * Lift);
+            var c1 = Vector512.Create(w.Scale(j1, p0) * Lift);
+            var c2 = Vector512.Create(w.Scale(j2, p0) * Lift);
+            var c3 = Vector512.Create(w.Scale(j3, p0) * Lift);
+            var pEnd = Math.Min(tail, p0 + Block);
+            for (var p = p0; p < pEnd; p += 16)
+            {
+                var v0 = Decode16(w0 + p, c0);
+                var v1 = Decode16(w1 + p, c1);
+                var v2 = Decode16(w2 + p, c2);
+                var v3 = Decode16(w3 + p, c3);
+                var u = Vector512.Load(x0 + p);
+                a00 = Vector512.FusedMultiplyAdd(v0, u, a00);
+                a10 = Vector512.FusedMultiplyAdd(v1, u, a10);
+                a20 = Vector512.FusedMultiplyAdd(v2, u, a20);
+                a30 = Vector512.FusedMultiplyAdd(v3, u, a30);
+                if (TM.Value > 1)
+                {
+                    u = Vector512.Load(x1 + p);
+                    a01 = Vector512.FusedMultiplyAdd(v0, u, a01);
+                    a11 = Vector512.FusedMultiplyAdd(v1, u, a11);
+                    a21 = Vector512.FusedMultiplyAdd(v2, u, a21);
+                    a31 = Vector512.FusedMultiplyAdd(v3, u, a31);
+                }
+                if (TM.Value > 2)
+                {
+                    u = Vector512.Load(x2 + p);
+                    a02 = Vector512.FusedMultiplyAdd(v0, u, a02);
+                    a12 = Vector512.FusedMultiplyAdd(v1, u, a12);
+                    a22 = Vector512.FusedMultiplyAdd(v2, u, a22);
+                    a32 = Vector512.FusedMultiplyAdd(v3, u, a32);
+                }
+                if (TM.Value > 3)
+                {
+                    u = Vector512.Load(x3 + p);
+                    a03 = Vector512.FusedMultiplyAdd(v0, u, a03);
+                    a13 = Vector512.FusedMultiplyAdd(v1, u, a13);
+                    a23 = Vector512.FusedMultiplyAdd(v2, u, a23);
+                    a33 = Vector512.FusedMultiplyAdd(v3, u, a33);
+                }
+            }
+        }
+        var m = TM.Value;
+        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, Vector512.Sum(a00), Vector512.Sum(a01), Vector512.Sum(a02), Vector512.Sum(a03),
+            Vector512.Sum(a10), Vector512.Sum(a11), Vector512.Sum(a12), Vector512.Sum(a13), accumulate);
+        if (j0 + 2 < n)
+        {
+            Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, Vector512.Sum(a20), Vector512.Sum(a21), Vector512.Sum(a22), Vector512.Sum(a23),
+                Vector512.Sum(a30), Vector512.Sum(a31), Vector512.Sum(a32), Vector512.Sum(a33), accumulate);
+        }
+    }
+
+    /// <summary>Rows ja and jb from their horizontal sums: RowPair's scalar tail with the table decode, then the stores.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish(float* x0, float* x1, float* x2, float* x3, in Fp8Weights w, float* y, int n, int k, int m,
-        int tail, int ja, int jb, Vector256<float> a00, Vector256<float> a01, Vector256<float> a02, Vector256<float> a03,
-        Vector256<float> a10, Vector256<float> a11, Vector256<float> a12, Vector256<float> a13, bool accumulate)
+        int tail, int ja, int jb, float s00, float s01, float s02, float s03, float s10, float s11, float s12, float s13, bool accumulate)
     {
-        var (s00, s01, s02, s03) = (Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03));
-        var (s10, s11, s12, s13) = (Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12), Vector256.Sum(a13));
         var wa = (long)ja * k;
         var wb = (long)jb * k;
         for (var p = tail; p < k; p++)
