@@ -203,12 +203,12 @@ internal static unsafe class MatmulGemvFp8
             }
         }
         var m = TM.Value;
-        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, Vector512.Sum(a00), Vector512.Sum(a01), Vector512.Sum(a02), Vector512.Sum(a03),
-            Vector512.Sum(a10), Vector512.Sum(a11), Vector512.Sum(a12), Vector512.Sum(a13), accumulate);
+        // Only the sums of x rows that exist (TM.Value is a constant: the others fold away).
+        static float S(Vector512<float> a, int i) => i < TM.Value ? MatmulGemv.Sum16(a) : 0f;
+        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, S(a00, 0), S(a01, 1), S(a02, 2), S(a03, 3), S(a10, 0), S(a11, 1), S(a12, 2), S(a13, 3), accumulate);
         if (j0 + 2 < n)
         {
-            Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, Vector512.Sum(a20), Vector512.Sum(a21), Vector512.Sum(a22), Vector512.Sum(a23),
-                Vector512.Sum(a30), Vector512.Sum(a31), Vector512.Sum(a32), Vector512.Sum(a33), accumulate);
+            Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, S(a20, 0), S(a21, 1), S(a22, 2), S(a23, 3), S(a30, 0), S(a31, 1), S(a32, 2), S(a33, 3), accumulate);
         }
     }
 
