@@ -11,6 +11,10 @@ namespace SharpSeek.Inference.Runtime;
 
 public sealed partial class ModelRunner
 {
+    // Steps of at most this many rows (decode, verify) run the experts together: every expert then has at most 4 rows,
+    // the GEMV path's limit, so each projection is one short streaming pass.
+    private const int TogetherRows = 4;
+
     private int[] _load = [];
 
     // a: (R, D) normed input; y: (R, D) += MoE(a).
@@ -35,7 +39,8 @@ public sealed partial class ModelRunner
         foreach (var expert in chosen) { load[expert]++; }
         for (int i = 0, sum = 0; i < e; sum += load[i], i++) { next[i] = sum; }
         var slotOf = _step.Allocate(DType.I32, new Shape(slots)).AsSpan<int>();                // sorted position → slot
-        var gathered = _step.Allocate(DType.F32, new Shape(slots, d)).AsSpan<float>();         // (S, D)
+        var gatheredTensor = _step.Allocate(DType.F32, new Shape(slots, d));
+        var gathered = gatheredTensor.AsSpan<float>();                                            // (S, D)
         var x = a.AsSpan<float>();
         for (var s = 0; s < slots; s++)
         {
@@ -44,9 +49,13 @@ public sealed partial class ModelRunner
             x.Slice(s / k * d, d).CopyTo(gathered.Slice(at * d, d));
         }
 
-        // Each expert on its block of rows; the block is replaced by the expert's output.
-        var routed = _step.Allocate(DType.F32, new Shape(slots, d)).AsSpan<float>();           // (S, D)
-        for (int i = 0, offset = 0; i < e; offset += load[i], i++)
+        // Each expert on its block of rows; the block is replaced by the expert's output. Decode-sized loads run the
+        // experts together (ExpertsTogether), larger ones one after another, each GEMM using the whole pool.
+        var routedTensor = _step.Allocate(DType.F32, new Shape(slots, d));
+        var routed = routedTensor.AsSpan<float>();                                                // (S, D)
+        var together = rows <= TogetherRows && WorkerPool.Current.Threads > 1;
+        if (together) { ExpertsTogether(moe, a, gatheredTensor, routedTensor, y, load); }
+        for (int i = 0, offset = 0; i < e && !together; offset += load[i], i++)
         {
             if (load[i] == 0) { continue; }
             SwiGlu(moe.Experts[i], gathered.Slice(offset * d, load[i] * d), routed.Slice(offset * d, load[i] * d), load[i]);
@@ -57,6 +66,59 @@ public sealed partial class ModelRunner
             var s = slotOf[at];
             Elementwise.Axpy<float>(routed.Slice(at * d, d), weights[s], output.Slice(s / k * d, d));
         }
-        if (moe.Shared is { } shared) { SwiGlu(shared, x, output, rows); }
+        if (moe.Shared is { } shared && !together) { SwiGlu(shared, x, output, rows); }
+    }
+
+    private ProjectionJob[] _jobs = [];
+
+    // Every active expert and the shared experts as pool items of whole projections (each GEMV on one thread): gate and
+    // up of all of them in one loop, SwiGLU, then all the downs in a second; the routed outputs replace their gathered
+    // blocks, the shared output is added to y. A decode step's experts are ~25K-weight GEMVs, too short to split well
+    // one at a time. Each item computes exactly what the one-at-a-time path does, so the results are bitwise the same.
+    private void ExpertsTogether(MoeWeights moe, Tensor a, Tensor gathered, Tensor routed, Tensor y, ReadOnlySpan<int> load)
+    {
+        int rows = (int)a.Size(0), d = (int)a.Size(1), slots = (int)gathered.Size(0), jobs = 0;
+        var interRouted = moe.Experts[0].Gate.Rows;
+        var interShared = moe.Shared?.Gate.Rows ?? 0;
+        var g = _step.Allocate(DType.F32, new Shape((slots * interRouted) + (rows * interShared)));   // gate outputs, routed then shared
+        var u = _step.Allocate(DType.F32, g.Shape);                                                     // up outputs, likewise
+        if (_jobs.Length < (2 * load.Length) + 2) { _jobs = new ProjectionJob[(2 * load.Length) + 2]; }
+        for (int i = 0, offset = 0; i < load.Length; offset += load[i], i++)
+        {
+            if (load[i] == 0) { continue; }
+            var expert = moe.Experts[i];
+            _jobs[jobs++] = new(expert.Gate, gathered, offset * d, g, offset * interRouted, load[i], false);
+            _jobs[jobs++] = new(expert.Up, gathered, offset * d, u, offset * interRouted, load[i], false);
+        }
+        var shared = slots * interRouted;
+        if (moe.Shared is { } s)
+        {
+            _jobs[jobs++] = new(s.Gate, a, 0, g, shared, rows, false);
+            _jobs[jobs++] = new(s.Up, a, 0, u, shared, rows, false);
+        }
+        var work = new ProjectionJobs { Jobs = _jobs };
+        WorkerPool.Current.For(jobs, ref work);
+        Tensors.Kernels.SwiGlu.Forward<float>(g.AsSpan<float>(), u.AsSpan<float>(), g.AsSpan<float>());
+        jobs = 0;
+        for (int i = 0, offset = 0; i < load.Length; offset += load[i], i++)
+        {
+            if (load[i] > 0) { _jobs[jobs++] = new(moe.Experts[i].Down, g, offset * interRouted, routed, offset * d, load[i], false); }
+        }
+        if (moe.Shared is { } sharedDown) { _jobs[jobs++] = new(sharedDown.Down, g, shared, y, 0, rows, true); }
+        WorkerPool.Current.For(jobs, ref work);
+    }
+
+    // y[YOffset ..] (Rows, W.Rows) [+]= x[XOffset ..] (Rows, W.Cols) · Wᵀ.
+    private readonly record struct ProjectionJob(Projection W, Tensor X, int XOffset, Tensor Y, int YOffset, int Rows, bool Accumulate);
+
+    private struct ProjectionJobs : IWorkItem
+    {
+        public ProjectionJob[] Jobs;
+
+        public readonly void Execute(int index, int worker)
+        {
+            var j = Jobs[index];
+            j.W.Apply(j.X.AsSpan<float>().Slice(j.XOffset, j.Rows * j.W.Cols), j.Y.AsSpan<float>().Slice(j.YOffset, j.Rows * j.W.Rows), j.Rows, j.Accumulate);
+        }
     }
 }

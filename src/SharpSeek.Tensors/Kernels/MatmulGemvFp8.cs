@@ -36,29 +36,35 @@ internal static unsafe class MatmulGemvFp8
         => (Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)p)), 20) & Vector512.Create(unchecked((int)0x87F00000))).AsSingle() * lifted;
 
     /// <summary>
-    /// Whether row j of W can take the lifted decode: no NaN code in its k codes and every block scale times 2^120
-    /// finite (then the lift is exact: a subnormal scale becomes normal, a normal one only moves its exponent).
+    /// Whether rows j0 .. j0 + 3 (one 128-row block: groups start at multiples of 4) can take the lifted decode: every
+    /// scale of their block row times 2^120 finite (then the lift is exact: a subnormal scale becomes normal, a normal
+    /// one only moves its exponent) and no NaN code in the rows, unless the caller vouched for that.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool Liftable(in Fp8Weights w, int j, int k)
+    private static bool Liftable(in Fp8Weights w, int j0, int j1, int j2, int j3, int k)
     {
-        var scales = w.ScaleInv + (long)(j / Block) * w.KBlocks;
+        var scales = w.ScaleInv + (long)(j0 / Block) * w.KBlocks;
         var finite = true;
         for (var b = 0; b < w.KBlocks; b++) { finite &= float.IsFinite(scales[b] * Lift); }
-        if (w.NoNaN) { return finite; }
-        var row = w.Codes + (long)j * k;
+        return finite && (w.NoNaN || (!HasNaN(w.Codes + (long)j0 * k, k) && !HasNaN(w.Codes + (long)j1 * k, k)
+            && !HasNaN(w.Codes + (long)j2 * k, k) && !HasNaN(w.Codes + (long)j3 * k, k)));
+    }
+
+    /// <summary>Whether the k codes at <paramref name="row"/> hold a NaN (S.1111.111).</summary>
+    private static bool HasNaN(byte* row, int k)
+    {
         if (k < 32)
         {
             var nan = false;
             for (var p = 0; p < k; p++) { nan |= (row[p] & 0x7F) == 0x7F; }
-            return finite && !nan;
+            return nan;
         }
         // max over (code | 0x80) is 0xFF exactly when some code is S.1111.111; the last load overlaps the one before.
         var top = Vector256.Create((byte)0x80);
         var max = Vector256<byte>.Zero;
         for (var p = 0; p < k - 32; p += 32) { max = Vector256.Max(max, Vector256.Load(row + p) | top); }
         max = Vector256.Max(max, Vector256.Load(row + k - 32) | top);
-        return finite && !Vector256.EqualsAny(max, Vector256.Create((byte)0xFF));
+        return Vector256.EqualsAny(max, Vector256.Create((byte)0xFF));
     }
 
     /// <summary>
@@ -72,7 +78,7 @@ internal static unsafe class MatmulGemvFp8
         var j1 = Math.Min(j0 + 1, n - 1);
         var j2 = Math.Min(j0 + 2, n - 1);
         var j3 = Math.Min(j0 + 3, n - 1);
-        if (!Liftable(w, j0, k) || !Liftable(w, j1, k) || !Liftable(w, j2, k) || !Liftable(w, j3, k)) { return false; }
+        if (!Liftable(w, j0, j1, j2, j3, k)) { return false; }
         var m = TM.Value;
         var x0 = x;
         var x1 = x + (long)Math.Min(1, m - 1) * k;
@@ -95,17 +101,14 @@ internal static unsafe class MatmulGemvFp8
         Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
         for (var p0 = 0; p0 < tail; p0 += Block)
         {
-            var c0 = Vector256.Create(w.Scale(j0, p0) * Lift);
-            var c1 = Vector256.Create(w.Scale(j1, p0) * Lift);
-            var c2 = Vector256.Create(w.Scale(j2, p0) * Lift);
-            var c3 = Vector256.Create(w.Scale(j3, p0) * Lift);
+            var c = Vector256.Create(w.Scale(j0, p0) * Lift);                                   // the four rows' block is one
             var pEnd = Math.Min(tail, p0 + Block);
             for (var p = p0; p < pEnd; p += 8)
             {
-                var v0 = Decode(w0 + p, c0);
-                var v1 = Decode(w1 + p, c1);
-                var v2 = Decode(w2 + p, c2);
-                var v3 = Decode(w3 + p, c3);
+                var v0 = Decode(w0 + p, c);
+                var v1 = Decode(w1 + p, c);
+                var v2 = Decode(w2 + p, c);
+                var v3 = Decode(w3 + p, c);
                 var u = Vector256.Load(x0 + p);
                 a00 = Vector256.FusedMultiplyAdd(v0, u, a00);
                 a10 = Vector256.FusedMultiplyAdd(v1, u, a10);
@@ -160,17 +163,14 @@ internal static unsafe class MatmulGemvFp8
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
         for (var p0 = 0; p0 < tail; p0 += Block)
         {
-            var c0 = Vector512.Create(w.Scale(j0, p0) * Lift);
-            var c1 = Vector512.Create(w.Scale(j1, p0) * Lift);
-            var c2 = Vector512.Create(w.Scale(j2, p0) * Lift);
-            var c3 = Vector512.Create(w.Scale(j3, p0) * Lift);
+            var c = Vector512.Create(w.Scale(j0, p0) * Lift);                                   // the four rows' block is one
             var pEnd = Math.Min(tail, p0 + Block);
             for (var p = p0; p < pEnd; p += 16)
             {
-                var v0 = Decode16(w0 + p, c0);
-                var v1 = Decode16(w1 + p, c1);
-                var v2 = Decode16(w2 + p, c2);
-                var v3 = Decode16(w3 + p, c3);
+                var v0 = Decode16(w0 + p, c);
+                var v1 = Decode16(w1 + p, c);
+                var v2 = Decode16(w2 + p, c);
+                var v3 = Decode16(w3 + p, c);
                 var u = Vector512.Load(x0 + p);
                 a00 = Vector512.FusedMultiplyAdd(v0, u, a00);
                 a10 = Vector512.FusedMultiplyAdd(v1, u, a10);
