@@ -71,7 +71,9 @@ public static class InferBench
         try
         {
             var dir = options.Model ?? WriteRandomCheckpoint(options.Config, temporary!);
-            var copy = CopyGBps();
+            var (from, to) = (new float[1 << 24], new float[1 << 24]);
+            from.AsSpan().Fill(1f);
+            var copy = OpsBench.CopyBandwidth(from, to, reps: 5);
             var rows = new List<InferBenchRow>();
             var why = options.Reference ? "" : "--no-reference";
             foreach (var format in options.Formats)
@@ -80,7 +82,11 @@ public static class InferBench
                 var torch = options.Reference && format != WeightFormat.Fp8 ? MeasurePyTorch(dir, options, format, out why) : null;
                 foreach (var b in options.Batches)
                 {
+                    // The copy bandwidth right before and after this row's timing: the machine's memory speed moves
+                    // between runs (and within one), so each roofline takes the rate of its own moment.
+                    var before = OpsBench.CopyBandwidth(from, to, reps: 5);
                     var (prefill, decode, shares) = MeasureRunner(weights, b, options);
+                    var rowCopy = (before + OpsBench.CopyBandwidth(from, to, reps: 5)) / 2;
                     var (weightBytes, cacheBytes) = DecodeStepBytes(weights, b, options.Prompt + (options.Decode / 2));
                     var theirs = torch?.FirstOrDefault(r => r.Batch == b);
                     rows.Add(new InferBenchRow
@@ -93,7 +99,8 @@ public static class InferBench
                         PyTorchDecode = theirs?.Decode,
                         WeightBytes = weightBytes,
                         CacheBytes = cacheBytes,
-                        RooflineTokensPerSecond = b * copy * 1e9 / (weightBytes + cacheBytes),
+                        CopyGBps = rowCopy,
+                        RooflineTokensPerSecond = b * rowCopy * 1e9 / (weightBytes + cacheBytes),
                         DecodeGemm = shares.Gemm,
                         DecodeAttention = shares.Attention,
                         DecodeRouting = shares.Routing,
@@ -157,12 +164,12 @@ public static class InferBench
         static string Ratio(double? r) => r is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "n/a";
         static string Tps(double? r) => r is { } v ? v.ToString("F0", CultureInfo.InvariantCulture) : "n/a";
         var text = new System.Text.StringBuilder();
-        text.AppendLine(string.Create(i, $"infer {report.Model} threads={report.Threads} prompt={report.Prompt} decode={report.Decode}: copy {report.CopyGBps:F1} GB/s, pytorch {report.PyTorch}"));
-        text.AppendLine(string.Create(i, $"{"format",-6} {"batch",5} | {"prefill tok/s",13} {"pytorch",9} {"ratio",6} | {"decode tok/s",12} {"pytorch",9} {"ratio",6} | {"MiB/step",9} {"roofline",9} {"of roof",7} | decode step: gemm attn route other"));
+        text.AppendLine(string.Create(i, $"infer {report.Model} threads={report.Threads} prompt={report.Prompt} decode={report.Decode}: copy {report.CopyGBps:F1} GB/s at the start, pytorch {report.PyTorch}"));
+        text.AppendLine(string.Create(i, $"{"format",-6} {"batch",5} | {"prefill tok/s",13} {"pytorch",9} {"ratio",6} | {"decode tok/s",12} {"pytorch",9} {"ratio",6} | {"MiB/step",9} {"copy GB/s",9} {"roofline",9} {"of roof",7} | decode step: gemm attn route other"));
         foreach (var r in report.Results)
         {
             text.AppendLine(string.Create(i,
-                $"{r.Format,-6} {r.Batch,5} | {r.PrefillTokensPerSecond,13:F0} {Tps(r.PyTorchPrefill),9} {Ratio(r.PrefillRatio),6} | {r.DecodeTokensPerSecond,12:F0} {Tps(r.PyTorchDecode),9} {Ratio(r.DecodeRatio),6} | {(r.WeightBytes + r.CacheBytes) / 1048576.0,9:F2} {r.RooflineTokensPerSecond,9:F0} {100 * r.RooflineFraction,6:F0}% | {"",12} {100 * r.DecodeGemm,3:F0}% {100 * r.DecodeAttention,3:F0}% {100 * r.DecodeRouting,4:F0}% {100 * (1 - r.DecodeGemm - r.DecodeAttention - r.DecodeRouting),4:F0}%"));
+                $"{r.Format,-6} {r.Batch,5} | {r.PrefillTokensPerSecond,13:F0} {Tps(r.PyTorchPrefill),9} {Ratio(r.PrefillRatio),6} | {r.DecodeTokensPerSecond,12:F0} {Tps(r.PyTorchDecode),9} {Ratio(r.DecodeRatio),6} | {(r.WeightBytes + r.CacheBytes) / 1048576.0,9:F2} {r.CopyGBps,9:F1} {r.RooflineTokensPerSecond,9:F0} {100 * r.RooflineFraction,6:F0}% | {"",12} {100 * r.DecodeGemm,3:F0}% {100 * r.DecodeAttention,3:F0}% {100 * r.DecodeRouting,4:F0}% {100 * (1 - r.DecodeGemm - r.DecodeAttention - r.DecodeRouting),4:F0}%"));
         }
         if (report.Speculative is { } s)
         {
@@ -181,14 +188,6 @@ public static class InferBench
         CheckpointWriter.Save(dir, config, [.. weights.Names.Select(n => (n, weights.Get(n).Value.Shape.ToArray(), (ReadOnlyMemory<float>)weights.Get(n).Value.AsSpan<float>().ToArray()))],
             CheckpointFormat.F32);
         return dir;
-    }
-
-    // 64 MiB buffers, far beyond the last-level cache: the rate at which the weights can stream in.
-    private static double CopyGBps()
-    {
-        var (a, b) = (new float[1 << 24], new float[1 << 24]);
-        a.AsSpan().Fill(1f);
-        return OpsBench.CopyBandwidth(a, b, reps: 5);
     }
 
     // Prefill of B × prompt tokens (the median of PrefillRepeats), then Decode greedy one-token steps of all B sequences

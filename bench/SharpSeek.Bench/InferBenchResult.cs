@@ -6,7 +6,8 @@ namespace SharpSeek.Bench;
 
 /// <summary>One (weight format, batch) of the inference benchmark. PyTorch figures are null when it did not run (no
 /// python3/torch, --no-reference, or FP8, which the reference has no CPU path for). The roofline is the decode step's
-/// bytes (weights read at the median cached length, plus each sequence's KV cache) over the copy bandwidth.</summary>
+/// bytes (weights read at the median cached length, plus each sequence's KV cache) over the copy bandwidth measured
+/// around this row's timing.</summary>
 public sealed record InferBenchRow
 {
     [JsonPropertyName("format")] public string Format { get; init; } = "";
@@ -19,6 +20,8 @@ public sealed record InferBenchRow
     [JsonPropertyName("decode_ratio")] public double? DecodeRatio => PyTorchDecode is { } p ? DecodeTokensPerSecond / p : null;
     [JsonPropertyName("weight_bytes_per_step")] public long WeightBytes { get; init; }
     [JsonPropertyName("cache_bytes_per_step")] public long CacheBytes { get; init; }
+    /// <summary>The copy bandwidth (GB/s, read + write) measured right before and after this row's timing, averaged.</summary>
+    [JsonPropertyName("copy_gbps")] public double CopyGBps { get; init; }
     [JsonPropertyName("roofline_tokens_per_s")] public double RooflineTokensPerSecond { get; init; }
     [JsonPropertyName("roofline_fraction")] public double RooflineFraction => DecodeTokensPerSecond / RooflineTokensPerSecond;
 
