@@ -54,7 +54,9 @@ public sealed partial class ModelRunner
         var routedTensor = _step.Allocate(DType.F32, new Shape(slots, d));
         var routed = routedTensor.AsSpan<float>();                                                // (S, D)
         var together = rows <= TogetherRows && WorkerPool.Current.Threads > 1;
-        if (together) { ExpertsTogether(moe, a, gatheredTensor, routedTensor, y, load); }
+        var separateShared = together && moe.Shared is not null;
+        var sharedOut = separateShared ? _step.Allocate(DType.F32, a.Shape) : default;                      // (R, D)
+        if (together) { ExpertsTogether(moe, a, gatheredTensor, routedTensor, sharedOut, load); }
         for (int i = 0, offset = 0; i < e && !together; offset += load[i], i++)
         {
             if (load[i] == 0) { continue; }
@@ -67,15 +69,17 @@ public sealed partial class ModelRunner
             Elementwise.Axpy<float>(routed.Slice(at * d, d), weights[s], output.Slice(s / k * d, d));
         }
         if (moe.Shared is { } shared && !together) { SwiGlu(shared, x, output, rows); }
+        if (separateShared) { Elementwise.Add<float>(output, sharedOut.AsSpan<float>(), output); } // after the routed sum, as above
     }
 
     private ProjectionJob[] _jobs = [];
 
     // Every active expert and the shared experts as pool items of whole projections (each GEMV on one thread): gate and
     // up of all of them in one loop, SwiGLU, then all the downs in a second; the routed outputs replace their gathered
-    // blocks, the shared output is added to y. A decode step's experts are ~25K-weight GEMVs, too short to split well
-    // one at a time. Each item computes exactly what the one-at-a-time path does, so the results are bitwise the same.
-    private void ExpertsTogether(MoeWeights moe, Tensor a, Tensor gathered, Tensor routed, Tensor y, ReadOnlySpan<int> load)
+    // blocks, the shared output goes to sharedOut (the caller adds it after the routed sum, in the serial path's order).
+    // A decode step's experts are ~25K-weight GEMVs, too short to split well one at a time. Each item computes exactly
+    // what the one-at-a-time path does, so the results are bitwise the same.
+    private void ExpertsTogether(MoeWeights moe, Tensor a, Tensor gathered, Tensor routed, Tensor sharedOut, ReadOnlySpan<int> load)
     {
         int rows = (int)a.Size(0), d = (int)a.Size(1), slots = (int)gathered.Size(0), jobs = 0;
         var interRouted = moe.Experts[0].Gate.Rows;
@@ -104,7 +108,7 @@ public sealed partial class ModelRunner
         {
             if (load[i] > 0) { _jobs[jobs++] = new(moe.Experts[i].Down, g, offset * interRouted, routed, offset * d, load[i], false); }
         }
-        if (moe.Shared is { } sharedDown) { _jobs[jobs++] = new(sharedDown.Down, g, shared, y, 0, rows, true); }
+        if (moe.Shared is { } sharedDown) { _jobs[jobs++] = new(sharedDown.Down, g, shared, sharedOut, 0, rows, false); }
         WorkerPool.Current.For(jobs, ref work);
     }
 

@@ -1,7 +1,9 @@
 // ModelRunnerTests.cs: the cached, tape-free step against the uncached tape forward: prefill then decode steps, absorbed
 // and naive attention, q-lora and q_proj, YaRN and plain RoPE, the correction bias; ragged batches of three sequences;
-// truncate, slot reuse and the errors for context overflow, bad slots and tokens outside the vocabulary.
+// truncate, slot reuse and the errors for context overflow, bad slots and tokens outside the vocabulary; decode steps
+// bitwise the same on one thread (serial paths) and two (the parallel decode paths).
 using SharpSeek.Inference.Runtime;
+using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Inference.Tests.Runtime;
 
@@ -67,6 +69,40 @@ public sealed class ModelRunnerTests
             }
             Assert.Equal(prefill[i] + next[i], cache.Length(slots[i]));
         }
+    }
+
+    [Theory]
+    [InlineData(WeightFormat.F32)]
+    [InlineData(WeightFormat.BF16)]
+    [InlineData(WeightFormat.Fp8)]
+    public void DecodeSteps_AreBitwiseTheSameOnOneAndTwoThreads(WeightFormat format)
+    {
+        // Two threads take the parallel decode paths (experts together, attention heads and GEMV rows over the hot pool),
+        // one thread the serial ones: every logit must agree to the bit.
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 6);
+        var weights = InferenceWeights.From(model, format);
+        var tokens = RuntimeFixture.Tokens(14, config.VocabSize, 8);
+        float[] Run(int threads)
+        {
+            WorkerPool.UseThreads(threads);
+            using var cache = new KvCache(config, 1, 16);
+            using var runner = new ModelRunner(weights, cache);
+            var slot = cache.Acquire();
+            var logits = new List<float>();
+            logits.AddRange(runner.Step([new SequenceChunk(slot, tokens.AsMemory(..6))], LogitRows.Last).LastLogits(0).ToArray());
+            for (var t = 6; t < 11; t++) { logits.AddRange(runner.Step([new SequenceChunk(slot, tokens.AsMemory(t..(t + 1)))]).Logits(0, 0).ToArray()); }
+            var verify = runner.Step([new SequenceChunk(slot, tokens.AsMemory(11..14))]);
+            for (var t = 0; t < 3; t++) { logits.AddRange(verify.Logits(0, t).ToArray()); }
+            return [.. logits];
+        }
+        var saved = WorkerPool.Current.Threads;
+        try
+        {
+            var one = Run(1);
+            Assert.Equal(one, Run(2));
+        }
+        finally { WorkerPool.UseThreads(saved); }
     }
 
     [Fact]
