@@ -82,8 +82,8 @@ public static class InferBench
                 var torch = options.Reference && format != WeightFormat.Fp8 ? MeasurePyTorch(dir, options, format, out why) : null;
                 foreach (var b in options.Batches)
                 {
-                    // The copy bandwidth right before and after this row's timing: the machine's memory speed moves
-                    // between runs (and within one), so each roofline takes the rate of its own moment.
+                    // The copy bandwidth just before this row's warm-up and just after its timed and profiled steps: the
+                    // machine's memory speed moves between runs (and within one), so each roofline takes its own moment's.
                     var before = OpsBench.CopyBandwidth(from, to, reps: 5);
                     var (prefill, decode, shares) = MeasureRunner(weights, b, options);
                     var rowCopy = (before + OpsBench.CopyBandwidth(from, to, reps: 5)) / 2;

@@ -20,14 +20,16 @@ public sealed record InferBenchRow
     [JsonPropertyName("decode_ratio")] public double? DecodeRatio => PyTorchDecode is { } p ? DecodeTokensPerSecond / p : null;
     [JsonPropertyName("weight_bytes_per_step")] public long WeightBytes { get; init; }
     [JsonPropertyName("cache_bytes_per_step")] public long CacheBytes { get; init; }
-    /// <summary>The copy bandwidth (GB/s, read + write) measured right before and after this row's timing, averaged.</summary>
+    /// <summary>The copy bandwidth (GB/s, read + write) measured just before this row's warm-up and just after its timed and
+    /// profiled steps, averaged.</summary>
     [JsonPropertyName("copy_gbps")] public double CopyGBps { get; init; }
     [JsonPropertyName("roofline_tokens_per_s")] public double RooflineTokensPerSecond { get; init; }
     [JsonPropertyName("roofline_fraction")] public double RooflineFraction => DecodeTokensPerSecond / RooflineTokensPerSecond;
 
-    /// <summary>Shares of a profiled decode step: the projections (GEMM), attention over the cache (with the cache writes
-    /// and RoPE), MoE routing (gate, choice, gather and combine; the experts' projections are GEMM); the rest is norms,
-    /// residual adds, the embedding and the profiler's own cost.</summary>
+    /// <summary>Shares of a profiled decode step, as the calling thread sees it: the projections it runs (GEMM), attention
+    /// over the cache (with the cache writes and RoPE), MoE routing (gate, choice, gather, combine, and its waits for the
+    /// pool's workers, which run experts together at decode); the rest is norms, residual adds, the embedding and the
+    /// profiler's own cost.</summary>
     [JsonPropertyName("decode_gemm")] public double DecodeGemm { get; init; }
     [JsonPropertyName("decode_attention")] public double DecodeAttention { get; init; }
     [JsonPropertyName("decode_routing")] public double DecodeRouting { get; init; }

@@ -47,7 +47,7 @@ public sealed partial class ModelRunner
         }
 
         // The cache entries of the new rows: kv_norm(c_kv) and RoPE(k_pe) at their absolute positions.
-        var region = Profiler.Region(ProfileCategory.Attention);
+        using var region = Profiler.Region(ProfileCategory.Attention);                            // o_proj below is GEMM inside it
         Span<float> rstd = stackalloc float[1];
         for (int i = 0, r0 = 0; i < _chunks; r0 += _counts[i], i++)
         {
@@ -98,7 +98,6 @@ public sealed partial class ModelRunner
         {
             for (var i = 0; i < _chunks; i++) { work.Execute(i, 0); }
         }
-        region.Dispose();
         at.O.Apply(o.AsSpan<float>(), y.AsSpan<float>(), rows);
     }
 

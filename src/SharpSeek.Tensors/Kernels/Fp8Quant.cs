@@ -101,14 +101,7 @@ public static unsafe class Fp8Quant
 
     /// <summary>Whether any code is an E4M3 NaN (S.1111.111): the check a loaded projection makes once so that the GEMV
     /// can skip it per call.</summary>
-    public static bool HasNaNCode(ReadOnlySpan<Float8E4M3> codes)
-    {
-        foreach (var b in MemoryMarshal.AsBytes(codes))
-        {
-            if ((b & 0x7F) == 0x7F) { return true; }
-        }
-        return false;
-    }
+    public static bool HasNaNCode(ReadOnlySpan<Float8E4M3> codes) => MemoryMarshal.AsBytes(codes).IndexOfAny((byte)0x7F, (byte)0xFF) >= 0;
 
     /// <summary>The scale of a tile with max-abs <paramref name="amax"/>: max(amax, 1e-4) / 448, or its UE8M0 ceiling.</summary>
     public static float ScaleOf(float amax, bool powerOfTwo)

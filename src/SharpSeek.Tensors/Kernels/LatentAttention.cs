@@ -16,6 +16,7 @@ namespace SharpSeek.Tensors.Kernels;
 /// (H·(d_n + d_v), c), latent (≥ Tk, c), ropeKeys (≥ Tk, d_r), output (T, H, d_v). Each row's result is bitwise the same
 /// as when it is computed alone (T = 1 at its position), and results do not depend on the thread count.
 /// </summary>
+[SkipLocalsInit] // the stack scratch is written before it is read; zeroing it per head and block was pure cost
 public static unsafe class LatentAttention
 {
     /// <summary>Cache positions per softmax block.</summary>

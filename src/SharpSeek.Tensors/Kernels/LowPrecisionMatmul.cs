@@ -26,7 +26,9 @@ public static unsafe partial class Matmul
     /// y (m, n) = [y +] x (m, k) · Wᵀ with W[j, p] = e4m3(w[j, p]) · scaleInv[j / 128, p / 128]; w: (n, k),
     /// scaleInv: (ceil(n/128), ceil(k/128)), the last blocks partial. Accumulates in f32. A caller that has checked once
     /// that w holds no NaN code (<see cref="Fp8Quant.HasNaNCode"/>, as a loaded projection does) passes
-    /// <paramref name="noNaNCodes"/> to spare the small-m path its per-row scan; a NaN code then goes unnoticed.
+    /// <paramref name="noNaNCodes"/> to spare the small-m path (m ≤ 4) its per-row scan. If it is wrong, a NaN code there
+    /// reads as ±480 · its scale instead of NaN (at m > 4, or in a block whose scale the fast decode cannot take, it
+    /// stays NaN), so only pass it for codes actually checked.
     /// </summary>
     public static void GemmFp8Weights(ReadOnlySpan<float> x, ReadOnlySpan<Float8E4M3> w, ReadOnlySpan<float> scaleInv,
         Span<float> y, int m, int n, int k, bool accumulate = false, bool noNaNCodes = false)
@@ -43,6 +45,7 @@ public static unsafe partial class Matmul
             else { MatmulDriver.Run(px, false, new Fp8Source(pw, ps, table, k), py, m, n, k, accumulate); }
         }
     }
+
     /// <summary>GemmFp8Weights for 1 ≤ m ≤ 4 with Fp8Source.Decode on every row: the oracle of the lifted decode.</summary>
     internal static void GemvFp8Exact(ReadOnlySpan<float> x, ReadOnlySpan<Float8E4M3> w, ReadOnlySpan<float> scaleInv,
         Span<float> y, int m, int n, int k, bool accumulate)

@@ -7,6 +7,7 @@ using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Inference.Tests.Runtime;
 
+[Collection(SerialCollection.Name)] // one test swaps WorkerPool.Current
 public sealed class ModelRunnerTests
 {
     private const double Tolerance = 1e-4;
