@@ -188,4 +188,54 @@ public sealed class WorkerPoolTests
         pool.For(4, ref after); // inline once disposed
         Assert.All(after.Hits, h => Assert.Equal(1, h));
     }
+
+    private struct Uneven : IWorkItem
+    {
+        public int[] Hits;
+
+        public readonly void Execute(int index, int worker)
+        {
+            // Items of uneven length, now and then longer than the caller's spin, so that it blocks; the hit is counted at
+            // the end, so a loop that returns while a worker is still inside an item shows a missing hit.
+            if (index % 3 == worker % 3) { Thread.SpinWait(300 * (index % 5)); }
+            if (worker > 0 && index % 7 == 3) { Thread.Sleep(3); }
+            Interlocked.Increment(ref Hits[index]);
+        }
+    }
+
+    [Fact]
+    public void Stress_SeveralCallersHotAndCold_EveryLoopRunsEachIndexOnceAndReturnsAfterIt()
+    {
+        // Callers share one pool (all but one of them then run inline), toggle hot scopes, and check each loop's hits the
+        // moment For returns: a loop that returned early (a worker still inside it) or an item run twice shows up here.
+        using var pool = new WorkerPool(3);
+        var stall = new ThreadLocal<Random>(() => new Random(Environment.CurrentManagedThreadId));
+        pool.BeforeRelease = () =>
+        {
+            if (stall.Value!.Next(4) == 0) { Thread.Sleep(1); } // a worker preempted between its last check and waking the caller
+        };
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var stop = DateTime.UtcNow.AddSeconds(3);
+        var callers = Enumerable.Range(0, 3).Select(c => new Thread(() =>
+        {
+            var rng = new Random(c);
+            while (DateTime.UtcNow < stop && failures.IsEmpty)
+            {
+                var hot = rng.Next(2) == 0 ? pool.Hot() : default;
+                for (var i = 0; i < 200; i++)
+                {
+                    var n = rng.Next(40);
+                    var work = new Uneven { Hits = new int[n] };
+                    pool.For(n, ref work);
+                    var wrong = Array.FindIndex(work.Hits, h => h != 1);
+                    if (wrong >= 0) { failures.Enqueue($"caller {c}: item {wrong} of {n} ran {work.Hits[wrong]} times by the time For returned"); }
+                }
+                hot.Dispose();
+                if (rng.Next(8) == 0) { Thread.Sleep(1); } // let the workers fall asleep now and then
+            }
+        })).ToArray();
+        foreach (var t in callers) { t.Start(); }
+        foreach (var t in callers) { Assert.True(t.Join(TimeSpan.FromSeconds(60)), "a caller hung"); }
+        Assert.True(failures.IsEmpty, string.Join("; ", failures.Take(3)));
+    }
 }

@@ -3,8 +3,9 @@
 // A loop is announced by bumping a generation; idle workers sleep on their own semaphore, or, while a Hot scope is open
 // (a decode step: hundreds of loops of a few µs each), spin on the generation so that a loop starts in well under a µs
 // instead of a ~30 µs wake-up. Workers join a loop until the caller has finished its own share and closes it, so the
-// caller never waits for a worker that had not started. Not here: nested parallelism (a loop started from inside a loop
-// runs inline). Tested by WorkerPoolTests.
+// caller never waits for a worker that had not started; a caller that blocks waits under its loop's id, so only that
+// loop's last worker can wake it (never a stalled worker of an earlier loop). Not here: nested parallelism (a loop
+// started from inside a loop runs inline). Tested by WorkerPoolTests.
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
@@ -47,7 +48,8 @@ public sealed unsafe class WorkerPool : IDisposable
     private int _generation;                  // bumped once per loop
     private int _entry;                       // workers joined to the current loop, | Closed
     private int _finished;                    // joined workers done with it
-    private int _waiting;                     // 1 while the caller is blocked on _done
+    private long _loop;                       // the current loop's id (1, 2, …), fixed while any worker is joined to it
+    private long _waiting;                    // the id of the loop whose caller is blocked on _done, else 0
     private int _hot;                         // open Hot scopes
     private long _coolAt;                     // Stopwatch time until which idle workers keep spinning after the last scope
     private volatile bool _disposed;
@@ -117,7 +119,7 @@ public sealed unsafe class WorkerPool : IDisposable
     /// </summary>
     public HotScope Hot()
     {
-        Interlocked.Increment(ref _hot);
+        if (Interlocked.Increment(ref _hot) == 1) { Wake(_threads.Length); } // spin from the first loop on, not after a wake-up
         return new HotScope(this);
     }
 
@@ -132,7 +134,12 @@ public sealed unsafe class WorkerPool : IDisposable
         {
             if (_pool is null) { return; }
             Volatile.Write(ref _pool._coolAt, Stopwatch.GetTimestamp() + (CoolDownMicroseconds * Stopwatch.Frequency / 1_000_000));
-            Interlocked.Decrement(ref _pool._hot);
+            int hot;
+            do
+            {
+                hot = Volatile.Read(ref _pool._hot);
+            }
+            while (hot > 0 && Interlocked.CompareExchange(ref _pool._hot, hot - 1, hot) != hot); // a copy disposed twice cannot go below 0
         }
     }
 
@@ -162,19 +169,13 @@ public sealed unsafe class WorkerPool : IDisposable
                 _next = 0;
                 _failure = null;
                 _finished = 0;
+                var loop = ++_loop;
                 Volatile.Write(ref _entry, 0);
                 Interlocked.Increment(ref _generation);
-                for (int w = 0, woken = 0; w < _threads.Length && woken < count - 1; w++)
-                {
-                    if (Volatile.Read(ref _sleeping[w]) == 1 && Interlocked.CompareExchange(ref _sleeping[w], 0, 1) == 1)
-                    {
-                        _wake[w].Release();
-                        woken++;
-                    }
-                }
+                Wake(count - 1);
                 RunItems(0);
                 var joined = Interlocked.Or(ref _entry, Closed);
-                AwaitWorkers(joined);
+                AwaitWorkers(joined, loop);
                 _state = null;
             }
             work = local;
@@ -185,6 +186,10 @@ public sealed unsafe class WorkerPool : IDisposable
             _gate.Exit();
         }
     }
+
+    /// <summary>Called by a worker between reading a loop's state and deciding whether to wake its caller (tests stall it
+    /// there to provoke a stale view; null otherwise).</summary>
+    internal Action? BeforeRelease { get; set; }
 
     /// <summary>
     /// GC bytes allocated so far by the pool's own threads (as of their last finished loop), for tests that prove a
@@ -208,8 +213,23 @@ public sealed unsafe class WorkerPool : IDisposable
     private static void Invoke<T>(void* state, int index, int worker) where T : struct, IWorkItem
         => Unsafe.AsRef<T>(state).Execute(index, worker);
 
-    // Until every worker that joined the loop has finished: spin a while, then block on _done.
-    private void AwaitWorkers(int joined)
+    // Wakes up to n sleeping workers.
+    private void Wake(int n)
+    {
+        for (int w = 0, woken = 0; w < _threads.Length && woken < n; w++)
+        {
+            if (Volatile.Read(ref _sleeping[w]) == 1 && Interlocked.CompareExchange(ref _sleeping[w], 0, 1) == 1)
+            {
+                _wake[w].Release();
+                woken++;
+            }
+        }
+    }
+
+    // Until every worker that joined loop `loop` has finished: spin a while, then block on _done. _waiting holds the
+    // loop's id, so only a worker of this loop can take it and release: a worker of an earlier loop that stalled between
+    // its last check and its CAS cannot end this wait early.
+    private void AwaitWorkers(int joined, long loop)
     {
         for (var spin = 0; Volatile.Read(ref _finished) != joined; spin++)
         {
@@ -218,9 +238,9 @@ public sealed unsafe class WorkerPool : IDisposable
                 Thread.SpinWait(1);
                 continue;
             }
-            Volatile.Write(ref _waiting, 1);
+            Volatile.Write(ref _waiting, loop);
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _finished) == joined && Interlocked.CompareExchange(ref _waiting, 0, 1) == 1) { return; }
+            if (Volatile.Read(ref _finished) == joined && Interlocked.CompareExchange(ref _waiting, 0, loop) == loop) { return; }
             _done.Wait(); // the last worker took _waiting and releases (or already released)
             return;
         }
@@ -263,11 +283,13 @@ public sealed unsafe class WorkerPool : IDisposable
             }
             while ((entry & Closed) == 0 && Interlocked.CompareExchange(ref _entry, entry + 1, entry) != entry);
             if ((entry & Closed) != 0) { continue; }
+            var loop = Volatile.Read(ref _loop); // joined: the loop cannot end, nor its id change, before we finish
             RunItems(worker);
             Volatile.Write(ref _workerAllocatedBytes[worker], GC.GetAllocatedBytesForCurrentThread());
             var finished = Interlocked.Increment(ref _finished);
             entry = Volatile.Read(ref _entry);
-            if ((entry & Closed) != 0 && finished == (entry & ~Closed) && Interlocked.CompareExchange(ref _waiting, 0, 1) == 1) { _done.Release(); }
+            BeforeRelease?.Invoke(); // tests widen the window in which this worker's view goes stale
+            if ((entry & Closed) != 0 && finished == (entry & ~Closed) && Interlocked.CompareExchange(ref _waiting, 0, loop) == loop) { _done.Release(); }
         }
     }
 
@@ -280,7 +302,8 @@ public sealed unsafe class WorkerPool : IDisposable
             if (_disposed) { return false; }
             if ((++spin & 63) != 0 || IsHot || Stopwatch.GetTimestamp() < Volatile.Read(ref _coolAt))
             {
-                Thread.SpinWait(1);
+                // Now and then give the core up, in case another thread (the caller's own, the GC, a server's) needs it.
+                if ((spin & 4095) == 0) { Thread.Yield(); } else { Thread.SpinWait(1); }
                 continue;
             }
             Volatile.Write(ref _sleeping[index], 1);
