@@ -393,11 +393,23 @@ internal static unsafe class MatmulGemv
             tail = 0;
             (s00, s01, s02, s03, s10, s11, s12, s13) = (0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
         }
-        // Scalar tail (the whole row without vectors); the scale of its block, which may differ per column run.
+        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, s00, s01, s02, s03, s10, s11, s12, s13, accumulate);
+    }
+
+    /// <summary>Rows ja and jb from their vector sums: the scalar tail from column <paramref name="tail"/> (the whole row
+    /// without vectors), each column with its block's scale, then the stores of the m rows there are. Shared by every
+    /// row kernel of this path, so their results agree bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Finish<TW>(float* x0, float* x1, float* x2, float* x3, in TW w, float* y, int n, int k, int m,
+        int tail, int ja, int jb, float s00, float s01, float s02, float s03, float s10, float s11, float s12, float s13, bool accumulate)
+        where TW : struct, IGemvWeights
+    {
+        var wa = (long)ja * k;
+        var wb = (long)jb * k;
         for (var p = tail; p < k; p++)
         {
-            var v0 = w.Load1(w0 + p, w.Scale(j0, p));
-            var v1 = w.Load1(w1 + p, w.Scale(j1, p));
+            var v0 = w.Load1(wa + p, w.Scale(ja, p));
+            var v1 = w.Load1(wb + p, w.Scale(jb, p));
             s00 += v0 * x0[p];
             s10 += v1 * x0[p];
             s01 += v0 * x1[p];
@@ -407,10 +419,10 @@ internal static unsafe class MatmulGemv
             s03 += v0 * x3[p];
             s13 += v1 * x3[p];
         }
-        Store(y, n, 0, j0, j1, s00, s10, accumulate);
-        if (m > 1) { Store(y, n, 1, j0, j1, s01, s11, accumulate); }
-        if (m > 2) { Store(y, n, 2, j0, j1, s02, s12, accumulate); }
-        if (m > 3) { Store(y, n, 3, j0, j1, s03, s13, accumulate); }
+        Store(y, n, 0, ja, jb, s00, s10, accumulate);
+        if (m > 1) { Store(y, n, 1, ja, jb, s01, s11, accumulate); }
+        if (m > 2) { Store(y, n, 2, ja, jb, s02, s12, accumulate); }
+        if (m > 3) { Store(y, n, 3, ja, jb, s03, s13, accumulate); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

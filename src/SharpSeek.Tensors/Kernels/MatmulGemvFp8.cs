@@ -140,11 +140,11 @@ internal static unsafe class MatmulGemvFp8
                 }
             }
         }
-        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03),
+        MatmulGemv.Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, Vector256.Sum(a00), Vector256.Sum(a01), Vector256.Sum(a02), Vector256.Sum(a03),
             Vector256.Sum(a10), Vector256.Sum(a11), Vector256.Sum(a12), Vector256.Sum(a13), accumulate);
         if (j0 + 2 < n)
         {
-            Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, Vector256.Sum(a20), Vector256.Sum(a21), Vector256.Sum(a22), Vector256.Sum(a23),
+            MatmulGemv.Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, Vector256.Sum(a20), Vector256.Sum(a21), Vector256.Sum(a22), Vector256.Sum(a23),
                 Vector256.Sum(a30), Vector256.Sum(a31), Vector256.Sum(a32), Vector256.Sum(a33), accumulate);
         }
         return true;
@@ -205,36 +205,10 @@ internal static unsafe class MatmulGemvFp8
         var m = TM.Value;
         // Only the sums of x rows that exist (TM.Value is a constant: the others fold away).
         static float S(Vector512<float> a, int i) => i < TM.Value ? MatmulGemv.Sum16(a) : 0f;
-        Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, S(a00, 0), S(a01, 1), S(a02, 2), S(a03, 3), S(a10, 0), S(a11, 1), S(a12, 2), S(a13, 3), accumulate);
+        MatmulGemv.Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j0, j1, S(a00, 0), S(a01, 1), S(a02, 2), S(a03, 3), S(a10, 0), S(a11, 1), S(a12, 2), S(a13, 3), accumulate);
         if (j0 + 2 < n)
         {
-            Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, S(a20, 0), S(a21, 1), S(a22, 2), S(a23, 3), S(a30, 0), S(a31, 1), S(a32, 2), S(a33, 3), accumulate);
+            MatmulGemv.Finish(x0, x1, x2, x3, w, y, n, k, m, tail, j2, j3, S(a20, 0), S(a21, 1), S(a22, 2), S(a23, 3), S(a30, 0), S(a31, 1), S(a32, 2), S(a33, 3), accumulate);
         }
-    }
-
-    /// <summary>Rows ja and jb from their horizontal sums: RowPair's scalar tail with the table decode, then the stores.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(float* x0, float* x1, float* x2, float* x3, in Fp8Weights w, float* y, int n, int k, int m,
-        int tail, int ja, int jb, float s00, float s01, float s02, float s03, float s10, float s11, float s12, float s13, bool accumulate)
-    {
-        var wa = (long)ja * k;
-        var wb = (long)jb * k;
-        for (var p = tail; p < k; p++)
-        {
-            var v0 = w.Load1(wa + p, w.Scale(ja, p));
-            var v1 = w.Load1(wb + p, w.Scale(jb, p));
-            s00 += v0 * x0[p];
-            s10 += v1 * x0[p];
-            s01 += v0 * x1[p];
-            s11 += v1 * x1[p];
-            s02 += v0 * x2[p];
-            s12 += v1 * x2[p];
-            s03 += v0 * x3[p];
-            s13 += v1 * x3[p];
-        }
-        MatmulGemv.Store(y, n, 0, ja, jb, s00, s10, accumulate);
-        if (m > 1) { MatmulGemv.Store(y, n, 1, ja, jb, s01, s11, accumulate); }
-        if (m > 2) { MatmulGemv.Store(y, n, 2, ja, jb, s02, s12, accumulate); }
-        if (m > 3) { MatmulGemv.Store(y, n, 3, ja, jb, s03, s13, accumulate); }
     }
 }
