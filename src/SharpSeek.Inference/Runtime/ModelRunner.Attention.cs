@@ -124,8 +124,9 @@ public sealed partial class ModelRunner
     // Absorbed decode and verify chunks (T ≤ ParallelChunkRows) take the latent kernel; longer ones the GEMMs below.
     private bool Direct(int rows) => Mode == AttentionMode.Absorbed && rows <= ParallelChunkRows && Weights.Config.KvLoraRank <= LatentAttention.MaxRank;
 
-    // The latent kernel on this chunk, a pool item per head (inline when the chunks already run in parallel). It rounds every row alike whatever T is, so a verify step's rows
-    // equal the decode steps they replace bit for bit (greedy identity under speculation rests on it).
+    // The latent kernel on this chunk, a pool item per head (inline when the chunks already run in parallel). It rounds
+    // every row alike whatever T is, so a verify step's rows equal the decode steps they replace bit for bit (greedy
+    // identity under speculation rests on it).
     private void AbsorbedDirect(in ChunkAttention work, int i)
     {
         var c = Weights.Config;

@@ -102,7 +102,14 @@ public sealed partial class ModelRunner
         }
         var work = new ProjectionJobs { Jobs = _jobs };
         WorkerPool.Current.For(jobs, ref work);
-        Tensors.Kernels.SwiGlu.Forward<float>(g.AsSpan<float>(), u.AsSpan<float>(), g.AsSpan<float>());
+        // SwiGLU per expert block, the spans the one-at-a-time path uses (a vector map's tail is computed in scalar code).
+        void Activate(int start, int length)
+            => Tensors.Kernels.SwiGlu.Forward<float>(g.AsSpan<float>().Slice(start, length), u.AsSpan<float>().Slice(start, length), g.AsSpan<float>().Slice(start, length));
+        for (int i = 0, offset = 0; i < load.Length; offset += load[i], i++)
+        {
+            if (load[i] > 0) { Activate(offset * interRouted, load[i] * interRouted); }
+        }
+        if (moe.Shared is not null) { Activate(shared, rows * interShared); }
         jobs = 0;
         for (int i = 0, offset = 0; i < load.Length; offset += load[i], i++)
         {
