@@ -1,7 +1,7 @@
 // ModelRunnerTests.cs: the cached, tape-free step against the uncached tape forward: prefill then decode steps, absorbed
 // and naive attention, q-lora and q_proj, YaRN and plain RoPE, the correction bias; ragged batches of three sequences;
 // truncate, slot reuse and the errors for context overflow, bad slots and tokens outside the vocabulary; decode steps
-// bitwise the same on one thread (serial paths) and two (the parallel decode paths).
+// bitwise the same on one thread (serial paths) and two (the parallel decode paths); decode steps allocate nothing.
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Tensors.Kernels;
 
@@ -104,6 +104,25 @@ public sealed class ModelRunnerTests
             Assert.Equal(one, Run(2));
         }
         finally { WorkerPool.UseThreads(saved); }
+    }
+
+    [Theory]
+    [InlineData(WeightFormat.F32)]
+    [InlineData(WeightFormat.Fp8)]
+    public void DecodeSteps_AllocateNothingAfterWarmUp(WeightFormat format)
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 12);
+        var tokens = RuntimeFixture.Tokens(16, config.VocabSize, 12);
+        using var cache = new KvCache(config, 1, 16);
+        using var runner = new ModelRunner(InferenceWeights.From(model, format), cache);
+        var slot = cache.Acquire();
+        runner.Step([new SequenceChunk(slot, tokens.AsMemory(..4))], LogitRows.Last);
+        var chunks = new SequenceChunk[1];
+        for (var t = 4; t < 8; t++) { chunks[0] = new SequenceChunk(slot, tokens.AsMemory(t..(t + 1))); runner.Step(chunks, LogitRows.Last); }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var t = 8; t < 16; t++) { chunks[0] = new SequenceChunk(slot, tokens.AsMemory(t..(t + 1))); runner.Step(chunks, LogitRows.Last); }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     [Fact]
