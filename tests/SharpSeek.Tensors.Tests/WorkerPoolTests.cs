@@ -4,6 +4,7 @@ using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Tests;
 
+[Collection(SerialCollection.Name)] // the stress test keeps every core busy for seconds: not beside tests that count allocations or time
 public sealed class WorkerPoolTests
 {
     private struct CountItems : IWorkItem
