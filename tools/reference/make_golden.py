@@ -1,10 +1,13 @@
-"""make_golden.py: writes the golden files under tests/data/reference/ from seeded random tiny DeepSeek-V3 models.
+"""make_golden.py: writes the golden files under tests/data/reference/ from seeded random tiny models.
 
-Variants (one directory each): qlora_f32, qproj_f32, yarn_f32, bias_f32, grouped_softmax_f32, fp8 (inference:
-config.json, model.safetensors, tokens.json, expected.json; bias_f32 adds routing.json), grads_tiny (loss and
-every parameter's gradient, float64) and adamw_tiny (10 AdamW steps, float64). Every expected value is computed
-by model.py from the weights as read back from disk, in float64.
-Not here: the checks (check.py, sanity.py). Run: /usr/bin/python3 tools/reference/make_golden.py [--out DIR]
+DeepSeek-V3 variants (model.py), one directory each: qlora_f32, qproj_f32, yarn_f32, bias_f32, grouped_softmax_f32,
+fp8 (inference: config.json, model.safetensors, tokens.json, expected.json; bias_f32 adds routing.json), grads_tiny
+(loss and every parameter's gradient, float64) and adamw_tiny (10 AdamW steps, float64).
+Dense GQA variants (dense.py): qwen2_f32 (sharded F32), qwen2_bf16, llama_f32 (inference plus a greedy
+continuation in expected.json), grads_qwen2 and grads_llama (loss and gradients, float64).
+Every expected value is computed from the weights as read back from disk, in float64.
+Not here: the checks (check.py, sanity.py).
+Run: /usr/bin/python3 tools/reference/make_golden.py [--out DIR] [--family all|deepseek|dense]
 """
 
 import argparse
@@ -18,6 +21,7 @@ sys.dont_write_bytecode = True
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+import dense as dn  # noqa: E402
 import model as ref  # noqa: E402
 import safetensors_io as st  # noqa: E402
 
@@ -317,21 +321,211 @@ def variant_configs():
     return qlora, qproj, yarn, bias, softmax, fp8
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Dense GQA decoders (dense.py): HF qwen2 and llama
+
+# Real HF config.json layouts (keys sorted, indent 2, as save_pretrained writes them), with tiny dims. No
+# transformers_version: transformers did not write these files. qwen2: 4 query heads on 2 kv heads, head_dim 32/4 = 8,
+# q/k/v biases, tied embeddings; sliding_window 4 < T with use_sliding_window false, so a port that applies the window
+# anyway fails. llama: MQA (4 query heads, 1 kv head), an explicit head_dim 12 != 32/4, untied, llama3 rope whose
+# bands (original 128, wavelen bounds 32 and 128) keep i = 0, interpolate i = 1 and divide i >= 2 by 8.
+QWEN2_CONFIG = {
+    "architectures": ["Qwen2ForCausalLM"],
+    "attention_dropout": 0.0,
+    "bos_token_id": 95,
+    "eos_token_id": 95,
+    "hidden_act": "silu",
+    "hidden_size": 32,
+    "initializer_range": 0.02,
+    "intermediate_size": 64,
+    "max_position_embeddings": 64,
+    "max_window_layers": 1,
+    "model_type": "qwen2",
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "num_key_value_heads": 2,
+    "rms_norm_eps": 1e-06,
+    "rope_theta": 10000,
+    "sliding_window": 4,
+    "tie_word_embeddings": True,
+    "torch_dtype": "float32",
+    "use_cache": True,
+    "use_mrope": False,
+    "use_sliding_window": False,
+    "vocab_size": 96,
+}
+
+LLAMA_CONFIG = {
+    "architectures": ["LlamaForCausalLM"],
+    "attention_bias": False,
+    "attention_dropout": 0.0,
+    "bos_token_id": 94,
+    "eos_token_id": 95,
+    "head_dim": 12,
+    "hidden_act": "silu",
+    "hidden_size": 32,
+    "initializer_range": 0.02,
+    "intermediate_size": 48,
+    "max_position_embeddings": 1024,
+    "mlp_bias": False,
+    "model_type": "llama",
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "num_key_value_heads": 1,
+    "pretraining_tp": 1,
+    "rms_norm_eps": 1e-05,
+    "rope_scaling": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                     "original_max_position_embeddings": 128, "rope_type": "llama3"},
+    "rope_theta": 500000.0,
+    "tie_word_embeddings": False,
+    "torch_dtype": "float32",
+    "use_cache": True,
+    "vocab_size": 96,
+}
+
+GREEDY_PROMPT = 5  # the prompt is the first 5 tokens of tokens.json
+GREEDY_NEW = 12
+MIN_GREEDY_MARGIN = 1e-4  # every greedy step's top-1 must beat top-2 by this much, so float32 ports agree
+DENSE_LAYOUT_FILES = (st.SINGLE_NAME, st.INDEX_NAME, "model-00001-of-00002.safetensors",
+                      "model-00002-of-00002.safetensors")
+
+
+def dense_random_weights(cfg, seed):
+    """Seeded normals in checkpoint order: norms 1 + 0.1 N, embeddings N(0, 1) untied and N(0, 0.3^2) tied, q/k/v
+    (and any other) biases N(0, 0.3^2), projections and lm_head N(0, 0.2^2). Returned as float32. (A tied N(0, 1)
+    embedding is also the head, and every greedy continuation then repeats one token.)"""
+    g = torch.Generator().manual_seed(seed)
+    emb_std = 0.3 if cfg.tie_word_embeddings else 1.0
+    w = {}
+    for name, shape in dn.parameter_shapes(cfg):
+        if name.endswith("norm.weight"):
+            w[name] = 1.0 + 0.1 * torch.randn(shape, generator=g)
+        elif name == "model.embed_tokens.weight":
+            w[name] = emb_std * torch.randn(shape, generator=g)
+        elif name.endswith(".bias"):
+            w[name] = 0.3 * torch.randn(shape, generator=g)
+        else:
+            w[name] = 0.2 * torch.randn(shape, generator=g)
+    return {k: v.float() for k, v in w.items()}
+
+
+def dense_shards(cfg, tensors):
+    """HF-style split in module order with a layer across the boundary: shard 1 holds the embedding, layer 0 and the
+    last layer's input_layernorm and self_attn; shard 2 the rest of the last layer, model.norm and lm_head."""
+    last = f"model.layers.{cfg.num_hidden_layers - 1}."
+    first = {}
+    for name, _ in dn.parameter_shapes(cfg):
+        if name.startswith(last) and ".self_attn." not in name and "input_layernorm" not in name:
+            break
+        first[name] = tensors[name]
+    second = {n: t for n, t in tensors.items() if n not in first}
+    assert any(k.startswith(last) for k in first) and any(k.startswith(last) for k in second), "no split layer"
+    return [("model-00001-of-00002.safetensors", first), ("model-00002-of-00002.safetensors", second)]
+
+
+def save_dense_checkpoint(directory, raw_config, weights, dtype="F32", sharded=False):
+    os.makedirs(directory, exist_ok=True)
+    for stale in DENSE_LAYOUT_FILES:
+        if os.path.exists(os.path.join(directory, stale)):
+            os.unlink(os.path.join(directory, stale))
+    st.write_json(os.path.join(directory, "config.json"), raw_config, indent=2, sort_keys=True)
+    cfg = dn.Config(raw_config)
+    tensors = {name: (dtype, weights[name]) for name, _ in dn.parameter_shapes(cfg)}
+    if sharded:
+        st.write_sharded(directory, dense_shards(cfg, tensors), {"format": "pt"})
+    else:
+        st.write(os.path.join(directory, st.SINGLE_NAME), tensors, {"format": "pt"})
+
+
+def write_dense_variant(out, name, raw_config, weights, tokens, dtype="F32", sharded=False, greedy=True):
+    directory = os.path.join(out, name)
+    save_dense_checkpoint(directory, raw_config, weights, dtype, sharded)
+    st.write_json(os.path.join(directory, "tokens.json"), tokens, indent=None)
+    cfg, w = dn.load(directory, torch.float64)
+    logits = dn.forward(cfg, w, torch.tensor([tokens]))[0]
+    expected = {"logits": logits.tolist()}
+    note = ""
+    if greedy:
+        prompt = tokens[:GREEDY_PROMPT]
+        new, margin = dn.greedy(cfg, w, prompt, GREEDY_NEW)
+        if margin < MIN_GREEDY_MARGIN:
+            raise SystemExit(f"{name}: a greedy step wins by only {margin:.3g}; change the seed")
+        specials = {raw_config["bos_token_id"], raw_config["eos_token_id"]}
+        if specials & set(new):
+            raise SystemExit(f"{name}: the greedy continuation hits bos/eos; change the seed")
+        expected.update({"greedy_prompt": prompt, "greedy_tokens": new})
+        note = f", greedy {new} (min margin {margin:.3g})"
+    st.write_json(os.path.join(directory, "expected.json"), expected, indent=None)
+    print(f"{name}: {len(tokens)} tokens, max |logit| {logits.abs().max():.3f}{note}")
+
+
+def dense_batch(cfg, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, cfg.vocab_size, (2, 16), generator=g)
+
+
+def dense_grads(cfg, w, tokens):
+    """Loss and the gradient of every checkpoint tensor (float64). Tied checkpoints have no lm_head.weight: the
+    embedding's gradient includes the head's."""
+    names = [n for n, _ in dn.parameter_shapes(cfg)]
+    params = {n: w[n].clone().requires_grad_(True) for n in names}
+    total = dn.loss(cfg, params, tokens)
+    total.backward()
+    return total, {n: params[n].grad for n in names}
+
+
+def write_dense_grads(out, name, source, seed):
+    directory = os.path.join(out, name)
+    os.makedirs(directory, exist_ok=True)
+    cfg, w = dn.load(os.path.join(out, source), torch.float64)
+    tokens = dense_batch(cfg, seed)
+    total, grads = dense_grads(cfg, w, tokens)
+    st.write(os.path.join(directory, "grads.safetensors"), {n: ("F64", g) for n, g in grads.items()},
+             {"format": "pt", "dtype": "float64"})
+    st.write_json(os.path.join(directory, "tokens.json"), tokens.tolist(), indent=None)
+    st.write_json(os.path.join(directory, "loss.json"), {
+        "weights": f"../{source}", "loss": total.item(), "main_loss": total.item(), "mtp_loss": []})
+    print(f"{name}: loss {total.item():.6f}, {len(grads)} gradients")
+
+
+def write_dense(out):
+    qwen2 = dn.Config(QWEN2_CONFIG)
+    qwen2_w = dense_random_weights(qwen2, seed=11)
+    g = torch.Generator().manual_seed(21)
+    qwen2_tokens = torch.randint(0, qwen2.vocab_size, (16,), generator=g).tolist()
+    write_dense_variant(out, "qwen2_f32", QWEN2_CONFIG, qwen2_w, qwen2_tokens, sharded=True)
+    bf16 = copy.deepcopy(QWEN2_CONFIG)
+    bf16["torch_dtype"] = "bfloat16"
+    write_dense_variant(out, "qwen2_bf16", bf16, qwen2_w, qwen2_tokens, dtype="BF16", greedy=False)
+    llama = dn.Config(LLAMA_CONFIG)
+    llama_w = dense_random_weights(llama, seed=15)
+    g = torch.Generator().manual_seed(22)
+    llama_tokens = torch.randint(0, llama.vocab_size, (24,), generator=g).tolist()
+    write_dense_variant(out, "llama_f32", LLAMA_CONFIG, llama_w, llama_tokens)
+    write_dense_grads(out, "grads_qwen2", "qwen2_f32", seed=31)
+    write_dense_grads(out, "grads_llama", "llama_f32", seed=32)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help="output directory (default: tests/data/reference)")
+    parser.add_argument("--family", choices=("all", "deepseek", "dense"), default="all",
+                        help="which variants to write (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
-    qlora, qproj, yarn, bias, softmax, fp8 = variant_configs()
-    write_inference_variant(args.out, "qlora_f32", qlora, seed=1)
-    write_inference_variant(args.out, "qproj_f32", qproj, seed=2)
-    write_inference_variant(args.out, "yarn_f32", yarn, seed=3, token_seed=8)
-    write_inference_variant(args.out, "bias_f32", bias, seed=4, bias_std=0.3)
-    write_inference_variant(args.out, "grouped_softmax_f32", softmax, seed=5)
-    write_inference_variant(args.out, "fp8", fp8, seed=1, fp8=True)
-    write_grads(args.out, "qlora_f32")
-    write_adamw(args.out, "qlora_f32")
+    if args.family in ("all", "deepseek"):
+        qlora, qproj, yarn, bias, softmax, fp8 = variant_configs()
+        write_inference_variant(args.out, "qlora_f32", qlora, seed=1)
+        write_inference_variant(args.out, "qproj_f32", qproj, seed=2)
+        write_inference_variant(args.out, "yarn_f32", yarn, seed=3, token_seed=8)
+        write_inference_variant(args.out, "bias_f32", bias, seed=4, bias_std=0.3)
+        write_inference_variant(args.out, "grouped_softmax_f32", softmax, seed=5)
+        write_inference_variant(args.out, "fp8", fp8, seed=1, fp8=True)
+        write_grads(args.out, "qlora_f32")
+        write_adamw(args.out, "qlora_f32")
+    if args.family in ("all", "dense"):
+        write_dense(args.out)
 
 
 if __name__ == "__main__":

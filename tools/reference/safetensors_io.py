@@ -3,7 +3,9 @@
 Format: an 8-byte little-endian u64 header length N, then N bytes of JSON
 {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}, then the data section;
 offsets are relative to the data section. The reader checks every bound before it reads.
-Not here: sharded checkpoints (model.safetensors.index.json), F8_E5M2. Used by model.py, make_golden.py, check.py.
+Sharded checkpoints: model.safetensors.index.json = {"metadata": {"total_size": bytes of tensor data}, "weight_map":
+{name: shard file}} next to the shards (load_checkpoint, write_sharded).
+Not here: F8_E5M2. Used by model.py, dense.py, make_golden.py, check.py.
 """
 
 import json
@@ -148,6 +150,45 @@ def load_tensors(path):
     return tensors, dtypes
 
 
+SINGLE_NAME = "model.safetensors"
+INDEX_NAME = "model.safetensors.index.json"
+
+
+def load_checkpoint(directory):
+    """A checkpoint directory -> ({name: float64 tensor}, {name: dtype string}). Reads model.safetensors when it
+    exists, else model.safetensors.index.json and every shard it names. The index must map every tensor of every
+    shard to that shard and nothing else, and its total_size must equal the shards' tensor bytes."""
+    single = os.path.join(directory, SINGLE_NAME)
+    if os.path.exists(single):
+        return load_tensors(single)
+    index_path = os.path.join(directory, INDEX_NAME)
+    if not os.path.exists(index_path):
+        raise ValueError(f"{directory}: neither {SINGLE_NAME} nor {INDEX_NAME}")
+    with open(index_path, encoding="utf-8") as f:
+        index = json.load(f)
+    weight_map = index.get("weight_map")
+    total_size = (index.get("metadata") or {}).get("total_size")
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise ValueError(f"{index_path}: no weight_map object")
+    tensors, dtypes, nbytes = {}, {}, 0
+    for shard in sorted(set(weight_map.values())):
+        if os.path.basename(shard) != shard:
+            raise ValueError(f"{index_path}: shard {shard!r} is not a file name in the checkpoint directory")
+        raw, _ = read_raw(os.path.join(directory, shard))
+        for name, (dt, _, arr) in raw.items():
+            if weight_map.get(name) != shard:
+                raise ValueError(f"{shard}: tensor {name} is mapped to {weight_map.get(name)!r} by the index")
+            tensors[name] = torch.from_numpy(to_float64(dt, arr))
+            dtypes[name] = dt
+            nbytes += arr.nbytes
+    missing = sorted(set(weight_map) - set(tensors))
+    if missing:
+        raise ValueError(f"{index_path}: {len(missing)} mapped tensors are in no shard, e.g. {missing[0]}")
+    if total_size is not None and int(total_size) != nbytes:
+        raise ValueError(f"{index_path}: total_size {total_size} != {nbytes} bytes of tensor data in the shards")
+    return tensors, dtypes
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Writer
 
@@ -203,13 +244,28 @@ def write(path, tensors, metadata=None):
         raise
 
 
-def write_json(path, obj, indent=1):
+def write_sharded(directory, shards, metadata=None):
+    """shards: [(file name, {name: (dtype, value)})] -> the shard files plus model.safetensors.index.json in HF's
+    layout (indent 2, sorted keys, trailing newline). total_size counts tensor data bytes, not headers."""
+    weight_map, total = {}, 0
+    for file_name, tensors in shards:
+        write(os.path.join(directory, file_name), tensors, metadata)
+        for name, (dtype, value) in tensors.items():
+            if name in weight_map:
+                raise ValueError(f"tensor {name} is in two shards")
+            weight_map[name] = file_name
+            total += _encode(dtype, value).nbytes
+    write_json(os.path.join(directory, INDEX_NAME), {"metadata": {"total_size": total}, "weight_map": weight_map},
+               indent=2, sort_keys=True)
+
+
+def write_json(path, obj, indent=1, sort_keys=False):
     """Atomic JSON write (temp file + rename). Floats are written with repr, so they read back bit-exact."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=indent)
+            json.dump(obj, f, indent=indent, sort_keys=sort_keys)
             f.write("\n")
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)

@@ -5,6 +5,11 @@ OFF's complex multiply, interleaved RoPE against rotate_half on permuted weights
 naive MLA (§4.2), the gate against a per-token loop (§8), V3's YaRN numbers (§4.3, §5.3), the E4M3/BF16 codecs
 (§12), finite differences against the stored gradients, a float32 forward against the float64 goldens, the split
 norm eps, and the checkpoint names against tests/data/tiny.parameters.approved.txt.
+Dense family (dense.py): causality, GQA against plain per-head MHA on expanded weights, rotate_half against a
+complex rotation, llama3 bands against a per-element loop (and factor 1 = default RoPE, Llama-3.1-8B's band counts),
+the traps a port can fall into (sliding window, q/k/v bias, bias after RoPE, eps, llama3 off), float32 and HF-style
+float32 cos/sin against the goldens, the greedy continuation against one teacher-forced forward, and finite
+differences against the dense gradients.
 Not here: golden reproduction (check.py). Run: /usr/bin/python3 tools/reference/sanity.py
 """
 
@@ -18,6 +23,7 @@ sys.dont_write_bytecode = True
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+import dense as dn  # noqa: E402
 import make_golden as mg  # noqa: E402
 import model as ref  # noqa: E402
 import safetensors_io as st  # noqa: E402
@@ -291,6 +297,241 @@ def check_eps_and_names():
     print(f"  {len(mine)} names and shapes match tiny.parameters.approved.txt")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Dense family (dense.py)
+
+def dense_variant(name, dtype=torch.float64):
+    cfg, w = dn.load(os.path.join(DATA, name), dtype)
+    with open(os.path.join(DATA, name, "tokens.json"), encoding="utf-8") as f:
+        tokens = torch.tensor([json.load(f)])
+    with open(os.path.join(DATA, name, "expected.json"), encoding="utf-8") as f:
+        expected = json.load(f)
+    return cfg, w, tokens, expected
+
+
+def check_dense_causal_and_greedy():
+    print("dense: causality and the greedy continuation")
+    for name in ("qwen2_f32", "llama_f32"):
+        cfg, w, tokens, expected = dense_variant(name)
+        base = dn.forward(cfg, w, tokens)
+        changed = tokens.clone()
+        changed[0, 7] = (changed[0, 7] + 5) % cfg.vocab_size
+        out = dn.forward(cfg, w, changed)
+        ok(f"{name} logits at t < 7 after changing t[7]", (out[0, :7] - base[0, :7]).abs().max().item(), 1e-12)
+        differs(f"{name} logits at t = 7", (out[0, 7] - base[0, 7]).abs().max().item(), 1e-3)
+        # one teacher-forced forward over prompt + continuation picks the same tokens as the recompute loop
+        prompt, new = expected["greedy_prompt"], expected["greedy_tokens"]
+        logits = dn.forward(cfg, w, torch.tensor([prompt + new]))[0]
+        picks = logits[len(prompt) - 1:-1].argmax(-1).tolist()
+        assert picks == new, f"{name}: teacher-forced argmax {picks} != greedy {new}"
+        print(f"  {name}: teacher-forced argmax reproduces the {len(new)} greedy tokens")
+
+
+def expand_kv(cfg, w, kv_of_head):
+    """Weights of the same model as plain MHA: k_proj/v_proj rows (and biases) of kv head kv_of_head(h) copied
+    to head h, and a config with num_key_value_heads = num_attention_heads."""
+    raw = dict(cfg.raw, num_key_value_heads=cfg.num_attention_heads)
+    d, out = cfg.head_dim, dict(w)
+    for i in range(cfg.num_hidden_layers):
+        for proj in ("k_proj", "v_proj"):
+            for kind in ("weight", "bias"):
+                name = f"model.layers.{i}.self_attn.{proj}.{kind}"
+                if name in w:
+                    heads = w[name].view(cfg.num_key_value_heads, d, *w[name].shape[1:])
+                    out[name] = torch.cat([heads[kv_of_head(h)] for h in range(cfg.num_attention_heads)], dim=0)
+    return dn.Config(raw), out
+
+
+def mha_loop(cfg, w, tokens):
+    """A plain per-head, per-query loop (no GQA, no einsum) of the whole model, for MHA configs."""
+    B, T = tokens.shape
+    d = cfg.head_dim
+    cos, sin = dn.rope_cos_sin(cfg, torch.arange(T), torch.float64)
+    h = w["model.embed_tokens.weight"][tokens[0]]  # (T, D)
+    for i in range(cfg.num_hidden_layers):
+        p = f"model.layers.{i}."
+        x = dn.rms_norm(h, w[p + "input_layernorm.weight"], cfg.rms_norm_eps)
+        a = p + "self_attn."
+        q, k, v = (dn.linear(x, w[a + n + ".weight"], w.get(a + n + ".bias")) for n in ("q_proj", "k_proj", "v_proj"))
+        heads = []
+        for hd in range(cfg.num_attention_heads):
+            qh = dn.rotate_half(q[:, hd * d:(hd + 1) * d]) * sin + q[:, hd * d:(hd + 1) * d] * cos
+            kh = dn.rotate_half(k[:, hd * d:(hd + 1) * d]) * sin + k[:, hd * d:(hd + 1) * d] * cos
+            vh = v[:, hd * d:(hd + 1) * d]
+            rows = []
+            for s_ in range(T):
+                sc = torch.stack([qh[s_] @ kh[t] for t in range(s_ + 1)]) / math.sqrt(d)
+                rows.append(torch.softmax(sc, 0) @ vh[:s_ + 1])
+            heads.append(torch.stack(rows))
+        h = h + dn.linear(torch.cat(heads, -1), w[a + "o_proj.weight"], w.get(a + "o_proj.bias"))
+        h = h + dn.mlp(cfg, w, p + "mlp.", dn.rms_norm(h, w[p + "post_attention_layernorm.weight"], cfg.rms_norm_eps))
+    return dn.linear(dn.rms_norm(h, w["model.norm.weight"], cfg.rms_norm_eps), dn.head_weight(cfg, w))
+
+
+def check_dense_gqa():
+    print("dense: GQA vs plain MHA on expanded k/v weights")
+    for name in ("qwen2_f32", "llama_f32"):
+        cfg, w, tokens, _ = dense_variant(name)
+        base = dn.forward(cfg, w, tokens)[0]
+        mha_cfg, mha_w = expand_kv(cfg, w, lambda h: h // cfg.n_rep)
+        ok(f"{name} ({cfg.num_attention_heads} q / {cfg.num_key_value_heads} kv) vs MHA forward, kv head h // n_rep",
+           (dn.forward(mha_cfg, mha_w, tokens)[0] - base).abs().max().item(), 1e-12)
+        ok(f"{name} vs a per-head per-query loop", (mha_loop(mha_cfg, mha_w, tokens) - base).abs().max().item(), 1e-12)
+        if cfg.num_key_value_heads > 1:
+            wrong_cfg, wrong_w = expand_kv(cfg, w, lambda h: h % cfg.num_key_value_heads)
+            differs(f"{name} with kv head h % kv_heads (wrong)",
+                    (dn.forward(wrong_cfg, wrong_w, tokens)[0] - base).abs().max().item(), 1e-3)
+
+
+def check_dense_rope():
+    print("dense: rotate_half RoPE vs a complex rotation; llama3 bands")
+    cfg, w, tokens, _ = dense_variant("llama_f32")
+    T, d = tokens.shape[1], cfg.head_dim
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn((2, T, 3, d), generator=g, dtype=torch.float64)
+    cos, sin = dn.rope_cos_sin(cfg, torch.arange(T), torch.float64)
+    angle = (torch.arange(T, dtype=torch.float32)[:, None] * dn.rope_inv_freq(cfg)[None, :]).double()  # (T, d/2)
+    z = torch.complex(x[..., :d // 2], x[..., d // 2:]) * torch.polar(torch.ones_like(angle), angle)[None, :, None]
+    ok("rotate_half vs (x[i] + j x[i + d/2]) * exp(j pos theta_i)",
+       (dn.apply_rope(x, cos, sin) - torch.cat((z.real, z.imag), -1)).abs().max().item(), 1e-15)
+    ok("rotate_half vs model.rope_half (the DeepSeek reference's half-split layout)",
+       (dn.apply_rope(x, cos, sin) - ref.rope_half(x, cos[:, :d // 2], sin[:, :d // 2])).abs().max().item(), 0)
+    differs("rotate_half vs interleaved pairs (wrong layout)",
+            (dn.apply_rope(x, cos, sin) - ref.rope_interleaved(x, cos[:, :d // 2], sin[:, :d // 2])).abs().max().item(),
+            1e-3)
+
+    def llama3_loop(inv, factor, lo, hi, old):
+        # the Llama 3.1 rule per frequency, in Python floats
+        out = []
+        for f in inv.tolist():
+            wl = 2 * math.pi / f
+            if wl < old / hi:
+                out.append(f)
+            elif wl > old / lo:
+                out.append(f / factor)
+            else:
+                s_ = (old / wl - lo) / (hi - lo)
+                out.append((1 - s_) * f / factor + s_ * f)
+        return torch.tensor(out, dtype=torch.float64)
+
+    plain = dn.default_inv_freq(cfg.rope_theta, d)
+    got = dn.rope_inv_freq(cfg)
+    loop = llama3_loop(plain, cfg.rope_factor, cfg.low_freq_factor, cfg.high_freq_factor,
+                       cfg.original_max_position_embeddings)
+    ok("llama_f32 llama3 inv_freq vs a per-element loop (relative)", ((got.double() - loop) / loop).abs().max().item(),
+       1e-6)
+    ratio = (got / plain).tolist()
+    smooth = (cfg.original_max_position_embeddings * plain[1].item() / (2 * math.pi) - 1) / 3
+    ok("llama_f32 i = 0 kept (wavelen 2 pi < 32)", abs(ratio[0] - 1), 1e-7)
+    ok(f"llama_f32 i = 1 interpolated, smooth {smooth:.4f}", abs(ratio[1] - ((1 - smooth) / 8 + smooth)), 1e-6)
+    ok("llama_f32 i >= 2 divided by 8", max(abs(r - 1 / 8) for r in ratio[2:]), 1e-7)
+    no_scaling = dn.Config(dict(cfg.raw, rope_scaling=None))
+    differs("llama_f32 logits without the llama3 scaling (wrong)",
+            (dn.forward(no_scaling, w, tokens) - dn.forward(cfg, w, tokens)).abs().max().item(), 1e-3)
+    unit = dict(cfg.raw, rope_scaling=dict(cfg.raw["rope_scaling"], factor=1.0))
+    ok("llama3 with factor 1: inv_freq vs default (relative)",
+       ((dn.rope_inv_freq(dn.Config(unit)) - plain) / plain).abs().max().item(), 1e-7)
+    ok("llama3 with factor 1: logits vs default RoPE",
+       (dn.forward(dn.Config(unit), w, tokens) - dn.forward(no_scaling, w, tokens)).abs().max().item(), 1e-6)
+    with open(os.path.join(DATA, "published", "DeepSeek-R1-Distill-Llama-8B", "config.json"), encoding="utf-8") as f:
+        big = dn.Config(json.load(f))
+    big_plain = dn.default_inv_freq(big.rope_theta, big.head_dim)
+    r = (dn.rope_inv_freq(big) / big_plain).tolist()
+    kept = sum(abs(v - 1) < 1e-6 for v in r)
+    scaled = sum(abs(v - 1 / 8) < 1e-6 for v in r)
+    assert (kept, len(r) - kept - scaled, scaled) == (29, 6, 29), (kept, scaled)
+    print("  Llama-3.1-8B (published distill config): i <= 28 kept, 29..34 interpolated, i >= 35 divided by 8")
+
+
+def check_dense_traps():
+    print("dense: what a port gets wrong (each must move the logits)")
+    cfg, w, tokens, _ = dense_variant("qwen2_f32")
+    base = dn.forward(cfg, w, tokens)
+    window = [i for i in range(cfg.num_hidden_layers) if i >= cfg.raw["max_window_layers"]]
+    differs(f"qwen2_f32 with sliding_window {cfg.raw['sliding_window']} on layers {window} "
+            "(wrong: use_sliding_window is false)",
+            (dn.forward(cfg, w, tokens, window_layers=window, window=cfg.raw["sliding_window"]) - base)
+            .abs().max().item(), 1e-3)
+    no_bias = {n: (torch.zeros_like(t) if n.endswith(".bias") else t) for n, t in w.items()}
+    differs("qwen2_f32 without the q/k/v biases (wrong)", (dn.forward(cfg, no_bias, tokens) - base).abs().max().item(),
+            1e-3)
+    # The k bias added after RoPE instead of before: zero the stored bias, and add it to the output of every second
+    # apply_rope call (each layer rotates q, then k).
+    saved, calls = dn.apply_rope, []
+
+    def rope_then_k_bias(x, c, s_):
+        out = saved(x, c, s_)
+        calls.append(x)
+        if len(calls) % 2 == 0:
+            layer = len(calls) // 2 - 1
+            out = out + w[f"model.layers.{layer}.self_attn.k_proj.bias"].view(cfg.num_key_value_heads, cfg.head_dim)
+        return out
+
+    try:
+        dn.apply_rope = rope_then_k_bias
+        late = dn.forward(cfg, {n: (torch.zeros_like(t) if n.endswith("k_proj.bias") else t) for n, t in w.items()},
+                          tokens)
+    finally:
+        dn.apply_rope = saved
+    differs("qwen2_f32 with the k bias added after RoPE (wrong)", (late - base).abs().max().item(), 1e-3)
+    lcfg, lw, ltokens, _ = dense_variant("llama_f32")
+    lbase = dn.forward(lcfg, lw, ltokens)
+    other = dn.Config(dict(lcfg.raw, rms_norm_eps=1e-6))
+    print(f"  llama_f32 with rms_norm_eps 1e-6 instead of 1e-5 moves the logits by "
+          f"{(dn.forward(other, lw, ltokens) - lbase).abs().max().item():.3g}")
+    derived = dn.Config({k: v for k, v in lcfg.raw.items() if k != "head_dim"})
+    assert derived.head_dim == 8 != lcfg.head_dim, "llama_f32's head_dim must differ from hidden/heads"
+    print(f"  llama_f32 head_dim {lcfg.head_dim} != hidden/heads {derived.head_dim}: ignoring the key cannot load it")
+
+
+def check_dense_float32():
+    print("dense: float32 forwards vs the float64 goldens (what a float32 port can expect)")
+    for name in ("qwen2_f32", "qwen2_bf16", "llama_f32"):
+        cfg, w, tokens, expected = dense_variant(name, torch.float32)
+        want = torch.tensor(expected["logits"])
+        ok(f"{name} float32 logits", (dn.forward(cfg, w, tokens)[0].double() - want).abs().max().item(), 2e-5)
+        # HF takes cos/sin in float32 and casts them; the goldens take cos/sin of the float32 angle in float64
+        cfg64, w64, _, _ = dense_variant(name)
+        saved = dn.rope_cos_sin
+        try:
+            dn.rope_cos_sin = lambda c, pos, dtype: tuple(t.to(dtype) for t in saved(c, pos, torch.float32))
+            hf_style = dn.forward(cfg64, w64, tokens)[0]
+        finally:
+            dn.rope_cos_sin = saved
+        ok(f"{name} float64 with HF's float32 cos/sin", (hf_style - want).abs().max().item(), 1e-6)
+
+
+def check_dense_finite_differences():
+    print("dense: finite differences vs grads_qwen2 / grads_llama")
+    picks = {"qwen2_f32": ["model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.bias",
+                           "model.layers.1.self_attn.k_proj.weight", "model.layers.1.self_attn.k_proj.bias",
+                           "model.layers.0.self_attn.o_proj.weight", "model.layers.1.mlp.down_proj.weight",
+                           "model.norm.weight"],
+             "llama_f32": ["model.embed_tokens.weight", "lm_head.weight", "model.layers.0.self_attn.k_proj.weight",
+                           "model.layers.1.self_attn.v_proj.weight", "model.layers.1.input_layernorm.weight",
+                           "model.layers.0.mlp.gate_proj.weight"]}
+    for source, grads_dir in (("qwen2_f32", "grads_qwen2"), ("llama_f32", "grads_llama")):
+        cfg, w = dn.load(os.path.join(DATA, source), torch.float64)
+        with open(os.path.join(DATA, grads_dir, "tokens.json"), encoding="utf-8") as f:
+            tokens = torch.tensor(json.load(f))
+        grads, _ = st.load_tensors(os.path.join(DATA, grads_dir, "grads.safetensors"))
+        g = torch.Generator().manual_seed(17)
+        worst, h = 0.0, 1e-6
+        for name in picks[source]:
+            for _ in range(3):
+                j = int(torch.randint(0, w[name].numel(), (1,), generator=g))
+                plus, minus = dict(w), dict(w)
+                plus[name] = w[name].clone().view(-1)
+                plus[name][j] += h
+                plus[name] = plus[name].view_as(w[name])
+                minus[name] = w[name].clone().view(-1)
+                minus[name][j] -= h
+                minus[name] = minus[name].view_as(w[name])
+                fd = (dn.loss(cfg, plus, tokens) - dn.loss(cfg, minus, tokens)).item() / (2 * h)
+                worst = max(worst, abs(fd - grads[name].view(-1)[j].item()))
+        ok(f"{grads_dir}: {len(picks[source]) * 3} central differences (h = 1e-6)", worst, 1e-7)
+
+
 def main():
     torch.set_num_threads(1)
     check_causal_and_mtp()
@@ -302,6 +543,12 @@ def main():
     check_finite_differences()
     check_float32()
     check_eps_and_names()
+    check_dense_causal_and_greedy()
+    check_dense_gqa()
+    check_dense_rope()
+    check_dense_traps()
+    check_dense_float32()
+    check_dense_finite_differences()
     print("all sanity checks pass")
 
 
