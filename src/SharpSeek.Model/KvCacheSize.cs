@@ -14,7 +14,10 @@ public sealed record KvCacheSize(long MlaElementsPerToken, long MhaElementsPerTo
     /// <summary>How many times smaller the MLA cache is (71.1 for V3).</summary>
     public double Ratio => (double)MhaElementsPerToken / MlaElementsPerToken;
 
-    public static KvCacheSize For(ModelConfig config) => new(
-        (long)config.NumHiddenLayers * (config.KvLoraRank + config.QkRopeHeadDim),
+    /// <summary>For a dense (GQA) model the "MLA" figure is its own cache, L·2·H_kv·head_dim, against MHA's L·2·H·head_dim.</summary>
+    public static KvCacheSize For(ModelConfig config) => config?.IsDense == true
+        ? new((long)config.NumHiddenLayers * 2 * config.NumKeyValueHeads * config.AttentionHeadDim, (long)config.NumHiddenLayers * 2 * config.NumAttentionHeads * config.AttentionHeadDim)
+        : new(
+        (long)config!.NumHiddenLayers * (config.KvLoraRank + config.QkRopeHeadDim),
         (long)config.NumHiddenLayers * config.NumAttentionHeads * (config.QkHeadDim + config.VHeadDim));
 }

@@ -1,5 +1,6 @@
 // ModelConfig.Json.cs: reading and writing config.json in HF's layout (sorted keys, 2-space indent), both rope spellings,
-// unknown keys kept for the round trip, and the presets (configs/*.json, also embedded in this assembly).
+// unknown keys kept for the round trip, absent keys filled with their family's HF defaults and reported
+// (ModelFamilies), a dense config written without the DeepSeek-only keys, and the presets (configs/*.json, also embedded in this assembly).
 // Not here: the fields (ModelConfig.cs), the rules (ModelConfig.Validate.cs). Tested by ModelConfigTests.
 using System.Text;
 using System.Text.Json;
@@ -66,6 +67,17 @@ public sealed partial record ModelConfig
     public string ToJson()
     {
         var node = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        if (IsDense)
+        {
+            foreach (var key in ModelFamilies.DeepSeekOnlyKeys) { node.Remove(key); }
+            if (RopeScaling is null) { node.Remove("rope_scaling"); }
+            if (Family == ModelFamily.Qwen2)
+            {
+                // Qwen2Config has neither (its q/k/v bias is fixed); Llama's are its own keys
+                node.Remove("attention_bias");
+                node.Remove("pretraining_tp");
+            }
+        }
         if (RopeParametersSpelling && node.Remove("rope_scaling", out var rope)) { node["rope_parameters"] = rope; }
         return Sorted(node).ToJsonString(Json) + "\n";
     }
@@ -93,8 +105,14 @@ public sealed partial record ModelConfig
                 node["rope_scaling"] = rope;
                 v5Spelling = true;
             }
+            var modelType = node["model_type"] is JsonValue type && type.TryGetValue<string>(out var name) ? name
+                : node.ContainsKey("model_type") ? throw new InvalidDataException($"{source}: config field 'model_type' = {node["model_type"]?.ToJsonString() ?? "null"}: expected a string")
+                : "deepseek_v3";
+            var family = ModelFamilies.ModelTypes.Contains(modelType) ? ModelFamilies.Of(modelType)
+                : throw new InvalidDataException($"{source}: config field 'model_type' = \"{modelType}\": expected one of {string.Join(", ", ModelFamilies.ModelTypes.Select(t => $"\"{t}\""))}");
+            var defaulted = ModelFamilies.FillDefaults(family, node);
             var config = node.Deserialize<ModelConfig>(Json) ?? throw new InvalidDataException($"{source}: null config");
-            config = config with { RopeParametersSpelling = v5Spelling };
+            config = config with { RopeParametersSpelling = v5Spelling, DefaultedKeys = defaulted };
             if (!node.ContainsKey("rope_theta") && config.RopeScaling?.RopeTheta is { } theta)
             {
                 config = config with { RopeTheta = theta };

@@ -12,6 +12,11 @@ public sealed partial record ModelConfig
     /// "config field 'n_group' = 3: expected a divisor of n_routed_experts (8)".</summary>
     public void Validate()
     {
+        if (IsDense)
+        {
+            DenseFamily.Validate(this);
+            return;
+        }
         Positive("vocab_size", VocabSize);
         Positive("hidden_size", HiddenSize);
         Positive("num_hidden_layers", NumHiddenLayers);
@@ -106,33 +111,33 @@ public sealed partial record ModelConfig
     // Layers below first_k_dense_replace + moe_layer_freq already contain a dense and a MoE layer if the model has either.
     private IEnumerable<int> LayerWindow() => Enumerable.Range(0, Math.Min(TotalLayers, FirstKDenseReplace + MoeLayerFreq + 1));
 
-    private void ValidateTokenId(string field, int? id)
+    internal void ValidateTokenId(string field, int? id)
     {
         if (id is { } v && (v < 0 || v >= VocabSize)) { Fail(field, v, $"in [0, vocab_size = {VocabSize})"); }
     }
 
-    private static string OneOf(string[] values) => "one of " + string.Join(", ", values.Select(v => $"\"{v}\""));
+    internal static string OneOf(string[] values) => "one of " + string.Join(", ", values.Select(v => $"\"{v}\""));
 
-    private static void Positive(string field, int value)
+    internal static void Positive(string field, int value)
     {
         if (value <= 0) { Fail(field, value, "> 0"); }
     }
 
-    private static void AtLeast(string field, int value, int min)
+    internal static void AtLeast(string field, int value, int min)
     {
         if (value < min) { Fail(field, value, $"≥ {min}"); }
     }
 
-    private static void Range(string field, int value, int min, int max, string maxName)
+    internal static void Range(string field, int value, int min, int max, string maxName)
     {
         if (value < min || value > max) { Fail(field, value, $"in [{min}, {maxName} = {max}]"); }
     }
 
-    private static void PositiveFinite(string field, double value)
+    internal static void PositiveFinite(string field, double value)
     {
         if (!(value > 0) || double.IsInfinity(value)) { Fail(field, value, "a finite value > 0"); }
     }
 
-    private static void Fail(string field, object? value, string expected) =>
+    internal static void Fail(string field, object? value, string expected) =>
         throw new InvalidDataException($"config field '{field}' = {value?.ToString() ?? "null"}: expected {expected}");
 }

@@ -1,13 +1,14 @@
-// ModelConfig.cs: the model's hyper-parameters, one record whose JSON names are the HF DeepseekV3 config.json keys
-// (spec §1). Defaults are HF DeepseekV3Config's, so a missing key means what it means to transformers.
-// Not here: reading/writing (ModelConfig.Json.cs), the rules (ModelConfig.Validate.cs), tensor shapes (ParameterShapes.cs).
-// Tested by ModelConfigTests.
+// ModelConfig.cs: the model's hyper-parameters, one record whose JSON names are HF config.json keys, for every model
+// family (`model_type` deepseek_v3, qwen2, llama; ModelFamily). The record's own defaults are HF DeepseekV3Config's; a
+// dense family's absent keys take that family's HF defaults while parsing (ModelConfig.Json.cs), so a missing key means
+// what it means to transformers. Not here: reading/writing (ModelConfig.Json.cs), the rules (ModelConfig.Validate.cs),
+// tensor shapes (ParameterShapes.cs). Tested by ModelConfigTests and DenseFamilyTests.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace SharpSeek.Model;
 
-/// <summary>DeepSeek-V3 configuration in Hugging Face's <c>config.json</c> layout. Load with <see cref="Load"/>,
+/// <summary>A model configuration in Hugging Face's <c>config.json</c> layout (DeepSeek-V3, Qwen2, Llama). Load with <see cref="Load"/>,
 /// <see cref="Parse"/> or <see cref="LoadPreset"/>; all three validate before returning.</summary>
 public sealed partial record ModelConfig
 {
@@ -26,7 +27,8 @@ public sealed partial record ModelConfig
 
     // ---- attention (MLA)
     [JsonPropertyName("num_attention_heads")] public int NumAttentionHeads { get; init; } = 128;
-    /// <summary>Unused by MLA (every head has its own k and v); kept for HF compatibility.</summary>
+    /// <summary>Grouped-query attention's k/v heads (a divisor of num_attention_heads); unused by MLA, where every head
+    /// has its own k and v.</summary>
     [JsonPropertyName("num_key_value_heads")] public int NumKeyValueHeads { get; init; } = 128;
     /// <summary>Rank of the query compression; null or 0 selects the plain <c>q_proj</c> path.</summary>
     [JsonPropertyName("q_lora_rank")] public int? QLoraRank { get; init; } = 1536;
@@ -81,6 +83,25 @@ public sealed partial record ModelConfig
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = "deepseek_v3";
     [JsonPropertyName("use_cache")] public bool UseCache { get; init; } = true;
     [JsonPropertyName("pretraining_tp")] public int PretrainingTp { get; init; } = 1;
+    /// <summary>Llama: bias on gate/up/down_proj (HF default false).</summary>
+    [JsonPropertyName("mlp_bias")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? MlpBias { get; init; }
+    /// <summary>Qwen2's sliding-window keys, kept for the round trip; windows are not applied (the published distilled
+    /// checkpoints set use_sliding_window false), and Validate refuses true.</summary>
+    [JsonPropertyName("use_sliding_window")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? UseSlidingWindow { get; init; }
+    [JsonPropertyName("sliding_window")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? SlidingWindow { get; init; }
+    [JsonPropertyName("max_window_layers")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxWindowLayers { get; init; }
+    /// <summary>Qwen2-VL's multimodal RoPE switch, false in text checkpoints; Validate refuses true.</summary>
+    [JsonPropertyName("use_mrope")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? UseMrope { get; init; }
     [JsonPropertyName("transformers_version")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? TransformersVersion { get; init; }
@@ -90,7 +111,8 @@ public sealed partial record ModelConfig
     [JsonPropertyName("rope_interleave")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? RopeInterleave { get; init; }
-    /// <summary>HF sets this to qk_rope_head_dim (the rotated width).</summary>
+    /// <summary>DeepSeek: HF sets this to qk_rope_head_dim (the rotated width). Dense families: the per-head width,
+    /// hidden_size / num_attention_heads when absent.</summary>
     [JsonPropertyName("head_dim")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? HeadDim { get; init; }
@@ -107,7 +129,24 @@ public sealed partial record ModelConfig
     [JsonIgnore]
     public bool RopeParametersSpelling { get; init; }
 
+    /// <summary>The keys config.json did not set that took their family's HF default, with the value taken
+    /// (e.g. "num_experts_per_tok" = "8"); callers print them as one warning line.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<KeyValuePair<string, string>> DefaultedKeys { get; init; } = [];
+
     // ---- derived
+    /// <summary>The family <c>model_type</c> names; parsing refuses any other.</summary>
+    [JsonIgnore] public ModelFamily Family => ModelFamilies.Of(ModelType);
+
+    /// <summary>True for the dense grouped-query families (qwen2, llama).</summary>
+    [JsonIgnore] public bool IsDense => Family is ModelFamily.Qwen2 or ModelFamily.Llama;
+
+    /// <summary>Dense families: the per-head width of q, k and v (head_dim, else hidden_size / num_attention_heads).</summary>
+    [JsonIgnore] public int AttentionHeadDim => HeadDim ?? HiddenSize / Math.Max(1, NumAttentionHeads);
+
+    /// <summary>The width RoPE rotates: qk_rope_head_dim for MLA, the whole head for the dense families.</summary>
+    [JsonIgnore] public int RotaryDim => IsDense ? AttentionHeadDim : QkRopeHeadDim;
+
     /// <summary>d_qk = qk_nope_head_dim + qk_rope_head_dim (192 for V3).</summary>
     [JsonIgnore] public int QkHeadDim => QkNopeHeadDim + QkRopeHeadDim;
 
@@ -121,11 +160,15 @@ public sealed partial record ModelConfig
 
     [JsonIgnore] public bool UsesYarn => RopeScaling is { Kind: "yarn" };
 
-    /// <summary>Layers 0 .. num_hidden_layers + num_nextn_predict_layers - 1, the MTP blocks included.</summary>
-    [JsonIgnore] public int TotalLayers => NumHiddenLayers + NumNextnPredictLayers;
+    /// <summary>Layers 0 .. num_hidden_layers + num_nextn_predict_layers - 1, the MTP blocks included (dense families have none).</summary>
+    [JsonIgnore] public int TotalLayers => NumHiddenLayers + (IsDense ? 0 : NumNextnPredictLayers);
 
-    /// <summary>HF's rule: layer i is MoE when i ≥ first_k_dense_replace and i % moe_layer_freq == 0; else dense MLP.</summary>
-    public bool IsMoeLayer(int layer) => layer >= FirstKDenseReplace && layer % MoeLayerFreq == 0;
+    /// <summary>MTP modules: num_nextn_predict_layers for DeepSeek, 0 for the dense families.</summary>
+    [JsonIgnore] public int MtpDepth => IsDense ? 0 : NumNextnPredictLayers;
+
+    /// <summary>HF's rule: layer i is MoE when i ≥ first_k_dense_replace and i % moe_layer_freq == 0; else dense MLP.
+    /// Never for the dense families.</summary>
+    public bool IsMoeLayer(int layer) => !IsDense && layer >= FirstKDenseReplace && layer % MoeLayerFreq == 0;
 
     /// <summary>Unknown keys, nested ones as "rope_scaling.key"; reported by callers as warnings.</summary>
     [JsonIgnore]

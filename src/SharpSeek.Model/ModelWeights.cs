@@ -38,8 +38,8 @@ public sealed class ModelWeights : IDisposable
         Embedding = _byName[WeightNames.Embedding];
         FinalNorm = new RmsNorm { Weight = _byName[WeightNames.FinalNorm], Eps = config.RmsNormEps };
         Head = config.TieWordEmbeddings ? Embedding : _byName[WeightNames.Head];
-        Layers = [.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => WeightNames.Block(config, i, Get))];
-        Mtp = [.. Enumerable.Range(config.NumHiddenLayers, config.NumNextnPredictLayers).Select(i => WeightNames.Mtp(config, i, Get))];
+        Layers = [.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => config.IsDense ? DenseFamily.Block(config, i, Get) : WeightNames.Block(config, i, Get))];
+        Mtp = [.. Enumerable.Range(config.NumHiddenLayers, config.MtpDepth).Select(i => WeightNames.Mtp(config, i, Get))];
     }
 
     public ModelConfig Config { get; }
@@ -131,8 +131,9 @@ public sealed class ModelWeights : IDisposable
     }
 
     /// <summary>
-    /// The paper's initialization (spec §14): every matrix ~ N(0, std²) with std = initializer_range unless given
-    /// (0.006 in the paper at full size), every norm weight 1, the router correction bias 0. Deterministic in the seed.
+    /// The paper's initialization (DeepSeek-V3 technical report §4.2): every matrix ~ N(0, std²) with std =
+    /// initializer_range unless given (0.006 in the paper at full size), every norm weight 1, every bias (the router
+    /// correction bias, Linear biases) 0. Deterministic in the seed.
     /// </summary>
     public void InitializeRandom(int seed, double? std = null)
     {
@@ -140,7 +141,7 @@ public sealed class ModelWeights : IDisposable
         var rng = new Random(seed);
         foreach (var p in _unique)
         {
-            var isBias = p.Name.EndsWith("e_score_correction_bias", StringComparison.Ordinal);
+            var isBias = p.Name.EndsWith("e_score_correction_bias", StringComparison.Ordinal) || p.Name.EndsWith(".bias", StringComparison.Ordinal);
             var isNorm = !isBias && p.Value.Rank == 1;
             var n = (int)p.Value.ElementCount;
             for (var i = 0; i < n; i++)

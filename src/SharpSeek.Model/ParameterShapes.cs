@@ -12,6 +12,8 @@ public static class ParameterShapes
     /// <c>model.norm</c>, and <c>lm_head</c> unless tie_word_embeddings.</summary>
     public static IReadOnlyList<ParameterShape> For(ModelConfig c)
     {
+        ArgumentNullException.ThrowIfNull(c);
+        if (c.IsDense) { return DenseFamily.Parameters(c); }
         var list = new List<ParameterShape>();
         int d = c.HiddenSize, v = c.VocabSize;
         list.Add(new("model.embed_tokens.weight", [v, d], ParameterComponent.Embedding, -1, false, false));
@@ -47,7 +49,7 @@ public static class ParameterShapes
     // A token runs through every tensor except the routed experts it is not sent to: K of E per MoE layer. Every routed
     // expert has the same size, so the routed total is E · (per-expert sum over layers) and K/E of it is exact.
     private static ParameterBreakdown Activated(ModelConfig c, ParameterBreakdown total) =>
-        total with { RoutedExperts = total.RoutedExperts / c.RoutedExperts * c.ExpertsPerToken };
+        c.IsDense ? total : total with { RoutedExperts = total.RoutedExperts / c.RoutedExperts * c.ExpertsPerToken };
 
     private static void AddLayer(List<ParameterShape> list, ModelConfig c, int i)
     {

@@ -6,7 +6,9 @@ using System.Text.Json.Serialization;
 namespace SharpSeek.Model;
 
 /// <summary>RoPE scaling parameters as HF writes them. DeepSeek-V3 uses YaRN: factor s, the original context,
-/// the beta_fast/beta_slow correction range, and the two mscale factors (spec §5.3, §4.3).</summary>
+/// the beta_fast/beta_slow correction range, and the two mscale factors (YaRN paper, Peng et al. 2023, §3; DeepSeek-V3
+/// technical report §4.3). Llama 3.1 uses "llama3": factor, low_freq_factor, high_freq_factor over the original context
+/// (`huggingface/transformers:src/transformers/modeling_rope_utils.py`, _compute_llama3_parameters).</summary>
 public sealed record RopeScaling
 {
     /// <summary>Old spelling of the rope type ("yarn"); newer configs write <see cref="RopeType"/> as well or instead.</summary>
@@ -36,6 +38,16 @@ public sealed record RopeScaling
     [JsonPropertyName("mscale_all_dim")]
     public double MscaleAllDim { get; init; }
 
+    /// <summary>llama3: wavelengths above original / low_freq_factor are divided by factor.</summary>
+    [JsonPropertyName("low_freq_factor")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? LowFreqFactor { get; init; }
+
+    /// <summary>llama3: wavelengths below original / high_freq_factor are kept; those between are blended.</summary>
+    [JsonPropertyName("high_freq_factor")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? HighFreqFactor { get; init; }
+
     /// <summary>transformers v5 moves <c>rope_theta</c> into <c>rope_parameters</c>; null when it is top-level.</summary>
     [JsonPropertyName("rope_theta")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -45,7 +57,7 @@ public sealed record RopeScaling
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; init; }
 
-    /// <summary>The rope type, whichever key spells it: "yarn" or "default" (plain RoPE).</summary>
+    /// <summary>The rope type, whichever key spells it: "yarn", "llama3" or "default" (plain RoPE).</summary>
     [JsonIgnore]
     public string Kind => RopeType ?? Type ?? "default";
 }

@@ -56,7 +56,7 @@ public sealed class Transformer : IDisposable
         var h = embedded;
         foreach (var block in w.Layers) { h = block.Forward(tape, h, Rope, positions); }
         var normed = w.FinalNorm.Forward(tape, h);                                // (B, T, D)
-        logits = Linear.Forward(tape, normed, w.Head);                            // (B, T, V)
+        logits = Linear.Apply(tape, normed, w.Head);                            // (B, T, V)
 
         // MTP depth k: x[i] from the embedding of token i + k and the previous depth's state at i, i < T − k.
         var depths = new Var[Math.Max(0, Math.Min(w.Mtp.Count, t - 1))];
@@ -67,7 +67,7 @@ public sealed class Transformer : IDisposable
             var ahead = NarrowOp.Apply(tape, embedded, 1, k, rows);              // (B, T − k, D)
             var state = NarrowOp.Apply(tape, previous, 1, 0, rows);               // (B, T − k, D)
             var (hidden, headIn) = w.Mtp[k - 1].Forward(tape, ahead, state, Rope, Positions(tape, b, rows, startPos));
-            depths[k - 1] = Linear.Forward(tape, headIn, w.Head);                 // (B, T − k, V)
+            depths[k - 1] = Linear.Apply(tape, headIn, w.Head);                 // (B, T − k, V)
             previous = hidden;
         }
         return depths;

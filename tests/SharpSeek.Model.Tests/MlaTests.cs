@@ -18,7 +18,7 @@ public sealed class MlaTests
         using var weights = new ModelWeights(c);
         weights.InitializeRandom(seed: 5, std: 0.3);
         using var model = new Transformer(weights);
-        var mla = weights.Layers[1].Attention;
+        var mla = weights.Layers[1].Mla();
         const int B = 2, T = 7;
         int d = c.HiddenSize;
         var rng = new Random(17);

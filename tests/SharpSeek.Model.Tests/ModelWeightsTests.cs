@@ -28,16 +28,16 @@ public sealed class ModelWeightsTests
         var c = TinyModel.Config();
         using var weights = new ModelWeights(c);
         var l1 = weights.Layers[1];
-        Assert.Same(weights.Get("model.layers.1.self_attn.kv_a_proj_with_mqa.weight"), l1.Attention.WkvA);
-        Assert.Same(weights.Get("model.layers.1.self_attn.q_a_layernorm.weight"), l1.Attention.QNorm!.Weight);
+        Assert.Same(weights.Get("model.layers.1.self_attn.kv_a_proj_with_mqa.weight"), l1.Mla().WkvA);
+        Assert.Same(weights.Get("model.layers.1.self_attn.q_a_layernorm.weight"), l1.Mla().QNorm!.Weight);
         Assert.Same(weights.Get("model.layers.1.mlp.gate.e_score_correction_bias"), l1.Moe!.Gate.CorrectionBias);
-        Assert.Same(weights.Get("model.layers.1.mlp.experts.7.down_proj.weight"), l1.Moe.Experts[7].Down);
-        Assert.Same(weights.Get("model.layers.0.mlp.gate_proj.weight"), weights.Layers[0].Mlp!.Gate);
+        Assert.Same(weights.Get("model.layers.1.mlp.experts.7.down_proj.weight"), l1.Moe.Experts[7].Down.Weight);
+        Assert.Same(weights.Get("model.layers.0.mlp.gate_proj.weight"), weights.Layers[0].Mlp!.Gate.Weight);
         Assert.Same(weights.Get("model.layers.3.eh_proj.weight"), weights.Mtp[0].EhProj);
         Assert.Same(weights.Get("model.layers.3.shared_head.norm.weight"), weights.Mtp[0].HeadNorm.Weight);
         Assert.Same(weights.Embedding, weights.Get("model.layers.3.embed_tokens.weight"));
         Assert.Same(weights.Head, weights.Get("model.layers.3.shared_head.head.weight"));
-        Assert.Equal(RmsNorm.LatentEps, l1.Attention.KvNorm.Eps);
+        Assert.Equal(RmsNorm.LatentEps, l1.Mla().KvNorm.Eps);
         Assert.Equal(WeightNames.Head, weights.Head.Name);
     }
 
@@ -47,7 +47,7 @@ public sealed class ModelWeightsTests
         using var weights = new ModelWeights(TinyModel.Config(), DType.F64);
         var values = Enumerable.Range(0, 16).Select(i => i * 0.5f + 0.25f).ToArray();
         weights.Set("model.layers.2.self_attn.kv_a_layernorm.weight", values);
-        Assert.Equal(values.Select(v => (double)v), weights.Layers[2].Attention.KvNorm.Weight.Value.AsSpan<double>().ToArray());
+        Assert.Equal(values.Select(v => (double)v), weights.Layers[2].Mla().KvNorm.Weight.Value.AsSpan<double>().ToArray());
         var ex = Assert.Throws<ArgumentException>(() => weights.Set("model.norm.weight", values));
         Assert.Contains("(32 elements); got 16 values", ex.Message, StringComparison.Ordinal);
         Assert.Throws<KeyNotFoundException>(() => weights.Set("model.layers.9.input_layernorm.weight", values));

@@ -38,10 +38,13 @@ internal static class TinyModel
         return [.. x.Select((v, i) => v * rstd * w[i])];
     }
 
+    /// <summary>The MLA of a DeepSeek block.</summary>
+    public static Mla Mla(this Block block) => (Mla)block.Attention;
+
     public static double[] SwiGlu(Mlp mlp, double[] x)
     {
-        var g = MatVec(Values(mlp.Gate), x);
-        var u = MatVec(Values(mlp.Up), x);
-        return MatVec(Values(mlp.Down), [.. g.Select((a, i) => a / (1 + Math.Exp(-a)) * u[i])]);
+        var g = MatVec(Values(mlp.Gate.Weight), x);
+        var u = MatVec(Values(mlp.Up.Weight), x);
+        return MatVec(Values(mlp.Down.Weight), [.. g.Select((a, i) => a / (1 + Math.Exp(-a)) * u[i])]);
     }
 }

@@ -42,6 +42,23 @@ public sealed class OpGradientTests
         OpCheck.Run([[rows, cols]], (t, v) => SumOp.Apply(t, v[0], mean: true), x => [x[0].Average()], atol: 1e-5, gradAtol: 1e-7);
     }
 
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void BiasAdd(int rows, int cols) => OpCheck.Run(
+        [[rows, cols], [cols]],
+        (t, v) => BiasAddOp.Apply(t, v[0], v[1]),
+        x => [.. x[0].Select((a, i) => a + x[1][i % cols])],
+        atol: 1e-6, gradAtol: 1e-7);
+
+    [Fact]
+    public void BiasAdd_RejectsABiasOfAnotherWidth()
+    {
+        using var arena = new Arena("bias");
+        var tape = new Tape(arena);
+        var e = Assert.Throws<ArgumentException>(() => BiasAddOp.Apply(tape, tape.Constant(arena.Allocate<float>(2, 5)), tape.Constant(arena.Allocate<float>(4))));
+        Assert.Contains("does not match the last axis", e.Message);
+    }
+
     [Fact]
     public void Reshape_ChainsGradientsThroughAView() => OpCheck.Run(
         [[6, 4], [3, 8]],

@@ -1,4 +1,4 @@
-// RopeTests.cs: interleaved-pair RoPE forward against the naive reference, the start-offset overload against explicit
+// RopeTests.cs: interleaved-pair and rotate-half RoPE forward against the naive reference and HF's rotate_half formula, the start-offset overload against explicit
 // positions, backward against central finite differences, the plain-RoPE tables, and position/size errors.
 using SharpSeek.Tensors.Kernels;
 using static SharpSeek.Tensors.Tests.FiniteDifferences;
@@ -33,6 +33,52 @@ public sealed class RopeTests
         Rope.Forward<float>(x, cos, sin, positions, heads, headDim, y);
         Rope.ForwardNaive<float>(x, cos, sin, positions, heads, headDim, reference);
         AssertClose(reference, y, 1e-6, 1e-6, "rope");
+    }
+
+    [Theory]
+    [InlineData(1, 1, 2)]
+    [InlineData(7, 3, 64)]
+    [InlineData(5, 2, 6)]
+    public void Half_MatchesRotateHalf(int tokens, int heads, int headDim)
+    {
+        // HF: q·cos + rotate_half(q)·sin with cos/sin (d) = the d/2 table entries twice and rotate_half(q) = [−q2, q1]
+        var random = new Random(tokens * 31 + headDim);
+        var (cos, sin) = Tables(headDim, 50);
+        var x = Random(random, tokens * heads * headDim);
+        var positions = Enumerable.Range(0, tokens).Select(_ => random.Next(50)).ToArray();
+        double[] y = new double[x.Length], naive = new double[x.Length], want = new double[x.Length];
+        int half = headDim / 2;
+        for (var t = 0; t < tokens; t++)
+        {
+            for (var h = 0; h < heads; h++)
+            {
+                var o = (t * heads + h) * headDim;
+                for (var j = 0; j < headDim; j++)
+                {
+                    var i = j % half;
+                    var rotated = j < half ? -x[o + j + half] : x[o + j - half];
+                    want[o + j] = x[o + j] * cos[positions[t] * half + i] + rotated * sin[positions[t] * half + i];
+                }
+            }
+        }
+        Rope.Forward<double>(x, cos, sin, positions, heads, 0, headDim, y, RopeLayout.Half);
+        Rope.ForwardNaive<double>(x, cos, sin, positions, heads, headDim, naive, RopeLayout.Half);
+        AssertClose(want, y, 1e-14, 1e-14, "rope half");
+        AssertClose(want, naive, 1e-14, 1e-14, "rope half naive");
+    }
+
+    [Fact]
+    public void Half_BackwardMatchesFiniteDifferences()
+    {
+        var random = new Random(11);
+        var (cos, sin) = Tables(8, 20);
+        int[] positions = [3, 0, 19];
+        var x = Random(random, 3 * 2 * 8);
+        var r = Random(random, x.Length);
+        double[] y = new double[x.Length], dx = new double[x.Length];
+        Rope.Backward<double>(r, cos, sin, positions, 2, 0, 8, dx, RopeLayout.Half);
+        var numeric = Gradient(x, () => { Rope.Forward<double>(x, cos, sin, positions, 2, 0, 8, y, RopeLayout.Half); return Dot(y, r); });
+        AssertClose(numeric, dx, 1e-9, 1e-7, "rope half dx");
     }
 
     [Fact]

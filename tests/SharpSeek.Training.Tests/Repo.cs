@@ -20,10 +20,10 @@ internal static class Repo
 
     public static string Reference(string variant) => Path.Combine(Root, "tests", "data", "reference", variant);
 
-    /// <summary>The reference's base checkpoint (qlora_f32) in float64 with gradients.</summary>
-    public static ModelWeights ReferenceWeights()
+    /// <summary>A reference checkpoint (by default the base one, qlora_f32) in float64 with gradients.</summary>
+    public static ModelWeights ReferenceWeights(string variant = "qlora_f32")
     {
-        using var checkpoint = CheckpointDirectory.Open(Reference("qlora_f32"));
+        using var checkpoint = CheckpointDirectory.Open(Reference(variant));
         var weights = new ModelWeights(checkpoint.Config, DType.F64, withGradients: true);
         weights.Load(checkpoint);
         return weights;

@@ -56,7 +56,7 @@ internal static class InfoCommand
     private static void WriteText(TextWriter o, string name, ModelConfig c, ParameterCounts n, KvCacheSize kv)
     {
         var dense = Enumerable.Range(0, c.NumHiddenLayers).Count(i => !c.IsMoeLayer(i));
-        o.WriteLine($"config {name}: {c.NumHiddenLayers} layers ({dense} dense, {c.NumHiddenLayers - dense} MoE) + {c.NumNextnPredictLayers} MTP, " +
+        o.WriteLine($"config {name}: {c.NumHiddenLayers} layers ({dense} dense, {c.NumHiddenLayers - dense} MoE) + {c.MtpDepth} MTP, " +
             $"d={c.HiddenSize}, vocab {c.VocabSize}, {c.NumAttentionHeads} heads, {(c.UsesQLora ? $"q_lora_rank {c.QLoraRank}" : "q_proj (no q-lora)")}, kv_lora_rank {c.KvLoraRank}");
         o.WriteLine($"router: {c.Router} ({c.TopKMethod}, {c.ScoringFunc}{(c.HasCorrectionBias ? " + correction bias" : "")}), " +
             $"top-{c.ExpertsPerToken} of {c.RoutedExperts} routed{(c.ExpertGroups > 1 ? $" in {c.ExpertGroups} groups ({c.TopKGroups} per token)" : "")}, {c.SharedExperts} shared");
@@ -70,9 +70,9 @@ internal static class InfoCommand
         }
         o.WriteLine($"  {"total",-18}{Human(n.Total),16}{n.Total,18:N0}{Human(n.Activated),18}");
         o.WriteLine();
-        if (c.NumNextnPredictLayers > 0)
+        if (c.MtpDepth > 0)
         {
-            o.WriteLine($"MTP ({c.NumNextnPredictLayers} module{(c.NumNextnPredictLayers > 1 ? "s" : "")}): {Human(n.Mtp.Total)} stored ({n.Mtp.Total:N0}), " +
+            o.WriteLine($"MTP ({c.MtpDepth} module{(c.MtpDepth > 1 ? "s" : "")}): {Human(n.Mtp.Total)} stored ({n.Mtp.Total:N0}), " +
                 $"{Human(n.MtpUnique)} unique without the copied embedding and head ({n.MtpUnique:N0}), eh_proj {Human(n.Mtp.MtpProjection)}");
         }
         o.WriteLine($"checkpoint: {n.WeightTensors:N0} weight tensors, {Human(n.StoredWeights)} elements" +
@@ -98,7 +98,7 @@ internal static class InfoCommand
             Breakdown(w, "components", n.Main);
             Breakdown(w, "activated_components", n.MainActivated);
             w.WriteStartObject("mtp");
-            w.WriteNumber("modules", c.NumNextnPredictLayers);
+            w.WriteNumber("modules", c.MtpDepth);
             w.WriteNumber("stored", n.Mtp.Total);
             w.WriteNumber("unique", n.MtpUnique);
             w.WriteEndObject();

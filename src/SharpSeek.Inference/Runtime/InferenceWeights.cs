@@ -77,10 +77,10 @@ public sealed class InferenceWeights
             return p.Value.AsSpan<float>().ToArray();
         }
         NormWeights N(RmsNorm n) => new(F(n.Weight), (float)n.Eps);
-        SwiGluWeights S(Mlp m) => new(P(m.Gate), P(m.Up), P(m.Down));
+        SwiGluWeights S(Mlp m) => new(P(m.Gate.Weight), P(m.Up.Weight), P(m.Down.Weight));
         LayerWeights L(Block b)
         {
-            var a = b.Attention;
+            var a = b.Attention as Mla ?? throw new NotSupportedException($"the inference runtime runs MLA models; this {weights.Config.ModelType} model's attention is {b.Attention.GetType().Name}");
             var kvB = P(a.WkvB);
             var kvBDense = kvB.ToSingle();
             bytes += 4L * kvBDense.Length;

@@ -71,9 +71,9 @@ public static class WeightNames
 
     private static Mlp Mlp(string prefix, Func<string, Parameter> get) => new()
     {
-        Gate = get(prefix + "gate_proj.weight"),
-        Up = get(prefix + "up_proj.weight"),
-        Down = get(prefix + "down_proj.weight"),
+        Gate = new Linear { Weight = get(prefix + "gate_proj.weight") },
+        Up = new Linear { Weight = get(prefix + "up_proj.weight") },
+        Down = new Linear { Weight = get(prefix + "down_proj.weight") },
     };
 
     private static Moe Moe(ModelConfig c, string prefix, Func<string, Parameter> get) => new()

@@ -1,5 +1,7 @@
-// Block.cs: one pre-norm decoder layer (spec §2): h += MLA(input_layernorm(h)); h += FFN(post_attention_layernorm(h)),
-// the FFN a dense SwiGLU before first_k_dense_replace and a MoE after. The MTP modules reuse it. Tested by TransformerTests.
+// Block.cs: one pre-norm decoder layer (DeepSeek-V3 technical report §2.1; the same shape in Llama and Qwen2):
+// h += attention(input_layernorm(h)); h += FFN(post_attention_layernorm(h)). The attention is MLA or GQA (IAttention),
+// the FFN a dense SwiGLU (DeepSeek's first first_k_dense_replace layers, every dense-family layer) or a MoE. The MTP
+// modules reuse it. Tested by TransformerTests and DenseFamilyTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
@@ -13,7 +15,8 @@ public sealed class Block
 
     public required RmsNorm InputNorm { get; init; }
 
-    public required Mla Attention { get; init; }
+    /// <summary>MLA (DeepSeek) or grouped-query attention (the dense families).</summary>
+    public required IAttention Attention { get; init; }
 
     public required RmsNorm PostAttentionNorm { get; init; }
 

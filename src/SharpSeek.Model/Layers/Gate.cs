@@ -38,7 +38,7 @@ public sealed class Gate
     {
         using var region = Profiler.Region(ProfileCategory.Routing);
         var c = Config;
-        var logits = Linear.Forward(tape, u, Weight);                                                   // (N, E)
+        var logits = Linear.Apply(tape, u, Weight);                                                   // (N, E)
         var scores = c.ScoringFunc == "softmax" ? SoftmaxOp.Apply(tape, logits) : SigmoidOp.Apply(tape, logits);
         LastScores = scores;
         var s = tape.Value(scores);

@@ -8,7 +8,7 @@ using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Model.Layers;
 
-public sealed class Mla
+public sealed class Mla : IAttention
 {
     public required ModelConfig Config { get; init; }
 
@@ -45,23 +45,23 @@ public sealed class Mla
         int h = c.NumAttentionHeads, dn = c.QkNopeHeadDim, dr = c.QkRopeHeadDim, dv = c.VHeadDim, rank = c.KvLoraRank;
 
         // q: (B, T, H, d_qk) = [q_nope | q_pe] per head
-        var q = WqA is not null ? Linear.Forward(tape, QNorm!.Forward(tape, Linear.Forward(tape, x, WqA)), WqB!) : Linear.Forward(tape, x, Wq!);
+        var q = WqA is not null ? Linear.Apply(tape, QNorm!.Forward(tape, Linear.Apply(tape, x, WqA)), WqB!) : Linear.Apply(tape, x, Wq!);
         q = ReshapeOp.Apply(tape, q, b, t, h, c.QkHeadDim);
         var query = RopeOp.Apply(tape, q, rope.Cos, rope.Sin, positions, leading: dn);    // (B, T, H, d_qk): q_nope as is, q_pe rotated
 
         // kv: (B, T, c + d_r) = [c_kv | k_pe]; one rotated k_pe per token, shared by every head
-        var kv = Linear.Forward(tape, x, WkvA);
+        var kv = Linear.Apply(tape, x, WkvA);
         var cKv = NarrowOp.Apply(tape, kv, -1, 0, rank);                                     // (B, T, c)
         var kPe = ReshapeOp.Apply(tape, NarrowOp.Apply(tape, kv, -1, rank, dr), b, t, 1, dr); // (B, T, 1, d_r)
         kPe = ExpandOp.Apply(tape, RopeOp.Apply(tape, kPe, rope.Cos, rope.Sin, positions), 2, h); // (B, T, H, d_r)
 
         // kvb: (B, T, H, d_n + d_v) = [k_nope | v] per head, from the normalized latent
-        var kvb = ReshapeOp.Apply(tape, Linear.Forward(tape, KvNorm.Forward(tape, cKv), WkvB), b, t, h, dn + dv);
+        var kvb = ReshapeOp.Apply(tape, Linear.Apply(tape, KvNorm.Forward(tape, cKv), WkvB), b, t, h, dn + dv);
         var kNope = NarrowOp.Apply(tape, kvb, -1, 0, dn);                                    // (B, T, H, d_n)
         var v = NarrowOp.Apply(tape, kvb, -1, dn, dv);                                       // (B, T, H, d_v)
 
         var key = ConcatOp.Apply(tape, [kNope, kPe], -1);                                    // (B, T, H, d_qk)
         var o = AttentionOp.Apply(tape, query, key, v, RopeTables.SoftmaxScale(c));          // (B, T, H, d_v)
-        return Linear.Forward(tape, ReshapeOp.Apply(tape, o, b, t, (long)h * dv), Wo);      // (B, T, D)
+        return Linear.Apply(tape, ReshapeOp.Apply(tape, o, b, t, (long)h * dv), Wo);      // (B, T, D)
     }
 }

@@ -1,5 +1,6 @@
-// Mlp.cs: the SwiGLU feed-forward, down(silu(gate(x)) ⊙ up(x)) (spec §6): the dense MLP of the first layers, each routed
-// expert and the fused shared experts. Tested through TransformerTests.
+// Mlp.cs: the SwiGLU feed-forward, down(silu(gate(x)) ⊙ up(x)) (DeepSeek-V3 technical report §2.1.2; Llama and Qwen2 use
+// the same MLP, with Llama's optional mlp_bias): the dense MLP of the first layers and of the dense families, each routed
+// expert and the fused shared experts. Tested through TransformerTests and DenseFamilyTests.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
 
@@ -8,18 +9,18 @@ namespace SharpSeek.Model.Layers;
 public sealed class Mlp
 {
     /// <summary>gate_proj (inter, D).</summary>
-    public required Parameter Gate { get; init; }
+    public required Linear Gate { get; init; }
 
     /// <summary>up_proj (inter, D).</summary>
-    public required Parameter Up { get; init; }
+    public required Linear Up { get; init; }
 
     /// <summary>down_proj (D, inter).</summary>
-    public required Parameter Down { get; init; }
+    public required Linear Down { get; init; }
 
     // x: (..., D) → (..., D)
     public Var Forward(Tape tape, Var x)
     {
-        var hidden = SwiGluOp.Apply(tape, Linear.Forward(tape, x, Gate), Linear.Forward(tape, x, Up)); // (..., inter)
-        return Linear.Forward(tape, hidden, Down);
+        var hidden = SwiGluOp.Apply(tape, Gate.Forward(tape, x), Up.Forward(tape, x)); // (..., inter)
+        return Down.Forward(tape, hidden);
     }
 }

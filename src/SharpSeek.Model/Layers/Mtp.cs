@@ -28,7 +28,7 @@ public sealed class Mtp
     public (Var Hidden, Var Normed) Forward(Tape tape, Var embedded, Var previous, RopeTables rope, Tensor positions)
     {
         var joined = ConcatOp.Apply(tape, [EmbeddingNorm.Forward(tape, embedded), HiddenNorm.Forward(tape, previous)], -1); // (B, T', 2D)
-        var hidden = Block.Forward(tape, Linear.Forward(tape, joined, EhProj), rope, positions);
+        var hidden = Block.Forward(tape, Linear.Apply(tape, joined, EhProj), rope, positions);
         return (hidden, HeadNorm.Forward(tape, hidden));
     }
 }

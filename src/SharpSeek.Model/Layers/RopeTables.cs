@@ -1,11 +1,13 @@
-// RopeTables.cs: the rotary frequencies of the decoupled q_pe/k_pe (plain, or YaRN as HF computes it, spec §5.3, float32),
-// the cos/sin tables for positions 0 .. maxPositions − 1, and YaRN's mscale (spec §4.3). Not here: the rotation itself
-// (Kernels/Rope.cs, interleaved pairs). Tested by RopeTablesTests.
+// RopeTables.cs: the rotary frequencies of the rotated width (MLA's decoupled q_pe/k_pe, or a dense model's whole head):
+// plain, YaRN or Llama-3 scaling as HF computes them in float32 (`huggingface/transformers:src/transformers/
+// modeling_rope_utils.py`; YaRN paper, Peng et al. 2023, §3), the cos/sin tables for positions 0 .. maxPositions − 1,
+// YaRN's mscale and the softmax scale. Not here: the rotation itself (Kernels/Rope.cs, either pairing).
+// Tested by RopeTablesTests and DenseFamilyTests.
 using SharpSeek.Tensors;
 
 namespace SharpSeek.Model.Layers;
 
-/// <summary>cos[p, i] = attentionFactor · cos(p·invFreq[i]), sin likewise; (maxPositions, qk_rope_head_dim / 2).</summary>
+/// <summary>cos[p, i] = attentionFactor · cos(p·invFreq[i]), sin likewise; (maxPositions, rotary dim / 2).</summary>
 public sealed class RopeTables
 {
     public RopeTables(ModelConfig config, int maxPositions, DType dtype, Arena arena)
@@ -54,9 +56,12 @@ public sealed class RopeTables
     /// <summary>YaRN's yarn_get_mscale: 1 for s ≤ 1, else 0.1·m·ln(s) + 1.</summary>
     public static double Mscale(double scale, double m) => scale <= 1 ? 1.0 : 0.1 * m * Math.Log(scale) + 1.0;
 
-    /// <summary>d_qk^−0.5, times mscale(s, mscale_all_dim)² when rope scaling sets mscale_all_dim (HF's rule, spec §4.3).</summary>
+    /// <summary>MLA: d_qk^−0.5, times mscale(s, mscale_all_dim)² when rope scaling sets mscale_all_dim (HF's
+    /// modeling_deepseek_v3 rule; YaRN's temperature folded into the softmax). Dense families: head_dim^−0.5.</summary>
     public static double SoftmaxScale(ModelConfig c)
     {
+        ArgumentNullException.ThrowIfNull(c);
+        if (c.IsDense) { return 1.0 / Math.Sqrt(c.AttentionHeadDim); }
         var scale = 1.0 / Math.Sqrt(c.QkHeadDim);
         if (c.RopeScaling is { MscaleAllDim: not 0 } r)
         {
@@ -73,7 +78,8 @@ public sealed class RopeTables
     /// </summary>
     public static float[] InverseFrequenciesFor(ModelConfig c)
     {
-        var dim = c.QkRopeHeadDim;
+        ArgumentNullException.ThrowIfNull(c);
+        var dim = c.RotaryDim;
         var theta = c.RopeScaling?.RopeTheta ?? c.RopeTheta;
         var inv = new float[dim / 2];
         var yarn = c.UsesYarn ? c.RopeScaling : null;
@@ -85,6 +91,7 @@ public sealed class RopeTables
             high = (float)Math.Min(Math.Ceiling(CorrectionDim(yarn.BetaSlow)), dim - 1);
             if (low == high) { high += 0.001f; }
         }
+        if (c.RopeScaling is { Kind: "llama3" } llama3) { return Llama3(llama3, dim, (float)theta); }
         for (var i = 0; i < inv.Length; i++)
         {
             var posFreq = MathF.Pow((float)theta, (float)(2 * i) / dim);
@@ -94,6 +101,29 @@ public sealed class RopeTables
             var ramp = Math.Clamp((i - low) / (high - low), 0f, 1f);
             var keep = 1f - ramp; // the share of the original frequency
             inv[i] = interpolation * (1f - keep) + extrapolation * keep;
+        }
+        return inv;
+    }
+
+    /// <summary>
+    /// Llama 3.1's frequencies, in float32 as HF computes them: plain inv_freq; wavelength λ = 2π/inv_freq; λ above
+    /// original/low_freq_factor → inv_freq/factor; below original/high_freq_factor → kept; between → blended with
+    /// smooth = (original/λ − low)/(high − low): (1 − smooth)·inv/factor + smooth·inv.
+    /// </summary>
+    private static float[] Llama3(RopeScaling r, int dim, float theta)
+    {
+        float factor = (float)r.Factor, low = (float)r.LowFreqFactor!.Value, high = (float)r.HighFreqFactor!.Value;
+        float original = r.OriginalMaxPositionEmbeddings;
+        float lowWavelen = original / low, highWavelen = original / high;
+        var inv = new float[dim / 2];
+        for (var i = 0; i < inv.Length; i++)
+        {
+            var plain = 1f / MathF.Pow(theta, (float)(2 * i) / dim);
+            var wavelen = 2 * MathF.PI / plain;
+            var scaled = wavelen > lowWavelen ? plain / factor : plain;
+            var smooth = (original / wavelen - low) / (high - low);
+            var medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
+            inv[i] = medium ? (1 - smooth) * scaled / factor + smooth * scaled : scaled;
         }
         return inv;
     }

@@ -29,6 +29,7 @@ public enum OpKind : byte
     Sigmoid,
     TakeAlong,
     NormalizeRows,
+    BiasAdd,
 }
 
 /// <summary>A recorded op. Fields are interpreted by the op's Backward.</summary>

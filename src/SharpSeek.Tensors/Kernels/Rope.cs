@@ -1,14 +1,16 @@
-// Rope.cs: rotary position embedding in DeepSeek's interleaved-pair convention (spec §5.1) over x (T, H, d), its backward
-// (rotation by the negative angle), optionally after leading entries that pass through (MLA's [q_nope | q_pe] heads),
-// and the plain-RoPE inv_freq / cos / sin table builders. Not here: YaRN frequencies
-// (the model computes invFreq and passes it in). Tested by RopeTests.
+// Rope.cs: rotary position embedding over x (T, H, d) in either pairing: DeepSeek's interleaved pairs (2i, 2i+1) or the
+// rotate-half pairs (i, i + d/2) of Llama and Qwen (GPT-NeoX's layout); its backward (rotation by the negative angle),
+// optionally after leading entries that pass through (MLA's [q_nope | q_pe] heads), and the plain-RoPE inv_freq / cos /
+// sin table builders. Not here: YaRN or Llama-3 frequencies (the model computes invFreq and passes it in).
+// Tested by RopeTests.
 using System.Numerics;
 
 namespace SharpSeek.Tensors.Kernels;
 
 /// <summary>
-/// y[t, h, 2i]   = x[t, h, 2i]·cos(p·θ_i) − x[t, h, 2i+1]·sin(p·θ_i)
-/// y[t, h, 2i+1] = x[t, h, 2i]·sin(p·θ_i) + x[t, h, 2i+1]·cos(p·θ_i), with p = positions[t] and the tables
+/// y[t, h, a]   = x[t, h, a]·cos(p·θ_i) − x[t, h, b]·sin(p·θ_i)
+/// y[t, h, b]   = x[t, h, a]·sin(p·θ_i) + x[t, h, b]·cos(p·θ_i), with p = positions[t], the pair (a, b) = (2i, 2i+1)
+/// (<see cref="RopeLayout.Interleaved"/>) or (i, i + d/2) (<see cref="RopeLayout.Half"/>), and the tables
 /// cos[p, i] = cos(p·θ_i), sin[p, i] = sin(p·θ_i) of shape (maxPos, d/2).
 /// </summary>
 public static unsafe class Rope
@@ -28,13 +30,13 @@ public static unsafe class Rope
     /// the last d = <paramref name="headDim"/> are rotated as above (q_pe); cos, sin: (maxPos, d/2).
     /// </summary>
     public static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int heads, int leading, int headDim,
-        Span<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Rotate(x, cos, sin, positions, 0, positions.Length, heads, headDim, y, inverse: false, leading);
+        Span<T> y, RopeLayout layout = RopeLayout.Interleaved) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Rotate(x, cos, sin, positions, 0, positions.Length, heads, headDim, y, inverse: false, leading, layout);
 
     /// <summary>The backward of the leading-pass-through forward: the leading entries of dy copied, the rest rotated back.</summary>
     public static void Backward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int heads, int leading, int headDim,
-        Span<T> dx) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => Rotate(dy, cos, sin, positions, 0, positions.Length, heads, headDim, dx, inverse: true, leading);
+        Span<T> dx, RopeLayout layout = RopeLayout.Interleaved) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Rotate(dy, cos, sin, positions, 0, positions.Length, heads, headDim, dx, inverse: true, leading, layout);
 
     // forward: y = R(p·θ) x per pair, R orthogonal  ⇒  dx = R(p·θ)ᵀ dy = R(−p·θ) dy
     public static void Backward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int heads, int headDim,
@@ -72,9 +74,10 @@ public static unsafe class Rope
 
     /// <summary>The scalar reference: the rotation computed in double from the tables.</summary>
     public static void ForwardNaive<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int heads, int headDim,
-        Span<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        Span<T> y, RopeLayout layout = RopeLayout.Interleaved) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var half = headDim / 2;
+        var (step, second) = layout == RopeLayout.Half ? (1, half) : (2, 1); // pair i is (step·i, step·i + second)
         for (var t = 0; t < positions.Length; t++)
         {
             for (var h = 0; h < heads; h++)
@@ -83,9 +86,10 @@ public static unsafe class Rope
                 for (var i = 0; i < half; i++)
                 {
                     double c = double.CreateChecked(cos[positions[t] * half + i]), s = double.CreateChecked(sin[positions[t] * half + i]);
-                    double x0 = double.CreateChecked(x[o + 2 * i]), x1 = double.CreateChecked(x[o + 2 * i + 1]);
-                    y[o + 2 * i] = T.CreateChecked(x0 * c - x1 * s);
-                    y[o + 2 * i + 1] = T.CreateChecked(x0 * s + x1 * c);
+                    int a = o + (step * i), b = a + second;
+                    double x0 = double.CreateChecked(x[a]), x1 = double.CreateChecked(x[b]);
+                    y[a] = T.CreateChecked(x0 * c - x1 * s);
+                    y[b] = T.CreateChecked(x0 * s + x1 * c);
                 }
             }
         }
@@ -111,7 +115,7 @@ public static unsafe class Rope
     }
 
     private static void Rotate<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> cos, ReadOnlySpan<T> sin, ReadOnlySpan<int> positions, int startPos, int tokens,
-        int heads, int headDim, Span<T> y, bool inverse, int leading = 0) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        int heads, int headDim, Span<T> y, bool inverse, int leading = 0, RopeLayout layout = RopeLayout.Interleaved) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         CheckHeadDim(headDim);
         ArgumentOutOfRangeException.ThrowIfNegative(heads);
@@ -148,6 +152,7 @@ public static unsafe class Rope
                 Leading = leading,
                 Y = py,
                 Sign = inverse ? -T.One : T.One,
+                Half = layout == RopeLayout.Half,
             };
             RowLoop.Run(tokens, 2L * heads * (leading + headDim), ref body);
         }
@@ -165,6 +170,7 @@ public static unsafe class Rope
         public int Leading { get; init; }
         public T* Y { get; init; }
         public T Sign { get; init; }
+        public bool Half { get; init; }
 
         public void Row(int token)
         {
@@ -181,6 +187,17 @@ public static unsafe class Rope
                 if (x != y) { new ReadOnlySpan<T>(x, Leading).CopyTo(new Span<T>(y, Leading)); }
                 x += Leading;
                 y += Leading;
+                if (Half)
+                {
+                    // rotate-half: pair (i, i + d/2); the tables' cos/sin of θ_i serve both halves (HF duplicates them)
+                    for (var i = 0; i < half; i++)
+                    {
+                        T x0 = x[i], x1 = x[i + half], ci = c[i], si = Sign * s[i];
+                        y[i] = x0 * ci - x1 * si;
+                        y[i + half] = x0 * si + x1 * ci;
+                    }
+                    continue;
+                }
                 for (var i = 0; i < half; i++)
                 {
                     T x0 = x[2 * i], x1 = x[2 * i + 1], ci = c[i], si = Sign * s[i];

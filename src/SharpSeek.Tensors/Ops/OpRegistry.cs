@@ -32,6 +32,7 @@ internal static class OpRegistry
             case OpKind.Sigmoid: SigmoidOp.Backward(tape, in node); break;
             case OpKind.TakeAlong: TakeAlongOp.Backward(tape, in node); break;
             case OpKind.NormalizeRows: NormalizeRowsOp.Backward(tape, in node); break;
+            case OpKind.BiasAdd: BiasAddOp.Backward(tape, in node); break;
             default: throw new InvalidOperationException($"no backward for op {node.Op}");
         }
     }

@@ -1,4 +1,4 @@
-// RopeOp.cs: rotary position embedding (DeepSeek's interleaved pairs) on the tape. The cos/sin tables and positions are
+// RopeOp.cs: rotary position embedding (interleaved pairs or rotate-half, Kernels/RopeLayout.cs) on the tape. The cos/sin tables and positions are
 // constants (YaRN or plain frequencies are the caller's choice). Tested by OpGradientTests.
 using System.Numerics;
 using SharpSeek.Tensors.Autograd;
@@ -14,7 +14,7 @@ public static class RopeOp
     /// (..., H, leading + d): each head's first <paramref name="leading"/> entries pass through and the last d are
     /// rotated, so MLA's query [q_nope | q_pe] needs no narrow and concat.
     /// </summary>
-    public static Var Apply(Tape tape, Var x, Tensor cos, Tensor sin, Tensor positions, int leading = 0)
+    public static Var Apply(Tape tape, Var x, Tensor cos, Tensor sin, Tensor positions, int leading = 0, RopeLayout layout = RopeLayout.Interleaved)
     {
         var xv = tape.Value(x);
         Expect.FloatingPoint(xv, "rope", "x");
@@ -31,9 +31,9 @@ public static class RopeOp
         }
         var y = tape.Arena.Allocate(xv.DType, xv.Shape);
         var pos = positions.AsSpan<int>();
-        if (y.DType == DType.F64) { Rope.Forward<double>(xv.AsSpan<double>(), cos.AsSpan<double>(), sin.AsSpan<double>(), pos, heads, leading, headDim, y.AsSpan<double>()); }
-        else { Rope.Forward<float>(xv.AsSpan<float>(), cos.AsSpan<float>(), sin.AsSpan<float>(), pos, heads, leading, headDim, y.AsSpan<float>()); }
-        var node = new Node(OpKind.Rope, default, x) { Saved0 = cos, Saved1 = sin, Saved2 = positions, I0 = heads, I1 = headDim, I2 = leading };
+        if (y.DType == DType.F64) { Rope.Forward<double>(xv.AsSpan<double>(), cos.AsSpan<double>(), sin.AsSpan<double>(), pos, heads, leading, headDim, y.AsSpan<double>(), layout); }
+        else { Rope.Forward<float>(xv.AsSpan<float>(), cos.AsSpan<float>(), sin.AsSpan<float>(), pos, heads, leading, headDim, y.AsSpan<float>(), layout); }
+        var node = new Node(OpKind.Rope, default, x) { Saved0 = cos, Saved1 = sin, Saved2 = positions, I0 = heads, I1 = headDim, I2 = leading, Flag0 = layout == RopeLayout.Half };
         return Expect.Record(tape, y, node, tape.ShouldRecord(x));
     }
 
@@ -47,7 +47,7 @@ public static class RopeOp
     {
         var dx = tape.GradTarget(node.A);
         if (!dx.IsValid) { return; }
-        Rope.Backward<T>(tape.Grad(node.Out).AsSpan<T>(), node.Saved0.AsSpan<T>(), node.Saved1.AsSpan<T>(), node.Saved2.AsSpan<int>(), node.I0, node.I2, node.I1, dx.AsSpan<T>());
+        Rope.Backward<T>(tape.Grad(node.Out).AsSpan<T>(), node.Saved0.AsSpan<T>(), node.Saved1.AsSpan<T>(), node.Saved2.AsSpan<int>(), node.I0, node.I2, node.I1, dx.AsSpan<T>(), node.Flag0 ? RopeLayout.Half : RopeLayout.Interleaved);
         tape.FinishGrad(node.A, dx);
     }
 }

@@ -29,7 +29,7 @@ public sealed class InferenceWeightsTests
         using var dir = new TempDir();
         RuntimeFixture.Save(model, dir.Path, CheckpointFormat.Fp8);
         var loaded = InferenceWeights.Load(dir.Path, WeightFormat.Fp8);
-        var source = model.Layers[1].Attention.WkvB.Value;                                     // kv_b_proj (64, 16): a partial block
+        var source = ((SharpSeek.Model.Layers.Mla)model.Layers[1].Attention).WkvB.Value;                                     // kv_b_proj (64, 16): a partial block
         int rows = (int)source.Size(0), cols = (int)source.Size(1);
         var codes = new Float8E4M3[rows * cols];
         var scales = new float[Fp8Quant.Tiles(rows) * Fp8Quant.Tiles(cols)];
