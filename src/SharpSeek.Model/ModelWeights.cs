@@ -131,7 +131,7 @@ public sealed class ModelWeights : IDisposable
     }
 
     /// <summary>
-    /// The paper's initialization (spec §14): every matrix ~ N(0, std²) with std = initializer_range unless given
+    /// The paper's initialization (DeepSeek-V3 technical report §4.2): every matrix ~ N(0, std²) with std = initializer_range unless given
     /// (0.006 in the paper at full size), every norm weight 1, the router correction bias 0. Deterministic in the seed.
     /// </summary>
     public void InitializeRandom(int seed, double? std = null)

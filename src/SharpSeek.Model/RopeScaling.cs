@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace SharpSeek.Model;
 
 /// <summary>RoPE scaling parameters as HF writes them. DeepSeek-V3 uses YaRN: factor s, the original context,
-/// the beta_fast/beta_slow correction range, and the two mscale factors (spec §5.3, §4.3).</summary>
+/// the beta_fast/beta_slow correction range, and the two mscale factors (YaRN paper (Peng et al. 2023) §3; DeepSeek-V3 technical report §4.3).</summary>
 public sealed record RopeScaling
 {
     /// <summary>Old spelling of the rope type ("yarn"); newer configs write <see cref="RopeType"/> as well or instead.</summary>

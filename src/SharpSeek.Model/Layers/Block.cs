@@ -1,4 +1,4 @@
-// Block.cs: one pre-norm decoder layer (spec §2): h += MLA(input_layernorm(h)); h += FFN(post_attention_layernorm(h)),
+// Block.cs: one pre-norm decoder layer (DeepSeek-V3 technical report §2.1; deepseek-ai/DeepSeek-V3:inference/model.py, Block): h += MLA(input_layernorm(h)); h += FFN(post_attention_layernorm(h)),
 // the FFN a dense SwiGLU before first_k_dense_replace and a MoE after. The MTP modules reuse it. Tested by TransformerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;

@@ -1,4 +1,4 @@
-// Linear.cs: y = x·Wᵀ with W in the checkpoint's (out, in) layout; no bias anywhere in DeepSeek-V3 (spec §1.3).
+// Linear.cs: y = x·Wᵀ with W in the checkpoint's (out, in) layout; no bias anywhere in DeepSeek-V3 (deepseek-ai/DeepSeek-V3:inference/model.py, Linear).
 // Tested through MlaTests and TransformerTests.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;

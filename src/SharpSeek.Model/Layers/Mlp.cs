@@ -1,4 +1,4 @@
-// Mlp.cs: the SwiGLU feed-forward, down(silu(gate(x)) ⊙ up(x)) (spec §6): the dense MLP of the first layers, each routed
+// Mlp.cs: the SwiGLU feed-forward, down(silu(gate(x)) ⊙ up(x)) (Shazeer 2020, "GLU Variants Improve Transformer"; deepseek-ai/DeepSeek-V3:inference/model.py, MLP): the dense MLP of the first layers, each routed
 // expert and the fused shared experts. Tested through TransformerTests.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;

@@ -1,6 +1,6 @@
-// RopeTables.cs: the rotary frequencies of the decoupled q_pe/k_pe (plain, or YaRN as HF computes it, spec §5.3, float32),
-// the cos/sin tables for positions 0 .. maxPositions − 1, and YaRN's mscale (spec §4.3). Not here: the rotation itself
-// (Kernels/Rope.cs, interleaved pairs). Tested by RopeTablesTests.
+// RopeTables.cs: the rotary frequencies of the decoupled q_pe/k_pe (plain, or YaRN as HF computes it, float32: YaRN paper (Peng et al. 2023) §3; huggingface/transformers:src/transformers/modeling_rope_utils.py),
+// the cos/sin tables for positions 0 .. maxPositions − 1, and YaRN's mscale (DeepSeek-V3 technical report §4.3). Not here: the rotation itself
+// (Kernels/Rope.cs, interleaved pairs). Tested by ModelWeightsTests (V3's YaRN frequencies) and MlaTests (the softmax scale).
 using SharpSeek.Tensors;
 
 namespace SharpSeek.Model.Layers;
@@ -54,7 +54,7 @@ public sealed class RopeTables
     /// <summary>YaRN's yarn_get_mscale: 1 for s ≤ 1, else 0.1·m·ln(s) + 1.</summary>
     public static double Mscale(double scale, double m) => scale <= 1 ? 1.0 : 0.1 * m * Math.Log(scale) + 1.0;
 
-    /// <summary>d_qk^−0.5, times mscale(s, mscale_all_dim)² when rope scaling sets mscale_all_dim (HF's rule, spec §4.3).</summary>
+    /// <summary>d_qk^−0.5, times mscale(s, mscale_all_dim)² when rope scaling sets mscale_all_dim (HF's rule: yarn_get_mscale in modeling_deepseek_v3.py).</summary>
     public static double SoftmaxScale(ModelConfig c)
     {
         var scale = 1.0 / Math.Sqrt(c.QkHeadDim);

@@ -1,4 +1,4 @@
-// Rope.cs: rotary position embedding in DeepSeek's interleaved-pair convention (spec §5.1) over x (T, H, d), its backward
+// Rope.cs: rotary position embedding in DeepSeek's interleaved-pair convention (deepseek-ai/DeepSeek-V3:inference/model.py, apply_rotary_emb) over x (T, H, d), its backward
 // (rotation by the negative angle), optionally after leading entries that pass through (MLA's [q_nope | q_pe] heads),
 // and the plain-RoPE inv_freq / cos / sin table builders. Not here: YaRN frequencies
 // (the model computes invFreq and passes it in). Tested by RopeTests.
