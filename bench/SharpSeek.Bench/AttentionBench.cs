@@ -1,6 +1,6 @@
 // AttentionBench.cs: GFLOP/s of the fused causal attention forward and forward+backward at DeepSeek-V3 head sizes,
 // per thread count, beside our f32 GEMM's rate at 1024³ measured in the same run (the floor: fwd+bwd ≥ 50% of it).
-// FLOPs: forward 2·B·H·pairs·(Dqk + Dv), backward 2.5× forward, unmasked pairs only. Run by `sharpseek bench ops`.
+// FLOPs: forward 2·B·H·pairs·(Dqk + Dv), backward 2.5× forward, unmasked pairs only. Run by `sharpseek bench ops`. Never run in CI.
 using System.Diagnostics;
 using SharpSeek.Tensors.Kernels;
 

@@ -2,7 +2,8 @@
 // (ModelRunner over the latent KV cache) per weight format and batch, side by side with the PyTorch reference's cached
 // generation on the same file (tools/reference/bench_infer.py); batch decode against the memory-bandwidth roofline
 // (bytes read per step over the measured copy bandwidth); and with a model holding an MTP module, greedy decoding with
-// and without MTP speculation. Not here: the command line (BenchInferCommand), the runtime itself. Never run in CI.
+// and without MTP speculation. Not here: the command line (BenchInferCommand), the runtime itself. Tested by BenchInferCommandTests
+// (tiny preset, no PyTorch); the full benchmark never runs in CI.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;

@@ -1,5 +1,6 @@
 // InferBenchResult.cs: what `sharpseek bench infer` reports: per (format, batch) prefill and decode tokens/s beside
-// PyTorch's, the decode roofline, and the MTP speculation figures. Not here: the measuring (InferBench.cs). Never run in CI.
+// PyTorch's, the decode roofline, and the MTP speculation figures. Not here: the measuring (InferBench.cs). Tested through
+// BenchInferCommandTests (the JSON).
 using System.Text.Json.Serialization;
 
 namespace SharpSeek.Bench;

@@ -3,7 +3,8 @@
 // streaming chat completions back to back until the level's requests are done. Per request: time to the first content
 // or reasoning delta and the end-to-end latency; per level: generated tokens/s over the level's wall time, p50/p99.
 // Clients and server share the machine's cores, as a local deployment does. Not here: the command line
-// (BenchServeCommand), the server itself. Never run in CI.
+// (BenchServeCommand), the server itself. Tested by BenchServeCommandTests (the tiny trained
+// run, a few short requests); the full benchmark never runs in CI.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;

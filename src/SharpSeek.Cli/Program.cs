@@ -1,4 +1,5 @@
-// Program.cs: the sharpseek command line, the composition root. Each verb lives in Commands/<Verb>Command.cs.
+// Program.cs: the sharpseek command line, the composition root. Each verb lives in Commands/<Verb>Command.cs. Tested by
+// CliTests (--help, --version, exit codes) and every verb's tests.
 using System.CommandLine;
 using System.Globalization;
 using SharpSeek.Cli.Commands;

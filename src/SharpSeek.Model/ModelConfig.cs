@@ -107,7 +107,7 @@ public sealed partial record ModelConfig
     public string? TransformersVersion { get; init; }
 
     // ---- keys newer transformers add on save (derived values; checked against the sizes when present)
-    /// <summary>True: q_pe/k_pe rows are interleaved pairs, the checkpoint's own convention (spec §5).</summary>
+    /// <summary>True: q_pe/k_pe rows are interleaved pairs, the checkpoint's own convention (deepseek-ai/DeepSeek-V3:inference/model.py, apply_rotary_emb).</summary>
     [JsonPropertyName("rope_interleave")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? RopeInterleave { get; init; }
@@ -155,7 +155,7 @@ public sealed partial record ModelConfig
 
     [JsonIgnore] public RouterStyle Router => TopKMethod == "noaux_tc" ? RouterStyle.DeepSeekV3 : RouterStyle.DeepSeekV2;
 
-    /// <summary>True when the router has an F32 <c>e_score_correction_bias</c> (noaux_tc, spec §8 difference 1).</summary>
+    /// <summary>True when the router has an F32 <c>e_score_correction_bias</c> (noaux_tc, as HF keys it; the official code keys it on dim == 7168).</summary>
     [JsonIgnore] public bool HasCorrectionBias => Router == RouterStyle.DeepSeekV3;
 
     [JsonIgnore] public bool UsesYarn => RopeScaling is { Kind: "yarn" };

@@ -1,6 +1,6 @@
 // ParameterShapes.cs: config → every checkpoint tensor as (HF name, shape), in checkpoint order, without allocating
 // (llm.c's fill_in_parameter_sizes), and the counts built on it: total, activated per token, MTP, FP8 scale tensors
-// (spec §11, §12). Not here: the tensors themselves, name mapping onto .NET fields (Checkpoint/WeightNames.cs).
+// (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md). Not here: the tensors themselves, name mapping onto .NET fields (Checkpoint/WeightNames.cs).
 // Tested by ParameterShapesTests.
 namespace SharpSeek.Model;
 

@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace SharpSeek.Model;
 
 /// <summary>FP8 storage of the release: E4M3 Linear weights with one F32 <c>weight_scale_inv</c> per
-/// <c>weight_block_size</c> block (128×128), activations quantized dynamically (spec §12).</summary>
+/// <c>weight_block_size</c> block (128×128), activations quantized dynamically (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md).</summary>
 public sealed record QuantizationConfig
 {
     [JsonPropertyName("activation_scheme")]

@@ -1,7 +1,8 @@
-// Transformer.cs: the DeepSeek-V3 forward on the tape, top to bottom like gpt2_forward (spec §2, §9): embedding, the
-// decoder blocks, the final norm and the untied head, then the MTP modules. Training and inference share it. Not here:
+// Transformer.cs: the DeepSeek-V3 forward on the tape, top to bottom like gpt2_forward (DeepSeek-V3 technical report §2.1, §2.2): embedding, the
+// decoder blocks, the final norm and the untied head, then the MTP modules. Training, `sharpseek forward` and the runtime tests' uncached reference use it; the inference
+// runtime (SharpSeek.Inference/Runtime) is a separate, tape-free implementation. Not here:
 // the losses, the KV cache (a forward at startPos > 0 rotates by the absolute positions but attends only to its own
-// tokens). Tested by TransformerTests.
+// tokens). Tested by TransformerTests and GoldenReferenceTests.
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;

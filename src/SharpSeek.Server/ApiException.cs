@@ -1,5 +1,5 @@
 // ApiException.cs: an error a request earns, with its HTTP status and the fields of OpenAI's error envelope
-// {"error": {"message", "type", "param", "code"}}. Not here: writing it (SharpSeekServer.cs). Tested by ServerErrorTests.
+// {"error": {"message", "type", "param", "code"}}. Not here: writing it (SharpSeekServer.cs). Tested by ServerRawTests and ServerSdkTests.
 namespace SharpSeek.Server;
 
 internal sealed class ApiException(int status, string type, string message, string? param = null, string? code = null) : Exception(message)

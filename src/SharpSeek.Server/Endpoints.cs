@@ -2,7 +2,7 @@
 // with n choices runs n engine generations at once; streaming waits for each choice's first step before sending
 // headers (so queue-full and prompt errors keep their status), then merges the choices' deltas into one SSE stream.
 // Not here: request parsing (RequestReader.cs), error envelopes and auth (SharpSeekServer.cs). Tested by
-// ServerProtocolTests, ServerSseTests, ServerErrorTests, ServerConcurrencyTests.
+// ServerRawTests, ServerSdkTests and ServerEngineTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;

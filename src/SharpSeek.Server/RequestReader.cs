@@ -1,6 +1,6 @@
 // RequestReader.cs: reads OpenAI chat and completions request bodies leniently (unknown fields are ignored, null means
 // absent) and strictly where it matters: a field of the wrong type or out of range is a 400 that names the field.
-// Not here: prompt building (ChatPrompt), generation. Tested by ServerErrorTests and ServerProtocolTests.
+// Not here: prompt building (ChatPrompt), generation. Tested by ServerRawTests and ServerSdkTests.
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using SharpSeek.Inference.Engine;

@@ -1,7 +1,7 @@
 // SharpSeekServer.cs: the OpenAI-compatible HTTP server on Kestrel: routes, the API-key check, and the one place
 // exceptions become OpenAI error envelopes (400 bad request, 401 key, 404 model or route, 429 queue full, 500
-// anything else) so no request can take the process down. Not here: the handlers (Endpoints.cs). Tested by the
-// SharpSeek.Server.Tests suites over loopback.
+// anything else) so no request can take the process down. Not here: the handlers (Endpoints.cs). Tested by
+// ServerRawTests, ServerSdkTests and ServerEngineTests over loopback.
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;

@@ -1,4 +1,4 @@
-// DType.cs: the element types a Tensor can hold and their sizes. Not here: conversions (BFloat16.cs, Float8*.cs). Tested by TensorTests.
+// DType.cs: the element types a Tensor can hold and their sizes. Not here: conversions (BFloat16.cs, Float8*.cs). Tested through TensorTests, ArenaTests and SafeTensorsFileTests.
 namespace SharpSeek.Tensors;
 
 /// <summary>Element type of a <see cref="Tensor"/>.</summary>

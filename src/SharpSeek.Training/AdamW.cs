@@ -1,4 +1,4 @@
-// AdamW.cs: Adam with decoupled weight decay (Loshchilov & Hutter), the paper's optimizer (spec §14), over every trainable
+// AdamW.cs: Adam with decoupled weight decay (Loshchilov & Hutter), the paper's optimizer (DeepSeek-V3 technical report §4.2), over every trainable
 // parameter of a ModelWeights: all but the router correction biases, which the bias rule moves and no gradient reaches.
 // The moments live in their own arena in the parameters' dtype; the update is elementwise (vectorized in f32, per element
 // in double on the f64 reference path) over fixed chunks on the worker pool, so the result does not depend on the

@@ -1,4 +1,4 @@
-// AdamWOptions.cs: AdamW's hyper-parameters, the paper's by default (spec §14). Not here: the update (AdamW). Tested by
+// AdamWOptions.cs: AdamW's hyper-parameters, the paper's by default (DeepSeek-V3 technical report §4.2). Not here: the update (AdamW). Tested by
 // AdamWTests.
 namespace SharpSeek.Training;
 

@@ -1,4 +1,4 @@
-// BiasUpdate.cs: DeepSeek-V3's auxiliary-loss-free balancing (spec §14, paper §2.1.2): after each optimizer step, every
+// BiasUpdate.cs: DeepSeek-V3's auxiliary-loss-free balancing (DeepSeek-V3 technical report §2.1.2; γ in §4.2): after each optimizer step, every
 // MoE layer's correction bias moves by γ toward balance, b_i += γ·sign(mean load − load_i), from the tokens each expert
 // received over all micro-batches of the step (Moe.StepLoad). Not here: gradients (the bias has none), the balance
 // losses (BalanceLoss). Tested by BiasUpdateTests.

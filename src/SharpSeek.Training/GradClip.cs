@@ -1,4 +1,4 @@
-// GradClip.cs: clipping by the global gradient norm (spec §14: 1.0). The norm is summed in double, per tensor in a fixed
+// GradClip.cs: clipping by the global gradient norm (DeepSeek-V3 technical report §4.2: 1.0). The norm is summed in double, per tensor in a fixed
 // order, so it does not depend on the thread count. Not here: the optimizer (AdamW). Tested by GradClipTests.
 using System.Numerics;
 using SharpSeek.Model;

@@ -1,4 +1,4 @@
-// LrSchedule.cs: the learning rate per step (spec §14): linear warm-up from 0 to the peak, constant at the peak until
+// LrSchedule.cs: the learning rate per step (DeepSeek-V3 technical report §4.2): linear warm-up from 0 to the peak, constant at the peak until
 // the decay starts, cosine decay to peak·minRatio at the last step, then constant. Warm-up + cosine is the case where the
 // decay starts right after warm-up; warm-up-stable-decay (the paper's shape) keeps the peak until the last fraction of
 // the steps. Not here: the optimizer (AdamW). Tested by LrScheduleTests.

@@ -1,4 +1,4 @@
-// Objective.cs: the training loss on the tape (spec §9, §14): next-token cross-entropy, plus (λ/D)·Σ_k of the MTP
+// Objective.cs: the training loss on the tape (DeepSeek-V3 technical report §2.2 for MTP, §2.1.2 for balancing): next-token cross-entropy, plus (λ/D)·Σ_k of the MTP
 // depths' cross-entropies, plus the balance loss of every MoE layer the forward ran (sequence-wise for AuxLossFree,
 // expert-level for V2AuxLoss). Not here: the bias rule (BiasUpdate), the optimizer (AdamW). Tested by ObjectiveTests
 // and ReferenceGradientTests.

@@ -1,4 +1,4 @@
-// ObjectiveOptions.cs: the weights of the training objective's terms (spec §9, §14). Not here: the computation
+// ObjectiveOptions.cs: the weights of the training objective's terms (DeepSeek-V3 technical report §2.1.2, §2.2; values in §4.2). Not here: the computation
 // (Objective). Tested by ObjectiveTests.
 namespace SharpSeek.Training;
 

@@ -1,5 +1,5 @@
 // BudgetTests.cs: non-blank, non-comment source lines per src project stay within a budget that is raised only on purpose
-// (STYLE rule 15), so growth is a decision, not drift.
+// (README.md, Layout), so growth is a decision, not drift.
 namespace SharpSeek.Cli.Tests;
 
 public sealed class BudgetTests

@@ -1,4 +1,4 @@
-// LayeringTests.cs: every ProjectReference in the repository follows the dependency graph of STYLE.md, and no .csproj pins a version.
+// LayeringTests.cs: every ProjectReference in the repository follows the dependency graph in README.md (Layout), and no .csproj pins a version.
 using System.Xml.Linq;
 
 namespace SharpSeek.Cli.Tests;

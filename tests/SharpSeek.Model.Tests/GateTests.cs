@@ -1,4 +1,4 @@
-// GateTests.cs: the router's choices (spec §8): the correction bias steers the choice but not the weight, group limiting
+// GateTests.cs: the router's choices (DeepSeek-V3 technical report §2.1.2): the correction bias steers the choice but not the weight, group limiting
 // keeps the choice inside the top groups even against a higher single score, normalized weights sum to
 // routed_scaling_factor, and the MoE output equals Σ_k w·Expert(u) + Shared(u) computed in double.
 using SharpSeek.Model.Layers;

@@ -1,4 +1,4 @@
-// MlaTests.cs: the naive MLA forward against a straightforward double-precision re-implementation of spec §4.2 (q-lora
+// MlaTests.cs: the naive MLA forward against a straightforward double-precision re-implementation of the naive MLA of deepseek-ai/DeepSeek-V3:inference/model.py (q-lora
 // and q_proj paths, YaRN on), written loop by loop from the formulas.
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
@@ -42,7 +42,7 @@ public sealed class MlaTests
     [Fact]
     public void SoftmaxScale_IsMscaleSquaredOverSqrtQkDim()
     {
-        // spec §4.3: V3 gives 192^-0.5 · (0.1·ln 40 + 1)² = 0.1352337789
+        // DeepSeek-V3 technical report §4.3 (√t = 0.1·ln s + 1): V3 gives 192^-0.5 · (0.1·ln 40 + 1)² = 0.1352337789
         Assert.Equal(0.1352337789, RopeTables.SoftmaxScale(ModelConfig.LoadPreset("671B")), 9);
         var plain = TinyModel.Config() with { RopeScaling = null };
         Assert.Equal(1 / Math.Sqrt(12), RopeTables.SoftmaxScale(plain), 15);

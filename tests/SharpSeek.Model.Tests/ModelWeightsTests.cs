@@ -1,6 +1,6 @@
 // ModelWeightsTests.cs: every checkpoint name is reachable and lands on the .NET field the layer uses, the MTP copies of
 // the embedding and head are the main tensors, Set/Load check their input, the paper's initialization, and YaRN's
-// frequencies for the V3 config (spec §5.3).
+// frequencies for the V3 config (deepseek-ai/DeepSeek-V3:inference/model.py, precompute_freqs_cis).
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
@@ -84,7 +84,7 @@ public sealed class ModelWeightsTests
     [Fact]
     public void Yarn_V3Frequencies_FollowTheRamp()
     {
-        // spec §5.3: low = 10, high = 23; i ≤ 10 keep θ^(−2i/64), i ≥ 23 divide it by 40, i = 11 is 0.925× the original
+        // precompute_freqs_cis on the V3 config: low = 10, high = 23; i ≤ 10 keep θ^(−2i/64), i ≥ 23 divide it by 40, i = 11 is 0.925× the original
         var inv = RopeTables.InverseFrequenciesFor(ModelConfig.LoadPreset("671B"));
         Assert.Equal(32, inv.Length);
         double Plain(int i) => 1 / Math.Pow(10000, 2.0 * i / 64);

@@ -1,5 +1,7 @@
-// ParameterShapesTests.cs: the tensor inventory against DeepSeek's published figures (spec §11: 671B total, MTP 13.46B /
-// 11.61B unique, 37.55B activated, 46,183 + 45,808 tensors, V3 scale shapes), V2-Lite's 15.7B / 2.4B, the presets' size
+// ParameterShapesTests.cs: the tensor inventory against DeepSeek's published figures (671B total in the DeepSeek-V3
+// technical report; 36.7B activated in deepseek-ai/DeepSeek-V3:README_WEIGHTS.md; the released checkpoint's 46,183 +
+// 45,808 tensors and 684,531,386,000 stored elements) with our exact counts (MTP 13.46B / 11.61B unique, 37.55B
+// activated, V3 scale shapes), V2-Lite's 15.7B / 2.4B, the presets' size
 // targets, the KV-cache sizes, and the approved (name, shape) list of tiny.json in tests/data.
 namespace SharpSeek.Model.Tests;
 

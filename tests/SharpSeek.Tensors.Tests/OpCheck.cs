@@ -1,4 +1,4 @@
-// OpCheck.cs: one helper tests an op's forward and backward (STYLE rule 13): the float32 forward against a double-precision
+// OpCheck.cs: one helper tests an op's forward and backward: the float32 forward against a double-precision
 // reference on random inputs, then the float64 backward against central finite differences (GradCheck).
 using SharpSeek.Tensors.Autograd;
 

@@ -1,6 +1,6 @@
 """decode.py: the PyTorch reference's cached generation, the comparison for `sharpseek bench infer`.
 
-MLA in the absorbed form with the latent cache, as the official inference/model.py does by default (spec §4.2):
+MLA in the absorbed form with the latent cache, as the official inference/model.py does by default (attn_impl "absorb"; DeepSeek-V2 paper §2.1.2–2.1.3):
 per layer the cache holds kv_norm(c_kv) (B, S, c) and the rotated shared rope key (B, S, d_r); W_UK is folded into
 the query and W_UV applied after attention. A forward at start_pos appends T tokens to the cache and returns the
 logits of every new position. Everything else (gate, MoE, MLP, norms, RoPE) is model.py's.

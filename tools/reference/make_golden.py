@@ -72,13 +72,13 @@ BASE_CONFIG = {
 
 T_TOKENS = 12
 
-# Linears the official checkpoint stores as F8_E4M3 + weight_scale_inv (spec §12), by the name's last two parts.
+# Linears the official checkpoint stores as F8_E4M3 + weight_scale_inv (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md), by the name's last two parts.
 FP8_SUFFIXES = ("q_a_proj.weight", "q_b_proj.weight", "q_proj.weight", "kv_a_proj_with_mqa.weight",
                 "kv_b_proj.weight", "o_proj.weight", "gate_proj.weight", "up_proj.weight", "down_proj.weight")
 
 
 def parameter_shapes(cfg):
-    """(HF name, shape) for every tensor of the checkpoint (spec §11), MTP layers as model.layers.{L + k}."""
+    """(HF name, shape) for every tensor of the checkpoint (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md, HF modeling_deepseek_v3.py), MTP layers as model.layers.{L + k}."""
     D, V = cfg.hidden_size, cfg.vocab_size
     H, dqk, dv, c, dr = (cfg.num_attention_heads, cfg.qk_head_dim, cfg.v_head_dim, cfg.kv_lora_rank,
                          cfg.qk_rope_head_dim)
@@ -147,7 +147,7 @@ def is_fp8_linear(name):
 
 
 def quantize_fp8(weight):
-    """128x128 blocks: s = amax(block) / 448, q = round_to_e4m3(W / s) (spec §12); edge blocks are partial.
+    """128x128 blocks: s = amax(block) / 448, q = round_to_e4m3(W / s) (the release ships no quantizer; this is the natural one); edge blocks are partial.
     Returns (uint8 codes, float32 scale_inv [ceil(rows/128), ceil(cols/128)])."""
     w = weight.double().numpy()
     rows, cols = w.shape
@@ -214,7 +214,7 @@ def write_inference_variant(out, name, raw_config, seed, bias_std=0.0, fp8=False
 
 def trainable(cfg, w):
     """The parameters a trainer updates: every tensor but the correction bias (moved by the balance rule, not by
-    gradients, spec §14) and the MTP layer's copies of embed_tokens and shared_head.head (tied to the trunk's)."""
+    gradients, DeepSeek-V3 technical report §2.1.2) and the MTP layer's copies of embed_tokens and shared_head.head (tied to the trunk's)."""
     names = []
     for name in sorted(w):
         if name.endswith("e_score_correction_bias"):

@@ -2,8 +2,9 @@
 
 Reads an HF-format directory (config.json + model.safetensors, F32/BF16/F8_E4M3 with 128x128 weight_scale_inv),
 and computes logits for every position plus the MTP logits, in float64 (or float32). The math follows the
-official inference/model.py (naive MLA, interleaved RoPE, YaRN, grouped noaux_tc gate, MoE), with the convention
-decisions of spec/v3-architecture.md noted at each function. Also the training loss (main CE + lambda * MTP CE).
+official inference/model.py (OFF below: deepseek-ai/DeepSeek-V3:inference/model.py; naive MLA, interleaved RoPE, YaRN,
+grouped noaux_tc gate, MoE), with the source of each convention (OFF, HF = huggingface/transformers'
+models/deepseek_v3, or the DeepSeek-V3 technical report) noted at each function. Also the training loss (main CE + lambda * MTP CE).
 Not here: KV cache / decoding, absorbed MLA, tensor parallelism, the balance loss, FP8 GEMMs (weights are
 dequantized at load). Checked by check.py (golden files) and sanity.py (causality, RoPE layouts, MTP inputs).
 """
@@ -16,12 +17,12 @@ import torch
 
 import safetensors_io as st
 
-LATENT_NORM_EPS = 1e-6  # q_a_layernorm and kv_a_layernorm: built without eps in HF, so 1e-6 (spec §3)
+LATENT_NORM_EPS = 1e-6  # q_a_layernorm and kv_a_layernorm: built without eps in HF, so 1e-6 (HF modeling_deepseek_v3.py)
 FP8_BLOCK = 128
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Configuration (HF config.json keys; spec §1)
+# Configuration (HF config.json keys; HF configuration_deepseek_v3.py)
 
 class Config:
     def __init__(self, raw):
@@ -41,7 +42,7 @@ class Config:
         self.moe_layer_freq = int(raw.get("moe_layer_freq", 1))
         self.num_attention_heads = int(need("num_attention_heads"))
         q = raw.get("q_lora_rank")
-        self.q_lora_rank = int(q) if q else None  # null or 0 -> q_proj (spec §4.1)
+        self.q_lora_rank = int(q) if q else None  # null or 0 -> q_proj (HF: None; OFF: 0)
         self.kv_lora_rank = int(need("kv_lora_rank"))
         self.qk_nope_head_dim = int(need("qk_nope_head_dim"))
         self.qk_rope_head_dim = int(need("qk_rope_head_dim"))
@@ -64,7 +65,7 @@ class Config:
             raise ValueError(f"config.json: n_routed_experts {self.n_routed_experts} is not divisible by "
                              f"n_group {self.n_group}")
 
-        # RoPE: both spellings, rope_scaling (<= v4) and rope_parameters (v5) (spec §1.1).
+        # RoPE: both spellings, rope_scaling (<= v4) and rope_parameters (v5) (HF configuration_deepseek_v3.py).
         rope = raw.get("rope_scaling") or raw.get("rope_parameters") or {}
         self.rope_theta = float(raw.get("rope_theta") or rope.get("rope_theta") or 10000.0)
         kind = rope.get("type") or rope.get("rope_type") or "default"
@@ -88,11 +89,11 @@ class Config:
         return self.qk_nope_head_dim + self.qk_rope_head_dim
 
     def is_moe_layer(self, i):
-        # HF: MoE when experts exist, i >= first_k_dense_replace and i % moe_layer_freq == 0 (spec §7)
+        # HF: MoE when experts exist, i >= first_k_dense_replace and i % moe_layer_freq == 0 (the Hub checkpoint's modeling_deepseek.py)
         return self.n_routed_experts > 0 and i >= self.first_k_dense_replace and i % self.moe_layer_freq == 0
 
     def softmax_scale(self):
-        # d_qk^-0.5, times mscale(factor, mscale_all_dim)^2 when YaRN is on (spec §4.3)
+        # d_qk^-0.5, times mscale(factor, mscale_all_dim)^2 when YaRN is on (DeepSeek-V3 technical report §4.3; HF yarn_get_mscale)
         scale = self.qk_head_dim ** -0.5
         if self.yarn and self.mscale_all_dim:
             m = yarn_mscale(self.rope_factor, self.mscale_all_dim)
@@ -113,7 +114,7 @@ def load_config(directory):
 # Weights
 
 def dequantize_fp8(codes_value, scale_inv, name):
-    """W[i, j] = e4m3(W_q[i, j]) * scale_inv[i // 128, j // 128] (spec §12, weight_dequant_kernel)."""
+    """W[i, j] = e4m3(W_q[i, j]) * scale_inv[i // 128, j // 128] (OFF inference/kernel.py, weight_dequant_kernel)."""
     rows, cols = codes_value.shape
     want = (math.ceil(rows / FP8_BLOCK), math.ceil(cols / FP8_BLOCK))
     if tuple(scale_inv.shape) != want:
@@ -150,12 +151,12 @@ def load(directory, dtype=torch.float64):
 # Building blocks
 
 def linear(x, w):
-    # y = x W^T, W stored [out, in] (spec §1.3)
+    # y = x W^T, W stored [out, in] (OFF Linear)
     return x @ w.t()
 
 
 def rms_norm(x, w, eps):
-    # y = x * rsqrt(mean(x^2) + eps) * w (spec §3)
+    # y = x * rsqrt(mean(x^2) + eps) * w (OFF RMSNorm)
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 
 
@@ -164,14 +165,14 @@ def silu(x):
 
 
 def swiglu(x, w, prefix):
-    # FFN(x) = down(silu(gate(x)) * up(x)) (spec §6)
+    # FFN(x) = down(silu(gate(x)) * up(x)) (OFF MLP)
     return linear(silu(linear(x, w[prefix + "gate_proj.weight"])) * linear(x, w[prefix + "up_proj.weight"]),
                   w[prefix + "down_proj.weight"])
 
 
 def rope_inv_freq(cfg):
     """inv_freq[i] = base^(-2i/d_r), with the YaRN correction when rope type is yarn (HF: always on), all in
-    float32 as OFF precompute_freqs_cis (spec §5.3)."""
+    float32 as OFF precompute_freqs_cis (YaRN paper, Peng et al. 2023, §3)."""
     dim = cfg.qk_rope_head_dim
     base = cfg.rope_theta
     freqs = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
@@ -198,7 +199,7 @@ def rope_cos_sin(cfg, T, dtype):
 
 
 def rope_interleaved(x, cos, sin):
-    """OFF apply_rotary_emb: pairs (x[2i], x[2i+1]) as one complex number times exp(j pos theta_i) (spec §5.1).
+    """OFF apply_rotary_emb: pairs (x[2i], x[2i+1]) as one complex number times exp(j pos theta_i) (RoPE: Su et al. 2021, RoFormer).
     x: (B, T, H, d_r)  cos, sin: (T, d_r/2)"""
     xr = x.reshape(*x.shape[:-1], -1, 2)
     a, b = xr[..., 0], xr[..., 1]
@@ -209,7 +210,7 @@ def rope_interleaved(x, cos, sin):
 
 def rope_half(x, cos, sin):
     """Llama rotate_half on half-split pairs (x[i], x[i + d_r/2]); equals rope_interleaved only on weights whose
-    rope rows were permuted by [0, 2, 4, ..., 1, 3, 5, ...] (spec §5.2). Used by sanity.py."""
+    rope rows were permuted by [0, 2, 4, ..., 1, 3, 5, ...] (as HF apply_rotary_pos_emb_interleave de-interleaves). Used by sanity.py."""
     half = x.shape[-1] // 2
     a, b = x[..., :half], x[..., half:]
     c = cos[None, :, None, :]
@@ -218,7 +219,7 @@ def rope_half(x, cos, sin):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# MLA, naive form (spec §4.2)
+# MLA, naive form (OFF MLA, attn_impl "naive"; DeepSeek-V3 technical report §2.1.1)
 
 def mla(cfg, w, prefix, x, cos, sin, rope=rope_interleaved):
     """x: (B, T, D) normed input -> (B, T, D). Causal from position 0."""
@@ -248,7 +249,7 @@ def mla(cfg, w, prefix, x, cos, sin, rope=rope_interleaved):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Gate and MoE (spec §7-§8)
+# Gate and MoE (OFF Gate and MoE; DeepSeek-V3 technical report §2.1.2)
 
 def gate(cfg, weight, bias, u, stats=None):
     """u: (N, D) -> weights (N, K), indices (N, K).
@@ -302,7 +303,7 @@ def moe(cfg, w, prefix, x, trace=None, stats=None):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Decoder block, trunk, MTP (spec §2, §9)
+# Decoder block, trunk, MTP (OFF Block and Transformer; DeepSeek-V3 technical report §2.1, §2.2)
 
 def block(cfg, w, i, x, cos, sin, rope=rope_interleaved, trace=None, stats=None):
     p = f"model.layers.{i}."
@@ -322,7 +323,7 @@ def block(cfg, w, i, x, cos, sin, rope=rope_interleaved, trace=None, stats=None)
 def forward(cfg, w, tokens, rope=rope_interleaved, tied=False, trace=None, stats=None):
     """tokens: (B, T) int64 -> {"logits": (B, T, V), "mtp_logits": [(B, T-1-k, V) per depth k]}.
     MTP depth k: x[i] = eh_proj(cat[enorm(emb(t[i+1+k])), hnorm(h_prev[i])]), h_prev = the final-normed trunk
-    hidden state for k = 0 (spec §9, "post-norm"), the previous depth's block output after; then the block of
+    hidden state for k = 0 ("post-norm", as vllm-project/vllm:vllm/model_executor/models/deepseek_mtp.py feeds it), the previous depth's block output after; then the block of
     layer num_hidden_layers + k, shared_head.norm, shared_head.head. Row i predicts t[i+2+k].
     tied=True uses model.embed_tokens / lm_head instead of the MTP layer's stored copies (training)."""
     dtype = w["model.embed_tokens.weight"].dtype

@@ -34,7 +34,7 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 # ---------------------------------------------------------------------------------------------------------------
 # E4M3 (float8_e4m3fn): 1 sign, 4 exponent bits with bias 7, 3 mantissa bits; no infinity; 0x7F/0xFF are NaN;
-# max 448; value = (-1)^s 2^(e-7) (1 + m/8) for e > 0, (-1)^s 2^-6 (m/8) for e = 0.  (spec v3-architecture §12)
+# max 448; value = (-1)^s 2^(e-7) (1 + m/8) for e > 0, (-1)^s 2^-6 (m/8) for e = 0.  (OCP OFP8 spec; deepseek-ai/DeepSeek-V3:README_WEIGHTS.md)
 
 def _e4m3_table():
     table = np.zeros(256, dtype=np.float64)

@@ -1,9 +1,9 @@
 """sanity.py: property checks of the reference itself, each of which fails if the property is broken.
 
 Causality (logits at t unchanged when later tokens change), MTP row i reading t[i+1], interleaved RoPE against
-OFF's complex multiply, interleaved RoPE against rotate_half on permuted weights (spec §5.2), absorbed MLA against
-naive MLA (§4.2), the gate against a per-token loop (§8), V3's YaRN numbers (§4.3, §5.3), the E4M3/BF16 codecs
-(§12), finite differences against the stored gradients, a float32 forward against the float64 goldens, the split
+OFF's complex multiply, interleaved RoPE against rotate_half on permuted weights (HF apply_rotary_pos_emb_interleave), absorbed MLA
+against naive MLA (OFF attn_impl), the gate against a per-token loop, V3's YaRN numbers (DeepSeek-V3 technical report
+§4.3), the E4M3/BF16 codecs, finite differences against the stored gradients, a float32 forward against the float64 goldens, the split
 norm eps, and the checkpoint names against tests/data/tiny.parameters.approved.txt.
 Dense family (dense.py): causality, GQA against plain per-head MHA on expanded weights, rotate_half against a
 complex rotation, llama3 bands against a per-element loop (and factor 1 = default RoPE, Llama-3.1-8B's band counts),
@@ -81,7 +81,7 @@ def rope_complex(x, cfg, T):
 
 def permute_rope_rows(cfg, w):
     """new_row[j] = old_row[perm[j]], perm = [0, 2, 4, ..., 1, 3, 5, ...], on every head's rope rows of
-    q_b_proj/q_proj and rows c .. c+d_r-1 of kv_a_proj_with_mqa (spec §5.2)."""
+    q_b_proj/q_proj and rows c .. c+d_r-1 of kv_a_proj_with_mqa (the de-interleave of HF apply_rotary_pos_emb_interleave)."""
     dr, dn, H, c = cfg.qk_rope_head_dim, cfg.qk_nope_head_dim, cfg.num_attention_heads, cfg.kv_lora_rank
     perm = torch.cat((torch.arange(0, dr, 2), torch.arange(1, dr, 2)))
     out = dict(w)
@@ -156,7 +156,7 @@ def check_mla_absorbed():
 
 
 def gate_loop(cfg, weight, bias, u):
-    """The gate one token at a time with Python lists (spec §8), an independent transcription."""
+    """The gate one token at a time with Python lists (OFF Gate.forward), an independent transcription."""
     E, G, K = cfg.n_routed_experts, cfg.n_group, cfg.num_experts_per_tok
     per = E // G
     out_w, out_i = [], []

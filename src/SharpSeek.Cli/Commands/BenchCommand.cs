@@ -1,4 +1,5 @@
 // BenchCommand.cs: `sharpseek bench <kernel>`, the kernel benchmarks. The measuring code lives in bench/SharpSeek.Bench.
+// Tested by CliTests (--help), BenchInferCommandTests and BenchServeCommandTests.
 using System.CommandLine;
 
 namespace SharpSeek.Cli.Commands;

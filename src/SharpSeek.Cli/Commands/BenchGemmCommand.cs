@@ -1,4 +1,5 @@
 // BenchGemmCommand.cs: `sharpseek bench gemm [--threads 1 2] [--quick] [--json]`; the measuring lives in bench/SharpSeek.Bench/GemmBench.cs.
+// Tested by CliTests (--help only; the benchmark itself never runs in CI).
 using System.CommandLine;
 using SharpSeek.Bench;
 

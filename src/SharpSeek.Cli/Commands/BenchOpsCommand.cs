@@ -1,5 +1,5 @@
 // BenchOpsCommand.cs: `sharpseek bench ops [--quick] [--json]`, the memory-bound kernels against copy bandwidth.
-// Not here: the measuring code (bench/SharpSeek.Bench/OpsBench.cs).
+// Not here: the measuring code (bench/SharpSeek.Bench/OpsBench.cs). Tested by CliTests (--help only; the benchmark itself never runs in CI).
 using System.CommandLine;
 using SharpSeek.Bench;
 

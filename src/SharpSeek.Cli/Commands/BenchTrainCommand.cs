@@ -1,7 +1,7 @@
 // BenchTrainCommand.cs: `sharpseek bench train [--configs tiny small] [--threads 2] [--steps N] [--json]`, training
 // tokens/s and peak memory against PyTorch eager, and the step profile. Each preset is measured in a fresh copy of this
 // program (the hidden --one mode), so each peak memory is that preset's own. Not here: the measuring code
-// (bench/SharpSeek.Bench/TrainBench.cs).
+// (bench/SharpSeek.Bench/TrainBench.cs). No test runs it; never run in CI.
 using System.CommandLine;
 using SharpSeek.Bench;
 

@@ -1,6 +1,6 @@
 // ChatCommand.cs: `sharpseek chat --model <dir> [--temperature T] [--top-p P] [--max-new-tokens N] [--dtype …]`: an
 // interactive streaming chat in the terminal (ConsoleChat: history, /reset, /exit, reasoning dimmed apart from the
-// answer). Not here: the loop (SharpSeek.Inference.Chat.ConsoleChat). Tested by ChatCommandTests.
+// answer). Not here: the loop (SharpSeek.Inference.Chat.ConsoleChat). Tested by ServeCommandTests (chat as a user runs it).
 using System.CommandLine;
 using SharpSeek.Inference.Chat;
 using SharpSeek.Inference.Engine;

@@ -1,7 +1,7 @@
 // ChatPrompt.cs: the one place a conversation becomes prompt ids: chat template render, tokenize, and whether the
 // model's output starts inside <think> (R1's generation prompt ends with "<think>\n"). Used by the HTTP server,
 // SharpSeekChatClient and the console chat. Not here: the template itself (Text/ChatTemplate.cs). Tested by
-// ChatGenerationTests and the server tests.
+// ChatGenerationTests, SharpSeekChatClientTests, ConsoleChatTests and the server tests (ServerRawTests, ServerSdkTests).
 using SharpSeek.Inference.Text;
 using SharpSeek.Model.Tokenizer;
 

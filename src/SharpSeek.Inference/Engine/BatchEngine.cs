@@ -1,4 +1,4 @@
-// BatchEngine.cs: the continuous-batching generation engine (serving §2.6). Callers enqueue into a bounded queue; one
+// BatchEngine.cs: the continuous-batching generation engine (iteration-level scheduling as in Orca, Yu et al. OSDI 2022; docs/inference.md). Callers enqueue into a bounded queue; one
 // engine thread owns the runner and the KV cache and, each iteration: admits queued requests into free slots; runs one
 // batched MTP draft step for the speculating sequences; runs ONE ragged main step holding the prefill chunks of new
 // sequences (at most PrefillChunk prompt tokens each, so decodes keep flowing), 1-token decode chunks and 2-token

@@ -1,8 +1,8 @@
-// KvCache.cs: the MLA latent KV cache (spec §4.2, serving §2.6): per layer (the main layers, then the MTP blocks) and per
+// KvCache.cs: the MLA latent KV cache (DeepSeek-V2 paper §2.1.2–2.1.3; the absorb-mode kv_cache/pe_cache of deepseek-ai/DeepSeek-V3:inference/model.py; docs/inference.md): per layer (the main layers, then the MTP blocks) and per
 // slot, the kv_a_layernorm-normalized latent c_kv (kv_lora_rank) and the rotated shared rope key k_pe (qk_rope_head_dim)
 // of every cached position, F32, allocated once for max sequences × max context. Slots are acquired and released; each
 // holds a length for the main layers and one for the MTP layers (the MTP block at position i needs token i + 1, so it
-// runs one behind). Not here: writing the entries (ModelRunner). Tested by KvCacheTests and ModelRunnerTests.
+// runs one behind). Not here: writing the entries (ModelRunner). Tested by ModelRunnerTests, SpeculativeDecoderTests and InferenceWeightsTests.
 using SharpSeek.Model;
 using SharpSeek.Tensors;
 

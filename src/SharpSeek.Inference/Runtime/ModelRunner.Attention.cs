@@ -1,4 +1,4 @@
-// ModelRunner.Attention.cs: MLA over the latent cache (spec §4.2). The rows of all chunks go through the projections
+// ModelRunner.Attention.cs: MLA over the latent cache (the absorbed form: DeepSeek-V2 paper §2.1.2–2.1.3; deepseek-ai/DeepSeek-V3:inference/model.py, attn_impl "absorb"). The rows of all chunks go through the projections
 // together; each new row's kv_norm(c_kv) and rotated k_pe are written into its slot; then each sequence attends over its
 // cached positions with a causal mask inside its chunk. Absorbed (default), per head h:
 //   q_abs = q_nope·W_UK_h (c),  s_j = scale·(q_abs·c_j + q_pe·k_pe_j),  o_lat = Σ_j softmax(s)_j c_j,  o_h = W_UV_h·o_lat,

@@ -1,4 +1,4 @@
-// ModelRunner.Moe.cs: the MoE layer without a tape (spec §7–8): router scores (sigmoid or softmax of x·Wgᵀ), the model's
+// ModelRunner.Moe.cs: the MoE layer without a tape (DeepSeek-V3 technical report §2.1.2; deepseek-ai/DeepSeek-V3:inference/model.py, Gate and MoE): router scores (sigmoid or softmax of x·Wgᵀ), the model's
 // own Gate.Choose/Gate.Weights for the choice (correction bias for selection only, group-limited top-k) and the weights
 // (normalized × routed_scaling_factor); rows sorted by expert so each expert runs once on its own rows; outputs added
 // back with their weights; the shared experts on every row. Tested by ModelRunnerTests.

@@ -1,5 +1,5 @@
 // SpeculativeDecoder.cs: generation for one sequence on a ModelRunner: plain decoding (one token per step, any picker),
-// or greedy MTP speculation (r1-grpo §5, serving §3.1): the MTP block drafts t_{n+1} from (t_n, h_{n−1}); the main model
+// or greedy MTP speculation (DeepSeek-V3 technical report §2.2 and §5.4.3; docs/inference.md): the MTP block drafts t_{n+1} from (t_n, h_{n−1}); the main model
 // verifies [t_n, draft] in one 2-row step; the draft is kept when the main model's argmax at t_n equals it (then the
 // second row gives the next token for free), else the main cache rolls back one position (the MTP cache never took the
 // draft). Greedy output is the same either way as long as a 2-row step rounds each row as a 1-row step does (the tests

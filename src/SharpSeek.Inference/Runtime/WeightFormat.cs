@@ -10,6 +10,6 @@ public enum WeightFormat
     /// <summary>2 bytes per weight, widened to f32 while the GEMM packs its panels.</summary>
     BF16,
 
-    /// <summary>E4M3 codes with one F32 scale per 128×128 block (spec §12), dequantized while packing.</summary>
+    /// <summary>E4M3 codes with one F32 scale per 128×128 block (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md), dequantized while packing.</summary>
     Fp8,
 }

@@ -1,6 +1,6 @@
 // CheckpointDirectory.cs: a Hugging Face model directory: config.json plus model.safetensors, or shards listed by
 // model.safetensors.index.json (weight_map: name → shard file, shards opened and validated on first use). ReadWeight
-// turns any stored float tensor into f32, dequantizing E4M3 weights with their weight_scale_inv blocks (spec §12); Check
+// turns any stored float tensor into f32, dequantizing E4M3 weights with their weight_scale_inv blocks (deepseek-ai/DeepSeek-V3:inference/kernel.py, weight_dequant); Check
 // compares the stored tensors with the expected inventory. Not here: the safetensors format (SafeTensorsFile.cs),
 // writing (CheckpointWriter.cs), mapping names onto layers. Tested by CheckpointDirectoryTests.
 using System.Runtime.InteropServices;

@@ -11,7 +11,7 @@ public enum CheckpointFormat
     /// <summary>Every tensor BF16 except the router's F32 <c>e_score_correction_bias</c>.</summary>
     BF16,
 
-    /// <summary>The release layout (spec §12): Linear projections E4M3 with F32 128×128 <c>weight_scale_inv</c>, the
+    /// <summary>The release layout (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md): Linear projections E4M3 with F32 128×128 <c>weight_scale_inv</c>, the
     /// correction bias F32, everything else BF16.</summary>
     Fp8,
 }

@@ -1,5 +1,5 @@
 // CheckpointWriter.cs: saves f32 weights as a Hugging Face directory (config.json, model.safetensors or shards plus
-// model.safetensors.index.json) in F32, BF16 or the release's FP8 layout (spec §12), every file atomically.
+// model.safetensors.index.json) in F32, BF16 or the release's FP8 layout (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md), every file atomically.
 // Not here: reading (CheckpointDirectory.cs), the safetensors bytes (SafeTensorsWriter.cs). Tested by CheckpointWriterTests.
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -12,7 +12,7 @@ namespace SharpSeek.Model.Checkpoint;
 /// <summary>Writes checkpoint directories that <see cref="CheckpointDirectory"/> and Hugging Face transformers read.</summary>
 public static partial class CheckpointWriter
 {
-    // The Linear projections the FP8 release stores as E4M3 (spec §12), by the second-to-last name component.
+    // The Linear projections the FP8 release stores as E4M3 (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md), by the second-to-last name component.
     private static readonly HashSet<string> Fp8Projections = new(StringComparer.Ordinal)
     {
         "q_a_proj", "q_b_proj", "q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj", "gate_proj", "up_proj", "down_proj",

@@ -1,4 +1,4 @@
-// SafeTensorsFile.cs: a memory-mapped safetensors file (spec §11: u64 little-endian header length N, N bytes of UTF-8
+// SafeTensorsFile.cs: a memory-mapped safetensors file (huggingface/safetensors:README.md: u64 little-endian header length N, N bytes of UTF-8
 // JSON, then the data section), with the whole header validated before any tensor byte is read, and conversion of float
 // tensors to f32. Not here: FP8 block scales (CheckpointDirectory.ReadWeight), writing (SafeTensorsWriter.cs), shards.
 // Tested by SafeTensorsFileTests.

@@ -1,4 +1,4 @@
-// WeightNames.cs: the one place that knows the HF checkpoint names (spec §11): it builds each layer object with its
+// WeightNames.cs: the one place that knows the HF checkpoint names (huggingface/transformers:src/transformers/models/deepseek_v3/modeling_deepseek_v3.py; deepseek-ai/DeepSeek-V3:README_WEIGHTS.md): it builds each layer object with its
 // .NET-named fields from "model.layers.{i}.self_attn.kv_a_proj_with_mqa.weight" and friends, and maps the MTP modules'
 // copies of the embedding and head onto the main tensors. Not here: allocation (ModelWeights), file formats.
 // Tested by ModelWeightsTests.

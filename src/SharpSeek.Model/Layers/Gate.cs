@@ -1,4 +1,4 @@
-// Gate.cs: the MoE router (spec §8). Scores = sigmoid (V3) or softmax (V2) of u·Wgᵀ; experts are chosen on the scores plus
+// Gate.cs: the MoE router (DeepSeek-V3 technical report §2.1.2; deepseek-ai/DeepSeek-V3:inference/model.py, Gate). Scores = sigmoid (V3) or softmax (V2) of u·Wgᵀ; experts are chosen on the scores plus
 // e_score_correction_bias (choice only), limited to the top topk_group groups (group score: sum of the top-2 biased scores,
 // or the max without a bias); weights are the unbiased scores at the chosen experts, normalized by their sum when
 // norm_topk_prob, times routed_scaling_factor. The choice is a constant to autograd; the weights are differentiable.

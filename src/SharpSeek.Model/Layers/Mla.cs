@@ -1,4 +1,4 @@
-// Mla.cs: Multi-head Latent Attention, the naive form (spec §4.2): queries through the low-rank q path (or q_proj), the
+// Mla.cs: Multi-head Latent Attention, the naive form (DeepSeek-V3 technical report §2.1.1; deepseek-ai/DeepSeek-V3:inference/model.py, attn_impl "naive"): queries through the low-rank q path (or q_proj), the
 // joint KV latent c_kv and one shared rope key k_pe, per-head k_nope and v from kv_b_proj, RoPE (interleaved pairs) on
 // q_pe and k_pe only, fused causal attention with scale d_qk^−0.5·mscale², o_proj. Not here: the absorbed form and the
 // latent KV cache (inference). Tested by MlaTests.

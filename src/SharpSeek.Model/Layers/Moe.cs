@@ -1,7 +1,7 @@
-// Moe.cs: the DeepSeekMoE layer (spec §7): the gate picks K routed experts per token; each expert runs only on its tokens
+// Moe.cs: the DeepSeekMoE layer (DeepSeek-V3 technical report §2.1.2): the gate picks K routed experts per token; each expert runs only on its tokens
 // (rows gathered in expert order, one SwiGLU per expert on its block of rows), the outputs are concatenated back in that
 // order and added into their tokens with the gate weights; the shared experts (one SwiGLU of width n_shared·moe_inter)
-// see every token. No capacity limit, no dropping. Not here: expert parallelism. Tested by MoeTests and TransformerTests.
+// see every token. No capacity limit, no dropping. Not here: expert parallelism. Tested by GateTests (the MoE output against a double computation), TransformerTests and GoldenReferenceTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;

@@ -1,5 +1,5 @@
-// Mtp.cs: one multi-token-prediction module (spec §9): x[i] = eh_proj([enorm(Emb(t_{i+k})), hnorm(h_prev[i])]) (embedding
-// first, as the released weights), a full decoder block, shared_head.norm, then the shared output head. The embedding
+// Mtp.cs: one multi-token-prediction module (DeepSeek-V3 technical report §2.2): x[i] = eh_proj([enorm(Emb(t_{i+k})), hnorm(h_prev[i])]) (embedding
+// first, as the released weights and vllm-project/vllm:vllm/model_executor/models/deepseek_mtp.py), a full decoder block, shared_head.norm, then the shared output head. The embedding
 // and head are the main model's. Not here: the MTP loss weight λ (training). Tested by TransformerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;

@@ -1,4 +1,4 @@
-// RmsNorm.cs: y = x·rsqrt(mean(x²) + eps)·w over the last axis (spec §3). The latent norms q_a_layernorm/kv_a_layernorm
+// RmsNorm.cs: y = x·rsqrt(mean(x²) + eps)·w over the last axis (Zhang & Sennrich 2019; deepseek-ai/DeepSeek-V3:inference/model.py, RMSNorm). The latent norms q_a_layernorm/kv_a_layernorm
 // use 1e-6 whatever rms_norm_eps says, as HF builds them without an eps. Tested through TransformerTests.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;

@@ -2,7 +2,7 @@
 // plain, YaRN or Llama-3 scaling as HF computes them in float32 (`huggingface/transformers:src/transformers/
 // modeling_rope_utils.py`; YaRN paper, Peng et al. 2023, §3), the cos/sin tables for positions 0 .. maxPositions − 1,
 // YaRN's mscale and the softmax scale. Not here: the rotation itself (Kernels/Rope.cs, either pairing).
-// Tested by RopeTablesTests and DenseFamilyTests.
+// Tested by ModelWeightsTests (YaRN frequencies), MlaTests (the softmax scale) and DenseFamilyTests (Llama-3 bands).
 using SharpSeek.Tensors;
 
 namespace SharpSeek.Model.Layers;

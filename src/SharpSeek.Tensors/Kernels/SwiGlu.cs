@@ -1,4 +1,4 @@
-// SwiGlu.cs: the fused gate y = silu(gate) ⊙ up of the SwiGLU MLP (spec §6), forward and backward (dGate, dUp), with the
+// SwiGlu.cs: the fused gate y = silu(gate) ⊙ up of the SwiGLU MLP (Shazeer 2020, "GLU Variants Improve Transformer"), forward and backward (dGate, dUp), with the
 // naive reference. Not here: the three projections (Matmul). Tested by SiluTests.
 using System.Numerics;
 using System.Runtime.Intrinsics;

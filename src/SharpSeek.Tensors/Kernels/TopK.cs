@@ -1,4 +1,4 @@
-// TopK.cs: per row the k largest values and their indices, sorted descending, ties to the lower index (MoE routing, spec §8).
+// TopK.cs: per row the k largest values and their indices, sorted descending, ties to the lower index (MoE routing, DeepSeek-V3 technical report §2.1.2).
 // Not here: group limiting and weight normalisation (the model's Gate). Tested by TopKTests.
 using System.Numerics;
 
