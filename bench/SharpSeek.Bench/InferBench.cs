@@ -8,6 +8,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SharpSeek.Inference.Runtime;
+using SharpSeek.Inference.Text;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Tokenizer;
@@ -213,7 +214,7 @@ public static class InferBench
             for (var s = 0; s < b; s++) { chunks[s] = new SequenceChunk(cache.Acquire(), prompts[s]); }
             var start = Stopwatch.GetTimestamp();
             var result = runner.Step(chunks, LogitRows.Last);
-            for (var s = 0; s < b; s++) { next[s][0] = SpeculativeDecoder.ArgMax(result.LastLogits(s)); }
+            for (var s = 0; s < b; s++) { next[s][0] = Sampler.ArgMax(result.LastLogits(s)); }
             return Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         double DecodeStep()
@@ -221,7 +222,7 @@ public static class InferBench
             for (var s = 0; s < b; s++) { chunks[s] = new SequenceChunk(chunks[s].Slot, next[s]); }
             var start = Stopwatch.GetTimestamp();
             var result = runner.Step(chunks, LogitRows.Last);
-            for (var s = 0; s < b; s++) { next[s][0] = SpeculativeDecoder.ArgMax(result.LastLogits(s)); }
+            for (var s = 0; s < b; s++) { next[s][0] = Sampler.ArgMax(result.LastLogits(s)); }
             return Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 

@@ -1,9 +1,12 @@
 // GenerateCommandTests.cs: `sharpseek generate` on a trained run directory: the prompt is echoed, sampling is
 // deterministic for a seed and changes with it, and bad input exits 1 with a message; --tokens on a directory with no
-// tokenizer, --json, --speculative mtp (same tokens as plain greedy) and --dtype.
+// tokenizer, --json, --speculative mtp (same tokens as plain greedy) and --dtype; a seed gives the same tokens as the
+// engine behind `serve` and `chat` with the same settings (one sampler, one stream).
 using System.Text.Json;
+using SharpSeek.Inference.Engine;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Tokenizer;
 
 namespace SharpSeek.Cli.Tests;
 
@@ -20,6 +23,40 @@ public sealed class GenerateCommandTests
         Assert.Equal(first, again);
         var others = Enumerable.Range(4, 3).Select(seed => CliTests.Run([.. args, "--seed", $"{seed}"]).Output).ToList();
         Assert.Contains(others, o => o != first);
+    }
+
+    // The prompt as generate feeds it (EOS in front), the same settings and seed through BatchEngine: the same tokens,
+    // the EOS that ends either included.
+    [Theory]
+    [InlineData("1.5", "0", 3L)]
+    [InlineData("0.9", "12", 8_000_000_000L)]
+    public async Task Generate_SameTokensAsTheEngine_ForTheSameSeed(string temperature, string topK, long seed)
+    {
+        const string Prompt = "Add 15 and 27.";
+        var (code, output) = CliTests.Run(["generate", "--model", TrainedRun.Directory, "--prompt", Prompt, "--max-new-tokens", "24",
+            "--temperature", temperature, "--top-k", topK, "--seed", $"{seed}", "--json"]);
+        Assert.True(code == 0, output);
+        using var json = JsonDocument.Parse(output);
+        var generated = json.RootElement.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()).ToList();
+
+        var tokenizer = ByteLevelBpe.Load(TrainedRun.Directory);
+        int[] prompt = [tokenizer.EosId!.Value, .. tokenizer.Encode(Prompt)];
+        // generate's cache holds the prompt and 24 tokens; so does this engine's context.
+        using var engine = BatchEngine.Load(TrainedRun.Directory, new BatchEngineOptions { MaxConcurrency = 1, MaxContext = prompt.Length + 24 });
+        var request = new GenerationRequest
+        {
+            Prompt = prompt,
+            MaxNewTokens = 24,
+            Sampling = new SamplingParameters
+            {
+                Temperature = double.Parse(temperature, System.Globalization.CultureInfo.InvariantCulture),
+                TopK = int.Parse(topK, System.Globalization.CultureInfo.InvariantCulture),
+                Seed = seed,
+            },
+        };
+        var served = new List<int>();
+        await foreach (var update in engine.GenerateAsync(request)) { served.AddRange(update.Tokens); }
+        Assert.Equal(generated, served);
     }
 
     [Theory]

@@ -2,13 +2,15 @@
 // [--temperature T] [--top-k K] [--seed S] [--speculative mtp] [--dtype f32|bf16|fp8] [--json]`: loads a model directory
 // (a training run directory is one) into the inference runtime (latent KV cache, absorbed MLA, weights in the chosen
 // format) and prints the prompt's completion, or with --json the generated ids, the text and the MTP draft counters.
-// --tokens needs no tokenizer. Not here: chat templates, batching (Engine). Tested by GenerateCommandTests.
+// --tokens needs no tokenizer. Tokens are drawn by the inference Sampler from its seeded xoshiro256** stream, the same
+// sampler and calls as the engine behind `serve` and `chat`, so a seed gives the same tokens there. Not here: chat
+// templates, batching (Engine). Tested by GenerateCommandTests.
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using SharpSeek.Inference.Engine;
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Model.Tokenizer;
-using SharpSeek.Training.Runs;
 
 namespace SharpSeek.Cli.Commands;
 
@@ -23,7 +25,7 @@ internal static class GenerateCommand
         var greedy = new Option<bool>("--greedy") { Description = "Always take the most likely token (same as --temperature 0)." };
         var temperature = new Option<double>("--temperature") { Description = "0 is greedy; above 0 samples from softmax(logits / T).", DefaultValueFactory = _ => 0.0 };
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 0 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the sampler (the same seed gives the same text).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<long>("--seed") { Description = "Seed of the sampler (the same seed gives the same text here and in serve/chat).", DefaultValueFactory = _ => 0 };
         var speculative = new Option<string?>("--speculative") { Description = "mtp: draft with the MTP module, verify with the main model (greedy only)." };
         var dtype = new Option<string>("--dtype") { Description = "Weights in memory: f32, bf16 or fp8 (E4M3, 128×128 block scales).", DefaultValueFactory = _ => "f32" };
         var json = new Option<bool>("--json") { Description = "Print {\"tokens\", \"text\", \"drafted_tokens\", \"accepted_draft_tokens\"} as JSON." };
@@ -73,9 +75,8 @@ internal static class GenerateCommand
                 using var cache = new KvCache(weights.Config, 1, input.Length + Math.Max(max, 1));
                 using var runner = new ModelRunner(weights, cache);
                 var decoder = new SpeculativeDecoder(runner);
-                var rng = new Random(parse.GetValue(seed));
-                TokenPicker? pick = temp > 0 ? logits => Sampling.Pick(logits, temp, k, rng) : null;
-                var generated = max == 0 ? [] : decoder.Generate(input, max, spec, pick, stop);
+                var sampling = new SamplingParameters { Temperature = temp, TopK = k, Seed = parse.GetValue(seed) };
+                var generated = max == 0 ? [] : decoder.Generate(input, max, spec, sampling, stop);
                 var visible = generated.Length > 0 && generated[^1] == stop ? generated[..^1] : generated;
                 var decoded = tokenizer?.Decode(visible);
                 if (parse.GetValue(json))
@@ -107,14 +108,13 @@ internal static class GenerateCommand
         private readonly InferenceWeights _weights = InferenceWeights.Load(directory, WeightFormat.F32);
 
         /// <summary>The decoded continuation (EOS dropped); prompts get an EOS in front, as documents follow one in the shards.</summary>
-        public string Complete(string prompt, SamplingOptions options)
+        public string Complete(string prompt, SamplingParameters sampling, int maxNewTokens)
         {
+            ArgumentOutOfRangeException.ThrowIfNegative(maxNewTokens);
             int[] ids = _tokenizer.EosId is { } eos ? [eos, .. _tokenizer.Encode(prompt)] : _tokenizer.Encode(prompt);
-            using var cache = new KvCache(_weights.Config, 1, ids.Length + Math.Max(options.MaxNewTokens, 1));
+            using var cache = new KvCache(_weights.Config, 1, ids.Length + Math.Max(maxNewTokens, 1));
             using var runner = new ModelRunner(_weights, cache);
-            var rng = new Random(options.Seed);
-            TokenPicker? pick = options.Temperature > 0 ? logits => Sampling.Pick(logits, options.Temperature, options.TopK, rng) : null;
-            var generated = options.MaxNewTokens == 0 ? [] : new SpeculativeDecoder(runner).Generate(ids, options.MaxNewTokens, false, pick, _tokenizer.EosId);
+            var generated = maxNewTokens == 0 ? [] : new SpeculativeDecoder(runner).Generate(ids, maxNewTokens, false, sampling, _tokenizer.EosId);
             return _tokenizer.Decode(generated.Length > 0 && generated[^1] == _tokenizer.EosId ? generated[..^1] : generated);
         }
     }

@@ -4,6 +4,7 @@
 // terminal, plain lines every few steps otherwise; Ctrl+C checkpoints the last completed step and stops.
 // Not here: the loop (TrainingRun). Tested by TrainCommandTests.
 using System.CommandLine;
+using SharpSeek.Inference.Engine;
 using SharpSeek.Training;
 using SharpSeek.Training.Data;
 using SharpSeek.Training.Runs;
@@ -165,7 +166,7 @@ internal static class TrainCommand
         Console.Out.WriteLine("sample completions (greedy):");
         foreach (var prompt in prompts)
         {
-            var completion = generator.Complete(prompt, new SamplingOptions { MaxNewTokens = 96 });
+            var completion = generator.Complete(prompt, SamplingParameters.Greedy, maxNewTokens: 96);
             Console.Out.WriteLine($"--- prompt: {prompt.ReplaceLineEndings(" ⏎ ")}");
             Console.Out.WriteLine($"    model:  {completion.ReplaceLineEndings(" ⏎ ")}");
         }

@@ -4,12 +4,12 @@
 // sequences (at most PrefillChunk prompt tokens each, so decodes keep flowing), 1-token decode chunks and 2-token
 // [token, draft] verify chunks; then samples, detokenizes, applies the stop rules and streams one update per sequence.
 // A finished or cancelled sequence frees its slot at once, so a queued request takes it on the next iteration.
-// Speculation follows SpeculativeDecoder's protocol exactly and is greedy-only (temperature 0, no penalties); other
-// requests that ask for it decode normally. Not here: templates, reasoning split, wire formats (front ends).
-// Tested by BatchEngineTests.
+// Speculation is MtpSpeculation's protocol, the one SpeculativeDecoder runs, and is greedy-only (temperature 0, no
+// penalties); other requests that ask for it decode normally. Sampling is the same Sampler call SpeculativeDecoder
+// makes, so a seed gives the same tokens here as in `sharpseek generate`. Not here: templates, reasoning split, wire
+// formats (front ends). Tested by BatchEngineTests and SamplingPathsTests.
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Model.Tokenizer;
 
@@ -274,16 +274,22 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
     {
         // 1. One batched MTP draft for the decoding speculative sequences with room for a 2-token verify.
         var clock = Stopwatch.StartNew();
-        var drafting = _running.Where(s => !s.Prefilling && s.Speculate && _cache.Length(s.Slot) + 2 <= _cache.MaxContext).ToArray();
+        var drafting = _running.Where(s => !s.Prefilling && s.Mtp is not null && MtpSpeculation.CanVerify(_cache, s.Slot)).ToArray();
+        long drafted = 0;
         if (drafting.Length > 0)
         {
-            var draftChunks = drafting.Select(s => new DraftChunk(s.Slot, s.PendingTokens.ToArray(), s.PendingHidden.ToArray())).ToArray();
-            var draft = _runner.DraftStep(draftChunks);
+            var draft = _runner.DraftStep(drafting.Select(s => s.Mtp!.DraftInput(s.Slot)).ToArray());
             for (var i = 0; i < drafting.Length; i++)
             {
-                drafting[i].Draft = SpeculativeDecoder.ArgMax(draft.LastLogits(i));
-                drafting[i].PendingTokens.Clear();
-                drafting[i].PendingHidden.Clear();
+                try
+                {
+                    drafting[i].Mtp!.TakeDraft(draft.LastLogits(i));                             // a NaN row throws: this sequence only
+                    drafted++;
+                }
+                catch (Exception e)
+                {
+                    Remove(drafting[i], e);
+                }
             }
         }
 
@@ -302,13 +308,13 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
             }
             else
             {
-                chunks[i] = new SequenceChunk(s.Slot, s.Draft >= 0 ? new[] { s.Next, s.Draft } : new[] { s.Next });
+                chunks[i] = s.Mtp is { Draft: >= 0 } mtp ? mtp.VerifyChunk(s.Slot, s.Next) : new SequenceChunk(s.Slot, new[] { s.Next });
             }
         }
         var step = _runner.Step(chunks, drafting.Length > 0 ? LogitRows.All : LogitRows.Last);
         var rows = chunks.Sum(c => c.Tokens.Length);
         var seconds = clock.Elapsed.TotalSeconds;
-        long generated = 0, drafted = drafting.Length, accepted = 0;
+        long generated = 0, accepted = 0;
 
         // 3. Each sequence's tokens, in its own failure domain.
         for (var i = 0; i < batch.Length; i++)
@@ -342,48 +348,25 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         if (s.Prefilling)
         {
             var n = step.RowCount(chunk);
-            if (s.Speculate)
-            {
-                var hidden = step.HiddenRows(chunk);
-                var at = s.PendingHidden.Count;
-                CollectionsMarshal.SetCount(s.PendingHidden, at + hidden.Length);
-                hidden.CopyTo(CollectionsMarshal.AsSpan(s.PendingHidden)[at..]);
-            }
+            s.Mtp?.AddPrefillHidden(step.HiddenRows(chunk));
             s.Prefilled += n;
             if (s.Prefilling) { return false; }
             var first = Sample(s, step.LastLogits(chunk));
-            if (s.Speculate)
-            {
-                s.PendingTokens.AddRange(s.Prompt.AsSpan(1));
-                s.PendingTokens.Add(first);
-            }
+            s.Mtp?.Prefilled(s.Prompt, first);
             s.Accept(first);
             return false;
         }
-        if (s.Draft < 0)
+        if (s.Mtp is not { Draft: >= 0 } mtp)
         {
             var next = Sample(s, step.LastLogits(chunk));
-            if (s.Speculate) { s.Pend(next, step.Hidden(chunk, 0)); }
+            s.Mtp?.Stepped(next, step.Hidden(chunk, 0));
             s.Accept(next);
             return false;
         }
-        var (draft, check) = (s.Draft, SpeculativeDecoder.ArgMax(step.Logits(chunk, 0)));
-        s.Draft = -1;
-        if (check != draft)
-        {
-            _cache.Truncate(s.Slot, _cache.Length(s.Slot) - 1);
-            s.Pend(check, step.Hidden(chunk, 0));
-            s.Accept(check);
-            return false;
-        }
-        if (s.Accept(draft)) { return true; }
-        var after = SpeculativeDecoder.ArgMax(step.Logits(chunk, 1));
-        s.Pend(draft, step.Hidden(chunk, 0));
-        s.Pend(after, step.Hidden(chunk, 1));
-        s.Accept(after);
-        return true;
+        return mtp.Verify(step, chunk, _cache, s.Slot, s.AcceptToken);
     }
 
+    // SpeculativeDecoder.Sample makes the same call: a copy of the row (penalties change it in place) and the ids so far.
     private int Sample(EngineSequence s, ReadOnlySpan<float> logits)
     {
         logits.CopyTo(_logits);

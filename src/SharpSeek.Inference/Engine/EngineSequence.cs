@@ -1,10 +1,11 @@
 // EngineSequence.cs: one request's state inside BatchEngine: its slot, prefill progress, the token waiting to be fed,
-// the MTP draft inputs, its sampler, detokenizer and stop matcher, and the channel its updates go out on. Accept applies
-// the stop rules to each new token; Flush writes the step's update. Only the engine thread touches it, except Cancel.
-// Not here: scheduling and the model (BatchEngine). Tested by BatchEngineTests.
-using System.Runtime.InteropServices;
+// its MTP speculation state, its sampler, detokenizer and stop matcher, and the channel its updates go out on. Accept
+// applies the stop rules to each new token; Flush writes the step's update. Only the engine thread touches it, except
+// Cancel. Not here: scheduling and the model (BatchEngine), the speculation protocol (MtpSpeculation).
+// Tested by BatchEngineTests.
 using System.Text;
 using System.Threading.Channels;
+using SharpSeek.Inference.Runtime;
 using SharpSeek.Inference.Text;
 using SharpSeek.Model.Tokenizer;
 
@@ -30,9 +31,9 @@ internal sealed class EngineSequence
         _stopTokens = [.. request.StopTokens];
         if (eos is { } e) { _stopTokens.Add(e); }
         _maxNew = Math.Min(request.MaxNewTokens ?? int.MaxValue, maxContext - Prompt.Length);
-        var s = request.Sampling;
         // Speculation keeps greedy output exact only when the pick is a plain argmax: temperature 0 and no penalties.
-        Speculate = request.Speculative && s.Temperature == 0 && s.RepetitionPenalty == 1 && s.FrequencyPenalty == 0 && s.PresencePenalty == 0;
+        Mtp = request.Speculative && MtpSpeculation.IsExactFor(request.Sampling) ? new MtpSpeculation() : null;
+        AcceptToken = Accept;
     }
 
     public GenerationRequest Request { get; }
@@ -41,7 +42,11 @@ internal sealed class EngineSequence
 
     public Sampler Sampler { get; }
 
-    public bool Speculate { get; }
+    /// <summary>The speculation state; null when this sequence decodes plainly.</summary>
+    public MtpSpeculation? Mtp { get; }
+
+    /// <summary><see cref="Accept"/> as one delegate for <see cref="MtpSpeculation.Verify"/>, made once.</summary>
+    public Func<int, bool> AcceptToken { get; }
 
     public Channel<GenerationUpdate> Updates { get; } = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
@@ -57,14 +62,6 @@ internal sealed class EngineSequence
     /// <summary>The last accepted token, not yet fed to the model.</summary>
     public int Next { get; set; }
 
-    /// <summary>This step's MTP draft, or −1.</summary>
-    public int Draft { get; set; } = -1;
-
-    /// <summary>MTP input waiting for the next draft step: tokens t_{p+1} … and hidden rows h_p …, (rows, D).</summary>
-    public List<int> PendingTokens { get; } = [];
-
-    public List<float> PendingHidden { get; } = [];
-
     public bool Cancelled => _cancelled;
 
     public bool Finished { get; private set; }
@@ -78,14 +75,6 @@ internal sealed class EngineSequence
         if (_cancelled) { return; }
         _cancelled = true;
         OnCancel?.Invoke();
-    }
-
-    public void Pend(int token, ReadOnlySpan<float> hidden)
-    {
-        PendingTokens.Add(token);
-        var at = PendingHidden.Count;
-        CollectionsMarshal.SetCount(PendingHidden, at + hidden.Length);
-        hidden.CopyTo(CollectionsMarshal.AsSpan(PendingHidden)[at..]);
     }
 
     /// <summary>Takes a new token; returns true when the generation is over (stop token, stop string, length).</summary>

@@ -29,6 +29,9 @@ public sealed record GenerationRequest
 /// <summary>Sampler settings, OpenAI/llama.cpp names. Temperature 0 is greedy.</summary>
 public sealed record SamplingParameters
 {
+    /// <summary>Temperature 0: the argmax of the logits (ties to the lower id), no draws, so no seed matters.</summary>
+    public static SamplingParameters Greedy { get; } = new() { Temperature = 0 };
+
     public double Temperature { get; init; } = 1.0;
 
     /// <summary>Nucleus sampling: keep the most likely tokens whose probabilities sum to at least this (1: all).</summary>

@@ -1,21 +1,21 @@
-// SpeculativeDecoder.cs: generation for one sequence on a ModelRunner: plain decoding (one token per step, any picker),
-// or greedy MTP speculation (DeepSeek-V3 technical report §2.2 and §5.4.3; docs/inference.md): the MTP block drafts t_{n+1} from (t_n, h_{n−1}); the main model
-// verifies [t_n, draft] in one 2-row step; the draft is kept when the main model's argmax at t_n equals it (then the
-// second row gives the next token for free), else the main cache rolls back one position (the MTP cache never took the
-// draft). Greedy output is the same either way as long as a 2-row step rounds each row as a 1-row step does (the tests
-// check it token for token; see docs/inference.md). A full context ends generation. Not here: batching many sequences (Engine), sampling policies. Tested by SpeculativeDecoderTests.
-using System.Runtime.InteropServices;
+// SpeculativeDecoder.cs: generation for one sequence on a ModelRunner, as `sharpseek generate` runs it: plain decoding
+// (one token per step, drawn by the same Sampler, with the same calls, as BatchEngine's, so a seed gives the same tokens
+// here as through the engine behind `serve` and `chat`), or greedy MTP speculation by MtpSpeculation's protocol (draft
+// t_{n+1} with the MTP block, verify [t_n, draft] in one 2-row main step, keep the draft when row 0's argmax equals it,
+// else roll the main cache back one position; DeepSeek-V3 technical report §2.2 and §5.4.3). Greedy output is the same either way as long as a 2-row step rounds each
+// row as a 1-row step does (the tests check it token for token; see docs/inference.md). A full context ends generation.
+// Not here: batching many sequences (Engine), the sampling itself (Sampler). Tested by SpeculativeDecoderTests and
+// SamplingPathsTests.
+using SharpSeek.Inference.Engine;
+using SharpSeek.Inference.Text;
 
 namespace SharpSeek.Inference.Runtime;
-
-/// <summary>Picks the next token from a row of logits.</summary>
-public delegate int TokenPicker(ReadOnlySpan<float> logits);
 
 /// <summary>One-sequence generation with optional MTP drafting; counts drafted and accepted tokens.</summary>
 public sealed class SpeculativeDecoder(ModelRunner runner)
 {
-    private readonly List<int> _pendingTokens = [];
-    private readonly List<float> _pendingHidden = [];
+    private readonly MtpSpeculation _mtp = new();
+    private float[] _logits = [];
 
     /// <summary>Draft tokens proposed by the MTP block over all calls.</summary>
     public int DraftedTokens { get; private set; }
@@ -24,61 +24,56 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
     public int AcceptedDraftTokens { get; private set; }
 
     /// <summary>Up to <paramref name="maxNewTokens"/> new tokens after <paramref name="prompt"/>, ending early after
-    /// <paramref name="stopId"/>. <paramref name="pick"/> defaults to argmax; speculation requires argmax.</summary>
-    public int[] Generate(ReadOnlySpan<int> prompt, int maxNewTokens, bool speculative, TokenPicker? pick = null, int? stopId = null)
+    /// <paramref name="stopId"/> or when the context is full. <paramref name="sampling"/> defaults to
+    /// <see cref="SamplingParameters.Greedy"/>; speculation needs a plain argmax (temperature 0, no penalties).</summary>
+    public int[] Generate(ReadOnlySpan<int> prompt, int maxNewTokens, bool speculative, SamplingParameters? sampling = null, int? stopId = null)
     {
         if (prompt.IsEmpty) { throw new ArgumentException("the prompt is empty; give at least one token", nameof(prompt)); }
         ArgumentOutOfRangeException.ThrowIfNegative(maxNewTokens);
-        if (speculative && pick is not null) { throw new ArgumentException("MTP speculation here is greedy; give no picker", nameof(pick)); }
+        sampling ??= SamplingParameters.Greedy;
+        var sampler = new Sampler(sampling, prompt.ToArray());
+        if (speculative && !MtpSpeculation.IsExactFor(sampling))
+        {
+            throw new ArgumentException("MTP speculation is greedy: give temperature 0 and no penalties", nameof(sampling));
+        }
         if (speculative && runner.Weights.Mtp.Count == 0) { throw new InvalidOperationException("speculation needs an MTP module; the model has none"); }
-        pick ??= ArgMax;
         if (maxNewTokens == 0) { return []; }
         var cache = runner.Cache;
         var generated = new List<int>(maxNewTokens);
+        var (next, done) = (-1, false);
+        bool Emit(int token)
+        {
+            generated.Add(token);
+            next = token;
+            return done = generated.Count >= maxNewTokens || token == stopId;
+        }
+        Func<int, bool> emit = Emit;
         var slot = cache.Acquire();
         try
         {
-            _pendingTokens.Clear();
-            _pendingHidden.Clear();
+            _mtp.Reset();
             var prefill = runner.Step([new SequenceChunk(slot, prompt.ToArray())], LogitRows.Last);
-            var next = pick(prefill.LastLogits(0));
+            var first = Sample(sampler, prefill.LastLogits(0), generated);
             if (speculative)
             {
-                _pendingTokens.AddRange(prompt[1..]);
-                _pendingTokens.Add(next);
-                _pendingHidden.AddRange(prefill.HiddenRows(0));
+                _mtp.AddPrefillHidden(prefill.HiddenRows(0));
+                _mtp.Prefilled(prompt, first);
             }
-            while (true)
+            Emit(first);
+            while (!done && cache.Length(slot) < cache.MaxContext)                               // a full context: stop with what we have
             {
-                generated.Add(next);
-                if (generated.Count >= maxNewTokens || next == stopId || cache.Length(slot) >= cache.MaxContext) { break; } // context full: stop with what we have
-                if (!speculative || cache.Length(slot) + 2 > cache.MaxContext)
+                if (!speculative || !MtpSpeculation.CanVerify(cache, slot))
                 {
                     var step = runner.Step([new SequenceChunk(slot, new[] { next })], LogitRows.Last);
-                    next = pick(step.LastLogits(0));
-                    if (speculative) { Pend(next, step.Hidden(0, 0)); }
+                    var token = Sample(sampler, step.LastLogits(0), generated);
+                    if (speculative) { _mtp.Stepped(token, step.Hidden(0, 0)); }
+                    Emit(token);
                     continue;
                 }
-                var draftStep = runner.DraftStep([new DraftChunk(slot, _pendingTokens.ToArray(), _pendingHidden.ToArray())]);
-                var draft = ArgMax(draftStep.LastLogits(0));
-                _pendingTokens.Clear();
-                _pendingHidden.Clear();
+                _mtp.TakeDraft(runner.DraftStep([_mtp.DraftInput(slot)]).LastLogits(0));
                 DraftedTokens++;
-                var verify = runner.Step([new SequenceChunk(slot, new[] { next, draft })]);
-                var check = ArgMax(verify.Logits(0, 0));
-                if (check != draft)
-                {
-                    cache.Truncate(slot, cache.Length(slot) - 1);
-                    next = check;
-                    Pend(next, verify.Hidden(0, 0));
-                    continue;
-                }
-                AcceptedDraftTokens++;
-                generated.Add(draft);
-                if (generated.Count >= maxNewTokens || draft == stopId) { break; }
-                next = ArgMax(verify.Logits(0, 1));
-                Pend(draft, verify.Hidden(0, 0));
-                Pend(next, verify.Hidden(0, 1));
+                var verify = runner.Step([_mtp.VerifyChunk(slot, next)]);
+                if (_mtp.Verify(verify, 0, cache, slot, emit)) { AcceptedDraftTokens++; }
             }
             return [.. generated];
         }
@@ -88,23 +83,11 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
         }
     }
 
-    /// <summary>Argmax, ties to the lower id.</summary>
-    public static int ArgMax(ReadOnlySpan<float> logits)
+    // The engine's sampling call exactly (BatchEngine.Sample): a copy of the row, penalized in place, and the ids so far.
+    private int Sample(Sampler sampler, ReadOnlySpan<float> logits, List<int> generated)
     {
-        var best = 0;
-        for (var i = 1; i < logits.Length; i++)
-        {
-            if (logits[i] > logits[best]) { best = i; }
-        }
-        return best;
-    }
-
-    // The MTP block's next row: token t_{p+1} with the main model's hidden state h_p.
-    private void Pend(int token, ReadOnlySpan<float> hidden)
-    {
-        _pendingTokens.Add(token);
-        var at = _pendingHidden.Count;
-        CollectionsMarshal.SetCount(_pendingHidden, at + hidden.Length);
-        hidden.CopyTo(CollectionsMarshal.AsSpan(_pendingHidden)[at..]);
+        if (_logits.Length != logits.Length) { _logits = new float[logits.Length]; }
+        logits.CopyTo(_logits);
+        return sampler.Sample(_logits, generated);
     }
 }

@@ -1,7 +1,11 @@
 // Sampler.cs: one token from a row of logits, per request, in this order: repetition penalty (prompt + output ids) →
 // frequency and presence penalties (output ids) → temperature (0: greedy argmax, ties to the lower id, nothing else
 // applies) → top-k → top-p → min-p → a draw from the request's own xoshiro256** stream. Ties in logit order go to the
-// lower id everywhere, so the result is a function of the logits, the parameters and the seed alone.
+// lower id everywhere, so the result is a function of the logits, the parameters and the seed alone. ArgMax is the one
+// argmax over logits in the repository: the greedy pick here, and MTP speculation's draft and verify check
+// (MtpSpeculation), which is why speculation reproduces greedy sampling exactly.
+// This sampler is the only one: `generate` (SpeculativeDecoder), the engine behind `serve`, `chat` and the IChatClient
+// (BatchEngine) and the training CLI's sample completions all draw through it, so a seed gives the same tokens in each.
 // Cost: greedy and top-p = 1 scan V once; top-k is a heap, O(V log K); top-p alone sorts only the tokens that can be in
 // the nucleus (a bound on the mass of the rest, see NucleusCandidates).
 // Not here: logit bias, logprobs. Tested by SamplerTests.
@@ -202,8 +206,15 @@ public sealed class Sampler
     private static float NotNaN(float logit, int id) =>
         float.IsNaN(logit) ? throw new ArgumentException($"logits[{id}] is NaN; expected numbers") : logit;
 
-    private static int ArgMax(ReadOnlySpan<float> logits)
+    /// <summary>
+    /// The index of the largest logit; ties go to the lower index (−0 and +0 tie; all −∞ gives 0). A NaN anywhere throws
+    /// <see cref="ArgumentException"/> naming its index: a NaN logit means the forward pass broke, and skipping it (or,
+    /// with a plain <c>&gt;</c> scan, sticking at a NaN in row 0) would hide that behind a plausible token. Empty throws.
+    /// One scalar pass over V: the head GEMV that made the logits costs D times more.
+    /// </summary>
+    public static int ArgMax(ReadOnlySpan<float> logits)
     {
+        if (logits.IsEmpty) { throw new ArgumentException("no logits to take the argmax of", nameof(logits)); }
         var best = 0;
         for (var i = 0; i < logits.Length; i++)
         {

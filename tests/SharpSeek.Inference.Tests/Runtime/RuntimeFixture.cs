@@ -1,7 +1,7 @@
 // RuntimeFixture.cs: test helpers for the runtime: tiny configs (q-lora or q_proj, YaRN or plain, with the correction bias),
 // seeded random F32 weights, the uncached reference (Transformer.Forward on the tape, the whole sequence recomputed) and a
 // temporary checkpoint directory. Not here: tests.
-using SharpSeek.Inference.Runtime;
+using SharpSeek.Inference.Text;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Tensors;
@@ -61,7 +61,7 @@ internal static class RuntimeFixture
         for (var i = 0; i < count; i++)
         {
             var logits = ReferenceLogits(weights, [.. context]);
-            context.Add(SpeculativeDecoder.ArgMax(logits.AsSpan((context.Count - 1) * vocab, vocab)));
+            context.Add(Sampler.ArgMax(logits.AsSpan((context.Count - 1) * vocab, vocab)));
         }
         return [.. context.Skip(prompt.Length)];
     }

@@ -132,6 +132,36 @@ public sealed class SamplerTests
         for (var i = 0; i < 50; i++) { Assert.Equal(2, k1.Sample(new float[] { 0f, 1f, 7f, 7f }, [])); }
     }
 
+    // The one argmax (greedy picks, MTP drafts and verify checks): the lowest index of the maximum, −0 tying +0, NaN
+    // anywhere rejected by index, and exactly what a greedy Sampler returns.
+    [Fact]
+    public void ArgMax_TiesToTheLowerIndex_RejectsNaN_AndIsTheGreedyPick()
+    {
+        Assert.Equal(1, Sampler.ArgMax([1f, 5f, 5f, -2f]));
+        Assert.Equal(0, Sampler.ArgMax([-0f, 0f]));
+        Assert.Equal(1, Sampler.ArgMax([-1f, 0f, -0f]));
+        Assert.Equal(0, Sampler.ArgMax([float.NegativeInfinity, float.NegativeInfinity]));
+        Assert.Equal(2, Sampler.ArgMax([float.MaxValue, 1f, float.PositiveInfinity, float.PositiveInfinity]));
+        Assert.Equal(0, Sampler.ArgMax([-3f]));
+        foreach (var at in new[] { 0, 2, 4 })
+        {
+            var row = new float[5];
+            row[at] = float.NaN;
+            Assert.Contains($"logits[{at}] is NaN", Assert.Throws<ArgumentException>(() => Sampler.ArgMax(row)).Message, StringComparison.Ordinal);
+        }
+        Assert.Throws<ArgumentException>(() => Sampler.ArgMax([]));
+
+        var greedy = new Sampler(SamplingParameters.Greedy, []);
+        var rng = new Random(12);
+        for (var r = 0; r < 300; r++)
+        {
+            var row = Enumerable.Range(0, 40).Select(_ => MathF.Round((float)rng.NextDouble() * 6) / 2).ToArray(); // many ties
+            var first = Array.IndexOf(row, row.Max());
+            Assert.Equal(first, Sampler.ArgMax(row));
+            Assert.Equal(first, greedy.Sample(row, []));
+        }
+    }
+
     [Fact]
     public void Penalties_AreExact()
     {
