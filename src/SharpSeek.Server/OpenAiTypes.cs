@@ -1,6 +1,6 @@
 // OpenAiTypes.cs: the response shapes of OpenAI's chat and completions APIs as we write them (snake_case through
 // OpenAiJson.Options). Optional fields are left out when null; finish_reason, logprobs and usage are written as null.
-// Not here: request parsing (RequestReader.cs). Tested by ServerProtocolTests.
+// Not here: request parsing (RequestReader.cs). Tested by ServerRawTests and ServerSdkTests.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 

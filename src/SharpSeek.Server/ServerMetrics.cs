@@ -1,6 +1,6 @@
 // ServerMetrics.cs: the server's own counters (HTTP responses by status, tokens it returned, open streams) and the
 // Prometheus text exposition of them together with the engine's EngineMetrics. Not here: the engine's counting.
-// Tested by ServerProtocolTests.Metrics_*.
+// Tested by ServerRawTests.ModelsHealthMetrics.
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
