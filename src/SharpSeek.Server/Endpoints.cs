@@ -1,10 +1,12 @@
 // Endpoints.cs: the handlers of /v1/chat/completions, /v1/completions, /v1/models, /health and /metrics. A request
 // with n choices runs n engine generations at once; streaming waits for each choice's first step before sending
 // headers (so queue-full and prompt errors keep their status), then merges the choices' deltas into one SSE stream.
-// Not here: request parsing (RequestReader.cs), error envelopes and auth (SharpSeekServer.cs). Tested by
-// ServerRawTests, ServerSdkTests and ServerEngineTests.
+// A prompt text too many bytes to fit the context is refused before it is tokenized. Not here: request parsing
+// (RequestReader.cs), error envelopes and auth (SharpSeekServer.cs). Tested by ServerRawTests, ServerSdkTests and
+// ServerHostileTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
@@ -18,11 +20,12 @@ namespace SharpSeek.Server;
 internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer, ChatTemplate template, string modelId, int contextLength, bool speculative, ServerMetrics metrics)
 {
     private readonly long _started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private readonly int _bytesPerToken = BytesPerToken(tokenizer);
 
     public async Task ChatAsync(HttpContext context)
     {
         var request = RequestReader.ReadChat(await RequestReader.ReadBodyAsync(context.Request, context.RequestAborted), modelId);
-        var prompt = ChatPrompt.Build(template, tokenizer, request.Messages!);
+        var prompt = ChatPrompt.Build(template, tokenizer, request.Messages!, text => CheckBytes(text, "messages"));
         CheckLength(prompt.Ids.Length, "messages");
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -42,6 +45,7 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
     public async Task CompletionsAsync(HttpContext context)
     {
         var request = RequestReader.ReadCompletion(await RequestReader.ReadBodyAsync(context.Request, context.RequestAborted), modelId);
+        if (request.PromptText is { } text) { CheckBytes(text, "prompt"); }
         var ids = request.PromptIds ?? tokenizer.Encode(request.PromptText!);
         if (ids.Length == 0) { throw ApiException.BadRequest("'prompt' encodes to no tokens; give a non-empty prompt", "prompt"); }
         foreach (var t in ids.Where(t => t >= tokenizer.VocabSize).Take(1))
@@ -79,6 +83,38 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, value, OpenAiJson.Options, context.RequestAborted);
+    }
+
+    // Every token of a byte-level BPE covers a run of the text's UTF-8 bytes, at most as many as the longest token
+    // holds, so a prompt of B bytes has at least ceil(B / bytesPerToken) tokens: a prompt that cannot fit is refused
+    // from its byte count alone, before tokenizing it (which grows with its length) could tie up the request.
+    private void CheckBytes(string text, string param)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(text);
+        var atLeast = (bytes + (long)_bytesPerToken - 1) / _bytesPerToken;
+        if (atLeast >= contextLength)
+        {
+            throw ApiException.BadRequest($"the prompt is {bytes} bytes of UTF-8, so at least {atLeast} tokens (one token stands for at most {_bytesPerToken} of them), "
+                + $"but the context holds {contextLength} (prompt plus output); shorten the prompt", param, "context_length_exceeded");
+        }
+    }
+
+    // The most input bytes one token can stand for: the longest vocabulary token's bytes, or an added token's UTF-8
+    // (matched in the text as written). NFC, when the tokenizer applies it, can make text up to 3x shorter in UTF-8
+    // before splitting (U+212A KELVIN SIGN, 3 bytes, becomes "K"), so the bound then allows 4x to stay clear of it.
+    internal static int BytesPerToken(ByteLevelBpe tokenizer)
+    {
+        var bytes = new List<byte>();
+        var most = 1;
+        for (var id = 0; id < tokenizer.VocabSize; id++)
+        {
+            if (tokenizer.IdToToken(id) is null) { continue; }
+            bytes.Clear();
+            tokenizer.AppendTokenBytes(id, bytes);
+            most = Math.Max(most, bytes.Count);
+        }
+        foreach (var added in tokenizer.AddedTokens) { most = Math.Max(most, Encoding.UTF8.GetByteCount(added.Content)); }
+        return tokenizer.Nfc ? most * 4 : most;
     }
 
     private void CheckLength(int promptTokens, string param)

@@ -1,5 +1,5 @@
 // ServerOptions.cs: how SharpSeekServer listens and what it admits. Not here: engine settings (concurrency, queue),
-// which belong to the engine. Tested through LiveServer by ServerRawTests (key, context length), ServerSdkTests and ServerEngineTests (speculative).
+// which belong to the engine. Tested by ServerRawTests (key, context) and ServerEngineTests (speculative).
 namespace SharpSeek.Server;
 
 /// <summary>Listening address, API key and per-request context limit of a <see cref="SharpSeekServer"/>.</summary>

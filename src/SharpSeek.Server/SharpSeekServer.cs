@@ -1,7 +1,9 @@
 // SharpSeekServer.cs: the OpenAI-compatible HTTP server on Kestrel: routes, the API-key check, and the one place
-// exceptions become OpenAI error envelopes (400 bad request, 401 key, 404 model or route, 429 queue full, 500
-// anything else) so no request can take the process down. Not here: the handlers (Endpoints.cs). Tested by
-// ServerRawTests, ServerSdkTests and ServerEngineTests over loopback.
+// exceptions become OpenAI error envelopes (400 bad request, 401 key, 404 model or any other path, 405 a known path
+// with the wrong method, 429 queue full with Retry-After, 500 anything else, never naming .NET types) so no request
+// can take the process down. Not here: the handlers (Endpoints.cs). Tested by ServerRawTests, ServerHostileTests and
+// ServerSdkTests over loopback.
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -45,12 +47,18 @@ public sealed class SharpSeekServer : IAsyncDisposable
         builder.WebHost.UseUrls($"http://{host}:{_options.Port}");
         _app = builder.Build();
         _app.Use((context, next) => GuardAsync(context, next, metrics));
-        _app.MapPost("/v1/chat/completions", endpoints.ChatAsync);
-        _app.MapPost("/v1/completions", endpoints.CompletionsAsync);
-        _app.MapGet("/v1/models", endpoints.ModelsAsync);
-        _app.MapGet("/health", Endpoints.HealthAsync);
-        _app.MapGet("/metrics", endpoints.MetricsAsync);
-        _app.MapFallback(context => throw ApiException.NotFound($"no route {context.Request.Method} {context.Request.Path}; see /v1/chat/completions, /v1/completions, /v1/models, /health, /metrics"));
+        (string Path, string Method, RequestDelegate Handler)[] routes =
+        [
+            ("/v1/chat/completions", HttpMethods.Post, endpoints.ChatAsync),
+            ("/v1/completions", HttpMethods.Post, endpoints.CompletionsAsync),
+            ("/v1/models", HttpMethods.Get, endpoints.ModelsAsync),
+            ("/health", HttpMethods.Get, Endpoints.HealthAsync),
+            ("/metrics", HttpMethods.Get, endpoints.MetricsAsync),
+        ];
+        foreach (var (path, method, handler) in routes) { _app.MapMethods(path, [method], handler); }
+        // "{*path}" rather than MapFallback's default "{*path:nonfile}", which skips paths that look like files
+        // (/config.json) and leaves them an empty 404; the fallback also sees a known path with the wrong method.
+        _app.MapFallback("{*path}", context => throw Unrouted(context.Request, routes));
     }
 
     public string ModelId { get; }
@@ -77,16 +85,38 @@ public sealed class SharpSeekServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    /// <summary>The OpenAI error an exception stands for: engine refusals keep their meaning, anything else is a 500.</summary>
+    /// <summary>Seconds a 429 asks the client to wait (Retry-After): about what a slot takes to free up under load.</summary>
+    internal const int RetryAfterSeconds = 1;
+
+    /// <summary>The OpenAI error an exception stands for: engine refusals keep their meaning, anything else is a 500
+    /// whose message says what failed but not which .NET type failed.</summary>
     internal static ApiException ToApiException(Exception e) => e switch
     {
         ApiException api => api,
-        QueueFullException q => new ApiException(429, "rate_limit_error", q.Message, code: "queue_full"),
+        QueueFullException q => new ApiException(429, "rate_limit_error", q.Message, code: "queue_full")
+        {
+            Headers = [new("Retry-After", RetryAfterSeconds.ToString(CultureInfo.InvariantCulture))],
+        },
         PromptTooLongException p => ApiException.BadRequest(p.Message, "messages", "context_length_exceeded"),
         BadHttpRequestException b => new ApiException(b.StatusCode, "invalid_request_error", b.Message),
         ChatTemplateException t => ApiException.BadRequest($"the chat template rejected the messages: {t.Message}", "messages"),
-        _ => new ApiException(500, "server_error", $"internal error ({e.GetType().Name}): {e.Message}"),
+        _ => new ApiException(500, "server_error", $"internal error: {e.Message}"),
     };
+
+    // A path the server serves with another method is 405 with Allow; any other path (files, traversals) is 404.
+    private static ApiException Unrouted(HttpRequest request, (string Path, string Method, RequestDelegate Handler)[] routes)
+    {
+        var path = request.Path.Value is { Length: > 1 } p ? p.TrimEnd('/') : request.Path.Value ?? "/";
+        var allowed = routes.Where(r => string.Equals(r.Path, path, StringComparison.OrdinalIgnoreCase)).Select(r => r.Method).ToList();
+        if (allowed.Count > 0)
+        {
+            return new ApiException(405, "invalid_request_error", $"{path} does not take {request.Method}; use {string.Join(" or ", allowed)}", code: "method_not_allowed")
+            {
+                Headers = [new("Allow", string.Join(", ", allowed))],
+            };
+        }
+        return ApiException.NotFound($"no route {request.Method} {request.Path}; see {string.Join(", ", routes.Select(r => $"{r.Method} {r.Path}"))}");
+    }
 
     private async Task GuardAsync(HttpContext context, RequestDelegate next, ServerMetrics metrics)
     {
@@ -95,7 +125,10 @@ public sealed class SharpSeekServer : IAsyncDisposable
             if (_options.ApiKey is { } key && context.Request.Path != "/health" && !Authorized(context.Request, key))
             {
                 throw new ApiException(401, "authentication_error",
-                    context.Request.Headers.Authorization.Count == 0 ? "missing API key; send 'Authorization: Bearer <key>'" : "invalid API key", code: "invalid_api_key");
+                    context.Request.Headers.Authorization.Count == 0 ? "missing API key; send 'Authorization: Bearer <key>'" : "invalid API key", code: "invalid_api_key")
+                {
+                    Headers = [new("WWW-Authenticate", "Bearer")],
+                };
             }
             await next(context);
         }
@@ -112,7 +145,7 @@ public sealed class SharpSeekServer : IAsyncDisposable
             }
             var error = ToApiException(e);
             context.Response.Clear();
-            if (error.Status == 401) { context.Response.Headers.WWWAuthenticate = "Bearer"; }     // Clear() dropped it
+            foreach (var (name, value) in error.Headers) { context.Response.Headers[name] = value; }
             await Endpoints.WriteJsonAsync(context, new ErrorEnvelope(new ErrorBody(error.Message, error.Type, error.Param, error.Code)), error.Status);
         }
         finally

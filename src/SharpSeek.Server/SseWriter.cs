@@ -1,5 +1,5 @@
 // SseWriter.cs: Server-Sent Events as OpenAI streams them: "data: <json>\n\n" per event, flushed at once, and the
-// literal "data: [DONE]" at the end. Not here: what the events hold (Endpoints.cs). Tested by ServerRawTests (the framing byte by byte) and ServerSdkTests.
+// literal "data: [DONE]" at the end. Not here: what the events hold (Endpoints.cs). Tested by ServerRawTests.
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;

@@ -244,7 +244,9 @@ public sealed class ServerRawTests
         Assert.Equal(400, error.Status);
         Assert.Equal("messages", error.Param);
         Assert.Contains("unknown role", error.Message, StringComparison.Ordinal);
-        Assert.Equal(500, SharpSeekServer.ToApiException(new InvalidOperationException("boom")).Status);
+        var unexpected = SharpSeekServer.ToApiException(new InvalidOperationException("boom"));
+        Assert.Equal(500, unexpected.Status);
+        Assert.Equal("internal error: boom", unexpected.Message);     // what failed, not which .NET type
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 // ServerSdkTests.cs: the server through real clients over loopback: the official OpenAI .NET SDK and
 // Microsoft.Extensions.AI's OpenAI IChatClient: replies, streaming, reasoning split, usage, stop sequences, every error
-// status, 16 concurrent streams, and a client that leaves mid-stream freeing its engine slot.
+// status (429 with Retry-After), tools and JSON mode refused with a message the clients surface, 16 concurrent
+// streams, and a client that leaves mid-stream freeing its engine slot.
 using System.ClientModel;
 using Microsoft.Extensions.AI;
 using OpenAI.Chat;
@@ -135,8 +136,34 @@ public sealed class ServerSdkTests
         await WaitForAsync(() => engine.Running == 1);
         var e429 = await Assert.ThrowsAsync<ClientResultException>(() => live.Meai().GetResponseAsync([new AiChatMessage(ChatRole.User, "hi")]));
         Assert.Equal(429, e429.Status);
+        Assert.True(e429.GetRawResponse()!.Headers.TryGetValue("Retry-After", out var retryAfter));
+        Assert.Equal("1", retryAfter);
         engine.Gate.SetResult();
         Assert.Equal("The answer to hi is 42.", (await holding).Value.Content[0].Text);
+    }
+
+    [Fact]
+    public async Task UnsupportedFeatures_BothClients_400NamesTheFeature_OffValuesPass()
+    {
+        using var engine = LiveServer.R1Engine();
+        await using var live = await LiveServer.StartAsync(engine);
+        UserChatMessage[] hi = [new("hi")];
+        var tools = await Assert.ThrowsAsync<ClientResultException>(() => live.OpenAi().CompleteChatAsync(hi, new ChatCompletionOptions { Tools = { ChatTool.CreateFunctionTool("lookup", "finds things") } }));
+        Assert.Equal(400, tools.Status);
+        Assert.Contains("'tools' is not supported yet", tools.Message, StringComparison.Ordinal);
+        var json = await Assert.ThrowsAsync<ClientResultException>(() => live.OpenAi().CompleteChatAsync(hi, new ChatCompletionOptions { ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonObjectFormat() }));
+        Assert.Equal(400, json.Status);
+        Assert.Contains("'response_format' of type \"json_object\" is not supported yet", json.Message, StringComparison.Ordinal);
+        var meaiTools = await Assert.ThrowsAsync<ClientResultException>(() => live.Meai().GetResponseAsync("hi", new ChatOptions { Tools = [AIFunctionFactory.Create(() => 42, "answer")] }));
+        Assert.Contains("'tools' is not supported yet", meaiTools.Message, StringComparison.Ordinal);
+        var meaiJson = await Assert.ThrowsAsync<ClientResultException>(() => live.Meai().GetResponseAsync("hi", new ChatOptions { ResponseFormat = Microsoft.Extensions.AI.ChatResponseFormat.Json }));
+        Assert.Contains("'response_format'", meaiJson.Message, StringComparison.Ordinal);
+        Assert.Empty(engine.Received);
+
+        SdkCompletion text = await live.OpenAi().CompleteChatAsync(hi, new ChatCompletionOptions { ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateTextFormat() });
+        Assert.Equal("The answer to hi is 42.", text.Content[0].Text);
+        var meaiText = await live.Meai().GetResponseAsync("hi", new ChatOptions { ResponseFormat = Microsoft.Extensions.AI.ChatResponseFormat.Text, ToolMode = ChatToolMode.None });
+        Assert.Equal("The answer to hi is 42.", meaiText.Text);
     }
 
     [Fact]

@@ -11,13 +11,15 @@ namespace SharpSeek.Inference.Chat;
 public sealed record ChatPrompt(string Text, int[] Ids, bool StartsInReasoning)
 {
     /// <summary>Renders <paramref name="turns"/> with the generation prompt and encodes the text (special tokens
-    /// written by the template become single ids).</summary>
-    public static ChatPrompt Build(ChatTemplate template, ByteLevelBpe tokenizer, IReadOnlyList<ChatTurn> turns)
+    /// written by the template become single ids). <paramref name="checkText"/>, when given, sees the rendered text
+    /// before it is tokenized and may throw to refuse it (the server refuses text too long for the context there).</summary>
+    public static ChatPrompt Build(ChatTemplate template, ByteLevelBpe tokenizer, IReadOnlyList<ChatTurn> turns, Action<string>? checkText = null)
     {
         ArgumentNullException.ThrowIfNull(template);
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (turns.Count == 0) { throw new ArgumentException("a chat needs at least one message; got none", nameof(turns)); }
         var text = template.Render(turns, addGenerationPrompt: true);
+        checkText?.Invoke(text);
         return new ChatPrompt(text, tokenizer.Encode(text), template.PromptStartsInReasoning(text));
     }
 }
