@@ -9,30 +9,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { Tokenizer } from 'tokenizers';
+import { rng, pick, fixedTexts, specialTexts, randomTexts, words, cjk, emoji } from './texts.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = join(here, '..', '..', 'tests', 'data', 'tokenizer');
 const version = createRequire(import.meta.url)('tokenizers/package.json').version;
-
-// Deterministic 32-bit generator (mulberry32), so the corpus and the random texts are the same on every run.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = (r, list) => list[Math.floor(r() * list.length)];
-
-const words = ['the', 'model', 'token', 'expert', 'router', 'attention', 'latent', 'gradient', 'batch', 'layer', 'value',
-  'key', 'query', 'sum', 'answer', 'think', 'prime', 'number', 'loss', 'step', 'Hello', 'World', 'DeepSeek', 'mixture',
-  'of', 'experts', 'is', 'a', 'and', 'to', 'in', 'we', 'compute', 'returns', 'if', 'else', 'for', 'while', 'int', 'var'];
-const cjk = ['你好', '世界', '模型', '专家', '注意力', '训练', '数据', 'こんにちは', 'カタカナ', '東京', '한국어', '深度求索'];
-const emoji = ['😀', '🚀', '👍🏽', '👩‍💻', '👨‍👩‍👧‍👦', '🏳️‍🌈', '❤️', '🇯🇵'];
 
 // A made-up word of two to four syllables, so the merges go beyond the fixed word list.
 function syllables(r) {
@@ -65,81 +46,6 @@ function corpus() {
 
 // Every text yields three golden rows: ids (encode without special tokens), decoded (decode of those ids, specials
 // kept) and pieces (the pre-tokenizer alone on the raw text, in byte-level chars: the regex split boundaries).
-
-// Hand-picked cases: each names a behaviour the two implementations must share.
-const fixedTexts = [
-  '',
-  ' ',
-  '   ',
-  '\t',
-  '\n',
-  '\r\n',
-  'Hello world',
-  'Hello, world! The model routes each token to 8 of 256 experts.',
-  "It's what they've said: I'm sure we'll see, you'd agree. IT'S LOUD.",
-  '1 12 123 1234 12345 123456 1234567 12345678 123456789 1234567890',
-  'x=3.14159; y=-0.001; z=1e-9; 2024-12-26',
-  'def f(x):\n    if x > 0:\n        return x * 2\n    return -x\n',
-  'for (int i = 0; i < n; i++) {\n\tsum += a[i];\n}\r\n',
-  '你好，世界！深度求索的模型。',
-  'こんにちは、カタカナとひらがな。東京タワー',
-  '한국어 텍스트와 English 섞기',
-  '😀abc',
-  'a😀b 😀 😀😀',
-  '👨‍👩‍👧‍👦 family, 👩‍💻 coder, 👍🏽 ok, 🏳️‍🌈 flag, 🇯🇵',
-  'e\u0301 cafe\u0301 Cafe\u0301 n\u0303 A\u030a',
-  'caf\u00e9 vs cafe\u0301',
-  'a  b   c    d\n\n\ne  \n  f',
-  'trailing spaces   ',
-  '   leading spaces',
-  'line one\r\nline two\r\n\r\nline four',
-  'mixed\t\ttabs \t and\u00a0nbsp\u3000ideographic space',
-  'Ünïcödé Ελληνικά Кириллица עברית العربية हिन्दी',
-  '𝟘𝟙𝟚 𝐀𝐁𝐂 𐍈 math and gothic',
-  '①②③ ¼ ½ Ⅻ ٣٤٥ ३४५',
-  "ALL CAPS 'S 'T 'RE 'VE 'M 'LL 'D and 's 't",
-  '!!!??? ... --- *** ### @@@ $$$ %%%',
-  '"quoted" (parens) [brackets] {braces} <angles>',
-  'path/to/file.cs:42 https://example.com/a?b=c&d=e#f',
-  'snake_case camelCase PascalCase kebab-case SCREAMING_CASE',
-  '\u{20000}\u{20001} 中\u{20002}文 😀中文 かな😀 \u{1D7D9}\u{1D7DA}\u{1D7DB}\u{1D7DC}\u{1D7DD}\u{1D7DE}\u{1D7DF} \u{10400}\u{10428}',
-  'a\u{1F600}1 \u{1F600}\u{1F600}x! x\u{1F44D}\u{1F3FD}y \u{E0041}tag \u{1D400}\u{0301}',
-  'ws\u000b\u000cform\u0085nel\u2028ls\u2029ps\u200bzw\u001cfs\u00a0\u00a0 \u205f\u202f end',
-  ' \n \r\n\t \n\n  x  \r',
-  "don't DON'T it'S we'Ll I'M 's 'x 'd'd",
-];
-
-function specialTexts(specials) {
-  const [a, b, c] = specials;
-  return [
-    `${a}`,
-    `${a}Hello${b}`,
-    `${a} hi ${b} there ${c}`,
-    `text${a}${a}${b}more`,
-    `prefix ${c}\n\nsuffix`,
-    `${a.slice(0, -1)} not quite a special token`,
-  ];
-}
-
-function randomTexts(seed, count, specials) {
-  const r = rng(seed);
-  const pool = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
-    ...' \t\n\r  .,;:!?\'"()[]{}<>-_+=*/\\|@#$%^&~`', '\u00a0', '\u3000', '\u0301', '\u0308', 'é', 'ß', 'Ω', 'ж',
-    '你', '好', '世', 'あ', 'カ', '한', '😀', '🚀', '\u200d', '👩', '💻', '🏽', 'ا', 'ب', 'ह', '٣', '𝟘', '\ufe0f', "'s"];
-  const texts = [];
-  for (let i = 0; i < count; i++) {
-    const n = 1 + Math.floor(r() * 60);
-    let s = '';
-    for (let j = 0; j < n; j++) {
-      const u = r();
-      if (u < 0.25) { s += pick(r, words) + ' '; }
-      else if (u < 0.3 && specials.length > 0) { s += pick(r, specials); }
-      else { s += pick(r, pool); }
-    }
-    texts.push(s);
-  }
-  return texts;
-}
 
 // DeepSeek-V3 style: three isolating splits (digit groups of up to three, CJK/kana runs, then a GPT-4-like
 // letters/punctuation pattern), ByteLevel without its own regex, an empty normalizer Sequence, merges as pairs.

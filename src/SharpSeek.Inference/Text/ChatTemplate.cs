@@ -1,6 +1,7 @@
 // ChatTemplate.cs: renders a conversation into the prompt text a model was trained on, from the Jinja chat_template of
 // tokenizer_config.json (the subset JinjaParser reads) or our built-in DeepSeek-R1 template (DeepSeekChatTemplate).
-// Not here: tokenizing the prompt (ByteLevelBpe), splitting the reply (ReasoningSplitter). Tested by ChatTemplateTests.
+// Not here: tokenizing the prompt (ByteLevelBpe), splitting the reply (ReasoningSplitter). Tested by ChatTemplateTests and
+// ChatTemplateHfParityTests (the real DeepSeek-V3 and Qwen3 templates against @huggingface/jinja and Jinja2).
 using System.Text;
 using System.Text.Json;
 using SharpSeek.Model.Tokenizer;
@@ -8,21 +9,21 @@ using SharpSeek.Model.Tokenizer;
 namespace SharpSeek.Inference.Text;
 
 /// <summary>A parsed chat template. Variables: <c>messages</c> (role, content, and reasoning_content when a turn has
-/// reasoning), <c>add_generation_prompt</c>, <c>bos_token</c>, <c>eos_token</c> ("" when the tokenizer has none).
-/// Thread-safe: rendering keeps no state in the template.</summary>
+/// reasoning), <c>add_generation_prompt</c>, <c>bos_token</c>, <c>eos_token</c> (undefined when the tokenizer has none, as
+/// transformers leaves out a null token). Thread-safe: rendering keeps no state in the template.</summary>
 public sealed class ChatTemplate
 {
     private readonly List<JinjaNode> _nodes;
     private readonly string _source;
-    private readonly string _bos;
-    private readonly string _eos;
+    private readonly string? _bos;
+    private readonly string? _eos;
 
     private ChatTemplate(string source, string? bosToken, string? eosToken)
     {
         _source = source;
         _nodes = JinjaParser.Parse(source);
-        _bos = bosToken ?? "";
-        _eos = eosToken ?? "";
+        _bos = bosToken;
+        _eos = eosToken;
     }
 
     /// <summary>Our DeepSeek-R1 template (<see cref="DeepSeekChatTemplate.Source"/>) with DeepSeek's BOS and EOS.</summary>
@@ -31,8 +32,9 @@ public sealed class ChatTemplate
     /// <summary>The Jinja source this template was parsed from.</summary>
     public string Source => _source;
 
-    /// <summary>The chat_template of <paramref name="modelDir"/>/tokenizer_config.json with its bos/eos tokens; the built-in
-    /// template (with that file's bos/eos when it names them) when the file or its chat_template is absent.</summary>
+    /// <summary>The chat_template of <paramref name="modelDir"/>/tokenizer_config.json with its bos/eos tokens (a token the
+    /// file leaves null stays undefined); the built-in template (with that file's bos/eos when it names them, else
+    /// DeepSeek's) when the file or its chat_template is absent.</summary>
     public static ChatTemplate FromModelDirectory(string modelDir)
     {
         ArgumentNullException.ThrowIfNull(modelDir);
@@ -40,9 +42,10 @@ public sealed class ChatTemplate
         if (!File.Exists(path)) { return BuiltIn; }
         using var doc = ReadJson(path);
         var root = doc.RootElement;
-        var bos = TokenName(root, "bos_token") ?? DeepSeekTokens.Bos;
-        var eos = TokenName(root, "eos_token") ?? DeepSeekTokens.Eos;
         var source = root.TryGetProperty("chat_template", out var t) ? ByteLevelBpe.ReadChatTemplate(t, path) : null;
+        // Qwen3's file has a template and bos_token null: its template must not see DeepSeek's BOS.
+        var bos = TokenName(root, "bos_token") ?? (source is null ? DeepSeekTokens.Bos : null);
+        var eos = TokenName(root, "eos_token") ?? (source is null ? DeepSeekTokens.Eos : null);
         try
         {
             return Parse(source ?? DeepSeekChatTemplate.Source, bos, eos);
@@ -77,11 +80,13 @@ public sealed class ChatTemplate
     }
 
     /// <summary>Renders with caller-chosen variables (e.g. <c>tools</c>; values: strings, numbers, bools, lists,
-    /// string-keyed dictionaries, JsonElement); bos_token and eos_token are added unless given.</summary>
+    /// string-keyed dictionaries, JsonElement); bos_token and eos_token are added, when the template has them, unless given.</summary>
     public string Render(IReadOnlyDictionary<string, object?> variables)
     {
         ArgumentNullException.ThrowIfNull(variables);
-        var globals = new Dictionary<string, object?>(StringComparer.Ordinal) { ["bos_token"] = _bos, ["eos_token"] = _eos };
+        var globals = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (_bos is not null) { globals["bos_token"] = _bos; }
+        if (_eos is not null) { globals["eos_token"] = _eos; }
         foreach (var (name, value) in variables) { globals[name] = JinjaValues.Import(value); }
         var output = new StringBuilder();
         JinjaNode.RenderAll(_nodes, new JinjaScope(globals, _source), output);

@@ -1,8 +1,8 @@
 // JinjaValues.cs: the value model of the template interpreter and Python's semantics on it. Values are null (None),
 // bool, long, double, string, List<object?>, Dictionary<string, object?> (and JinjaNamespace), JinjaUndefined. Here:
-// truthiness, printing, ==/</in, + - * / // % ~, indexing and slicing (negative indices), the string and dict methods, the
-// filters, the tests, and tojson (HF's: ", " and ": " separators, non-ASCII kept). Not here: parsing (JinjaParser.cs).
-// Tested by ChatTemplateTests.
+// truthiness, printing (floats as Python's repr), ==/</in, + - * / // % ~, indexing and slicing (negative indices), the
+// string and dict methods, the filters, the tests, and tojson (transformers': ", " and ": " separators, non-ASCII kept).
+// Not here: parsing (JinjaParser.cs). Tested by ChatTemplateTests and ChatTemplateHfParityTests.
 using System.Collections;
 using System.Globalization;
 using System.Text;
@@ -81,12 +81,41 @@ internal static class JinjaValues
         null => "None",
         bool b => b ? "True" : "False",
         long l => l.ToString(CultureInfo.InvariantCulture),
-        double d => double.IsInteger(d) && Math.Abs(d) < 1e16 ? d.ToString("F1", CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture),
+        double d => FloatRepr(d),
         string s => $"'{s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'",
         List<object?> list => $"[{string.Join(", ", list.Select(Repr))}]",
         Dictionary<string, object?> d => $"{{{string.Join(", ", d.Select(p => $"{Repr(p.Key)}: {Repr(p.Value)}"))}}}",
         _ => "",
     };
+
+    // Python's repr(float), which str() and json.dumps also use: the shortest digits that round-trip, positional when the
+    // decimal exponent is in [-4, 16) (with ".0" for whole numbers), else d[.ddd]e±XX; inf, nan.
+    internal static string FloatRepr(double d)
+    {
+        if (double.IsNaN(d)) { return "nan"; }
+        if (double.IsInfinity(d)) { return d > 0 ? "inf" : "-inf"; }
+        var sign = double.IsNegative(d) ? "-" : "";
+        if (d == 0) { return sign + "0.0"; }
+        // .NET's "E16" is not shortest; "R" is, in either spelling ("1.5E-07", "123.25"): read its digits and exponent.
+        var r = Math.Abs(d).ToString("R", CultureInfo.InvariantCulture);
+        var e = r.IndexOf('E', StringComparison.Ordinal);
+        var mantissa = e < 0 ? r : r[..e];
+        var exponent = e < 0 ? 0 : int.Parse(r.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var point = mantissa.IndexOf('.', StringComparison.Ordinal);
+        var digits = point < 0 ? mantissa : mantissa.Remove(point, 1);
+        var leadingZeros = digits.Length - digits.TrimStart('0').Length;
+        exponent += (point < 0 ? mantissa.Length : point) - 1 - leadingZeros; // decimal exponent of the first significant digit
+        digits = digits.Trim('0');
+        if (exponent is < -4 or >= 16)
+        {
+            var fraction = digits.Length > 1 ? "." + digits[1..] : "";
+            return $"{sign}{digits[0]}{fraction}e{(exponent < 0 ? '-' : '+')}{Math.Abs(exponent):00}";
+        }
+        if (exponent < 0) { return $"{sign}0.{new string('0', -exponent - 1)}{digits}"; }
+        var whole = digits.Length > exponent + 1 ? digits[..(exponent + 1)] : digits.PadRight(exponent + 1, '0');
+        var rest = digits.Length > exponent + 1 ? digits[(exponent + 1)..] : "0";
+        return $"{sign}{whole}.{rest}";
+    }
 
     public static bool Same(object? a, object? b) => (a, b) switch
     {
@@ -308,7 +337,8 @@ internal static class JinjaValues
         {
             case null or JinjaUndefined: sb.Append("null"); return;
             case bool b: sb.Append(b ? "true" : "false"); return;
-            case long or double: sb.Append(v is double d && double.IsInteger(d) ? Repr(d) : ToText(v)); return;
+            case double d when !double.IsFinite(d): sb.Append(double.IsNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity"); return;
+            case long or double: sb.Append(ToText(v)); return;
             case string s:
                 sb.Append('"');
                 foreach (var c in s)

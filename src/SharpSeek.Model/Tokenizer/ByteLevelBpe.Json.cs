@@ -1,7 +1,8 @@
 // ByteLevelBpe.Json.cs: HF tokenizer.json + tokenizer_config.json in and out. Reads BPE models with the ByteLevel
 // pre-tokenizer (GPT-2) or Sequence[Split..., ByteLevel] (DeepSeek-V3, Qwen2), both merges spellings ("a b" and
 // ["a","b"]), added tokens; anything else fails naming the feature. Writes HF's layout atomically.
-// Not here: encoding (ByteLevelBpe.cs). Tested by TokenizerJsonTests.
+// Not here: encoding (ByteLevelBpe.cs). Tested by TokenizerJsonTests and TokenizerRealVocabParityTests (loads the real
+// DeepSeek-V3 and Qwen3 files).
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;

@@ -1,7 +1,8 @@
 // ByteLevelBpe.cs: GPT-2-style byte-level BPE with HF tokenizers' semantics: added tokens matched first (leftmost-longest,
 // never split), optional NFC, a sequence of isolating regex splits, bytes mapped to chars, merges applied by rank, and
 // HF's ByteLevel decoder (invalid UTF-8 becomes U+FFFD). Not here: tokenizer.json I/O (ByteLevelBpe.Json.cs), training
-// (BpeTrainer.cs). Tested by TokenizerTests, TokenizerJsonTests, TokenizerTrainerTests, TokenizerHfParityTests.
+// (BpeTrainer.cs). Tested by TokenizerTests, TokenizerJsonTests, TokenizerTrainerTests, TokenizerHfParityTests,
+// TokenizerRealVocabParityTests.
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;

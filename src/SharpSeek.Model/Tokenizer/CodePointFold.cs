@@ -1,7 +1,7 @@
 // CodePointFold.cs: lets .NET's UTF-16 Regex split text as HF's code-point regex (Oniguruma) does. Every surrogate
 // pair becomes one BMP stand-in char of the same Unicode category, so a class such as [^\p{L}\p{P}]? or \p{N}{1,3}
 // sees one char per code point; piece bounds are mapped back to the original string. Not here: the splitting itself
-// (ByteLevelBpe.PreTokenize). Tested by TokenizerHfParityTests.
+// (ByteLevelBpe.PreTokenize). Tested by TokenizerHfParityTests and TokenizerRealVocabParityTests.
 using System.Globalization;
 
 namespace SharpSeek.Model.Tokenizer;

@@ -1,6 +1,7 @@
 // DeepSeekChatTemplate.cs: our own Jinja text of the DeepSeek-R1 chat format, written into every tokenizer_config.json we
 // save so a run directory carries its template. Not here: the interpreter (SharpSeek.Inference.Text.ChatTemplate).
-// Tested by ChatTemplateTests (renders it against hand-written expectations) and TokenizerJsonTests.
+// Tested by ChatTemplateTests (renders it against hand-written expectations), ChatTemplateHfParityTests (against
+// @huggingface/jinja and Jinja2) and TokenizerJsonTests.
 namespace SharpSeek.Model.Tokenizer;
 
 /// <summary>The built-in chat template: <c>{bos}{system}</c>, then <c>&lt;｜User｜&gt;{user}</c> and

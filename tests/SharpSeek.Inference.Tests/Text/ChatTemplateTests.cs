@@ -91,6 +91,45 @@ public sealed class ChatTemplateTests
     [InlineData("{% set d = {'k': {'n': 'v'}} %}{{ d.k.n }}{{ d['k']['n'] }}{{ d.get('z', 'w') }}{{ d.missing }}{{ d.keys()|list }}", "vvw['k']")]
     public void Interpreter_RendersEachConstruct(string template, string expected) => Assert.Equal(expected, Render(template));
 
+    // Floats print as Python's repr (what str() and json.dumps use), the values written here by Python 3 itself; found by
+    // ChatTemplateHfParityTests, where a Qwen3 tool schema's 1e21 and 1.5e-07 came out as 1E+21 and 1.5E-07.
+    [Theory]
+    [InlineData(0.0, "0.0")]
+    [InlineData(-0.0, "-0.0")]
+    [InlineData(-2.5, "-2.5")]
+    [InlineData(0.1, "0.1")]
+    [InlineData(1.0 / 3, "0.3333333333333333")]
+    [InlineData(100.0, "100.0")]
+    [InlineData(0.0001, "0.0001")]
+    [InlineData(0.00001, "1e-05")]
+    [InlineData(2.5e-5, "2.5e-05")]
+    [InlineData(0.000123456, "0.000123456")]
+    [InlineData(1.5e-7, "1.5e-07")]
+    [InlineData(1e-100, "1e-100")]
+    [InlineData(5e-324, "5e-324")]
+    [InlineData(1e15, "1000000000000000.0")]
+    [InlineData(9999999999999998.0, "9999999999999998.0")]
+    [InlineData(1234567890123456.8, "1234567890123456.8")]
+    [InlineData(1e16, "1e+16")]
+    [InlineData(1.5e16, "1.5e+16")]
+    [InlineData(1e21, "1e+21")]
+    [InlineData(-1e22, "-1e+22")]
+    [InlineData(12345678901234567890.0, "1.2345678901234567e+19")]
+    [InlineData(double.MaxValue, "1.7976931348623157e+308")]
+    [InlineData(123456789.125, "123456789.125")]
+    public void Interpreter_PrintsFloatsAsPython(double value, string python)
+    {
+        var variables = new Dictionary<string, object?> { ["x"] = value };
+        Assert.Equal($"{python}|[{python}]", ChatTemplate.Parse("{{ x }}|{{ [x]|tojson }}", null, null).Render(variables));
+    }
+
+    [Fact]
+    public void Interpreter_NonFiniteFloats_PrintAsPython()
+    {
+        var variables = new Dictionary<string, object?> { ["x"] = new List<object?> { double.PositiveInfinity, double.NegativeInfinity, double.NaN } };
+        Assert.Equal("[inf, -inf, nan]|[Infinity, -Infinity, NaN]", ChatTemplate.Parse("{{ x }}|{{ x|tojson }}", null, null).Render(variables));
+    }
+
     [Fact]
     public void Interpreter_LoopVariables_And_Messages()
     {
@@ -239,6 +278,9 @@ public sealed class ChatTemplateTests
             var config = Path.Combine(dir, ByteLevelBpe.ConfigFileName);
             File.WriteAllText(config, """{"bos_token": {"__type": "AddedToken", "content": "<B>"}, "eos_token": "<E>", "chat_template": "{{ bos_token }}{% for m in messages %}[{{ m.content }}]{% endfor %}{{ eos_token }}"}""");
             Assert.Equal("<B>[hi]<E>", ChatTemplate.FromModelDirectory(dir).Render(turns));
+            // A null token stays undefined for the file's own template (Qwen3's bos_token), as transformers leaves it out.
+            File.WriteAllText(config, """{"bos_token": null, "eos_token": "<E>", "chat_template": "{{ bos_token is defined }}[{{ bos_token }}]{{ eos_token }}"}""");
+            Assert.Equal("False[]<E>", ChatTemplate.FromModelDirectory(dir).Render(turns));
             File.WriteAllText(config, """{"bos_token": "<B>", "eos_token": "<E>", "chat_template": null}""");
             Assert.Equal($"<B>{User}hi{Assistant}<think>\n", ChatTemplate.FromModelDirectory(dir).Render(turns));
             File.WriteAllText(config, """{"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D{{ messages|length }}"}]}""");
