@@ -36,6 +36,40 @@ public sealed class InfoCommandTests
     }
 
     [Fact]
+    public void Info_PublishedDistillQwen_PrintsTheGqaShapeAndCounts()
+    {
+        var path = Path.Combine(LayeringTests.RepoRoot(), "tests", "data", "reference", "published", "DeepSeek-R1-Distill-Qwen-1.5B", "config.json");
+        var (code, output) = CliTests.Run("info", "--config", path);
+        Assert.Equal(0, code);
+        Assert.Contains("qwen2, 28 dense layers, d=1536, vocab 151936, GQA 12 query / 2 kv heads of 128", output, StringComparison.Ordinal);
+        Assert.Contains("1,777,088,000", output, StringComparison.Ordinal);
+        Assert.Contains("GQA caches 6.0x less than MHA", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("router:", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_DefaultedKeys_AreOneWarningLineWithTheValuesTaken()
+    {
+        var path = WriteConfig(json => json.Replace("\"n_shared_experts\": 1,", "", StringComparison.Ordinal)
+            .Replace("\"max_position_embeddings\": 256,", "", StringComparison.Ordinal));
+        try
+        {
+            var (code, output) = CliTests.Run("info", "--config", path);
+            Assert.Equal(0, code);
+            var lines = output.Split('\n').Where(l => l.StartsWith("warning:", StringComparison.Ordinal)).ToArray();
+            var line = Assert.Single(lines);
+            Assert.Contains("using the deepseek_v3 defaults: ", line, StringComparison.Ordinal);
+            Assert.Contains("n_shared_experts = 1", line, StringComparison.Ordinal);
+            Assert.Contains("max_position_embeddings = 4096", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Info_UnknownKey_IsAWarning()
     {
         var path = WriteConfig(json => json.Replace("\"vocab_size\"", "\"brand_new_key\": 7, \"vocab_size\"", StringComparison.Ordinal));

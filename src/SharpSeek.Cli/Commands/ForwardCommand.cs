@@ -49,6 +49,7 @@ internal static class ForwardCommand
         try
         {
             using var checkpoint = CheckpointDirectory.Open(modelDir);
+            ConfigWarnings.Write(checkpoint.Config, stderr);
             using var weights = new ModelWeights(checkpoint.Config);
             weights.Load(checkpoint);
             using var transformer = new Transformer(weights, maxPositions: ids.Length);

@@ -12,7 +12,7 @@ internal static class InfoCommand
     private static readonly (string Label, ParameterComponent Component)[] Rows =
     [
         ("embedding", ParameterComponent.Embedding),
-        ("attention (MLA)", ParameterComponent.Attention),
+        ("attention", ParameterComponent.Attention),
         ("dense MLP", ParameterComponent.DenseMlp),
         ("routed experts", ParameterComponent.RoutedExperts),
         ("shared experts", ParameterComponent.SharedExperts),
@@ -46,7 +46,7 @@ internal static class InfoCommand
             errors.WriteLine($"error: {e.Message}");
             return 1;
         }
-        foreach (var key in config.UnknownKeys) { errors.WriteLine($"warning: unknown config key '{key}' (kept on save, not used)"); }
+        ConfigWarnings.Write(config, errors);
         var counts = ParameterShapes.Count(config);
         var kv = KvCacheSize.For(config);
         if (json) { WriteJson(output, name, config, counts, kv); } else { WriteText(output, name, config, counts, kv); }
@@ -56,10 +56,19 @@ internal static class InfoCommand
     private static void WriteText(TextWriter o, string name, ModelConfig c, ParameterCounts n, KvCacheSize kv)
     {
         var dense = Enumerable.Range(0, c.NumHiddenLayers).Count(i => !c.IsMoeLayer(i));
-        o.WriteLine($"config {name}: {c.NumHiddenLayers} layers ({dense} dense, {c.NumHiddenLayers - dense} MoE) + {c.MtpDepth} MTP, " +
-            $"d={c.HiddenSize}, vocab {c.VocabSize}, {c.NumAttentionHeads} heads, {(c.UsesQLora ? $"q_lora_rank {c.QLoraRank}" : "q_proj (no q-lora)")}, kv_lora_rank {c.KvLoraRank}");
-        o.WriteLine($"router: {c.Router} ({c.TopKMethod}, {c.ScoringFunc}{(c.HasCorrectionBias ? " + correction bias" : "")}), " +
-            $"top-{c.ExpertsPerToken} of {c.RoutedExperts} routed{(c.ExpertGroups > 1 ? $" in {c.ExpertGroups} groups ({c.TopKGroups} per token)" : "")}, {c.SharedExperts} shared");
+        if (c.IsDense)
+        {
+            o.WriteLine($"config {name}: {c.ModelType}, {c.NumHiddenLayers} dense layers, d={c.HiddenSize}, vocab {c.VocabSize}, " +
+                $"GQA {c.NumAttentionHeads} query / {c.NumKeyValueHeads} kv heads of {c.AttentionHeadDim}, intermediate {c.IntermediateSize}, " +
+                $"{(c.TieWordEmbeddings ? "tied" : "untied")} embeddings, rope {c.RopeScaling?.Kind ?? "default"} θ={c.RopeTheta}");
+        }
+        else
+        {
+            o.WriteLine($"config {name}: {c.NumHiddenLayers} layers ({dense} dense, {c.NumHiddenLayers - dense} MoE) + {c.MtpDepth} MTP, " +
+                $"d={c.HiddenSize}, vocab {c.VocabSize}, {c.NumAttentionHeads} heads, {(c.UsesQLora ? $"q_lora_rank {c.QLoraRank}" : "q_proj (no q-lora)")}, kv_lora_rank {c.KvLoraRank}");
+            o.WriteLine($"router: {c.Router} ({c.TopKMethod}, {c.ScoringFunc}{(c.HasCorrectionBias ? " + correction bias" : "")}), " +
+                $"top-{c.ExpertsPerToken} of {c.RoutedExperts} routed{(c.ExpertGroups > 1 ? $" in {c.ExpertGroups} groups ({c.TopKGroups} per token)" : "")}, {c.SharedExperts} shared");
+        }
         o.WriteLine($"parameters: {Human(n.Total)} total, {Human(n.Activated)} activated per token ({n.Total:N0} / {n.Activated:N0}); " +
             $"{Human(n.ActivatedWithoutEmbedding)} activated without the embedding lookup");
         o.WriteLine();
@@ -79,9 +88,10 @@ internal static class InfoCommand
             (c.QuantizationConfig is null ? "" : $"; FP8 layout adds {n.ScaleTensors:N0} weight_scale_inv tensors ({n.ScaleElements:N0} F32)"));
         o.WriteLine();
         o.WriteLine($"KV cache per token ({c.NumHiddenLayers} layers){"elements",14}{"BF16",14}{"F32",14}");
-        o.WriteLine($"  {"MLA (c_kv + k_pe)",-30}{kv.MlaElementsPerToken,10:N0}{Bytes(kv.MlaBytesPerToken(2)),14}{Bytes(kv.MlaBytesPerToken(4)),14}");
+        var own = c.IsDense ? $"GQA ({c.NumKeyValueHeads} kv heads, k and v)" : "MLA (c_kv + k_pe)";
+        o.WriteLine($"  {own,-30}{kv.MlaElementsPerToken,10:N0}{Bytes(kv.MlaBytesPerToken(2)),14}{Bytes(kv.MlaBytesPerToken(4)),14}");
         o.WriteLine($"  {$"MHA ({c.NumAttentionHeads} heads, k and v)",-30}{kv.MhaElementsPerToken,10:N0}{Bytes(kv.MhaBytesPerToken(2)),14}{Bytes(kv.MhaBytesPerToken(4)),14}");
-        o.WriteLine($"  MLA caches {kv.Ratio:F1}x less than MHA");
+        o.WriteLine($"  {(c.IsDense ? "GQA" : "MLA")} caches {kv.Ratio:F1}x less than MHA");
     }
 
     private static void WriteJson(TextWriter o, string name, ModelConfig c, ParameterCounts n, KvCacheSize kv)
@@ -91,6 +101,7 @@ internal static class InfoCommand
         {
             w.WriteStartObject();
             w.WriteString("config", name);
+            w.WriteString("model_type", c.ModelType);
             w.WriteString("router", c.Router.ToString());
             w.WriteNumber("total", n.Total);
             w.WriteNumber("activated", n.Activated);
@@ -118,6 +129,9 @@ internal static class InfoCommand
             w.WriteStartArray("unknown_keys");
             foreach (var key in c.UnknownKeys) { w.WriteStringValue(key); }
             w.WriteEndArray();
+            w.WriteStartObject("defaulted_keys");
+            foreach (var (key, value) in c.DefaultedKeys) { w.WriteString(key, value); }
+            w.WriteEndObject();
             w.WriteEndObject();
         }
         o.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
