@@ -1,6 +1,7 @@
 // ModelConfig.Json.cs: reading and writing config.json in HF's layout (sorted keys, 2-space indent), both rope spellings,
-// unknown keys kept for the round trip, absent keys filled with their family's HF defaults and reported
-// (ModelFamilies), a dense config written without the DeepSeek-only keys, and the presets (configs/*.json, also embedded in this assembly).
+// unknown keys kept for the round trip, duplicate keys refused, absent keys filled with their family's HF defaults and
+// reported (ModelFamilies), a dense config written without the DeepSeek-only keys, and the presets (configs/*.json,
+// also embedded in this assembly).
 // Not here: the fields (ModelConfig.cs), the rules (ModelConfig.Validate.cs). Tested by ModelConfigTests.
 using System.Text;
 using System.Text.Json;
@@ -94,7 +95,11 @@ public sealed partial record ModelConfig
     {
         try
         {
-            if (JsonNode.Parse(json) is not JsonObject node) { throw new InvalidDataException($"{source}: expected a JSON object"); }
+            // A key given twice is refused (naming it) rather than one of its values silently winning.
+            if (JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) is not JsonObject node)
+            {
+                throw new InvalidDataException($"{source}: expected a JSON object");
+            }
             var v5Spelling = false;
             // transformers v5 renamed rope_scaling to rope_parameters; if both are there, a non-null rope_scaling wins and
             // rope_parameters stays an unknown key.

@@ -1,6 +1,7 @@
 // ModelWeights.cs: every parameter of ParameterShapes.For(config) in one parameters arena (and, for training, the
 // gradients in one gradients arena), exposed as layer objects with .NET-named fields and by HF name. The MTP modules'
-// copies of the embedding and head are the main tensors under a second name. Not here: file formats (a checkpoint reader
+// copies of the embedding and head are the main tensors under a second name. A config whose weights cannot fit in memory
+// is refused before anything is allocated (ModelFootprint.EnsureFits). Not here: file formats (a checkpoint reader
 // fills the tensors through Set or Load), the forward (Transformer). Tested by ModelWeightsTests.
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
@@ -17,6 +18,7 @@ public sealed class ModelWeights : IDisposable
     public ModelWeights(ModelConfig config, DType dtype = DType.F32, bool withGradients = false)
     {
         if (dtype is not (DType.F32 or DType.F64)) { throw new ArgumentException($"model weights must be F32 or F64; got {dtype}", nameof(dtype)); }
+        ModelFootprint.EnsureFits(config, dtype.SizeOf() * (withGradients ? 2L : 1L));
         Config = config;
         DType = dtype;
         var shapes = ParameterShapes.For(config);
@@ -113,15 +115,12 @@ public sealed class ModelWeights : IDisposable
 
     /// <summary>
     /// Fills every parameter from a Hugging Face checkpoint directory (FP8 weights dequantized with their block scales),
-    /// after checking that the checkpoint's names and shapes are exactly the config's; throws listing every problem.
+    /// after checking that the checkpoint's names and shapes are exactly the config's; throws naming the cause first,
+    /// then the count and the first few problems (<see cref="ConfigMismatch"/>).
     /// </summary>
     public int Load(CheckpointDirectory checkpoint)
     {
-        var problems = checkpoint.Check(ParameterShapes.For(Config));
-        if (problems.Count > 0)
-        {
-            throw new InvalidDataException($"checkpoint '{checkpoint.DirectoryPath}' does not match its config:\n  " + string.Join("\n  ", problems));
-        }
+        ConfigMismatch.EnsureMatches(checkpoint, Config);
         return Load((name, shape) =>
         {
             var values = new float[shape.Aggregate(1L, (a, d) => a * d)];

@@ -1,6 +1,7 @@
 // ParameterShapes.cs: config → every checkpoint tensor as (HF name, shape), in checkpoint order, without allocating
 // (llm.c's fill_in_parameter_sizes), and the counts built on it: total, activated per token, MTP, FP8 scale tensors
-// (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md). Not here: the tensors themselves, name mapping onto .NET fields (Checkpoint/WeightNames.cs).
+// (deepseek-ai/DeepSeek-V3:README_WEIGHTS.md). Not here: the tensors themselves, name mapping onto .NET fields (Checkpoint/WeightNames.cs), the
+// arithmetic counts and memory checks done before enumerating (ModelFootprint.cs).
 // Tested by ParameterShapesTests.
 namespace SharpSeek.Model;
 
@@ -9,10 +10,12 @@ public static class ParameterShapes
 {
     /// <summary>Every weight tensor: <c>model.embed_tokens</c>, layers 0 .. num_hidden_layers + D - 1 (the last D are
     /// MTP modules with their own embed_tokens, enorm, hnorm, eh_proj, shared_head.norm, shared_head.head),
-    /// <c>model.norm</c>, and <c>lm_head</c> unless tie_word_embeddings.</summary>
+    /// <c>model.norm</c>, and <c>lm_head</c> unless tie_word_embeddings. Refuses (before enumerating) a config with more
+    /// than <see cref="ModelFootprint.MaxTensors"/> tensors or a dimension past int (<see cref="ModelFootprint.EnsureEnumerable"/>).</summary>
     public static IReadOnlyList<ParameterShape> For(ModelConfig c)
     {
         ArgumentNullException.ThrowIfNull(c);
+        ModelFootprint.EnsureEnumerable(c);
         if (c.IsDense) { return DenseFamily.Parameters(c); }
         var list = new List<ParameterShape>();
         int d = c.HiddenSize, v = c.VocabSize;

@@ -1,5 +1,6 @@
-// ForwardCommandTests.cs: `sharpseek forward` on golden checkpoints (DeepSeek FP8, sharded Qwen2, Llama) matches the PyTorch reference's logits, writes
-// --output atomically, and fails with exit code 1 and a message on bad input.
+// ForwardCommandTests.cs: `sharpseek forward` on golden checkpoints (DeepSeek FP8, sharded Qwen2, Llama) matches the
+// PyTorch reference's logits, writes --output atomically, and fails with exit code 1 and a message on bad input (more
+// ids than max_position_embeddings too).
 using System.Text.Json;
 
 namespace SharpSeek.Cli.Tests;
@@ -53,6 +54,15 @@ public sealed class ForwardCommandTests
         var (code, text) = CliTests.Run("forward", "--model", Variant("qlora_f32"), "--tokens", tokens);
         Assert.Equal(1, code);
         Assert.Contains(expected, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MoreTokensThanTheContext_ExitsOneNamingConfigJson()
+    {
+        var dir = Variant("qlora_f32");
+        var (code, text) = CliTests.Run("forward", "--model", dir, "--tokens", string.Join(',', Enumerable.Repeat(1, 65)));
+        Assert.Equal(1, code);
+        Assert.Contains($"--tokens has 65 ids but the context holds 64 (max_position_embeddings in {Path.Combine(dir, "config.json")})", text, StringComparison.Ordinal);
     }
 
     [Fact]

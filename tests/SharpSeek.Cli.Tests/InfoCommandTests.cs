@@ -1,5 +1,6 @@
 // InfoCommandTests.cs: `sharpseek info` as a user runs it: DeepSeek's 671B / 37B figures, --json that parses, and exit
-// code 1 with the message (no stack trace) for a missing file or an impossible config.
+// code 1 with the message (no stack trace) for a missing file, an impossible config, a config too large to enumerate
+// (10^6 layers, 10^9 experts: refused at once, not after gigabytes) and a key given twice.
 using System.Text.Json;
 
 namespace SharpSeek.Cli.Tests;
@@ -103,6 +104,27 @@ public sealed class InfoCommandTests
             var (code, output) = CliTests.Run("info", "--config", path);
             Assert.Equal(1, code);
             Assert.Contains("'kv_lora_rank' = 0", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("\"num_hidden_layers\": 3", "\"num_hidden_layers\": 1000000", "num_hidden_layers = 1000000")]
+    [InlineData("\"n_routed_experts\": 8", "\"n_routed_experts\": 1000000000", "n_routed_experts = 1000000000")]
+    [InlineData("\"hidden_size\": 32", "\"hidden_size\": 32, \"hidden_size\": 64", "Duplicate property 'hidden_size'")]
+    public void Info_HugeOrDuplicatedConfig_ExitsOneNamingFileAndField(string find, string replace, string expected)
+    {
+        var path = WriteConfig(json => json.Replace(find, replace, StringComparison.Ordinal));
+        try
+        {
+            var (code, output) = CliTests.Run("info", "--config", path);
+            Assert.Equal(1, code);
+            Assert.StartsWith($"error: {path}: ", output, StringComparison.Ordinal);
+            Assert.Contains(expected, output, StringComparison.Ordinal);
             Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         }
         finally

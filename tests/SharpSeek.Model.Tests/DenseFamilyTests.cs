@@ -1,7 +1,7 @@
 // DenseFamilyTests.cs: the qwen2/llama family seam: the published DeepSeek-R1-Distill configs load as they are with their
 // published parameter counts, absent keys take the family's HF defaults and are reported, a dense config saves without
-// the DeepSeek-only keys, bad values name their field and both numbers, the Llama-3 RoPE bands, and the parameter table
-// against the layer objects (biases where the family has them, tied heads).
+// the DeepSeek-only keys, bad values name their field and both numbers, the Llama-3 RoPE bands, the parameter table
+// against the layer objects (biases where the family has them, tied heads) and ModelFootprint's arithmetic counts.
 using System.Text.Json.Nodes;
 using SharpSeek.Model.Layers;
 
@@ -108,6 +108,22 @@ public sealed class DenseFamilyTests
     {
         var e = Assert.Throws<InvalidDataException>(() => Edited(Tiny("qwen2_f32"), n => n[key] = JsonValue.Create(value)));
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("qwen2_f32", false, false)]
+    [InlineData("llama_f32", false, false)]
+    [InlineData("llama_f32", true, true)]
+    public void Footprint_EqualsTheEnumeratedInventory(string variant, bool attentionBias, bool mlpBias)
+    {
+        var c = Edited(Tiny(variant), n => { n["attention_bias"] = attentionBias; n["mlp_bias"] = mlpBias; });
+        var shapes = ParameterShapes.For(c);
+        Assert.Equal(shapes.Count, ModelFootprint.Tensors(c));
+        Assert.Equal(shapes.Sum(t => t.Elements), ModelFootprint.Parameters(c));
+        Assert.Equal(ModelFootprint.Parameters(c), ModelFootprint.UniqueParameters(c));
+        var huge = Edited(Tiny(variant), n => n["num_hidden_layers"] = 1_000_000_000);
+        var e = Assert.Throws<InvalidDataException>(() => new ModelWeights(huge));
+        Assert.Contains("num_hidden_layers = 1000000000", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

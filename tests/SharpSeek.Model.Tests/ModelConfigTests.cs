@@ -1,5 +1,5 @@
 // ModelConfigTests.cs: config.json reading and writing (round trip, unknown keys, both rope spellings, q_lora_rank null/0),
-// presets, and every validation rule naming its field. Not here: parameter counts (ParameterShapesTests).
+// presets, every validation rule naming its field, and a key given twice naming the file and the key. Not here: parameter counts (ParameterShapesTests).
 using System.Text.Json.Nodes;
 
 namespace SharpSeek.Model.Tests;
@@ -186,6 +186,29 @@ public sealed class ModelConfigTests
         {
             var e = Assert.Throws<InvalidDataException>(() => ModelConfig.Load(path));
             Assert.Contains("'n_group' = 3", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    // A key given twice (top level or nested) is refused naming the file and the key, never one value silently winning.
+    [Theory]
+    [InlineData("\"hidden_size\": 32,", "\"hidden_size\": 7168, \"hidden_size\": 32,", "hidden_size")]
+    [InlineData("\"beta_fast\": 32,", "\"beta_fast\": 32, \"beta_fast\": 16,", "beta_fast")]
+    public void Load_DuplicateKey_NamesTheFileAndTheKey(string find, string replace, string key)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"sharpseek-dup-{Guid.NewGuid():N}.json");
+        var text = File.ReadAllText(Repo.Config("tiny.json"));
+        Assert.Contains(find, text, StringComparison.Ordinal);
+        File.WriteAllText(path, text.Replace(find, replace, StringComparison.Ordinal));
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => ModelConfig.Load(path));
+            Assert.Contains(path, e.Message, StringComparison.Ordinal);
+            Assert.Contains($"'{key}'", e.Message, StringComparison.Ordinal);
+            Assert.Contains("uplicate", e.Message, StringComparison.Ordinal);
         }
         finally
         {

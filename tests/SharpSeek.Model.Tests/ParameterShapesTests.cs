@@ -2,7 +2,9 @@
 // technical report; 36.7B activated in deepseek-ai/DeepSeek-V3:README_WEIGHTS.md; the released checkpoint's 46,183 +
 // 45,808 tensors and 684,531,386,000 stored elements) with our exact counts (MTP 13.46B / 11.61B unique, 37.55B
 // activated, V3 scale shapes), V2-Lite's 15.7B / 2.4B, the presets' size
-// targets, the KV-cache sizes, and the approved (name, shape) list of tiny.json in tests/data.
+// targets, the KV-cache sizes, and the approved (name, shape) list of tiny.json in tests/data; ModelFootprint's arithmetic
+// counts equal the enumeration for every preset and layout, and configs too large for memory (10^6 layers, 10^9
+// experts) are refused by ModelFootprint, ParameterShapes.For and ModelWeights without allocating.
 namespace SharpSeek.Model.Tests;
 
 public sealed class ParameterShapesTests
@@ -145,5 +147,61 @@ public sealed class ParameterShapesTests
             File.WriteAllText(receivedPath, received);
             Assert.Fail($"tiny.json's tensors differ from tests/data/tiny.parameters.approved.txt; if the change is intended, copy {receivedPath} over it");
         }
+    }
+
+    [Theory]
+    [InlineData("tiny")]
+    [InlineData("small")]
+    [InlineData("16B")]
+    [InlineData("671B")]
+    public void Footprint_EqualsTheEnumeratedInventory(string preset)
+    {
+        var c = ModelConfig.LoadPreset(preset);
+        ModelConfig[] variants =
+        [
+            c, c with { QLoraRank = null }, c with { TieWordEmbeddings = true }, c with { NumNextnPredictLayers = 0 }, c with { NumNextnPredictLayers = 2 },
+            c with { MoeLayerFreq = 2 }, c with { FirstKDenseReplace = 0 }, c with { SharedExperts = 0 }, c with { SharedExperts = 2, TopKMethod = "greedy" },
+        ];
+        foreach (var v in variants)
+        {
+            var shapes = ParameterShapes.For(v);
+            Assert.Equal(shapes.Count, ModelFootprint.Tensors(v));
+            Assert.Equal(shapes.Sum(t => t.Elements), ModelFootprint.Parameters(v));
+            Assert.Equal(shapes.Where(t => Checkpoint.WeightNames.SharedAlias(v, t.Name) is null).Sum(t => t.Elements), ModelFootprint.UniqueParameters(v));
+        }
+    }
+
+    // The 671B config enumerates (info needs it) and fits a machine with enough memory; with less it is refused.
+    [Fact]
+    public void EnsureFits_ComparesTheWeightsWithTheMemoryGiven()
+    {
+        var bytes = (long)ModelFootprint.UniqueParameters(V3) * 4;
+        ModelFootprint.EnsureFits(V3, 4, availableBytes: bytes);
+        var e = Assert.Throws<InvalidDataException>(() => ModelFootprint.EnsureFits(V3, 4, "671B.json", availableBytes: bytes - 1));
+        Assert.StartsWith("671B.json: the model has 6.83E+11 parameters, which need 2.7 TB at 4 bytes each, but this process can use 2.7 TB", e.Message, StringComparison.Ordinal);
+        Assert.Contains("num_hidden_layers = 61", e.Message, StringComparison.Ordinal);
+    }
+
+    // The campaign's configs ran to ~11 GB before failing; now the arithmetic refuses them, allocating next to nothing.
+    [Theory]
+    [InlineData(1_000_000, 8, "num_hidden_layers = 1000000")]
+    [InlineData(3, 1_000_000_000, "n_routed_experts = 1000000000")]
+    public void HugeConfig_RefusedBeforeAnythingIsAllocated(int layers, int experts, string field)
+    {
+        var c = ModelConfig.LoadPreset("tiny") with { NumHiddenLayers = layers, RoutedExperts = experts };
+        c.Validate();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var fits = Assert.Throws<InvalidDataException>(() => ModelFootprint.EnsureFits(c, 4));
+        var weights = Assert.Throws<InvalidDataException>(() => new ModelWeights(c));
+        var shapes = Assert.Throws<InvalidDataException>(() => ParameterShapes.For(c));
+        var count = Assert.Throws<InvalidDataException>(() => ParameterShapes.Count(c));
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1_000_000);
+        foreach (var e in new[] { fits, weights })
+        {
+            Assert.Contains("this process can use", e.Message, StringComparison.Ordinal);
+            Assert.Contains(field, e.Message, StringComparison.Ordinal);
+        }
+        Assert.Contains(field, shapes.Message, StringComparison.Ordinal);
+        Assert.Contains($"expected at most {ModelFootprint.MaxTensors:N0}", count.Message, StringComparison.Ordinal);
     }
 }

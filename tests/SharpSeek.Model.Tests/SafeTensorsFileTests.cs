@@ -1,6 +1,8 @@
 // SafeTensorsFileTests.cs: reading safetensors: every dtype and odd shapes round-trip through the writer and convert to
 // f32 as the scalar decoders do; corrupted files (built byte by byte here) are rejected with a message that names the
-// file, the tensor and the rule; U8/BOOL entries stay readable as raw bytes.
+// file, the tensor and the rule; the data section must be covered exactly (a header length lowered by one into the
+// space padding, bytes appended, gaps); a header of any length, padded with spaces or not, reads back; U8/BOOL entries
+// stay readable as raw bytes.
 using System.Runtime.InteropServices;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Tensors;
@@ -93,6 +95,12 @@ public sealed class SafeTensorsFileTests
             { "overlap", CheckpointTestFiles.Raw("{\"a\":{" + Ok + ",\"data_offsets\":[0,24]},\"w\":{" + Ok + ",\"data_offsets\":[20,44]}}", 44), ["tensor 'w'", "overlap tensor 'a'", "[20, 44]", "[0, 24]"] },
             { "same range twice", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[0,24]},\"a\":{" + Ok + ",\"data_offsets\":[0,24]}}", 24), ["overlap tensor"] },
             { "duplicate name", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[0,24]},\"w\":{" + Ok + ",\"data_offsets\":[24,48]}}", 48), ["tensor 'w'", "duplicate name"] },
+            { "gap between tensors", CheckpointTestFiles.Raw("{\"a\":{" + Ok + ",\"data_offsets\":[0,24]},\"w\":{" + Ok + ",\"data_offsets\":[28,52]}}", 52),
+                ["tensor 'w'", "[28, 52] leave bytes [24, 28) after tensor 'a' unused", "expected it to begin at 24"] },
+            { "first tensor not at 0", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[4,28]}}", 28), ["tensor 'w'", "bytes [0, 4) at the start", "begin at 0"] },
+            { "bytes after the last tensor", CheckpointTestFiles.Raw("{\"w\":{" + Ok + ",\"data_offsets\":[0,24]}}", 25),
+                ["data section", "has 25 bytes but the last tensor, 'w', ends at 24", "expected the tensors to end exactly at the end of the file"] },
+            { "data but no tensors", CheckpointTestFiles.Raw("{}", 3), ["has 3 bytes but no tensor holds any of them"] },
             { "metadata not strings", CheckpointTestFiles.Raw("{\"__metadata__\":{\"format\":1}}", 0), ["__metadata__ 'format'", "expected a string"] },
         };
     }
@@ -125,6 +133,71 @@ public sealed class SafeTensorsFileTests
         var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path));
         Assert.Contains("tensor 'b'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("out of bounds", ex.Message, StringComparison.Ordinal);
+    }
+
+    // The campaign's damage: a header length lowered by one still parses (the header ends in space padding) and would read
+    // every tensor one byte out of place; 4 bytes appended would be ignored. Both are refused, naming file and counts.
+    [Fact]
+    public void Open_HeaderLengthLoweredOrBytesAppended_Refused()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("w.safetensors");
+        var rng = new Random(3);
+        var values = CheckpointTestFiles.Random(rng, 6);
+        // A name whose header needs padding, so that N - 1 still ends inside the spaces.
+        var name = Enumerable.Range(1, 8).Select(k => new string('w', k)).First(n =>
+        {
+            SafeTensorsWriter.Write(path, [new SafeTensorEntry(n, DType.F32, [2, 3], MemoryMarshal.AsBytes(values.AsSpan()).ToArray())]);
+            var b = File.ReadAllBytes(path);
+            return b[8 + (int)BitConverter.ToUInt64(b, 0) - 1] == (byte)' ';
+        });
+        var good = File.ReadAllBytes(path);
+        var n = BitConverter.ToUInt64(good, 0);
+        using (var file = SafeTensorsFile.Open(path))
+        {
+            var read = new float[6];
+            file.ReadAsSingle(name, read);
+            Assert.Equal(values, read);
+        }
+
+        var lowered = good.ToArray();
+        BitConverter.GetBytes(n - 1).CopyTo(lowered, 0);
+        File.WriteAllBytes(path, lowered);
+        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path));
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"the {n - 1}-byte header) has 25 bytes but the last tensor, '{name}', ends at 24", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("wrong header length", ex.Message, StringComparison.Ordinal);
+
+        File.WriteAllBytes(path, [.. good, 0, 0, 0, 0]);
+        ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path));
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("has 28 bytes but the last tensor", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("expected the tensors to end exactly at the end of the file", ex.Message, StringComparison.Ordinal);
+    }
+
+    // The data section begins right after the header, whatever N is: an unpadded 111-byte header (data at file offset 119,
+    // not 8-aligned) and the same header padded with trailing spaces (data at 120, or at 127) all read back exactly.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(8)]
+    public void Open_HeaderOfAnyLengthWithOrWithoutPadding_ReadsBack(int padding)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("p.safetensors");
+        var values = CheckpointTestFiles.Random(new Random(9), 3);
+        var header = "{\"b\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[12,18]},\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}"
+            + new string(' ', padding);
+        var bf16 = values.Select(BFloat16.FromSingle).ToArray();
+        byte[] data = [.. MemoryMarshal.AsBytes(values.AsSpan()), .. MemoryMarshal.AsBytes(bf16.AsSpan())];
+        byte[] bytes = [.. BitConverter.GetBytes((ulong)header.Length), .. System.Text.Encoding.UTF8.GetBytes(header), .. data];
+        File.WriteAllBytes(path, bytes);
+        using var file = SafeTensorsFile.Open(path);
+        var (w, b) = (new float[3], new float[3]);
+        file.ReadAsSingle("w", w);
+        file.ReadAsSingle("b", b);
+        Assert.Equal(values, w);
+        Assert.Equal(bf16.Select(x => x.ToSingle()), b);
     }
 
     [Fact]

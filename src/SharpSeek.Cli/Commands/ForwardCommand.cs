@@ -1,7 +1,7 @@
 // ForwardCommand.cs: `sharpseek forward --model <dir> --tokens 0,17,255 [--output logits.json]`: one forward pass of a
 // Hugging Face DeepseekV3 checkpoint directory over token ids (no tokenizer needed), printing or writing
 // {"logits": [[…] per position], "mtp_logits": [[…] per position]}. MTP row i predicts token i + 2.
-// Not here: sampling and generation. Tested by ForwardCommandTests.
+// At most max_position_embeddings tokens. Not here: sampling and generation. Tested by ForwardCommandTests.
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -50,6 +50,11 @@ internal static class ForwardCommand
         {
             using var checkpoint = CheckpointDirectory.Open(modelDir);
             ConfigWarnings.Write(checkpoint.Config, stderr);
+            if (ids.Length > checkpoint.Config.MaxPositionEmbeddings)
+            {
+                throw new ArgumentException($"--tokens has {ids.Length} ids but the context holds {checkpoint.Config.MaxPositionEmbeddings} "
+                    + $"(max_position_embeddings in {Path.Combine(modelDir, CheckpointDirectory.ConfigFile)}); expected at most that many");
+            }
             using var weights = new ModelWeights(checkpoint.Config);
             weights.Load(checkpoint);
             using var transformer = new Transformer(weights, maxPositions: ids.Length);

@@ -37,9 +37,12 @@ internal static class InfoCommand
     private static int Run(string name, bool json, TextWriter output, TextWriter errors)
     {
         ModelConfig config;
+        ParameterCounts counts;
         try
         {
             config = ModelConfig.LoadPreset(name);
+            ModelFootprint.EnsureEnumerable(config, name); // a config too large to enumerate, refused naming the file
+            counts = ParameterShapes.Count(config);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
@@ -47,7 +50,6 @@ internal static class InfoCommand
             return 1;
         }
         ConfigWarnings.Write(config, errors);
-        var counts = ParameterShapes.Count(config);
         var kv = KvCacheSize.For(config);
         if (json) { WriteJson(output, name, config, counts, kv); } else { WriteText(output, name, config, counts, kv); }
         return 0;

@@ -43,6 +43,7 @@ public sealed class InferenceWeights
     public static InferenceWeights Load(string modelDir, WeightFormat format)
     {
         using var checkpoint = CheckpointDirectory.Open(modelDir);
+        ConfigMismatch.EnsureMatches(checkpoint, checkpoint.Config); // before allocating weights of a config the tensors contradict
         using var weights = new ModelWeights(checkpoint.Config);
         weights.Load(checkpoint);
         return From(weights, format, checkpoint);

@@ -1,8 +1,10 @@
 // CheckpointDirectory.cs: a Hugging Face model directory: config.json plus model.safetensors, or shards listed by
-// model.safetensors.index.json (weight_map: name → shard file, shards opened and validated on first use). ReadWeight
-// turns any stored float tensor into f32, dequantizing E4M3 weights with their weight_scale_inv blocks (deepseek-ai/DeepSeek-V3:inference/kernel.py, weight_dequant); Check
-// compares the stored tensors with the expected inventory. Not here: the safetensors format (SafeTensorsFile.cs),
-// writing (CheckpointWriter.cs), mapping names onto layers. Tested by CheckpointDirectoryTests.
+// model.safetensors.index.json (weight_map: name → shard file, shards opened and validated on first use), each file
+// taken from the newest complete checkpoint (CheckpointCommit.Resolve: a committed staging folder a crash left behind
+// counts). ReadWeight turns any stored float tensor into f32, dequantizing E4M3 weights with their weight_scale_inv
+// blocks (deepseek-ai/DeepSeek-V3:inference/kernel.py, weight_dequant); Check compares the stored tensors with the expected inventory. Not here: the safetensors format
+// (SafeTensorsFile.cs), writing (CheckpointWriter.cs, CheckpointCommit.cs), mapping names onto layers, summarizing
+// mismatches (ConfigMismatch.cs). Tested by CheckpointDirectoryTests.
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using SharpSeek.Tensors;
@@ -23,10 +25,12 @@ public sealed class CheckpointDirectory : IDisposable
     private readonly Dictionary<string, string> _weightMap;
     private readonly Dictionary<string, SafeTensorsFile> _shards = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+    private readonly string _weightsFolder;
 
-    private CheckpointDirectory(string path, ModelConfig config, Dictionary<string, string> weightMap)
+    private CheckpointDirectory(string path, string weightsFolder, ModelConfig config, Dictionary<string, string> weightMap)
     {
         DirectoryPath = path;
+        _weightsFolder = weightsFolder;
         Config = config;
         _weightMap = weightMap;
         Names = [.. weightMap.Keys.Order(StringComparer.Ordinal)];
@@ -39,22 +43,37 @@ public sealed class CheckpointDirectory : IDisposable
     /// <summary>Every stored tensor name (weights and scales), sorted ordinally.</summary>
     public IReadOnlyList<string> Names { get; }
 
-    /// <summary>Reads config.json, then model.safetensors (opened and validated now) or model.safetensors.index.json.
-    /// Throws <see cref="InvalidDataException"/> or <see cref="FileNotFoundException"/> naming the file at fault.</summary>
+    /// <summary>Reads config.json, then model.safetensors (opened and validated now) or model.safetensors.index.json, each
+    /// from the newest complete checkpoint (<see cref="CheckpointCommit.Resolve"/>). Throws <see cref="InvalidDataException"/>
+    /// or <see cref="FileNotFoundException"/> naming the file at fault.</summary>
     public static CheckpointDirectory Open(string dir)
     {
-        var config = ModelConfig.Load(Path.Combine(dir, ConfigFile));
-        var single = Path.Combine(dir, SingleFile);
-        var index = Path.Combine(dir, IndexFile);
+        try
+        {
+            return OpenNewest(dir);
+        }
+        catch (IOException e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // A writer may have moved a staged file into place between Resolve and the open: look again, once.
+            return OpenNewest(dir);
+        }
+    }
+
+    private static CheckpointDirectory OpenNewest(string dir)
+    {
+        var config = ModelConfig.Load(CheckpointCommit.Resolve(dir, ConfigFile));
+        ModelFootprint.EnsureFits(config, sizeof(float), Path.Combine(dir, ConfigFile));
+        var folder = CheckpointCommit.Folder(dir, SingleFile, IndexFile);
+        var (single, index) = (Path.Combine(folder, SingleFile), Path.Combine(folder, IndexFile));
         if (File.Exists(single))
         {
             var file = SafeTensorsFile.Open(single);
-            var result = new CheckpointDirectory(dir, config, file.Names.ToDictionary(n => n, _ => SingleFile, StringComparer.Ordinal));
+            var result = new CheckpointDirectory(dir, folder, config, file.Names.ToDictionary(n => n, _ => SingleFile, StringComparer.Ordinal));
             result._shards[SingleFile] = file;
             return result;
         }
-        if (File.Exists(index)) { return new CheckpointDirectory(dir, config, ReadIndex(index)); }
-        throw new FileNotFoundException($"{dir}: neither {SingleFile} nor {IndexFile} exists", single);
+        if (File.Exists(index)) { return new CheckpointDirectory(dir, folder, config, ReadIndex(index)); }
+        throw new FileNotFoundException($"{dir}: neither {SingleFile} nor {IndexFile} exists", Path.Combine(dir, SingleFile));
     }
 
     public bool Contains(string name) => _weightMap.ContainsKey(name);
@@ -192,7 +211,7 @@ public sealed class CheckpointDirectory : IDisposable
         {
             if (!_shards.TryGetValue(fileName, out shard))
             {
-                var path = Path.Combine(DirectoryPath, fileName);
+                var path = Path.Combine(_weightsFolder, fileName);
                 if (!File.Exists(path)) { throw Fail(name, $"mapped to shard '{fileName}', which does not exist"); }
                 shard = SafeTensorsFile.Open(path);
                 _shards[fileName] = shard;

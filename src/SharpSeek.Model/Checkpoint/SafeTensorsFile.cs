@@ -1,7 +1,9 @@
-// SafeTensorsFile.cs: a memory-mapped safetensors file (huggingface/safetensors:README.md: u64 little-endian header length N, N bytes of UTF-8
-// JSON, then the data section), with the whole header validated before any tensor byte is read, and conversion of float
-// tensors to f32. Not here: FP8 block scales (CheckpointDirectory.ReadWeight), writing (SafeTensorsWriter.cs), shards.
-// Tested by SafeTensorsFileTests.
+// SafeTensorsFile.cs: a memory-mapped safetensors file (huggingface/safetensors:README.md: u64 little-endian header length N, N bytes of UTF-8 JSON, then
+// the data section, which begins right after the header whatever N is), with the whole header validated before any
+// tensor byte is read: the tensors' data_offsets must cover the data section exactly (from 0 to the file's end, no gap,
+// no overlap; zero-length tensors aside), so a wrong N or bytes appended are refused rather than read out of place.
+// Also conversion of float tensors to f32. Not here: FP8 block scales (CheckpointDirectory.ReadWeight), writing
+// (SafeTensorsWriter.cs), shards. Tested by SafeTensorsFileTests.
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -188,18 +190,38 @@ public sealed class SafeTensorsFile : IDisposable
                 if (dtype is { } known) { typed.Add(new SafeTensorInfo(property.Name, known, shape, begin, end - begin)); }
                 else { raw.Add(property.Name, (dtypeName, begin, end - begin)); }
             }
-            spans.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
-            for (var i = 1; i < spans.Count; i++)
-            {
-                var (prev, cur) = (spans[i - 1], spans[i]);
-                // Zero-length tensors occupy nothing and overlap nothing.
-                if (cur.Begin < prev.End && cur.End > cur.Begin)
-                {
-                    throw new InvalidDataException(
-                        $"{path}: tensor '{cur.Name}': data_offsets [{cur.Begin}, {cur.End}] overlap tensor '{prev.Name}' [{prev.Begin}, {prev.End}]");
-                }
-            }
+            CheckCoverage(path, spans, n, dataLength);
             return (dataStart, typed, raw, metadata);
+        }
+    }
+
+    // The data section must be exactly the tensors' bytes: sorted by begin, each non-empty tensor starts where the previous
+    // one ended, the first at 0, the last at the end of the file. Zero-length tensors occupy nothing and are skipped.
+    private static void CheckCoverage(string path, List<(long Begin, long End, string Name)> spans, ulong headerLength, long dataLength)
+    {
+        spans.RemoveAll(s => s.End == s.Begin);
+        spans.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+        var (start, end, last) = (0L, 0L, "");
+        foreach (var (begin, stop, name) in spans)
+        {
+            if (begin < end)
+            {
+                throw new InvalidDataException($"{path}: tensor '{name}': data_offsets [{begin}, {stop}] overlap tensor '{last}' [{start}, {end}]");
+            }
+            if (begin > end)
+            {
+                var after = last.Length == 0 ? "at the start of the data section" : $"after tensor '{last}'";
+                throw new InvalidDataException($"{path}: tensor '{name}': data_offsets [{begin}, {stop}] leave bytes [{end}, {begin}) {after} "
+                    + $"unused; expected it to begin at {end} (the tensors must cover the data section without gaps)");
+            }
+            (start, end, last) = (begin, stop, name);
+        }
+        if (end != dataLength)
+        {
+            var what = last.Length == 0 ? "no tensor holds any of them" : $"the last tensor, '{last}', ends at {end}";
+            throw new InvalidDataException($"{path}: the data section (after the 8-byte length and the {headerLength}-byte header) has "
+                + $"{dataLength} bytes but {what}; expected the tensors to end exactly at the end of the file (a wrong header "
+                + "length, or bytes appended?)");
         }
     }
 

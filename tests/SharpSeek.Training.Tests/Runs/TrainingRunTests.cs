@@ -1,7 +1,8 @@
 // TrainingRunTests.cs: the tiny preset trained end to end in a temporary directory: the run directory is a loadable
 // model directory, the loss falls on a repetitive corpus, a resumed run (after a cancel or after a simulated kill)
 // repeats the uninterrupted run's losses bit for bit, a NaN stops the run with the last checkpoint intact, and a
-// half-written checkpoint is discarded or rolled forward.
+// half-written checkpoint is discarded or rolled forward, and a committed first checkpoint not yet moved into place is
+// what readers of the run directory already load and what --resume rolls forward.
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Tokenizer;
@@ -156,6 +157,40 @@ public sealed class TrainingRunTests
         RunCheckpoint.Recover(dir);
         Assert.Equal("new", File.ReadAllText(Path.Combine(dir, RunState.FileName)));
         Assert.False(Directory.Exists(next));
+    }
+
+    // The campaign's kill: after the first checkpoint's COMPLETE marker, before its renames (the run directory holds only
+    // the config.json training starts with). CheckpointDirectory (generate, serve) reads the staged weights; --resume
+    // rolls the same files forward.
+    [Fact]
+    public void FirstCheckpointCommittedButNotMoved_ReadersAndResumeLoadTheSameWeights()
+    {
+        using var tmp = new TinyRun();
+        var dir = tmp.Sub("run");
+        new TrainingRun(TinyRun.Options(dir, steps: 2)).Run();
+        var expected = Weights(dir);
+        var next = Path.Combine(dir, CheckpointCommit.StagingFolder);
+        Directory.CreateDirectory(next);
+        File.Copy(Path.Combine(dir, "config.json"), Path.Combine(next, "config.json"));
+        foreach (var file in new[] { "model.safetensors", RunCheckpoint.OptimizerFileName, RunState.FileName })
+        {
+            File.Move(Path.Combine(dir, file), Path.Combine(next, file));
+        }
+        File.WriteAllText(Path.Combine(next, CheckpointCommit.Marker), "");
+
+        Assert.Equal(expected, Weights(dir));
+        Assert.Equal(2, TrainingRun.ResumeOptions(dir).Steps);
+        Assert.False(Directory.Exists(next));
+        Assert.True(File.Exists(Path.Combine(dir, "model.safetensors")));
+        Assert.Equal(expected, Weights(dir));
+    }
+
+    private static float[] Weights(string dir)
+    {
+        using var checkpoint = CheckpointDirectory.Open(dir);
+        using var weights = new ModelWeights(checkpoint.Config);
+        weights.Load(checkpoint);
+        return [.. weights.Unique.SelectMany(p => p.Value.AsSpan<float>().ToArray())];
     }
 
     private static void AssertSameLosses(IReadOnlyList<MetricsRecord> expected, IReadOnlyList<MetricsRecord> actual)
