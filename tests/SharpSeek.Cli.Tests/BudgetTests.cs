@@ -7,7 +7,7 @@ public sealed class BudgetTests
     private static readonly Dictionary<string, int> Budget = new()
     {
         ["SharpSeek.Tensors"] = 9000,
-        ["SharpSeek.Model"] = 3000,
+        ["SharpSeek.Model"] = 3400, // raised for the second model family (qwen2/llama: DenseFamily, Gqa, ModelFamilies) and ModelFootprint
         ["SharpSeek.Cli"] = 1500,
         ["SharpSeek.Training"] = 3000,
         ["SharpSeek.Inference"] = 3500,

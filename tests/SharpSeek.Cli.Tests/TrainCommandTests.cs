@@ -1,6 +1,7 @@
 // TrainCommandTests.cs: `sharpseek train` end to end on the tiny preset (plain progress lines when not a terminal, the
 // run directory, sample completions), --resume of a finished run extended by --steps, and exit code 1 with a message
-// for a bad --config, --steps 0 and --resume of nothing.
+// for a bad --config, --steps 0 and --resume of nothing; a dense Qwen2 config trains from scratch, `forward` runs the
+// run, and `generate` says why it cannot yet.
 namespace SharpSeek.Cli.Tests;
 
 public sealed class TrainCommandTests
@@ -82,5 +83,36 @@ public sealed class TrainCommandTests
         var (code, output) = CliTests.Run("train", "--out", Path.Combine(Path.GetTempPath(), $"sharpseek-no-run-{Guid.NewGuid():N}"), "--resume");
         Assert.Equal(1, code);
         Assert.Contains("nothing to resume", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_DenseQwen2FromScratch_ThenForwardOnTheRun_AndGenerateSaysWhy()
+    {
+        var config = Path.Combine(LayeringTests.RepoRoot(), "tests", "data", "reference", "qwen2_f32", "config.json");
+        var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-dense-{Guid.NewGuid():N}");
+        try
+        {
+            var (code, output) = CliTests.Run("train", "--config", config, "--out", dir, "--steps", "4", "--documents", "60",
+                "--seq-len", "32", "--micro-batch", "2", "--batch-tokens", "128", "--eval-every", "4", "--checkpoint-every", "4", "--lr", "3e-3", "--warmup", "1");
+            Assert.True(code == 0, output);
+            Assert.Contains("finished at step 4", output, StringComparison.Ordinal);
+            Assert.Contains("sample completions: skipped", output, StringComparison.Ordinal);
+            var saved = SharpSeek.Model.ModelConfig.Load(dir);
+            Assert.Equal(SharpSeek.Model.ModelFamily.Qwen2, saved.Family);
+            Assert.True(saved.TieWordEmbeddings);
+
+            (code, output) = CliTests.Run("forward", "--model", dir, "--tokens", "1,2,3");
+            Assert.True(code == 0, output);
+            Assert.Contains("\"logits\"", output, StringComparison.Ordinal);
+
+            (code, output) = CliTests.Run("generate", "--model", dir, "--tokens", "1,2,3");
+            Assert.Equal(1, code);
+            Assert.Contains("this model is qwen2", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); }
+        }
     }
 }

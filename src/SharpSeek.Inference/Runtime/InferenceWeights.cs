@@ -43,15 +43,30 @@ public sealed class InferenceWeights
     public static InferenceWeights Load(string modelDir, WeightFormat format)
     {
         using var checkpoint = CheckpointDirectory.Open(modelDir);
+        EnsureSupported(checkpoint.Config);
         ConfigMismatch.EnsureMatches(checkpoint, checkpoint.Config); // before allocating weights of a config the tensors contradict
         using var weights = new ModelWeights(checkpoint.Config);
         weights.Load(checkpoint);
         return From(weights, format, checkpoint);
     }
 
+    /// <summary>Throws <see cref="InvalidOperationException"/> for a family the runtime cannot run yet (the dense GQA
+    /// families run on the tape: `sharpseek forward`, training; their cached runtime is the next step of
+    /// docs/architecture.md).</summary>
+    public static void EnsureSupported(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.IsDense)
+        {
+            throw new InvalidOperationException($"the inference runtime (generate, chat, serve) runs DeepSeek (MLA) models; this model is {config.ModelType} " +
+                "(grouped-query attention), which runs on the tape today: `sharpseek forward` and `sharpseek train` (see docs/architecture.md)");
+        }
+    }
+
     /// <summary>Converts F32 model weights; with <paramref name="source"/>, FP8 projections stored as FP8 there are taken as stored.</summary>
     public static InferenceWeights From(ModelWeights weights, WeightFormat format, CheckpointDirectory? source = null)
     {
+        EnsureSupported(weights.Config);
         if (weights.DType != DType.F32) { throw new ArgumentException($"inference weights are built from F32 model weights; got {weights.DType}", nameof(weights)); }
         long bytes = 0;
         Projection P(Parameter p)
@@ -81,7 +96,7 @@ public sealed class InferenceWeights
         SwiGluWeights S(Mlp m) => new(P(m.Gate.Weight), P(m.Up.Weight), P(m.Down.Weight));
         LayerWeights L(Block b)
         {
-            var a = b.Attention as Mla ?? throw new NotSupportedException($"the inference runtime runs MLA models; this {weights.Config.ModelType} model's attention is {b.Attention.GetType().Name}");
+            var a = (Mla)b.Attention; // EnsureSupported admitted only MLA models
             var kvB = P(a.WkvB);
             var kvBDense = kvB.ToSingle();
             bytes += 4L * kvBDense.Length;
