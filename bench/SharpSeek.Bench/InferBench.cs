@@ -141,7 +141,7 @@ public static class InferBench
         ArgumentOutOfRangeException.ThrowIfNegative(positions);
         var c = weights.Config;
         static long SwiGlu(SwiGluWeights m) => m.Gate.Bytes + m.Up.Bytes + m.Down.Bytes;
-        var bytes = weights.Head.Bytes;
+        var bytes = weights.Head!.Bytes;
         foreach (var layer in weights.Layers)
         {
             var a = layer.Attention;

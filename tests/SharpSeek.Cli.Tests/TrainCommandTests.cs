@@ -1,7 +1,7 @@
 // TrainCommandTests.cs: `sharpseek train` end to end on the tiny preset (plain progress lines when not a terminal, the
 // run directory, sample completions), --resume of a finished run extended by --steps, and exit code 1 with a message
-// for a bad --config, --steps 0 and --resume of nothing; a dense Qwen2 config trains from scratch, `forward` runs the
-// run, and `generate` says why it cannot yet.
+// for a bad --config, --steps 0 and --resume of nothing; a dense Qwen2 config trains from scratch, then `forward` and
+// `generate` run on the run directory (and a --dtype not built for dense models yet is refused).
 namespace SharpSeek.Cli.Tests;
 
 public sealed class TrainCommandTests
@@ -86,9 +86,12 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
-    public void Train_DenseQwen2FromScratch_ThenForwardOnTheRun_AndGenerateSaysWhy()
+    public void Train_DenseQwen2FromScratch_ThenForwardAndGenerateOnTheRun()
     {
-        var config = Path.Combine(LayeringTests.RepoRoot(), "tests", "data", "reference", "qwen2_f32", "config.json");
+        // the reference's tiny qwen2 with room for the sample prompts train prints at the end
+        var text = File.ReadAllText(Path.Combine(LayeringTests.RepoRoot(), "tests", "data", "reference", "qwen2_f32", "config.json"));
+        var config = Path.Combine(Path.GetTempPath(), $"sharpseek-qwen2-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, text.Replace("\"max_position_embeddings\": 64", "\"max_position_embeddings\": 512", StringComparison.Ordinal));
         var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-dense-{Guid.NewGuid():N}");
         try
         {
@@ -96,7 +99,7 @@ public sealed class TrainCommandTests
                 "--seq-len", "32", "--micro-batch", "2", "--batch-tokens", "128", "--eval-every", "4", "--checkpoint-every", "4", "--lr", "3e-3", "--warmup", "1");
             Assert.True(code == 0, output);
             Assert.Contains("finished at step 4", output, StringComparison.Ordinal);
-            Assert.Contains("sample completions: skipped", output, StringComparison.Ordinal);
+            Assert.Contains("sample completions (greedy):", output, StringComparison.Ordinal);
             var saved = SharpSeek.Model.ModelConfig.Load(dir);
             Assert.Equal(SharpSeek.Model.ModelFamily.Qwen2, saved.Family);
             Assert.True(saved.TieWordEmbeddings);
@@ -105,13 +108,18 @@ public sealed class TrainCommandTests
             Assert.True(code == 0, output);
             Assert.Contains("\"logits\"", output, StringComparison.Ordinal);
 
-            (code, output) = CliTests.Run("generate", "--model", dir, "--tokens", "1,2,3");
+            (code, output) = CliTests.Run("generate", "--model", dir, "--prompt", "Question: 2 + 3", "--max-new-tokens", "8", "--json");
+            Assert.True(code == 0, output);
+            Assert.Contains("\"finish_reason\"", output, StringComparison.Ordinal);
+
+            (code, output) = CliTests.Run("generate", "--model", dir, "--tokens", "1,2,3", "--dtype", "bf16");
             Assert.Equal(1, code);
-            Assert.Contains("this model is qwen2", output, StringComparison.Ordinal);
+            Assert.Contains("qwen2 model runs in F32 today", output, StringComparison.Ordinal);
             Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         }
         finally
         {
+            File.Delete(config);
             if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); }
         }
     }

@@ -5,7 +5,6 @@
 // Not here: the loop (TrainingRun). Tested by TrainCommandTests.
 using System.CommandLine;
 using SharpSeek.Inference.Engine;
-using SharpSeek.Model;
 using SharpSeek.Training;
 using SharpSeek.Training.Data;
 using SharpSeek.Training.Runs;
@@ -163,11 +162,6 @@ internal static class TrainCommand
         var prompts = options.Data.Count == 0
             ? ReasoningCorpus.Generate(options.Seed + 7919, SampleCount).Select(Cut)
             : CorpusReader.Read(options.Data).Take(SampleCount).Select(t => t[..Math.Min(t.Length, 80)]);
-        if (ModelConfig.Load(options.OutDir).IsDense)
-        {
-            Console.Out.WriteLine("sample completions: skipped (the cached runtime does not run the dense GQA families yet; `sharpseek forward` does)");
-            return;
-        }
         var generator = new GenerateCommand.TextGenerator(options.OutDir);
         Console.Out.WriteLine("sample completions (greedy):");
         foreach (var prompt in prompts)

@@ -20,17 +20,27 @@ public sealed class InferenceWeights
         (Config, Format, Embedding, FinalNorm, Head, Layers, Mtp) = (config, format, embedding, finalNorm, head, layers, mtp);
     }
 
+    private InferenceWeights(ModelWeights model)
+    {
+        (Config, Format, Model, Embedding, Layers, Mtp, Bytes) = (model.Config, WeightFormat.F32, model, [], [], [], model.Parameters.CapacityBytes);
+    }
+
     public ModelConfig Config { get; }
+
+    /// <summary>A dense (GQA) model's own parameters and layer objects, which the runtime runs with gradients off over
+    /// its KV cache (one forward per layer, the weights training steps); null for DeepSeek, whose runtime copy is below.</summary>
+    public ModelWeights? Model { get; }
 
     public WeightFormat Format { get; }
 
     /// <summary>embed_tokens (V, D), F32.</summary>
     public float[] Embedding { get; }
 
-    public NormWeights FinalNorm { get; }
+    /// <summary>model.norm; null for a dense model (see <see cref="Model"/>).</summary>
+    public NormWeights? FinalNorm { get; }
 
-    /// <summary>lm_head (V, D), shared by the MTP modules.</summary>
-    public Projection Head { get; }
+    /// <summary>lm_head (V, D), shared by the MTP modules; null for a dense model (see <see cref="Model"/>).</summary>
+    public Projection? Head { get; }
 
     public IReadOnlyList<LayerWeights> Layers { get; }
 
@@ -43,30 +53,36 @@ public sealed class InferenceWeights
     public static InferenceWeights Load(string modelDir, WeightFormat format)
     {
         using var checkpoint = CheckpointDirectory.Open(modelDir);
-        EnsureSupported(checkpoint.Config);
+        EnsureSupported(checkpoint.Config, format);
         ConfigMismatch.EnsureMatches(checkpoint, checkpoint.Config); // before allocating weights of a config the tensors contradict
+        if (checkpoint.Config.IsDense)
+        {
+            var model = new ModelWeights(checkpoint.Config);
+            model.Load(checkpoint);
+            return new InferenceWeights(model);
+        }
         using var weights = new ModelWeights(checkpoint.Config);
         weights.Load(checkpoint);
         return From(weights, format, checkpoint);
     }
 
-    /// <summary>Throws <see cref="InvalidOperationException"/> for a family the runtime cannot run yet (the dense GQA
-    /// families run on the tape: `sharpseek forward`, training; their cached runtime is the next step of
-    /// docs/architecture.md).</summary>
-    public static void EnsureSupported(ModelConfig config)
+    /// <summary>Throws <see cref="InvalidOperationException"/> for what the runtime cannot do yet: a dense GQA model
+    /// (qwen2, llama) runs on its F32 master weights; BF16 and FP8 views come when Linear owns them (docs/architecture.md).</summary>
+    public static void EnsureSupported(ModelConfig config, WeightFormat format)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (config.IsDense)
+        if (config.IsDense && format != WeightFormat.F32)
         {
-            throw new InvalidOperationException($"the inference runtime (generate, chat, serve) runs DeepSeek (MLA) models; this model is {config.ModelType} " +
-                "(grouped-query attention), which runs on the tape today: `sharpseek forward` and `sharpseek train` (see docs/architecture.md)");
+            throw new InvalidOperationException($"a {config.ModelType} model runs in F32 today (its BF16 and FP8 views are not built yet); got --dtype {format.ToString().ToLowerInvariant()}, expected f32");
         }
     }
 
     /// <summary>Converts F32 model weights; with <paramref name="source"/>, FP8 projections stored as FP8 there are taken as stored.</summary>
     public static InferenceWeights From(ModelWeights weights, WeightFormat format, CheckpointDirectory? source = null)
     {
-        EnsureSupported(weights.Config);
+        ArgumentNullException.ThrowIfNull(weights);
+        EnsureSupported(weights.Config, format);
+        if (weights.Config.IsDense) { return new InferenceWeights(weights); } // read in place: a trainer's later steps are seen
         if (weights.DType != DType.F32) { throw new ArgumentException($"inference weights are built from F32 model weights; got {weights.DType}", nameof(weights)); }
         long bytes = 0;
         Projection P(Parameter p)

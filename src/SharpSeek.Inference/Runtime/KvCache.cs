@@ -2,13 +2,16 @@
 // slot, the kv_a_layernorm-normalized latent c_kv (kv_lora_rank) and the rotated shared rope key k_pe (qk_rope_head_dim)
 // of every cached position, F32, allocated once for max sequences × max context. Slots are acquired and released; each
 // holds a length for the main layers and one for the MTP layers (the MTP block at position i needs token i + 1, so it
-// runs one behind). Not here: writing the entries (ModelRunner). Tested by ModelRunnerTests, SpeculativeDecoderTests and InferenceWeightsTests.
+// runs one behind). A dense GQA model (qwen2, llama) caches instead its rotated keys and its values, H_kv·head_dim each,
+// in the same two tensors (Keys, Values). Not here: writing the entries (ModelRunner). Tested by ModelRunnerTests,
+// SpeculativeDecoderTests, InferenceWeightsTests and DenseRunnerTests.
 using SharpSeek.Model;
 using SharpSeek.Tensors;
 
 namespace SharpSeek.Inference.Runtime;
 
-/// <summary>Fixed-capacity latent cache: (layers, slots, context, kv_lora_rank) latents and (layers, slots, context, qk_rope_head_dim) rope keys.</summary>
+/// <summary>Fixed-capacity cache: MLA's (layers, slots, context, kv_lora_rank) latents and (layers, slots, context,
+/// qk_rope_head_dim) rope keys, or GQA's (layers, slots, context, H_kv·d) keys and values.</summary>
 public sealed class KvCache : IDisposable
 {
     private readonly Arena _storage;
@@ -29,9 +32,12 @@ public sealed class KvCache : IDisposable
         MaxSequences = maxSequences;
         MaxContext = maxContext;
         var rows = (long)config.TotalLayers * maxSequences * maxContext;
-        _storage = new Arena("kv-cache", (rows * (config.KvLoraRank + config.QkRopeHeadDim) * sizeof(float)) + 256);
-        _latent = _storage.Allocate(DType.F32, new Shape(config.TotalLayers, maxSequences, maxContext, config.KvLoraRank));
-        _rope = _storage.Allocate(DType.F32, new Shape(config.TotalLayers, maxSequences, maxContext, config.QkRopeHeadDim));
+        var (first, second) = config.IsDense
+            ? (config.NumKeyValueHeads * config.AttentionHeadDim, config.NumKeyValueHeads * config.AttentionHeadDim)
+            : (config.KvLoraRank, config.QkRopeHeadDim);
+        _storage = new Arena("kv-cache", (rows * (first + second) * sizeof(float)) + 256);
+        _latent = _storage.Allocate(DType.F32, new Shape(config.TotalLayers, maxSequences, maxContext, first));
+        _rope = _storage.Allocate(DType.F32, new Shape(config.TotalLayers, maxSequences, maxContext, second));
         _length = new int[maxSequences];
         _draftLength = new int[maxSequences];
         _inUse = new bool[maxSequences];
@@ -43,7 +49,8 @@ public sealed class KvCache : IDisposable
 
     public int MaxContext { get; }
 
-    /// <summary>Bytes per cached token over the main layers: L·(kv_lora_rank + qk_rope_head_dim)·4 (the MTP layers add theirs).</summary>
+    /// <summary>Bytes per cached token over the main layers: L·(kv_lora_rank + qk_rope_head_dim)·4 for MLA (the MTP layers
+    /// add theirs), L·2·H_kv·d·4 for GQA.</summary>
     public long BytesPerToken => KvCacheSize.For(Config).MlaBytesPerToken(sizeof(float));
 
     /// <summary>How many times smaller than an MHA cache of the same heads, L·H·(d_qk + d_v) per token.</summary>
@@ -119,4 +126,9 @@ public sealed class KvCache : IDisposable
     internal Span<float> Latent(int layer, int slot) => _latent.Slice(layer).Slice(slot).AsSpan<float>();
 
     internal Span<float> RopeKey(int layer, int slot) => _rope.Slice(layer).Slice(slot).AsSpan<float>();
+
+    // GQA: keys and values (context, H_kv·d) of one layer and slot (the same storage as MLA's latent and rope key).
+    internal Span<float> Keys(int layer, int slot) => Latent(layer, slot);
+
+    internal Span<float> Values(int layer, int slot) => RopeKey(layer, slot);
 }

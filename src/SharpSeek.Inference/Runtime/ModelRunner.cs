@@ -29,7 +29,9 @@ public sealed partial class ModelRunner : IDisposable
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(cache);
         var (w, c) = (weights.Config, cache.Config);
-        if (w.TotalLayers != c.TotalLayers || w.KvLoraRank != c.KvLoraRank || w.QkRopeHeadDim != c.QkRopeHeadDim)
+        if (w.IsDense != c.IsDense || w.TotalLayers != c.TotalLayers || (w.IsDense
+            ? w.NumKeyValueHeads * w.AttentionHeadDim != c.NumKeyValueHeads * c.AttentionHeadDim
+            : w.KvLoraRank != c.KvLoraRank || w.QkRopeHeadDim != c.QkRopeHeadDim))
         {
             throw new ArgumentException($"the cache was built for {c.TotalLayers} layers × (c {c.KvLoraRank} + d_r {c.QkRopeHeadDim}); the model has {w.TotalLayers} × ({w.KvLoraRank} + {w.QkRopeHeadDim})", nameof(cache));
         }
@@ -54,6 +56,7 @@ public sealed partial class ModelRunner : IDisposable
     /// </summary>
     public StepResult Step(ReadOnlySpan<SequenceChunk> chunks, LogitRows logits = LogitRows.All)
     {
+        if (Weights.Model is { } dense) { return DenseStep(dense, chunks, logits); }
         var w = Weights;
         int d = w.Config.HiddenSize;
         using var hot = WorkerPool.Current.Hot(); // hundreds of short loops: keep the workers spinning between them
@@ -66,7 +69,7 @@ public sealed partial class ModelRunner : IDisposable
         var x = _step.Allocate(DType.F32, new Shape(rows, d));                                 // x: (R, D)
         Embedding.Forward<float>(w.Embedding, ids.AsSpan<int>(), d, x.AsSpan<float>());
         for (var l = 0; l < w.Layers.Count; l++) { Layer(w.Layers[l], l, x, draft: false); }
-        return Finish(x, w.FinalNorm, logits, draft: false);
+        return Finish(x, w.FinalNorm!, logits, draft: false);
     }
 
     /// <summary>
@@ -196,14 +199,14 @@ public sealed partial class ModelRunner : IDisposable
         if (logitRows == LogitRows.All)
         {
             logits = _step.Allocate(DType.F32, new Shape(rows, w.Config.VocabSize));           // (R, V)
-            w.Head.Apply(normed.AsSpan<float>(), logits.AsSpan<float>(), rows);
+            w.Head!.Apply(normed.AsSpan<float>(), logits.AsSpan<float>(), rows);
         }
         else
         {
             var last = _step.Allocate(DType.F32, new Shape(chunks, d));                        // (chunks, D)
             for (int i = 0, r = 0; i < chunks; r += _counts[i], i++) { normed.Row<float>(r + _counts[i] - 1).CopyTo(last.Row<float>(i)); }
             logits = _step.Allocate(DType.F32, new Shape(chunks, w.Config.VocabSize));         // (chunks, V)
-            w.Head.Apply(last.AsSpan<float>(), logits.AsSpan<float>(), chunks);
+            w.Head!.Apply(last.AsSpan<float>(), logits.AsSpan<float>(), chunks);
         }
         for (var i = 0; i < chunks; i++) { Cache.Advance(_slots[i], _counts[i], draft); }
         _result.Set(_counts.AsSpan(0, chunks), logitRows, logits, normed);

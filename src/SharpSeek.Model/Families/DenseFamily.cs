@@ -119,6 +119,7 @@ public static class DenseFamily
             Attention = new Gqa
             {
                 Config = c,
+                Layer = layer,
                 Q = L("self_attn.q_proj", QkvBias(c)),
                 K = L("self_attn.k_proj", QkvBias(c)),
                 V = L("self_attn.v_proj", QkvBias(c)),

@@ -26,10 +26,10 @@ public sealed class Block
     /// <summary>The MoE (the other layers), else null.</summary>
     public Moe? Moe { get; init; }
 
-    /// <summary>h: (B, T, D) → (B, T, D); positions: I32 (B·T).</summary>
-    public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions)
+    /// <summary>h: (B, T, D) → (B, T, D); positions: I32 (B·T); an optional KV cache for a no-gradient decode step.</summary>
+    public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions, IAttentionCache? cache = null)
     {
-        h = AddOp.Apply(tape, h, Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions));
+        h = AddOp.Apply(tape, h, Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions, cache));
         var normed = PostAttentionNorm.Forward(tape, h);
         return AddOp.Apply(tape, h, Moe is not null ? Moe.Forward(tape, normed) : Mlp!.Forward(tape, normed));
     }

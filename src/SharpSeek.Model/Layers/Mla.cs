@@ -37,8 +37,9 @@ public sealed class Mla : IAttention
     public required Parameter Wo { get; init; }
 
     /// <summary>x: (B, T, D) normed input; positions: I32 (B·T) absolute positions; returns (B, T, D).</summary>
-    public Var Forward(Tape tape, Var x, RopeTables rope, Tensor positions)
+    public Var Forward(Tape tape, Var x, RopeTables rope, Tensor positions, IAttentionCache? cache = null)
     {
+        if (cache is not null) { throw new NotSupportedException("MLA's cached forms (latent cache, absorbed attention) run in the inference runtime's ModelRunner"); }
         var c = Config;
         var xv = tape.Value(x);
         long b = xv.Size(0), t = xv.Size(1);

@@ -37,7 +37,7 @@ public sealed class InferenceWeightsTests
         var (heldCodes, heldScales) = loaded.Layers[1].Attention.KvB.Fp8;
         Assert.Equal(codes, heldCodes.ToArray());
         Assert.Equal(scales, heldScales.ToArray());
-        Assert.Equal(WeightFormat.Fp8, loaded.Head.Format);                                     // lm_head is BF16 in the file, FP8 here
+        Assert.Equal(WeightFormat.Fp8, loaded.Head!.Format);                                     // lm_head is BF16 in the file, FP8 here
     }
 
     // The low-precision GEMMs widen each weight exactly, so a BF16/FP8 run equals the F32 run on the rounded weights (to
@@ -78,10 +78,10 @@ public sealed class InferenceWeightsTests
         long f32 = InferenceWeights.From(model, WeightFormat.F32).Bytes, bf16 = InferenceWeights.From(model, WeightFormat.BF16).Bytes;
         var fp8 = InferenceWeights.From(model, WeightFormat.Fp8).Bytes;
         var projections = InferenceWeights.From(model, WeightFormat.F32);
-        long projectionBytes = projections.Head.Bytes + projections.Layers.Sum(l => l.Attention.O.Bytes);
+        long projectionBytes = projections.Head!.Bytes + projections.Layers.Sum(l => l.Attention.O.Bytes);
         Assert.True(f32 > bf16 && bf16 > fp8, $"f32 {f32}, bf16 {bf16}, fp8 {fp8}");
         Assert.True(projectionBytes < f32);
-        Assert.Equal(config.VocabSize * config.HiddenSize * 2L, InferenceWeights.From(model, WeightFormat.BF16).Head.Bytes);
+        Assert.Equal(config.VocabSize * config.HiddenSize * 2L, InferenceWeights.From(model, WeightFormat.BF16).Head!.Bytes);
     }
 
     [Fact]
