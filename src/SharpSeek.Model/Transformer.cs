@@ -2,7 +2,8 @@
 // decoder blocks, the final norm and the untied head, then the MTP modules. Training, `sharpseek forward` and the runtime tests' uncached reference use it; the inference
 // runtime (SharpSeek.Inference/Runtime) is a separate, tape-free implementation. Not here:
 // the losses, the KV cache (a forward at startPos > 0 rotates by the absolute positions but attends only to its own
-// tokens). Tested by TransformerTests and GoldenReferenceTests.
+// tokens). ForwardAll into a caller's span allocates nothing on the GC heap after warm-up. Tested by TransformerTests,
+// GoldenReferenceTests and DeepSeekTrainingStepAllocationTests.
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
@@ -33,12 +34,22 @@ public sealed class Transformer : IDisposable
     /// </summary>
     public (Var Logits, Var? MtpLogits) Forward(Tape tape, Tensor tokens, int startPos = 0)
     {
-        var mtp = ForwardAll(tape, tokens, startPos, out var logits);
-        return (logits, mtp.Length > 0 ? mtp[0] : null);
+        var count = Weights.Mtp.Count;
+        Span<Var> mtp = count <= 16 ? stackalloc Var[count] : new Var[count];
+        var depths = ForwardAll(tape, tokens, startPos, out var logits, mtp);
+        return (logits, depths > 0 ? mtp[0] : null);
     }
 
     /// <summary>The same, with the logits of every MTP depth k (B, T − k, V) in order.</summary>
     public Var[] ForwardAll(Tape tape, Tensor tokens, int startPos, out Var logits)
+    {
+        var mtp = new Var[Weights.Mtp.Count];
+        return mtp[..ForwardAll(tape, tokens, startPos, out logits, mtp)];
+    }
+
+    /// <summary>The same, writing the logits of MTP depth k (B, T − k, V) into <paramref name="mtp"/>[k − 1] and returning
+    /// the number of depths run, min(MTP modules, T − 1), which <paramref name="mtp"/> must have room for; allocates nothing.</summary>
+    public int ForwardAll(Tape tape, Tensor tokens, int startPos, out Var logits, Span<Var> mtp)
     {
         if (tokens.DType != DType.I32 || tokens.Rank != 2)
         {
@@ -51,24 +62,25 @@ public sealed class Transformer : IDisposable
         }
         CheckTokens(tokens.AsSpan<int>(), Config.VocabSize);
         var w = Weights;
+        var depths = Math.Max(0, Math.Min(w.Mtp.Count, t - 1));
+        if (mtp.Length < depths) { throw new ArgumentException($"room for {mtp.Length} MTP depths; the model runs {depths}", nameof(mtp)); }
 
         var embedded = EmbeddingOp.Apply(tape, w.Embedding.Bind(tape), tokens);  // (B, T, D)
         var positions = Positions(tape, b, t, startPos);
         var h = embedded;
-        foreach (var block in w.Layers) { h = block.Forward(tape, h, Rope, positions); }
+        for (var i = 0; i < w.Layers.Count; i++) { h = w.Layers[i].Forward(tape, h, Rope, positions); } // no enumerator: a step allocates nothing
         var normed = w.FinalNorm.Forward(tape, h);                                // (B, T, D)
         logits = Linear.Apply(tape, normed, w.Head);                            // (B, T, V)
 
         // MTP depth k: x[i] from the embedding of token i + k and the previous depth's state at i, i < T − k.
-        var depths = new Var[Math.Max(0, Math.Min(w.Mtp.Count, t - 1))];
         var previous = normed;
-        for (var k = 1; k <= depths.Length; k++)
+        for (var k = 1; k <= depths; k++)
         {
             var rows = t - k;
             var ahead = NarrowOp.Apply(tape, embedded, 1, k, rows);              // (B, T − k, D)
             var state = NarrowOp.Apply(tape, previous, 1, 0, rows);               // (B, T − k, D)
             var (hidden, headIn) = w.Mtp[k - 1].Forward(tape, ahead, state, Rope, Positions(tape, b, rows, startPos));
-            depths[k - 1] = Linear.Apply(tape, headIn, w.Head);                 // (B, T − k, V)
+            mtp[k - 1] = Linear.Apply(tape, headIn, w.Head);                    // (B, T − k, V)
             previous = hidden;
         }
         return depths;

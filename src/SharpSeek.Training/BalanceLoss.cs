@@ -1,7 +1,7 @@
 // BalanceLoss.cs: the MoE balance losses on the tape, from one gate's scores (N, E) and its chosen experts (N, K):
 // DeepSeek-V3's complementary sequence-wise loss (eq. 17–20) and DeepSeek-V2's expert-level auxiliary loss. The counts f
-// are constants; the gradient flows through the scores. Not here: choosing the layers (Objective), the bias rule
-// (BiasUpdate). Tested by BalanceLossTests.
+// are constants, written straight into the step arena; the gradient flows through the scores. Not here: choosing the
+// layers (Objective), the bias rule (BiasUpdate). Tested by BalanceLossTests and DeepSeekTrainingStepAllocationTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
@@ -24,20 +24,21 @@ public static class BalanceLoss
             throw new ArgumentException($"balance loss: {n} score rows do not split into {sequences} sequences of equal length", nameof(sequences));
         }
         var perSequence = n / sequences;
-        var coefficients = new double[n * e];                  // c[t, i] = α·f_{seq(t), i} / (T·sequences)
-        var counts = new double[e];
+        var x = NormalizeRowsOp.Apply(tape, scores);
+        var coefficients = Coefficients(tape, x);              // c[t, i] = α·f_{seq(t), i} / (T·sequences)
+        Span<double> counts = e <= 1024 ? stackalloc double[e] : new double[e];
         for (var q = 0; q < sequences; q++)
         {
-            Array.Clear(counts);
+            counts.Clear();
             foreach (var expert in indices.Slice(q * perSequence * k, perSequence * k)) { counts[expert]++; }
             for (var i = 0; i < e; i++)
             {
                 var f = (double)e / ((double)k * perSequence) * counts[i];
                 var c = alpha * f / perSequence / sequences;
-                for (var t = q * perSequence; t < (q + 1) * perSequence; t++) { coefficients[(t * e) + i] = c; }
+                FillColumn(coefficients, e, i, q * perSequence, (q + 1) * perSequence, c);
             }
         }
-        return WeightedSum(tape, NormalizeRowsOp.Apply(tape, scores), coefficients);
+        return WeightedSum(tape, x, coefficients);
     }
 
     /// <summary>
@@ -48,15 +49,17 @@ public static class BalanceLoss
     public static Var ExpertLevel(Tape tape, Var scores, ReadOnlySpan<int> indices, double alpha, bool normalize)
     {
         var (n, e, k) = Dims(tape, scores, indices);
-        var counts = new double[e];
+        Span<double> counts = e <= 1024 ? stackalloc double[e] : new double[e];
+        counts.Clear();
         foreach (var expert in indices) { counts[expert]++; }
-        var coefficients = new double[n * e];
+        var x = normalize ? NormalizeRowsOp.Apply(tape, scores) : scores;
+        var coefficients = Coefficients(tape, x);
         for (var i = 0; i < e; i++)
         {
             var c = alpha * ((double)e / ((double)k * n) * counts[i]) / n;
-            for (var t = 0; t < n; t++) { coefficients[(t * e) + i] = c; }
+            FillColumn(coefficients, e, i, 0, n, c);
         }
-        return WeightedSum(tape, normalize ? NormalizeRowsOp.Apply(tape, scores) : scores, coefficients);
+        return WeightedSum(tape, x, coefficients);
     }
 
     private static (int N, int E, int K) Dims(Tape tape, Var scores, ReadOnlySpan<int> indices)
@@ -78,17 +81,29 @@ public static class BalanceLoss
         return (n, e, indices.Length / n);
     }
 
-    // Σ_{t,i} c[t, i]·x[t, i], with c a constant.
-    private static Var WeightedSum(Tape tape, Var x, double[] coefficients)
+    // The constant c of WeightedSum, in the step arena in x's dtype and shape (no GC allocation per step).
+    private static Tensor Coefficients(Tape tape, Var x)
     {
         var xv = tape.Value(x);
-        var c = tape.Arena.Allocate(xv.DType, xv.Shape);
-        if (c.DType == DType.F64) { coefficients.CopyTo(c.AsSpan<double>()); }
+        return tape.Arena.Allocate(xv.DType, xv.Shape);
+    }
+
+    // c[t, i] = value for rows t in [from, to) of c (·, e): value computed in double, rounded once to c's dtype.
+    private static void FillColumn(Tensor c, int e, int i, int from, int to, double value)
+    {
+        if (c.DType == DType.F64)
+        {
+            var d = c.AsSpan<double>();
+            for (var t = from; t < to; t++) { d[(t * e) + i] = value; }
+        }
         else
         {
-            var dst = c.AsSpan<float>();
-            for (var j = 0; j < coefficients.Length; j++) { dst[j] = (float)coefficients[j]; }
+            var f = c.AsSpan<float>();
+            for (var t = from; t < to; t++) { f[(t * e) + i] = (float)value; }
         }
-        return SumOp.Apply(tape, MulOp.Apply(tape, tape.Constant(c), x));
     }
+
+    // Σ_{t,i} c[t, i]·x[t, i], with c a constant.
+    private static Var WeightedSum(Tape tape, Var x, Tensor coefficients) =>
+        SumOp.Apply(tape, MulOp.Apply(tape, tape.Constant(coefficients), x));
 }

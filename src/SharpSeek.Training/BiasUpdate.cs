@@ -1,9 +1,8 @@
 // BiasUpdate.cs: DeepSeek-V3's auxiliary-loss-free balancing (DeepSeek-V3 technical report §2.1.2; γ in §4.2): after each optimizer step, every
 // MoE layer's correction bias moves by γ toward balance, b_i += γ·sign(mean load − load_i), from the tokens each expert
 // received over all micro-batches of the step (Moe.StepLoad). Not here: gradients (the bias has none), the balance
-// losses (BalanceLoss). Tested by BiasUpdateTests.
+// losses (BalanceLoss). Tested by BiasUpdateTests and DeepSeekTrainingStepAllocationTests (Apply allocates nothing).
 using SharpSeek.Model;
-using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 
 namespace SharpSeek.Training;
@@ -19,8 +18,9 @@ public static class BiasUpdate
     public static void Apply(Transformer model, double gamma)
     {
         if (!(gamma >= 0) || double.IsInfinity(gamma)) { throw new ArgumentOutOfRangeException(nameof(gamma), $"bias update speed must be finite and ≥ 0; got {gamma}"); }
-        foreach (var moe in MoeLayers(model))
+        for (var layer = 0; layer < Objective.BlockCount(model, model.Weights.Mtp.Count); layer++) // indexed, no enumerator: a step allocates nothing
         {
+            if (Objective.BlockAt(model, layer).Moe is not { } moe) { continue; }
             var load = moe.StepLoad;
             if (moe.Gate.CorrectionBias is { } bias && load.Length > 0 && gamma > 0)
             {
@@ -41,14 +41,11 @@ public static class BiasUpdate
     /// <summary>Clears the load counts of every MoE layer (for example after forwards that should not count).</summary>
     public static void ResetLoads(Transformer model)
     {
-        foreach (var moe in MoeLayers(model)) { moe.ResetStepLoad(); }
+        for (var i = 0; i < Objective.BlockCount(model, model.Weights.Mtp.Count); i++) { Objective.BlockAt(model, i).Moe?.ResetStepLoad(); }
     }
 
     /// <summary>The accumulated loads per MoE layer (trunk, then MTP), as BiasUpdate.Apply would read them.</summary>
     public static IEnumerable<(int Layer, long[] Load)> StepLoads(Transformer model) =>
         model.Weights.Layers.Concat(model.Weights.Mtp.Select(m => m.Block))
             .Where(l => l.Moe is not null).Select(l => (l.Index, l.Moe!.StepLoad.ToArray()));
-
-    private static IEnumerable<Moe> MoeLayers(Transformer model) =>
-        model.Weights.Layers.Concat(model.Weights.Mtp.Select(m => m.Block)).Where(l => l.Moe is not null).Select(l => l.Moe!);
 }

@@ -1,9 +1,12 @@
 // GradClip.cs: clipping by the global gradient norm (DeepSeek-V3 technical report §4.2: 1.0). The norm is summed in double, per tensor in a fixed
-// order, so it does not depend on the thread count. Not here: the optimizer (AdamW). Tested by GradClipTests.
+// order, so it does not depend on the thread count; the tensors' sums run on the worker pool with no allocation. Not here:
+// the optimizer (AdamW). Tested by GradClipTests and DeepSeekTrainingStepAllocationTests.
+using System.Buffers;
 using System.Numerics;
 using SharpSeek.Model;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
+using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Training;
 
@@ -22,8 +25,11 @@ public static class GradClip
         if (double.IsFinite(norm) && norm > maxNorm)
         {
             var scale = maxNorm / norm;
-            foreach (var p in Trainable(weights))
+            var parameters = weights.Unique;
+            for (var i = 0; i < parameters.Count; i++) // indexed, no enumerator: a step allocates nothing
             {
+                var p = parameters[i];
+                if (!IsTrainable(p)) { continue; }
                 if (p.Grad.DType == DType.F64) { Scale<double>(p.Grad.AsSpan<double>(), scale); }
                 else { Scale<float>(p.Grad.AsSpan<float>(), scale); }
             }
@@ -34,19 +40,39 @@ public static class GradClip
     /// <summary>√(Σ g²) over every trainable gradient, accumulated in double.</summary>
     public static double GlobalNorm(ModelWeights weights)
     {
-        var parameters = Trainable(weights).ToArray();
-        var partial = new double[parameters.Length];
-        Parallel.For(0, parameters.Length, i =>
+        ArgumentNullException.ThrowIfNull(weights);
+        var parameters = weights.Unique;
+        var partial = ArrayPool<double>.Shared.Rent(parameters.Count); // after the first step, rented without allocating
+        try
         {
-            var g = parameters[i].Grad;
-            partial[i] = g.DType == DType.F64 ? SumOfSquares<double>(g.AsSpan<double>()) : SumOfSquares<float>(g.AsSpan<float>());
-        });
-        var total = 0.0;
-        foreach (var s in partial) { total += s; }
-        return Math.Sqrt(total);
+            var work = new SumOfSquaresWork { Parameters = parameters, Partial = partial };
+            WorkerPool.Current.For(parameters.Count, ref work);
+            var total = 0.0;
+            for (var i = 0; i < parameters.Count; i++) { total += partial[i]; } // a fixed order; + 0 for the rest is exact
+            return Math.Sqrt(total);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(partial);
+        }
     }
 
-    private static IEnumerable<Parameter> Trainable(ModelWeights weights) => weights.Unique.Where(p => p.Grad.IsValid && AdamW.IsTrainable(p));
+    private static bool IsTrainable(Parameter p) => p.Grad.IsValid && AdamW.IsTrainable(p);
+
+    // Partial[i] = Σ g² of parameter i in double (0 when it is not trainable): one tensor per work item, summed serially.
+    private struct SumOfSquaresWork : IWorkItem
+    {
+        public IReadOnlyList<Parameter> Parameters;
+        public double[] Partial;
+
+        public readonly void Execute(int index, int worker)
+        {
+            var p = Parameters[index];
+            var g = p.Grad;
+            Partial[index] = !IsTrainable(p) ? 0
+                : g.DType == DType.F64 ? SumOfSquares<double>(g.AsSpan<double>()) : SumOfSquares<float>(g.AsSpan<float>());
+        }
+    }
 
     private static double SumOfSquares<T>(ReadOnlySpan<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

@@ -3,5 +3,5 @@
 namespace SharpSeek.Training;
 
 /// <summary>Total = Main + MtpWeight·Mtp + Balance. Mtp is the mean over depths of the MTP cross-entropies (unweighted);
-/// Balance is already multiplied by its α.</summary>
-public sealed record LossParts(double Total, double Main, double Mtp, double Balance);
+/// Balance is already multiplied by its α. A struct, so that computing the objective allocates nothing.</summary>
+public readonly record struct LossParts(double Total, double Main, double Mtp, double Balance);

@@ -1,7 +1,7 @@
 // Objective.cs: the training loss on the tape (DeepSeek-V3 technical report §2.2 for MTP, §2.1.2 for balancing): next-token cross-entropy, plus (λ/D)·Σ_k of the MTP
 // depths' cross-entropies, plus the balance loss of every MoE layer the forward ran (sequence-wise for AuxLossFree,
-// expert-level for V2AuxLoss). Not here: the bias rule (BiasUpdate), the optimizer (AdamW). Tested by ObjectiveTests
-// and ReferenceGradientTests.
+// expert-level for V2AuxLoss). After warm-up it allocates nothing on the GC heap. Not here: the bias rule (BiasUpdate),
+// the optimizer (AdamW). Tested by ObjectiveTests, ReferenceGradientTests and DeepSeekTrainingStepAllocationTests.
 using SharpSeek.Model;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
@@ -23,12 +23,14 @@ public static class Objective
     {
         Check(model, inputs, targets, options);
         int b = (int)inputs.Size(0), t = (int)inputs.Size(1);
-        var mtp = model.ForwardAll(tape, inputs, 0, out var logits);                     // (B, T, V); depth k (B, T − k, V)
+        var modules = model.Weights.Mtp.Count;
+        Span<Var> mtp = modules <= 16 ? stackalloc Var[modules] : new Var[modules];
+        var ran = model.ForwardAll(tape, inputs, 0, out var logits, mtp);                // (B, T, V); depth k (B, T − k, V)
         var main = CrossEntropyOp.Apply(tape, logits, targets, options.IgnoreIndex);
         var total = main;
 
         var mtpMean = 0.0;
-        var depths = options.UseMtp ? mtp.Length : 0;
+        var depths = options.UseMtp ? ran : 0;
         if (depths > 0)
         {
             Var? sum = null;
@@ -50,9 +52,9 @@ public static class Objective
         };
         if (alpha != 0)
         {
-            foreach (var gate in Gates(model, depths))
+            for (var i = 0; i < BlockCount(model, depths); i++) // indexed, not Gates(): a step allocates nothing
             {
-                if (gate.LastScores is not { } scores) { continue; }
+                if (BlockAt(model, i).Moe?.Gate is not { LastScores: { } scores } gate) { continue; }
                 var loss = options.Balance == BalanceMode.AuxLossFree
                     ? BalanceLoss.SequenceWise(tape, scores, gate.LastIndices, b, alpha)
                     : BalanceLoss.ExpertLevel(tape, scores, gate.LastIndices, alpha, normalize: model.Config.ScoringFunc != "softmax");
@@ -65,9 +67,22 @@ public static class Objective
     }
 
     /// <summary>The gates of the MoE layers the last forward ran: the trunk's, then those of MTP depths 1 .. depths.</summary>
-    internal static IEnumerable<Gate> Gates(Transformer model, int depths) =>
-        model.Weights.Layers.Concat(model.Weights.Mtp.Take(depths).Select(m => m.Block))
-            .Where(l => l.Moe is not null).Select(l => l.Moe!.Gate);
+    internal static IEnumerable<Gate> Gates(Transformer model, int depths)
+    {
+        for (var i = 0; i < BlockCount(model, depths); i++)
+        {
+            if (BlockAt(model, i).Moe is { } moe) { yield return moe.Gate; }
+        }
+    }
+
+    /// <summary>The blocks of the trunk, then those of MTP depths 1 .. depths, by index (no enumerator).</summary>
+    internal static int BlockCount(Transformer model, int depths) => model.Weights.Layers.Count + Math.Min(depths, model.Weights.Mtp.Count);
+
+    internal static Block BlockAt(Transformer model, int i)
+    {
+        var trunk = model.Weights.Layers;
+        return i < trunk.Count ? trunk[i] : model.Weights.Mtp[i - trunk.Count].Block;
+    }
 
     private static double Scalar(Tape tape, Var v)
     {

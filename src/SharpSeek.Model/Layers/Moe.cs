@@ -1,7 +1,9 @@
 // Moe.cs: the DeepSeekMoE layer (DeepSeek-V3 technical report §2.1.2): the gate picks K routed experts per token; each expert runs only on its tokens
 // (rows gathered in expert order, one SwiGLU per expert on its block of rows), the outputs are concatenated back in that
 // order and added into their tokens with the gate weights; the shared experts (one SwiGLU of width n_shared·moe_inter)
-// see every token. No capacity limit, no dropping. Not here: expert parallelism. Tested by GateTests (the MoE output against a double computation), TransformerTests and GoldenReferenceTests.
+// see every token. No capacity limit, no dropping; after warm-up a forward allocates nothing on the GC heap (the expert
+// outputs go to an array the layer keeps). Not here: expert parallelism. Tested by GateTests (the MoE output against a
+// double computation), TransformerTests, GoldenReferenceTests and DeepSeekTrainingStepAllocationTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
@@ -12,6 +14,7 @@ public sealed class Moe
 {
     private int[] _load = [];
     private long[] _stepLoad = [];
+    private Var[] _outputs = []; // the experts' outputs of the running forward, reused so that a step allocates nothing
 
     public required Gate Gate { get; init; }
 
@@ -66,20 +69,23 @@ public sealed class Moe
         // Each expert on its block of rows, then all blocks back in sorted order.
         var rows = GatherRowsOp.Apply(tape, u, tokenOf);                          // (S, D)
         dispatch.Dispose();
-        var outputs = new List<Var>(e);
+        if (_outputs.Length != e) { _outputs = new Var[e]; }
+        var used = 0;
         for (int i = 0, offset = 0; i < e; offset += _load[i], i++)
         {
             if (_load[i] == 0) { continue; }
             Var block;
             using (Profiler.Region(ProfileCategory.Routing)) { block = NarrowOp.Apply(tape, rows, 0, offset, _load[i]); } // (load_e, D)
-            outputs.Add(Experts[i].Forward(tape, block));
+            _outputs[used++] = Experts[i].Forward(tape, block);
         }
         var combine = Profiler.Region(ProfileCategory.Routing);                  // concat, weight and scatter back
-        var routed = ConcatOp.Apply(tape, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(outputs), 0); // (S, D)
+        var routed = ConcatOp.Apply(tape, _outputs.AsSpan(0, used), 0);          // (S, D)
         var w = ReshapeOp.Apply(tape, GatherRowsOp.Apply(tape, ReshapeOp.Apply(tape, weights, slots, 1), slotOf), slots); // (S)
         var y = ScatterAddRowsOp.Apply(tape, routed, w, tokenOf, n);             // (N, D)
         combine.Dispose();
         if (Shared is not null) { y = AddOp.Apply(tape, y, Shared.Forward(tape, u)); }
-        return ReshapeOp.Apply(tape, y, shape.ToArray());
+        Span<long> dims = stackalloc long[shape.Rank];
+        for (var i = 0; i < dims.Length; i++) { dims[i] = shape[i]; }
+        return ReshapeOp.Apply(tape, y, dims);
     }
 }

@@ -2,8 +2,11 @@
 // tiles that never materializes T×Tk, and the matching backward that recomputes P from the saved logSumExp.
 // Naive/NaiveBackward (scores materialized, double accumulation) are the test oracle.
 // Not here: the materialized path for short key ranges (AttentionMaterialized.cs); MLA projections, RoPE, KV cache
-// (Model, Inference); tile products and exp (TileMath.cs). Tested by AttentionTests.
+// (Model, Inference); tile products and exp (TileMath.cs). Tested by AttentionTests (and, that a warmed-up call
+// allocates nothing on any thread, by DeepSeekTrainingStepAllocationTests).
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SharpSeek.Tensors.Kernels;
 
@@ -58,6 +61,7 @@ public static unsafe partial class Attention
         fixed (T* pq = q, pk = k, pv = v, pm = mask, po = output, pl = logSumExp)
         {
             var work = new ForwardItem<T> { Q = pq, K = pk, V = pv, Mask = pm, O = po, Lse = pl, Shape = shape, QueryBlocks = queryBlocks };
+            work.Scratch = Scratch<T>.ForWorkers(pool.Threads, ForwardScratch(shape), out work.ScratchStride);
             pool.For(count, ref work);
         }
     }
@@ -119,6 +123,7 @@ public static unsafe partial class Attention
                 DV = pdv,
                 Shape = shape,
             };
+            work.Scratch = Scratch<T>.ForWorkers(pool.Threads, BackwardScratch(shape), out work.ScratchStride);
             pool.For(count, ref work);
         }
     }
@@ -129,20 +134,25 @@ public static unsafe partial class Attention
     // One item per (b, h, group of ForwardGroup query blocks), the heaviest (last) causal groups first.
     private struct ForwardItem<T> : IWorkItem where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public T* Q, K, V, Mask, O, Lse;
+        public T* Q, K, V, Mask, O, Lse, Scratch;
         public AttentionShape Shape;
         public int QueryBlocks;
+        public int ScratchStride;
 
         public readonly void Execute(int index, int worker)
         {
             var heads = Shape.Batch * Shape.Heads;
             var group = QueryBlocks - 1 - (index / heads);
             var bh = index % heads;
-            ForwardGroupOfBlocks(this, bh / Shape.Heads, bh % Shape.Heads, group * BlockRows * ForwardGroup);
+            ForwardGroupOfBlocks(this, bh / Shape.Heads, bh % Shape.Heads, group * BlockRows * ForwardGroup, Scratch + ((nint)worker * ScratchStride));
         }
     }
 
-    private static void ForwardGroupOfBlocks<T>(in ForwardItem<T> w, int b, int h, int first) where T : unmanaged, IFloatingPointIeee754<T>
+    // Scratch elements of one forward item: the transposed key tile, then per query block p, acc, m and l.
+    private static int ForwardScratch(in AttentionShape s)
+        => (s.QkHeadDim * BlockKeys) + (ForwardGroup * ((BlockRows * BlockKeys) + (BlockRows * s.VHeadDim) + (2 * BlockRows)));
+
+    private static void ForwardGroupOfBlocks<T>(in ForwardItem<T> w, int b, int h, int first, T* scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var s = w.Shape;
         int tq = s.Tokens, tk = s.KeyTokens, dqk = s.QkHeadDim, dvh = s.VHeadDim;
@@ -150,48 +160,44 @@ public static unsafe partial class Attention
         nint qRow = (nint)s.Heads * dqk, vRow = (nint)s.Heads * dvh;
         var scale = T.CreateTruncating(s.Scale);
         var perBlock = (BlockRows * BlockKeys) + (BlockRows * dvh) + (2 * BlockRows);
-        var buffer = Scratch<T>.Get((dqk * BlockKeys) + (ForwardGroup * perBlock));
-        fixed (T* scratch = buffer)
+        // kt: (Dqk, Bc) transposed key tile; per query block: p (Br, Bc) scores then probabilities, acc (Br, Dv), m and l (Br)
+        var kt = scratch;
+        new Span<T>(kt + (dqk * BlockKeys), blocks * perBlock).Clear();
+        for (var g = 0; g < blocks; g++)
         {
-            // kt: (Dqk, Bc) transposed key tile; per query block: p (Br, Bc) scores then probabilities, acc (Br, Dv), m and l (Br)
-            var kt = scratch;
-            new Span<T>(kt + (dqk * BlockKeys), blocks * perBlock).Clear();
-            for (var g = 0; g < blocks; g++)
-            {
-                new Span<T>(kt + (dqk * BlockKeys) + (g * perBlock) + (BlockRows * BlockKeys) + (BlockRows * dvh), BlockRows).Fill(T.NegativeInfinity);
-            }
-            var lastRow = Math.Min(tq, first + (blocks * BlockRows));
-            var keyEnd = s.Causal ? Math.Min(tk, s.StartPos + lastRow) : tk;
-            for (var j0 = 0; j0 < keyEnd; j0 += BlockKeys)
-            {
-                var kBlock = w.K + ((((nint)b * tk) + j0) * qRow) + ((nint)h * dqk);
-                PackTransposed(kBlock, qRow, Math.Min(BlockKeys, keyEnd - j0), dqk, kt, BlockKeys);
-                for (var g = 0; g < blocks; g++)
-                {
-                    var i0 = first + (g * BlockRows);
-                    var mb = Math.Min(BlockRows, tq - i0);
-                    var blockKeyEnd = s.Causal ? Math.Min(tk, s.StartPos + i0 + mb) : tk;
-                    if (j0 >= blockKeyEnd) { continue; } // fully masked causal tile
-                    var p = kt + (dqk * BlockKeys) + (g * perBlock);
-                    var acc = p + (BlockRows * BlockKeys);
-                    var m = acc + (BlockRows * dvh);
-                    ForwardTile(w, b, h, i0, mb, j0, Math.Min(BlockKeys, blockKeyEnd - j0), scale, kt, p, acc, m, m + BlockRows);
-                }
-            }
+            new Span<T>(kt + (dqk * BlockKeys) + (g * perBlock) + (BlockRows * BlockKeys) + (BlockRows * dvh), BlockRows).Fill(T.NegativeInfinity);
+        }
+        var lastRow = Math.Min(tq, first + (blocks * BlockRows));
+        var keyEnd = s.Causal ? Math.Min(tk, s.StartPos + lastRow) : tk;
+        for (var j0 = 0; j0 < keyEnd; j0 += BlockKeys)
+        {
+            var kBlock = w.K + ((((nint)b * tk) + j0) * qRow) + ((nint)h * dqk);
+            PackTransposed(kBlock, qRow, Math.Min(BlockKeys, keyEnd - j0), dqk, kt, BlockKeys);
             for (var g = 0; g < blocks; g++)
             {
                 var i0 = first + (g * BlockRows);
-                var acc = kt + (dqk * BlockKeys) + (g * perBlock) + (BlockRows * BlockKeys);
+                var mb = Math.Min(BlockRows, tq - i0);
+                var blockKeyEnd = s.Causal ? Math.Min(tk, s.StartPos + i0 + mb) : tk;
+                if (j0 >= blockKeyEnd) { continue; } // fully masked causal tile
+                var p = kt + (dqk * BlockKeys) + (g * perBlock);
+                var acc = p + (BlockRows * BlockKeys);
                 var m = acc + (BlockRows * dvh);
-                var l = m + BlockRows;
-                for (var r = 0; r < Math.Min(BlockRows, tq - i0); r++)
-                {
-                    var outRow = w.O + ((((nint)b * tq) + i0 + r) * vRow) + ((nint)h * dvh);
-                    var attended = l[r] > T.Zero;
-                    var inverse = attended ? T.One / l[r] : T.Zero;
-                    for (var d = 0; d < dvh; d++) { outRow[d] = acc[(r * dvh) + d] * inverse; }
-                    w.Lse[((((nint)b * s.Heads) + h) * tq) + i0 + r] = attended ? m[r] + T.Log(l[r]) : T.NegativeInfinity;
-                }
+                ForwardTile(w, b, h, i0, mb, j0, Math.Min(BlockKeys, blockKeyEnd - j0), scale, kt, p, acc, m, m + BlockRows);
+            }
+        }
+        for (var g = 0; g < blocks; g++)
+        {
+            var i0 = first + (g * BlockRows);
+            var acc = kt + (dqk * BlockKeys) + (g * perBlock) + (BlockRows * BlockKeys);
+            var m = acc + (BlockRows * dvh);
+            var l = m + BlockRows;
+            for (var r = 0; r < Math.Min(BlockRows, tq - i0); r++)
+            {
+                var outRow = w.O + ((((nint)b * tq) + i0 + r) * vRow) + ((nint)h * dvh);
+                var attended = l[r] > T.Zero;
+                var inverse = attended ? T.One / l[r] : T.Zero;
+                for (var d = 0; d < dvh; d++) { outRow[d] = acc[(r * dvh) + d] * inverse; }
+                w.Lse[((((nint)b * s.Heads) + h) * tq) + i0 + r] = attended ? m[r] + T.Log(l[r]) : T.NegativeInfinity;
             }
         }
     }
@@ -230,83 +236,84 @@ public static unsafe partial class Attention
     // and adding its share to dQ rows in the same fixed order, so no two items write the same output.
     private struct BackwardItem<T> : IWorkItem where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public T* DO, Q, K, V, Mask, O, Lse, DQ, DK, DV;
+        public T* DO, Q, K, V, Mask, O, Lse, DQ, DK, DV, Scratch;
         public AttentionShape Shape;
+        public int ScratchStride;
 
-        public readonly void Execute(int index, int worker) => BackwardHead(this, index / Shape.Heads, index % Shape.Heads);
+        public readonly void Execute(int index, int worker)
+            => BackwardHead(this, index / Shape.Heads, index % Shape.Heads, Scratch + ((nint)worker * ScratchStride));
     }
 
-    private static void BackwardHead<T>(in BackwardItem<T> w, int b, int h) where T : unmanaged, IFloatingPointIeee754<T>
+    // Scratch elements of one backward item: kt, vt, p, ds, dkAcc, dvAcc and rowDot.
+    private static int BackwardScratch(in AttentionShape s) => ((s.QkHeadDim + s.VHeadDim) * BlockKeys * 2) + (2 * BlockRows * BlockKeys) + s.Tokens;
+
+    private static void BackwardHead<T>(in BackwardItem<T> w, int b, int h, T* scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var s = w.Shape;
         int tq = s.Tokens, tk = s.KeyTokens, dqk = s.QkHeadDim, dvh = s.VHeadDim;
         nint qRow = (nint)s.Heads * dqk, vRow = (nint)s.Heads * dvh;
         var scale = T.CreateTruncating(s.Scale);
         var tile = BlockRows * BlockKeys;
-        var buffer = Scratch<T>.Get(((dqk + dvh) * BlockKeys * 2) + (2 * tile) + tq);
-        fixed (T* scratch = buffer)
+        // kt: (Dqk, Bc)  vt: (Dv, Bc)  p: (Br, Bc)  ds: (Br, Bc)  dkAcc: (Bc, Dqk)  dvAcc: (Bc, Dv)  rowDot: (T)
+        var kt = scratch;
+        var vt = kt + (dqk * BlockKeys);
+        var p = vt + (dvh * BlockKeys);
+        var ds = p + tile;
+        var dkAcc = ds + tile;
+        var dvAcc = dkAcc + (BlockKeys * dqk);
+        var rowDot = dvAcc + (BlockKeys * dvh);
+        var qHead = w.Q + ((nint)b * tq * qRow) + ((nint)h * dqk);
+        var dqHead = w.DQ + ((nint)b * tq * qRow) + ((nint)h * dqk);
+        var doHead = w.DO + ((nint)b * tq * vRow) + ((nint)h * dvh);
+        var oHead = w.O + ((nint)b * tq * vRow) + ((nint)h * dvh);
+        var kHead = w.K + ((nint)b * tk * qRow) + ((nint)h * dqk);
+        var dkHead = w.DK + ((nint)b * tk * qRow) + ((nint)h * dqk);
+        var vHead = w.V + ((nint)b * tk * vRow) + ((nint)h * dvh);
+        var dvHead = w.DV + ((nint)b * tk * vRow) + ((nint)h * dvh);
+        var lseHead = w.Lse + ((((nint)b * s.Heads) + h) * tq);
+        for (var i = 0; i < tq; i++)
         {
-            // kt: (Dqk, Bc)  vt: (Dv, Bc)  p: (Br, Bc)  ds: (Br, Bc)  dkAcc: (Bc, Dqk)  dvAcc: (Bc, Dv)  rowDot: (T)
-            var kt = scratch;
-            var vt = kt + (dqk * BlockKeys);
-            var p = vt + (dvh * BlockKeys);
-            var ds = p + tile;
-            var dkAcc = ds + tile;
-            var dvAcc = dkAcc + (BlockKeys * dqk);
-            var rowDot = dvAcc + (BlockKeys * dvh);
-            var qHead = w.Q + ((nint)b * tq * qRow) + ((nint)h * dqk);
-            var dqHead = w.DQ + ((nint)b * tq * qRow) + ((nint)h * dqk);
-            var doHead = w.DO + ((nint)b * tq * vRow) + ((nint)h * dvh);
-            var oHead = w.O + ((nint)b * tq * vRow) + ((nint)h * dvh);
-            var kHead = w.K + ((nint)b * tk * qRow) + ((nint)h * dqk);
-            var dkHead = w.DK + ((nint)b * tk * qRow) + ((nint)h * dqk);
-            var vHead = w.V + ((nint)b * tk * vRow) + ((nint)h * dvh);
-            var dvHead = w.DV + ((nint)b * tk * vRow) + ((nint)h * dvh);
-            var lseHead = w.Lse + ((((nint)b * s.Heads) + h) * tq);
-            for (var i = 0; i < tq; i++)
+            // D_i = rowsum(dO_i ∘ O_i)
+            new Span<T>(dqHead + (i * qRow), dqk).Clear();
+            var dot = T.Zero;
+            for (var d = 0; d < dvh; d++) { dot += doHead[(i * vRow) + d] * oHead[(i * vRow) + d]; }
+            rowDot[i] = dot;
+        }
+        for (var j0 = 0; j0 < tk; j0 += BlockKeys)
+        {
+            var nb = Math.Min(BlockKeys, tk - j0);
+            var kBlock = kHead + (j0 * qRow);
+            PackTransposed(kBlock, qRow, nb, dqk, kt, BlockKeys);
+            PackTransposed(vHead + (j0 * vRow), vRow, nb, dvh, vt, BlockKeys);
+            new Span<T>(dkAcc, nb * dqk).Clear();
+            new Span<T>(dvAcc, nb * dvh).Clear();
+            var firstQuery = s.Causal ? Math.Max(0, j0 - s.StartPos) : 0;
+            for (var i0 = firstQuery; i0 < tq; i0 += BlockRows)
             {
-                // D_i = rowsum(dO_i ∘ O_i)
-                new Span<T>(dqHead + (i * qRow), dqk).Clear();
-                var dot = T.Zero;
-                for (var d = 0; d < dvh; d++) { dot += doHead[(i * vRow) + d] * oHead[(i * vRow) + d]; }
-                rowDot[i] = dot;
+                var mb = Math.Min(BlockRows, tq - i0);
+                var qBlock = qHead + (i0 * qRow);
+                var doBlock = doHead + (i0 * vRow);
+                TileMath.Gemm(qBlock, qRow, 1, kt, BlockKeys, mb, nb, dqk, false, p, BlockKeys);
+                TileMath.Gemm(doBlock, vRow, 1, vt, BlockKeys, mb, nb, dvh, false, ds, BlockKeys);
+                for (var r = 0; r < mb; r++)
+                {
+                    var attended = s.Causal ? Math.Clamp(s.StartPos + i0 + r + 1 - j0, 0, nb) : nb;
+                    var maskRow = w.Mask == null ? null : w.Mask + ((nint)(i0 + r) * tk) + j0;
+                    var lse = lseHead[i0 + r];
+                    if (T.IsNegativeInfinity(lse)) { lse = T.PositiveInfinity; } // a row with no attended key: P = 0
+                    TileMath.SoftmaxGradRow(p + (r * BlockKeys), maskRow, attended, scale, lse, rowDot[i0 + r], ds + (r * BlockKeys));
+                    new Span<T>(p + (r * BlockKeys) + attended, nb - attended).Clear();
+                    new Span<T>(ds + (r * BlockKeys) + attended, nb - attended).Clear();
+                }
+                // ds already carries the scale: dV += Pᵀ·dO, dK += dSᵀ·Q, dQ += dS·K
+                TileMath.Gemm(p, 1, BlockKeys, doBlock, vRow, nb, dvh, mb, true, dvAcc, dvh);
+                TileMath.Gemm(ds, 1, BlockKeys, qBlock, qRow, nb, dqk, mb, true, dkAcc, dqk);
+                TileMath.Gemm(ds, BlockKeys, 1, kBlock, qRow, mb, dqk, nb, true, dqHead + (i0 * qRow), qRow);
             }
-            for (var j0 = 0; j0 < tk; j0 += BlockKeys)
+            for (var jj = 0; jj < nb; jj++)
             {
-                var nb = Math.Min(BlockKeys, tk - j0);
-                var kBlock = kHead + (j0 * qRow);
-                PackTransposed(kBlock, qRow, nb, dqk, kt, BlockKeys);
-                PackTransposed(vHead + (j0 * vRow), vRow, nb, dvh, vt, BlockKeys);
-                new Span<T>(dkAcc, nb * dqk).Clear();
-                new Span<T>(dvAcc, nb * dvh).Clear();
-                var firstQuery = s.Causal ? Math.Max(0, j0 - s.StartPos) : 0;
-                for (var i0 = firstQuery; i0 < tq; i0 += BlockRows)
-                {
-                    var mb = Math.Min(BlockRows, tq - i0);
-                    var qBlock = qHead + (i0 * qRow);
-                    var doBlock = doHead + (i0 * vRow);
-                    TileMath.Gemm(qBlock, qRow, 1, kt, BlockKeys, mb, nb, dqk, false, p, BlockKeys);
-                    TileMath.Gemm(doBlock, vRow, 1, vt, BlockKeys, mb, nb, dvh, false, ds, BlockKeys);
-                    for (var r = 0; r < mb; r++)
-                    {
-                        var attended = s.Causal ? Math.Clamp(s.StartPos + i0 + r + 1 - j0, 0, nb) : nb;
-                        var maskRow = w.Mask == null ? null : w.Mask + ((nint)(i0 + r) * tk) + j0;
-                        var lse = lseHead[i0 + r];
-                        if (T.IsNegativeInfinity(lse)) { lse = T.PositiveInfinity; } // a row with no attended key: P = 0
-                        TileMath.SoftmaxGradRow(p + (r * BlockKeys), maskRow, attended, scale, lse, rowDot[i0 + r], ds + (r * BlockKeys));
-                        new Span<T>(p + (r * BlockKeys) + attended, nb - attended).Clear();
-                        new Span<T>(ds + (r * BlockKeys) + attended, nb - attended).Clear();
-                    }
-                    // ds already carries the scale: dV += Pᵀ·dO, dK += dSᵀ·Q, dQ += dS·K
-                    TileMath.Gemm(p, 1, BlockKeys, doBlock, vRow, nb, dvh, mb, true, dvAcc, dvh);
-                    TileMath.Gemm(ds, 1, BlockKeys, qBlock, qRow, nb, dqk, mb, true, dkAcc, dqk);
-                    TileMath.Gemm(ds, BlockKeys, 1, kBlock, qRow, mb, dqk, nb, true, dqHead + (i0 * qRow), qRow);
-                }
-                for (var jj = 0; jj < nb; jj++)
-                {
-                    new ReadOnlySpan<T>(dkAcc + (jj * dqk), dqk).CopyTo(new Span<T>(dkHead + ((j0 + jj) * qRow), dqk));
-                    new ReadOnlySpan<T>(dvAcc + (jj * dvh), dvh).CopyTo(new Span<T>(dvHead + ((j0 + jj) * vRow), dvh));
-                }
+                new ReadOnlySpan<T>(dkAcc + (jj * dqk), dqk).CopyTo(new Span<T>(dkHead + ((j0 + jj) * qRow), dqk));
+                new ReadOnlySpan<T>(dvAcc + (jj * dvh), dvh).CopyTo(new Span<T>(dvHead + ((j0 + jj) * vRow), dvh));
             }
         }
     }
@@ -322,21 +329,28 @@ public static unsafe partial class Attention
         }
     }
 
-    // Per-thread tile scratch, grown on demand and reused, so calls after warm-up allocate nothing.
+    // Per-worker tile scratch owned by the calling thread: one slice per pool thread, grown on the caller before its loop
+    // (as MatmulDriver's worker buffers are), never on whichever worker first claims an item, so after warm-up a call
+    // allocates nothing on any thread whatever the claiming order.
     private static class Scratch<T> where T : unmanaged
     {
         [ThreadStatic]
         private static T[]? s_buffer;
 
-        public static T[] Get(int length)
+        /// <summary>The base of <paramref name="threads"/> slices of at least <paramref name="length"/> elements, worker w's
+        /// at w·<paramref name="stride"/> (whole cache lines apart); valid until this thread asks for more.</summary>
+        public static T* ForWorkers(int threads, int length, out int stride)
         {
+            var line = 64 / sizeof(T);
+            stride = (length + line - 1) / line * line;
+            var need = checked(threads * stride);
             var buffer = s_buffer;
-            if (buffer is null || buffer.Length < length)
+            if (buffer is null || buffer.Length < need)
             {
-                buffer = GC.AllocateUninitializedArray<T>(length, pinned: true);
+                buffer = GC.AllocateUninitializedArray<T>(need, pinned: true);
                 s_buffer = buffer;
             }
-            return buffer;
+            return (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)); // pinned: it never moves
         }
     }
 

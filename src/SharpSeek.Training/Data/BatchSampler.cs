@@ -1,7 +1,8 @@
 // BatchSampler.cs: training batches from a token shard: windows of seqLen + 1 tokens at multiples of seqLen (documents
 // packed, no cross-document masking, as DeepSeek-V3 trains), visited in a seeded permutation per epoch. The order is a
-// function of (seed, position) alone, so a sampler rebuilt with a saved Position continues with the same batches.
-// Not here: held-out batches (EvalBatches.cs). Tested by BatchSamplerTests.
+// function of (seed, position) alone, so a sampler rebuilt with a saved Position continues with the same batches; a new
+// epoch reshuffles the same array. Not here: held-out batches (EvalBatches.cs). Tested by BatchSamplerTests and
+// DeepSeekTrainingStepAllocationTests.
 namespace SharpSeek.Training.Data;
 
 /// <summary>Draws (inputs, targets) batches of shape (B, T) with targets[b, t] = inputs[b, t + 1] in the shard.</summary>
@@ -70,15 +71,16 @@ public sealed class BatchSampler
         var epoch = position / WindowsPerEpoch;
         if (epoch != _epoch)
         {
-            _order = Permutation(WindowsPerEpoch, SplitMix64.Mix(_seed, (ulong)epoch));
+            if (_order.Length != WindowsPerEpoch) { _order = new int[WindowsPerEpoch]; } // reused: a new epoch allocates nothing
+            Permute(_order, SplitMix64.Mix(_seed, (ulong)epoch));
             _epoch = epoch;
         }
         return _order[position % WindowsPerEpoch];
     }
 
-    private static int[] Permutation(int n, ulong seed)
+    private static void Permute(Span<int> order, ulong seed)
     {
-        var order = new int[n];
+        var n = order.Length;
         for (var i = 0; i < n; i++) { order[i] = i; }
         var rng = new SplitMix64(seed);
         for (var i = n - 1; i > 0; i--)
@@ -86,6 +88,5 @@ public sealed class BatchSampler
             var j = rng.Next(i + 1);
             (order[i], order[j]) = (order[j], order[i]);
         }
-        return order;
     }
 }
