@@ -1,7 +1,8 @@
 // TrainCommandTests.cs: `sharpseek train` end to end on the tiny preset (plain progress lines when not a terminal, the
 // run directory, sample completions), --resume of a finished run extended by --steps, and exit code 1 with a message
 // for a bad --config, --steps 0 and --resume of nothing; a dense Qwen2 config trains from scratch, then `forward` and
-// `generate` run on the run directory (and a --dtype not built for dense models yet is refused).
+// `generate` run on the run directory (and a --dtype not built for dense models yet is refused), and `--init` fine-tunes
+// from it (its weights and tokenizer; a directory without a tokenizer is refused).
 namespace SharpSeek.Cli.Tests;
 
 public sealed class TrainCommandTests
@@ -93,6 +94,7 @@ public sealed class TrainCommandTests
         var config = Path.Combine(Path.GetTempPath(), $"sharpseek-qwen2-{Guid.NewGuid():N}.json");
         File.WriteAllText(config, text.Replace("\"max_position_embeddings\": 64", "\"max_position_embeddings\": 512", StringComparison.Ordinal));
         var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-dense-{Guid.NewGuid():N}");
+        var tuned = dir + "-tuned";
         try
         {
             var (code, output) = CliTests.Run("train", "--config", config, "--out", dir, "--steps", "4", "--documents", "60",
@@ -112,6 +114,21 @@ public sealed class TrainCommandTests
             Assert.True(code == 0, output);
             Assert.Contains("\"finish_reason\"", output, StringComparison.Ordinal);
 
+            // Fine-tuning from the run: it starts from its weights (a lower first loss than from scratch) and tokenizer.
+            var firstLoss = FirstLoss(output: File.ReadAllText(Path.Combine(dir, "metrics.jsonl")));
+            (code, output) = CliTests.Run("train", "--init", dir, "--out", tuned, "--steps", "2", "--documents", "60", "--seed", "5",
+                "--seq-len", "32", "--micro-batch", "2", "--batch-tokens", "128", "--eval-every", "0", "--checkpoint-every", "2", "--lr", "1e-3", "--warmup", "1");
+            Assert.True(code == 0, output);
+            Assert.Contains($"fine-tuning qwen2 from {dir}", output, StringComparison.Ordinal);
+            Assert.True(FirstLoss(File.ReadAllText(Path.Combine(tuned, "metrics.jsonl"))) < firstLoss - 0.1, output);
+            Assert.Equal(File.ReadAllText(Path.Combine(dir, "tokenizer.json")), File.ReadAllText(Path.Combine(tuned, "tokenizer.json")));
+
+            // A model directory without a tokenizer cannot be fine-tuned on text.
+            File.Delete(Path.Combine(tuned, "tokenizer.json"));
+            (code, output) = CliTests.Run("train", "--init", tuned, "--out", tuned + "-again", "--steps", "1");
+            Assert.Equal(1, code);
+            Assert.Contains("has no tokenizer.json", output, StringComparison.Ordinal);
+
             (code, output) = CliTests.Run("generate", "--model", dir, "--tokens", "1,2,3", "--dtype", "bf16");
             Assert.Equal(1, code);
             Assert.Contains("qwen2 model runs in F32 today", output, StringComparison.Ordinal);
@@ -120,7 +137,17 @@ public sealed class TrainCommandTests
         finally
         {
             File.Delete(config);
-            if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); }
+            foreach (var d in new[] { dir, tuned, tuned + "-again" })
+            {
+                if (Directory.Exists(d)) { Directory.Delete(d, recursive: true); }
+            }
         }
+    }
+
+    // The loss of the first line of a metrics.jsonl.
+    private static double FirstLoss(string output)
+    {
+        using var line = System.Text.Json.JsonDocument.Parse(output.Split('\n')[0]);
+        return line.RootElement.GetProperty("loss").GetDouble();
     }
 }

@@ -37,15 +37,17 @@ internal static class TrainCommand
         var balance = new Option<string>("--balance") { Description = "MoE load balancing: aux-free (bias update + sequence-wise loss), v2 (expert-level auxiliary loss) or none.", DefaultValueFactory = _ => "aux-free" };
         balance.AcceptOnlyFromAmong("aux-free", "v2", "none");
         var noMtp = new Option<bool>("--no-mtp") { Description = "Leave the MTP loss out (the module is still in the checkpoint)." };
+        var init = new Option<string?>("--init") { Description = "Start from this model directory's weights, config and tokenizer (fine-tuning; e.g. an HF qwen2/llama checkpoint or an earlier run) instead of a random --config." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("train", "Train a model into a run directory (config.json, model.safetensors, tokenizer, metrics.jsonl).")
         {
-            config, data, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, resume,
+            config, data, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, init, resume,
         };
         command.SetAction(parse =>
         {
             var preset = parse.GetValue(config)!;
-            var dir = parse.GetValue(output) ?? Path.Combine("runs", Path.GetFileNameWithoutExtension(preset));
+            var from = parse.GetValue(init);
+            var dir = parse.GetValue(output) ?? Path.Combine("runs", from is null ? Path.GetFileNameWithoutExtension(preset) : Path.GetFileName(Path.TrimEndingDirectorySeparator(from)) + "-tuned");
             try
             {
                 var options = parse.GetValue(resume)
@@ -53,6 +55,7 @@ internal static class TrainCommand
                     : new RunOptions
                     {
                         Config = preset,
+                        Init = from,
                         Data = parse.GetValue(data) ?? [],
                         CorpusDocuments = parse.GetValue(documents),
                         OutDir = dir,

@@ -78,6 +78,12 @@ public sealed class TrainingRun
             using var checkpoint = CheckpointDirectory.Open(dir);
             weights.Load(checkpoint);
         }
+        else if (o.Init is { } init)
+        {
+            using var checkpoint = CheckpointDirectory.Open(init);
+            weights.Load(checkpoint);
+            _log($"starting from the weights in {init}");
+        }
         else
         {
             weights.InitializeRandom(o.Seed);
@@ -192,6 +198,7 @@ public sealed class TrainingRun
         {
             throw new InvalidOperationException($"'{dir}' already holds a run at step {RunState.Load(statePath).Step}; pass --resume to continue it or choose another --out");
         }
+        if (o.Init is { } init) { return PrepareFromModel(o, dir, init); }
         var preset = ModelConfig.LoadPreset(o.Config);
         ByteLevelBpe tokenizer;
         if (File.Exists(Path.Combine(dir, ByteLevelBpe.TokenizerFileName)))
@@ -210,6 +217,33 @@ public sealed class TrainingRun
         }
         var config = preset with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId };
         CheckpointWriter.SavedConfig(config, CheckpointFormat.F32).Save(Path.Combine(dir, "config.json"));
+        var (train, eval) = DatasetBuilder.Build(Texts(o), tokenizer, Path.Combine(dir, "data"), EvalFraction, o.Seed, _log);
+        return new RunState
+        {
+            SamplerSeed = (ulong)o.Seed,
+            TrainShard = Path.GetRelativePath(dir, train),
+            EvalShard = Path.GetRelativePath(dir, eval),
+            Options = o,
+        };
+    }
+
+    // Fine-tuning: the model directory's config and tokenizer as they are (an HF vocabulary may be padded past the
+    // tokenizer: Qwen2's 151,936 rows for 151,665 tokens), the corpus tokenized with that tokenizer.
+    private RunState PrepareFromModel(RunOptions o, string dir, string init)
+    {
+        if (!File.Exists(Path.Combine(init, ByteLevelBpe.TokenizerFileName)))
+        {
+            throw new FileNotFoundException($"--init '{init}' has no {ByteLevelBpe.TokenizerFileName}; fine-tuning needs the model's own tokenizer", Path.Combine(init, ByteLevelBpe.TokenizerFileName));
+        }
+        var config = ModelConfig.Load(init);
+        var tokenizer = ByteLevelBpe.Load(init);
+        if (tokenizer.VocabSize > config.VocabSize)
+        {
+            throw new InvalidDataException($"--init '{init}': the tokenizer has {tokenizer.VocabSize} tokens but config.json's vocab_size is {config.VocabSize}; expected a tokenizer that fits the vocabulary");
+        }
+        tokenizer.Save(dir);
+        CheckpointWriter.SavedConfig(config, CheckpointFormat.F32).Save(Path.Combine(dir, "config.json"));
+        _log($"fine-tuning {config.ModelType} from {init} with its {tokenizer.VocabSize}-token tokenizer");
         var (train, eval) = DatasetBuilder.Build(Texts(o), tokenizer, Path.Combine(dir, "data"), EvalFraction, o.Seed, _log);
         return new RunState
         {
