@@ -75,7 +75,7 @@ internal static class GenerateCommand
                     input = ParseIds(ids!);
                 }
                 var room = Room(dir, input.Length);
-                var weights = InferenceWeights.Load(dir, format);
+                using var weights = InferenceWeights.Load(dir, format);
                 var stop = tokenizer?.EosId ?? weights.Config.EosTokenId;
                 var budget = Math.Min(max, room);
                 using var cache = new KvCache(weights.Config, 1, input.Length + Math.Max(budget, 1));
@@ -113,12 +113,14 @@ internal static class GenerateCommand
     }
 
     /// <summary>A model directory loaded for greedy or sampled completions of text prompts on the runtime (F32 weights).</summary>
-    internal sealed class TextGenerator(string directory)
+    internal sealed class TextGenerator(string directory) : IDisposable
     {
         private readonly ByteLevelBpe _tokenizer = File.Exists(Path.Combine(directory, ByteLevelBpe.TokenizerFileName)) ? ByteLevelBpe.Load(directory)
             : throw new FileNotFoundException($"'{directory}' has no {ByteLevelBpe.TokenizerFileName}; expected a model directory such as a training run's");
 
         private readonly InferenceWeights _weights = InferenceWeights.Load(directory, WeightFormat.F32);
+
+        public void Dispose() => _weights.Dispose();
 
         /// <summary>The decoded continuation (EOS dropped); prompts get an EOS in front, as documents follow one in the shards.</summary>
         public string Complete(string prompt, SamplingParameters sampling, int maxNewTokens)

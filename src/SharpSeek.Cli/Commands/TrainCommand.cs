@@ -165,7 +165,7 @@ internal static class TrainCommand
         var prompts = options.Data.Count == 0
             ? ReasoningCorpus.Generate(options.Seed + 7919, SampleCount).Select(Cut)
             : CorpusReader.Read(options.Data).Take(SampleCount).Select(t => t[..Math.Min(t.Length, 80)]);
-        var generator = new GenerateCommand.TextGenerator(options.OutDir);
+        using var generator = new GenerateCommand.TextGenerator(options.OutDir);
         Console.Out.WriteLine("sample completions (greedy):");
         foreach (var prompt in prompts)
         {

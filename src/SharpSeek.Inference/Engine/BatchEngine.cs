@@ -65,16 +65,18 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var weights = InferenceWeights.Load(modelDir, options.Format);
-        var context = options.MaxContext ?? weights.Config.MaxPositionEmbeddings;
-        var tokenizer = File.Exists(Path.Combine(modelDir, ByteLevelBpe.TokenizerFileName)) ? ByteLevelBpe.Load(modelDir) : null;
-        var cache = new KvCache(weights.Config, options.MaxConcurrency, context);
+        KvCache? cache = null;
         try
         {
+            var context = options.MaxContext ?? weights.Config.MaxPositionEmbeddings;
+            var tokenizer = File.Exists(Path.Combine(modelDir, ByteLevelBpe.TokenizerFileName)) ? ByteLevelBpe.Load(modelDir) : null;
+            cache = new KvCache(weights.Config, options.MaxConcurrency, context);
             return new BatchEngine(new ModelRunner(weights, cache), tokenizer, options.QueueCapacity, options.PrefillChunk, ownsRunner: true);
         }
         catch
         {
-            cache.Dispose();
+            cache?.Dispose();
+            weights.Dispose();
             throw;
         }
     }
@@ -146,6 +148,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         {
             _runner.Dispose();
             _cache.Dispose();
+            _runner.Weights.Dispose(); // a dense model Load read (the DeepSeek runtime copy is managed)
         }
     }
 

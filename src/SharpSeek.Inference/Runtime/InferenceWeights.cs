@@ -12,17 +12,20 @@ using RmsNorm = SharpSeek.Model.Layers.RmsNorm;
 namespace SharpSeek.Inference.Runtime;
 
 /// <summary>The weights the runtime reads, projections in <see cref="Format"/>.</summary>
-public sealed class InferenceWeights
+public sealed class InferenceWeights : IDisposable
 {
+    private readonly bool _ownsModel;
+
     private InferenceWeights(ModelConfig config, WeightFormat format, float[] embedding, NormWeights finalNorm, Projection head,
         LayerWeights[] layers, MtpWeights[] mtp)
     {
         (Config, Format, Embedding, FinalNorm, Head, Layers, Mtp) = (config, format, embedding, finalNorm, head, layers, mtp);
     }
 
-    private InferenceWeights(ModelWeights model)
+    private InferenceWeights(ModelWeights model, bool ownsModel)
     {
         (Config, Format, Model, Embedding, Layers, Mtp, Bytes) = (model.Config, WeightFormat.F32, model, [], [], [], model.Parameters.CapacityBytes);
+        _ownsModel = ownsModel;
     }
 
     public ModelConfig Config { get; }
@@ -58,12 +61,27 @@ public sealed class InferenceWeights
         if (checkpoint.Config.IsDense)
         {
             var model = new ModelWeights(checkpoint.Config);
-            model.Load(checkpoint);
-            return new InferenceWeights(model);
+            try
+            {
+                model.Load(checkpoint);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+            return new InferenceWeights(model, ownsModel: true);
         }
         using var weights = new ModelWeights(checkpoint.Config);
         weights.Load(checkpoint);
         return From(weights, format, checkpoint);
+    }
+
+    /// <summary>Frees a dense model this object loaded (one built by <see cref="From"/> stays its owner's); the DeepSeek
+    /// runtime copy is managed memory.</summary>
+    public void Dispose()
+    {
+        if (_ownsModel) { Model!.Dispose(); }
     }
 
     /// <summary>Throws <see cref="InvalidOperationException"/> for what the runtime cannot do yet: a dense GQA model
@@ -82,7 +100,7 @@ public sealed class InferenceWeights
     {
         ArgumentNullException.ThrowIfNull(weights);
         EnsureSupported(weights.Config, format);
-        if (weights.Config.IsDense) { return new InferenceWeights(weights); } // read in place: a trainer's later steps are seen
+        if (weights.Config.IsDense) { return new InferenceWeights(weights, ownsModel: false); } // read in place: a trainer's later steps are seen
         if (weights.DType != DType.F32) { throw new ArgumentException($"inference weights are built from F32 model weights; got {weights.DType}", nameof(weights)); }
         long bytes = 0;
         Projection P(Parameter p)
