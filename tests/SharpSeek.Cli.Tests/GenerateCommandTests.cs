@@ -162,6 +162,26 @@ public sealed class GenerateCommandTests
         }
     }
 
+    // A tokenizer with more tokens than the model's vocabulary is refused before the weights are read, naming both sizes.
+    [Fact]
+    public void TokenizerLargerThanTheVocabulary_IsRefused()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "sharpseek-generate-vocab-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            SaveTiny(dir, ModelConfig.LoadPreset("tiny"));
+            File.Copy(Path.Combine(LayeringTests.RepoRoot(), "tests", "data", "tokenizer", "trained.tokenizer.json"), Path.Combine(dir, "tokenizer.json"));
+            var (code, output) = CliTests.Run("generate", "--model", dir, "--prompt", "hello");
+            Assert.Equal(1, code);
+            Assert.Contains("has 1000 tokens but vocab_size in", output, StringComparison.Ordinal);
+            Assert.Contains("is 256; expected a tokenizer that fits", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); }
+        }
+    }
+
     // The campaign's kill: the first checkpoint committed in .checkpoint-next/ but not yet moved (the run directory has
     // only the config training starts with). --resume would roll it forward; generate and serve read it as it is.
     [Fact]

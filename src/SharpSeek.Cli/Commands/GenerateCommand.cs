@@ -67,6 +67,7 @@ internal static class GenerateCommand
                         throw new FileNotFoundException($"'{dir}' has no {ByteLevelBpe.TokenizerFileName}; --prompt needs one (or give --tokens)");
                     }
                     tokenizer = ByteLevelBpe.Load(dir);
+                    EnsureFits(dir, tokenizer);
                     // In the token shards EOS ends each document, so the start of a document follows an EOS.
                     input = tokenizer.EosId is { } eos ? [eos, .. tokenizer.Encode(text)] : tokenizer.Encode(text);
                 }
@@ -137,6 +138,17 @@ internal static class GenerateCommand
 
     /// <summary>New tokens the context leaves after a prompt: max_position_embeddings (of the newest complete checkpoint's
     /// config.json) minus the prompt. Throws naming the file when the prompt leaves no room, as serve refuses it.</summary>
+    /// <summary>Throws naming both sizes when the tokenizer has more tokens than the model's vocabulary (before any weight is read).</summary>
+    internal static void EnsureFits(string directory, ByteLevelBpe tokenizer)
+    {
+        var path = CheckpointCommit.Resolve(directory, CheckpointDirectory.ConfigFile);
+        var vocab = ModelConfig.Load(path).VocabSize;
+        if (tokenizer.VocabSize > vocab)
+        {
+            throw new InvalidDataException($"the tokenizer in '{directory}' has {tokenizer.VocabSize} tokens but vocab_size in {path} is {vocab}; expected a tokenizer that fits the model's vocabulary");
+        }
+    }
+
     internal static int Room(string directory, int promptTokens)
     {
         var path = CheckpointCommit.Resolve(directory, CheckpointDirectory.ConfigFile);
