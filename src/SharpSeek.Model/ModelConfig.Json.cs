@@ -79,6 +79,7 @@ public sealed partial record ModelConfig
                 node.Remove("pretraining_tp");
             }
         }
+        if (EosTokenIds is { Length: > 1 } ids) { node["eos_token_id"] = new JsonArray([.. ids.Select(i => (JsonNode?)i)]); }
         if (RopeParametersSpelling && node.Remove("rope_scaling", out var rope)) { node["rope_parameters"] = rope; }
         return Sorted(node).ToJsonString(Json) + "\n";
     }
@@ -113,11 +114,22 @@ public sealed partial record ModelConfig
             var modelType = node["model_type"] is JsonValue type && type.TryGetValue<string>(out var name) ? name
                 : node.ContainsKey("model_type") ? throw new InvalidDataException($"{source}: config field 'model_type' = {node["model_type"]?.ToJsonString() ?? "null"}: expected a string")
                 : "deepseek_v3";
+            // transformers types eos_token_id int | list[int] (Llama 3.x Instruct lists several): the first is the model's
+            // end of sequence here, the list is kept for the round trip.
+            int[]? eosList = null;
+            if (node["eos_token_id"] is JsonArray eos)
+            {
+                eosList = [.. eos.Select(e => e is JsonValue v && v.TryGetValue<int>(out var id) ? id
+                    : throw new InvalidDataException($"{source}: config field 'eos_token_id' = {eos.ToJsonString()}: expected a token id or a list of token ids"))];
+                node["eos_token_id"] = eosList.Length > 0 ? eosList[0] : null;
+            }
+            // HF reads num_key_value_heads: null as "absent" (the family default)
+            if (node.ContainsKey("num_key_value_heads") && node["num_key_value_heads"] is null) { node.Remove("num_key_value_heads"); }
             var family = ModelFamilies.ModelTypes.Contains(modelType) ? ModelFamilies.Of(modelType)
                 : throw new InvalidDataException($"{source}: config field 'model_type' = \"{modelType}\": expected one of {string.Join(", ", ModelFamilies.ModelTypes.Select(t => $"\"{t}\""))}");
             var defaulted = ModelFamilies.FillDefaults(family, node);
             var config = node.Deserialize<ModelConfig>(Json) ?? throw new InvalidDataException($"{source}: null config");
-            config = config with { RopeParametersSpelling = v5Spelling, DefaultedKeys = defaulted };
+            config = config with { RopeParametersSpelling = v5Spelling, DefaultedKeys = defaulted, EosTokenIds = eosList };
             if (!node.ContainsKey("rope_theta") && config.RopeScaling?.RopeTheta is { } theta)
             {
                 config = config with { RopeTheta = theta };

@@ -67,7 +67,11 @@ public sealed partial record ModelConfig
     public QuantizationConfig? QuantizationConfig { get; init; }
     [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
+    /// <summary>The end-of-sequence id; when config.json lists several, the first (all kept in <see cref="EosTokenIds"/>).</summary>
     [JsonPropertyName("eos_token_id")] public int? EosTokenId { get; init; } = 1;
+
+    /// <summary>Every id of a listed eos_token_id, written back as a list on save; null when config.json gives one id.</summary>
+    [JsonIgnore] public int[]? EosTokenIds { get; init; }
     [JsonPropertyName("pad_token_id")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? PadTokenId { get; init; }

@@ -9,7 +9,7 @@ using SharpSeek.Tensors;
 
 namespace SharpSeek.Model;
 
-/// <summary>The parameters of a DeepSeek-V3 model, in F32 (or F64 for finite-difference checks).</summary>
+/// <summary>The parameters of a model of any family (DeepSeek-V3, Qwen2, Llama), in F32 (or F64 for finite-difference checks).</summary>
 public sealed class ModelWeights : IDisposable
 {
     private readonly Dictionary<string, Parameter> _byName = new(StringComparer.Ordinal);

@@ -1,5 +1,5 @@
-// Transformer.cs: the DeepSeek-V3 forward on the tape, top to bottom like gpt2_forward (DeepSeek-V3 technical report §2.1, §2.2): embedding, the
-// decoder blocks, the final norm and the untied head, then the MTP modules. Training, `sharpseek forward` and the runtime tests' uncached reference use it; the inference
+// Transformer.cs: the forward on the tape, top to bottom like gpt2_forward (DeepSeek-V3 technical report §2.1, §2.2): embedding, the
+// decoder blocks (MLA or GQA), the final norm and the head (tied to the embedding when the config says so), then the MTP modules. Training, `sharpseek forward` and the runtime tests' uncached reference use it; the inference
 // runtime (SharpSeek.Inference/Runtime) is a separate, tape-free implementation. Not here:
 // the losses, the KV cache (a forward at startPos > 0 rotates by the absolute positions but attends only to its own
 // tokens). ForwardAll into a caller's span allocates nothing on the GC heap after warm-up. Tested by TransformerTests,

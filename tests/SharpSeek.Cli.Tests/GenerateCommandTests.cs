@@ -162,7 +162,8 @@ public sealed class GenerateCommandTests
         }
     }
 
-    // A tokenizer with more tokens than the model's vocabulary is refused before the weights are read, naming both sizes.
+    // A tokenizer with more tokens than the model's vocabulary is refused before the weights are read, naming both sizes,
+    // by generate and by train --init.
     [Fact]
     public void TokenizerLargerThanTheVocabulary_IsRefused()
     {
@@ -175,10 +176,15 @@ public sealed class GenerateCommandTests
             Assert.Equal(1, code);
             Assert.Contains("has 1000 tokens but vocab_size in", output, StringComparison.Ordinal);
             Assert.Contains("is 256; expected a tokenizer that fits", output, StringComparison.Ordinal);
+            // fine-tuning from it is refused the same way, before any data is built
+            (code, output) = CliTests.Run("train", "--init", dir, "--out", dir + "-tuned", "--steps", "1");
+            Assert.Equal(1, code);
+            Assert.Contains("the tokenizer has 1000 tokens but config.json's vocab_size is 256", output, StringComparison.Ordinal);
         }
         finally
         {
             if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); }
+            if (Directory.Exists(dir + "-tuned")) { Directory.Delete(dir + "-tuned", recursive: true); }
         }
     }
 

@@ -45,6 +45,7 @@ public sealed class InfoCommandTests
         Assert.Contains("qwen2, 28 dense layers, d=1536, vocab 151936, GQA 12 query / 2 kv heads of 128", output, StringComparison.Ordinal);
         Assert.Contains("1,777,088,000", output, StringComparison.Ordinal);
         Assert.Contains("GQA caches 6.0x less than MHA", output, StringComparison.Ordinal);
+        Assert.Contains("GQA (2 kv heads, k and v)         14,336      28.0 KiB      56.0 KiB", output, StringComparison.Ordinal);
         Assert.DoesNotContain("router:", output, StringComparison.Ordinal);
         Assert.DoesNotContain("warning", output, StringComparison.Ordinal);
     }

@@ -98,12 +98,49 @@ public sealed class DenseFamilyTests
         Assert.Equal(original.Select(p => p.Key).Order(StringComparer.Ordinal), json.Select(p => p.Key).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public void EosTokenIdList_TakesTheFirst_AndSavesTheList_NullKvHeadsIsTheDefault()
+    {
+        var c = Edited(Published("DeepSeek-R1-Distill-Llama-8B"), n =>
+        {
+            n["eos_token_id"] = new JsonArray(128001, 128008, 128009);
+            n["num_key_value_heads"] = null;
+        });
+        Assert.Equal(128001, c.EosTokenId);
+        Assert.Equal([128001, 128008, 128009], c.EosTokenIds!);
+        Assert.Equal(32, c.NumKeyValueHeads); // LlamaConfig: None → num_attention_heads
+        Assert.Equal("[128001,128008,128009]", JsonNode.Parse(c.ToJson())!["eos_token_id"]!.ToJsonString());
+        Assert.Equal(c, ModelConfig.Parse(c.ToJson()));
+    }
+
+    [Fact]
+    public void ACheckpointThatContradictsItsConfig_NamesTheDenseField()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-dense-mismatch-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            foreach (var f in Directory.GetFiles(GoldenReferenceTests.VariantDir("llama_f32"))) { File.Copy(f, Path.Combine(dir, Path.GetFileName(f))); }
+            var node = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+            node["intermediate_size"] = 80;
+            File.WriteAllText(Path.Combine(dir, "config.json"), node.ToJsonString());
+            using var checkpoint = Checkpoint.CheckpointDirectory.Open(dir);
+            var cause = Checkpoint.ConfigMismatch.Cause(checkpoint, checkpoint.Config);
+            Assert.StartsWith("config.json has intermediate_size = 80, but the tensors say 48", cause, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("num_key_value_heads", 3, "config field 'num_key_value_heads' = 3: expected a divisor of num_attention_heads (4)")]
     [InlineData("model_type", "mistral", "config field 'model_type' = \"mistral\": expected one of \"deepseek_v3\", \"qwen2\", \"llama\"")]
     [InlineData("use_sliding_window", true, "config field 'use_sliding_window' = True")]
     [InlineData("head_dim", 7, "config field 'head_dim' = 7")]
     [InlineData("hidden_act", "gelu", "config field 'hidden_act' = \"gelu\"")]
+    [InlineData("partial_rotary_factor", 0.5, "config field 'partial_rotary_factor' = 0.5")]
     public void BadValues_NameTheFieldAndBothValues(string key, object value, string message)
     {
         var e = Assert.Throws<InvalidDataException>(() => Edited(Tiny("qwen2_f32"), n => n[key] = JsonValue.Create(value)));
@@ -124,6 +161,13 @@ public sealed class DenseFamilyTests
         var huge = Edited(Tiny(variant), n => n["num_hidden_layers"] = 1_000_000_000);
         var e = Assert.Throws<InvalidDataException>(() => new ModelWeights(huge));
         Assert.Contains("num_hidden_layers = 1000000000", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DenseYarn_IsRefusedUntilTheReferenceCoversIt()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Edited(Tiny("qwen2_f32"), n => n["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 4.0 }));
+        Assert.Contains("config field 'rope_scaling.rope_type' = \"yarn\": expected one of \"default\", \"llama3\"", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

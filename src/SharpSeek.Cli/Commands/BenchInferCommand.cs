@@ -43,6 +43,12 @@ internal static class BenchInferCommand
                     Speculative = parse.GetValue(speculative),
                     WarmupSeconds = parse.GetValue(warmup),
                 };
+                var measured = options.Model is { } dir ? SharpSeek.Model.ModelConfig.Load(SharpSeek.Model.Checkpoint.CheckpointCommit.Resolve(dir, "config.json"))
+                    : SharpSeek.Model.ModelConfig.LoadPreset(options.Config);
+                if (measured.IsDense)
+                {
+                    throw new InvalidOperationException($"bench infer measures DeepSeek (MLA) models; this model is {measured.ModelType}, whose runtime step (the layer objects on the tape, a one-thread GQA attention loop) is not benchmarked yet");
+                }
                 return InferBench.Run(Console.Out, options, parse.GetValue(json));
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or InvalidOperationException or KeyNotFoundException)

@@ -136,8 +136,6 @@ internal static class GenerateCommand
         }
     }
 
-    /// <summary>New tokens the context leaves after a prompt: max_position_embeddings (of the newest complete checkpoint's
-    /// config.json) minus the prompt. Throws naming the file when the prompt leaves no room, as serve refuses it.</summary>
     /// <summary>Throws naming both sizes when the tokenizer has more tokens than the model's vocabulary (before any weight is read).</summary>
     internal static void EnsureFits(string directory, ByteLevelBpe tokenizer)
     {
@@ -149,6 +147,8 @@ internal static class GenerateCommand
         }
     }
 
+    /// <summary>New tokens the context leaves after a prompt: max_position_embeddings (of the newest complete checkpoint's
+    /// config.json) minus the prompt. Throws naming the file when the prompt leaves no room, as serve refuses it.</summary>
     internal static int Room(string directory, int promptTokens)
     {
         var path = CheckpointCommit.Resolve(directory, CheckpointDirectory.ConfigFile);

@@ -1,4 +1,4 @@
-// TrainCommand.cs: `sharpseek train [--config small] [--data <files|dir>] [--out runs/<name>] [--steps N] [--batch-tokens N]
+// TrainCommand.cs: `sharpseek train [--config small | --init <model dir>] [--data <files|dir>] [--out runs/<name>] [--steps N] [--batch-tokens N]
 // [--seq-len N] [--lr …] [--seed N] [--resume]`. With no arguments: the small preset on the generated reasoning corpus,
 // about ten minutes on two cores, then sample completions. A live progress line (step, loss, tokens/s, ETA) on a
 // terminal, plain lines every few steps otherwise; Ctrl+C checkpoints the last completed step and stops.

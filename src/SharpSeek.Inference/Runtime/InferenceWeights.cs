@@ -1,7 +1,8 @@
 // InferenceWeights.cs: a model held for inference: every projection matrix (attention, dense MLP, routed and shared
 // experts, eh_proj, lm_head) in F32, BF16 or FP8 chosen at load, the rest F32; built from any checkpoint the Model reader
-// loads. An FP8 weight stored as FP8 keeps its codes and scales bit for bit; other weights are quantized from f32.
-// Not here: the forward (ModelRunner). Tested by InferenceWeightsTests.
+// loads. An FP8 weight stored as FP8 keeps its codes and scales bit for bit; other weights are quantized from f32. A
+// dense GQA model (qwen2, llama) is held as its own ModelWeights (F32 masters, read in place), not copied.
+// Not here: the forward (ModelRunner). Tested by InferenceWeightsTests and DenseRunnerTests.
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
@@ -100,8 +101,8 @@ public sealed class InferenceWeights : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weights);
         EnsureSupported(weights.Config, format);
-        if (weights.Config.IsDense) { return new InferenceWeights(weights, ownsModel: false); } // read in place: a trainer's later steps are seen
         if (weights.DType != DType.F32) { throw new ArgumentException($"inference weights are built from F32 model weights; got {weights.DType}", nameof(weights)); }
+        if (weights.Config.IsDense) { return new InferenceWeights(weights, ownsModel: false); } // read in place: a trainer's later steps are seen
         long bytes = 0;
         Projection P(Parameter p)
         {

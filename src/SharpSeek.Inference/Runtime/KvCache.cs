@@ -32,6 +32,7 @@ public sealed class KvCache : IDisposable
         MaxSequences = maxSequences;
         MaxContext = maxContext;
         var rows = (long)config.TotalLayers * maxSequences * maxContext;
+        EnsureFits(config, maxSequences, maxContext, rows);
         var (first, second) = config.IsDense
             ? (config.NumKeyValueHeads * config.AttentionHeadDim, config.NumKeyValueHeads * config.AttentionHeadDim)
             : (config.KvLoraRank, config.QkRopeHeadDim);
@@ -45,6 +46,19 @@ public sealed class KvCache : IDisposable
 
     public ModelConfig Config { get; }
 
+    // The cache is allocated zeroed, every page touched: refuse one that cannot fit before allocating, naming the sizes.
+    private static void EnsureFits(ModelConfig config, int maxSequences, int maxContext, long rows)
+    {
+        var width = config.IsDense ? 2L * config.NumKeyValueHeads * config.AttentionHeadDim : (long)config.KvLoraRank + config.QkRopeHeadDim;
+        var bytes = (Int128)rows * width * sizeof(float);
+        var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > available)
+        {
+            throw new InvalidOperationException($"a KV cache of {maxSequences} sequence(s) × {maxContext} positions × {config.TotalLayers} layers × {width} F32 values needs "
+                + $"{(double)bytes / 1e9:F1} GB, but this process can use {available / 1e9:F1} GB; expected a smaller context (--context) or fewer sequences (--max-concurrency)");
+        }
+    }
+
     public int MaxSequences { get; }
 
     public int MaxContext { get; }
@@ -53,7 +67,8 @@ public sealed class KvCache : IDisposable
     /// add theirs), L·2·H_kv·d·4 for GQA.</summary>
     public long BytesPerToken => KvCacheSize.For(Config).MlaBytesPerToken(sizeof(float));
 
-    /// <summary>How many times smaller than an MHA cache of the same heads, L·H·(d_qk + d_v) per token.</summary>
+    /// <summary>How many times smaller than an MHA cache of the same heads: L·H·(d_qk + d_v) per token against MLA's
+    /// L·(c + d_r), or 2·L·H·d against GQA's 2·L·H_kv·d.</summary>
     public double RatioToMha => KvCacheSize.For(Config).Ratio;
 
     /// <summary>Native bytes held by the whole cache, the MTP layers included.</summary>

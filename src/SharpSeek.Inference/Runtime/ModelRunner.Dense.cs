@@ -36,7 +36,7 @@ public sealed partial class ModelRunner : IAttentionCache
         }
         var tape = _tape;
         var h = EmbeddingOp.Apply(tape, model.Embedding.Bind(tape), ids);                          // (1, R, D)
-        foreach (var block in model.Layers) { h = block.Forward(tape, h, _rope, positions, this); }
+        for (var l = 0; l < model.Layers.Count; l++) { h = model.Layers[l].Forward(tape, h, _rope, positions, this); }
         var normed = model.FinalNorm.Forward(tape, h);                                              // (1, R, D)
         var hidden = tape.Value(normed).Reshape(rows, c.HiddenSize);                                // (R, D)
         Var headIn = normed;

@@ -1,8 +1,9 @@
-// ModelRunner.cs: the tape-free forward over the latent KV cache: one ragged batched step for several sequences, each
+// ModelRunner.cs: the forward over the KV cache: one ragged batched step for several sequences, each
 // appending a chunk of new tokens at its slot's length. Every row of every chunk goes through the dense parts together
 // (projections, MoE, head: each weight read once per step); attention runs per sequence over its cache (ModelRunner.
 // Attention.cs), the MoE routes rows to experts (ModelRunner.Moe.cs). DraftStep runs the MTP block on its own cache
-// layer. Scratch comes from a step arena that resets, so steady-state steps allocate nothing. Not here: sampling,
+// layer. For DeepSeek it is tape-free over the latent cache; a dense GQA model's step runs its own layer objects
+// (ModelRunner.Dense.cs). Scratch comes from a step arena that resets, so steady-state DeepSeek steps allocate nothing. Not here: sampling,
 // scheduling (Engine), the speculative loop (SpeculativeDecoder). Tested by ModelRunnerTests.
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
@@ -33,7 +34,9 @@ public sealed partial class ModelRunner : IDisposable
             ? w.NumKeyValueHeads * w.AttentionHeadDim != c.NumKeyValueHeads * c.AttentionHeadDim
             : w.KvLoraRank != c.KvLoraRank || w.QkRopeHeadDim != c.QkRopeHeadDim))
         {
-            throw new ArgumentException($"the cache was built for {c.TotalLayers} layers × (c {c.KvLoraRank} + d_r {c.QkRopeHeadDim}); the model has {w.TotalLayers} × ({w.KvLoraRank} + {w.QkRopeHeadDim})", nameof(cache));
+            throw new ArgumentException(w.IsDense || c.IsDense
+                ? $"the cache was built for a {c.ModelType} model of {c.TotalLayers} layers; the model is {w.ModelType} with {w.TotalLayers} layers of {w.NumKeyValueHeads} × {w.AttentionHeadDim} cached keys"
+                : $"the cache was built for {c.TotalLayers} layers × (c {c.KvLoraRank} + d_r {c.QkRopeHeadDim}); the model has {w.TotalLayers} × ({w.KvLoraRank} + {w.QkRopeHeadDim})", nameof(cache));
         }
         (Weights, Cache, Mode) = (weights, cache, mode);
         _rope = new RopeTables(w, cache.MaxContext, DType.F32, _constants);

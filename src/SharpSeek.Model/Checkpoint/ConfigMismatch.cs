@@ -47,8 +47,16 @@ public static class ConfigMismatch
         string L(int? i, string name) => $"model.layers.{i}.{name}";
         int? dense = layers.Where(i => !c.IsMoeLayer(i)).Select(i => (int?)i).FirstOrDefault();
         int? moe = layers.Where(c.IsMoeLayer).Select(i => (int?)i).FirstOrDefault();
-        long h = c.NumAttentionHeads;
-        (string Field, long Value, string? Tensor, int Dim)[] probes =
+        long h = c.NumAttentionHeads, hd = c.AttentionHeadDim;
+        (string Field, long Value, string? Tensor, int Dim)[] probes = c.IsDense ?
+        [
+            ("vocab_size", c.VocabSize, "model.embed_tokens.weight", 0),
+            ("hidden_size", c.HiddenSize, "model.embed_tokens.weight", 1),
+            ("hidden_size", c.HiddenSize, "model.norm.weight", 0),
+            ("num_attention_heads × head_dim", h * hd, L(0, "self_attn.q_proj.weight"), 0),
+            ("num_key_value_heads × head_dim", c.NumKeyValueHeads * hd, L(0, "self_attn.k_proj.weight"), 0),
+            ("intermediate_size", c.IntermediateSize, L(0, "mlp.gate_proj.weight"), 0),
+        ] :
         [
             ("vocab_size", c.VocabSize, "model.embed_tokens.weight", 0),
             ("hidden_size", c.HiddenSize, "model.embed_tokens.weight", 1),
@@ -85,7 +93,8 @@ public static class ConfigMismatch
         var stored = checkpoint.Names.Select(LayerOf).Where(i => i >= 0).DefaultIfEmpty(-1).Max() + 1;
         if (stored != c.TotalLayers)
         {
-            return $"config.json has num_hidden_layers + num_nextn_predict_layers = {c.NumHiddenLayers} + {c.NumNextnPredictLayers}{Default(checkpoint, "num_hidden_layers")}, "
+            var what = c.IsDense ? $"num_hidden_layers = {c.NumHiddenLayers}" : $"num_hidden_layers + num_nextn_predict_layers = {c.NumHiddenLayers} + {c.NumNextnPredictLayers}";
+            return $"config.json has {what}{Default(checkpoint, "num_hidden_layers")}, "
                 + $"but the tensors have {stored} layers (model.layers.0 .. model.layers.{stored - 1})";
         }
         return null;

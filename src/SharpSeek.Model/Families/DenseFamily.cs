@@ -9,7 +9,8 @@ namespace SharpSeek.Model;
 
 public static class DenseFamily
 {
-    private static readonly string[] RopeKinds = ["default", "llama3", "yarn"];
+    // YaRN on a dense model is left out until the reference covers it (HF's fallbacks differ from DeepSeek's there).
+    private static readonly string[] RopeKinds = ["default", "llama3"];
 
     /// <summary>Bias on q/k/v_proj.</summary>
     public static bool QkvBias(ModelConfig c) => c.Family == ModelFamily.Qwen2 || c.AttentionBias;
@@ -51,6 +52,10 @@ public static class DenseFamily
         ModelConfig.PositiveFinite("rope_theta", c.RopeTheta);
         ModelConfig.PositiveFinite("initializer_range", c.InitializerRange);
         if (c.RopeScaling is { } rope) { ValidateRope(c, rope); }
+        if (c.Extra?.TryGetValue("partial_rotary_factor", out var partial) == true && !(partial.ValueKind == System.Text.Json.JsonValueKind.Number && partial.GetDouble() == 1.0))
+        {
+            ModelConfig.Fail("partial_rotary_factor", partial.ToString(), "1 or absent (RoPE over part of the head is not implemented)");
+        }
         if (c.QuantizationConfig is not null) { ModelConfig.Fail("quantization_config", "(present)", $"absent: {c.ModelType} checkpoints are read in F32, BF16 or F16"); }
         c.ValidateTokenId("bos_token_id", c.BosTokenId);
         c.ValidateTokenId("eos_token_id", c.EosTokenId);

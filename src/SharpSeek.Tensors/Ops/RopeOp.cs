@@ -9,7 +9,8 @@ namespace SharpSeek.Tensors.Ops;
 public static class RopeOp
 {
     /// <summary>
-    /// Rotates each pair (x[2i], x[2i+1]) of every head by positions[t]·θ_i. x: (..., H, d) with one position per token
+    /// Rotates each pair of every head by positions[t]·θ_i: (x[2i], x[2i+1]) for <see cref="RopeLayout.Interleaved"/>,
+    /// (x[i], x[i + d/2]) for <see cref="RopeLayout.Half"/>. x: (..., H, d) with one position per token
     /// (I32, x.ElementCount / (H·d) of them); cos, sin: (maxPos, d/2). With <paramref name="leading"/> > 0, x is
     /// (..., H, leading + d): each head's first <paramref name="leading"/> entries pass through and the last d are
     /// rotated, so MLA's query [q_nope | q_pe] needs no narrow and concat.

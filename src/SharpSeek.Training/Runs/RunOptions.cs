@@ -14,13 +14,13 @@ public sealed record RunOptions
     /// <summary>Text or .parquet files, or directories of them; empty means the generated reasoning corpus.</summary>
     [JsonPropertyName("data")] public IReadOnlyList<string> Data { get; init; } = [];
 
-    /// <summary>Documents of the generated corpus when <see cref="Data"/> is empty.</summary>
     /// <summary>A model directory (config.json, weights, tokenizer.json) to start from instead of a random initialization
     /// of <see cref="Config"/>: fine-tuning, e.g. a Hugging Face qwen2/llama checkpoint or an earlier run.</summary>
     [JsonPropertyName("init")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Init { get; init; }
 
+    /// <summary>Documents of the generated corpus when <see cref="Data"/> is empty.</summary>
     [JsonPropertyName("corpus_documents")] public int CorpusDocuments { get; init; } = 20_000;
 
     /// <summary>The run directory, which is also a model directory.</summary>

@@ -241,7 +241,11 @@ public sealed class TrainingRun
         {
             throw new InvalidDataException($"--init '{init}': the tokenizer has {tokenizer.VocabSize} tokens but config.json's vocab_size is {config.VocabSize}; expected a tokenizer that fits the vocabulary");
         }
-        tokenizer.Save(dir);
+        foreach (var file in new[] { ByteLevelBpe.TokenizerFileName, "tokenizer_config.json" })
+        {
+            // byte for byte: an HF tokenizer_config.json holds more than ours writes (add_bos_token, the chat template)
+            if (File.Exists(Path.Combine(init, file))) { File.Copy(Path.Combine(init, file), Path.Combine(dir, file), overwrite: true); }
+        }
         CheckpointWriter.SavedConfig(config, CheckpointFormat.F32).Save(Path.Combine(dir, "config.json"));
         _log($"fine-tuning {config.ModelType} from {init} with its {tokenizer.VocabSize}-token tokenizer");
         var (train, eval) = DatasetBuilder.Build(Texts(o), tokenizer, Path.Combine(dir, "data"), EvalFraction, o.Seed, _log);

@@ -111,6 +111,16 @@ public sealed class DenseRunnerTests
     }
 
     [Fact]
+    public void ACacheTooLargeForMemory_IsRefusedBeforeAllocating()
+    {
+        var published = Path.Combine(Path.GetDirectoryName(Variant("x"))!, "published", "DeepSeek-R1-Distill-Qwen-7B", "config.json");
+        var config = ModelConfig.Load(published); // 14.7 GB per sequence at its 131,072 positions, F32
+        var e = Assert.Throws<InvalidOperationException>(() => new KvCache(config, maxSequences: 4, maxContext: config.MaxPositionEmbeddings));
+        Assert.Contains("a KV cache of 4 sequence(s) × 131072 positions × 28 layers × 1024 F32 values needs", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--context", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LowPrecisionFormats_AreRefusedForNow()
     {
         var e = Assert.Throws<InvalidOperationException>(() => InferenceWeights.Load(Variant("qwen2_f32"), WeightFormat.BF16));
