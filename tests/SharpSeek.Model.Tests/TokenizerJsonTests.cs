@@ -1,6 +1,7 @@
 // TokenizerJsonTests.cs: HF tokenizer.json in and out: a hand-written file (both merges spellings, an added token, GPT-2
 // and Sequence[Split, ByteLevel] pre-tokenizers, NFC) gives ids worked out by hand; save -> load encodes identically;
-// unsupported features fail naming the feature. Not here: encoding details (TokenizerTests).
+// unsupported features fail naming the feature; add_bos_token decides a prompt's first id. Not here: encoding details
+// (TokenizerTests).
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SharpSeek.Model.Tokenizer;
@@ -226,5 +227,25 @@ public sealed class TokenizerJsonTests : IDisposable
     {
         var e = Assert.Throws<FileNotFoundException>(() => ByteLevelBpe.Load(Path.Combine(_dir, "nope")));
         Assert.Contains("nope", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EncodePrompt_StartsWithBosWhenTheConfigAddsIt_ElseEos(bool addBos)
+    {
+        Directory.CreateDirectory(_dir);
+        File.Copy(Path.Combine(Repo.Root, "tests", "data", "tokenizer", "trained.tokenizer.json"), Path.Combine(_dir, "tokenizer.json"));
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), new JsonObject
+        {
+            ["bos_token"] = "<｜begin▁of▁sentence｜>",
+            ["eos_token"] = "<｜end▁of▁sentence｜>",
+            ["add_bos_token"] = addBos,
+        }.ToJsonString());
+        var bpe = ByteLevelBpe.Load(_dir);
+        Assert.Equal(addBos, bpe.AddBosToken);
+        var ids = bpe.EncodePrompt("hello");
+        Assert.Equal(addBos ? bpe.BosId : bpe.EosId, ids[0]);
+        Assert.Equal(bpe.Encode("hello"), ids[1..]);
     }
 }

@@ -68,8 +68,8 @@ internal static class GenerateCommand
                     }
                     tokenizer = ByteLevelBpe.Load(dir);
                     EnsureFits(dir, tokenizer);
-                    // In the token shards EOS ends each document, so the start of a document follows an EOS.
-                    input = tokenizer.EosId is { } eos ? [eos, .. tokenizer.Encode(text)] : tokenizer.Encode(text);
+                    // A document start: BOS where the tokenizer adds one (add_bos_token, as HF models do), else EOS (our shards end each document with one).
+                    input = tokenizer.EncodePrompt(text);
                 }
                 else
                 {
@@ -127,7 +127,7 @@ internal static class GenerateCommand
         public string Complete(string prompt, SamplingParameters sampling, int maxNewTokens)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(maxNewTokens);
-            int[] ids = _tokenizer.EosId is { } eos ? [eos, .. _tokenizer.Encode(prompt)] : _tokenizer.Encode(prompt);
+            var ids = _tokenizer.EncodePrompt(prompt);
             var budget = Math.Min(maxNewTokens, Room(directory, ids.Length));
             using var cache = new KvCache(_weights.Config, 1, ids.Length + Math.Max(budget, 1));
             using var runner = new ModelRunner(_weights, cache);

@@ -99,7 +99,10 @@ public sealed partial class ByteLevelBpe
         var maxLength = Property(root, "model_max_length");
         int? max = maxLength.ValueKind == JsonValueKind.Number && maxLength.TryGetDouble(out var m) && m is >= 1 and < int.MaxValue ? (int)m : null;
         return new TokenizerSettings(TokenName(root, "bos_token", source), TokenName(root, "eos_token", source), TokenName(root, "pad_token", source), max,
-            ReadChatTemplate(Property(root, "chat_template"), source));
+            ReadChatTemplate(Property(root, "chat_template"), source))
+        {
+            AddBosToken = Property(root, "add_bos_token").ValueKind == JsonValueKind.True,
+        };
     }
 
     /// <summary>tokenizer_config.json's chat_template: a string, or HF's list of {"name", "template"} (the one named

@@ -109,6 +109,14 @@ public sealed partial class ByteLevelBpe
 
     public int? BosId => Settings.BosToken is { } t ? TokenToId(t) : null;
 
+    /// <summary>tokenizer_config.json's add_bos_token (Hugging Face models such as the R1 distills set it).</summary>
+    public bool AddBosToken => Settings.AddBosToken;
+
+    /// <summary>A prompt's ids as a document start: BOS first when the tokenizer adds one (add_bos_token), else EOS first
+    /// (our corpora put an EOS before every document), else the text alone.</summary>
+    public int[] EncodePrompt(string text) =>
+        AddBosToken && BosId is { } bos ? [bos, .. Encode(text)] : EosId is { } eos ? [eos, .. Encode(text)] : Encode(text);
+
     public int? EosId => Settings.EosToken is { } t ? TokenToId(t) : null;
 
     public int? PadId => Settings.PadToken is { } t ? TokenToId(t) : null;
