@@ -69,7 +69,7 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
             Emit(first);
             while (!done && cache.Length(slot) < cache.MaxContext)                               // a full context: stop with what we have
             {
-                if (!speculative || !MtpSpeculation.CanVerify(cache, slot))
+                if (!speculative || !MtpSpeculation.CanVerify(cache, slot, maxNewTokens - generated.Count))
                 {
                     var step = runner.Step([new SequenceChunk(slot, new[] { next })], LogitRows.Last);
                     var token = Sample(sampler, step.LastLogits(0), generated);
