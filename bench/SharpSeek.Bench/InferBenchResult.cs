@@ -69,7 +69,11 @@ public sealed record SpeculationResult
     /// <summary>The same generations without their prefill step: the decode steps the byte bound is about.</summary>
     [JsonPropertyName("plain_decode_s")] public double PlainDecodeSeconds { get; init; }
     [JsonPropertyName("speculative_decode_s")] public double SpeculativeDecodeSeconds { get; init; }
-    [JsonPropertyName("decode_speedup")] public double DecodeSpeedup => PlainDecodeSeconds / SpeculativeDecodeSeconds;
+
+    /// <summary>The median over the (pass, prompt) pairs of plain ÷ speculative decode time, each pair run back to back;
+    /// the range is the pairs' lowest and highest.</summary>
+    [JsonPropertyName("decode_speedup")] public double DecodeSpeedup { get; init; }
+    [JsonPropertyName("decode_speedup_range")] public IReadOnlyList<double> DecodeSpeedupRange { get; init; } = [];
 
     /// <summary>The weight bytes of each kind of step, and the decode speedup they allow (InferBench.SpeculationBound).</summary>
     [JsonPropertyName("bytes")] public SpeculationBytes? Bytes { get; init; }
