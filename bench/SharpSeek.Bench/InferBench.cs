@@ -2,7 +2,7 @@
 // (ModelRunner over the latent KV cache) per weight format and batch, side by side with the PyTorch reference's cached
 // generation on the same file (tools/reference/bench_infer.py); batch decode against the memory-bandwidth roofline
 // (bytes read per step over the measured copy bandwidth); and with a model holding an MTP module, greedy decoding with
-// and without MTP speculation. Not here: the command line (BenchInferCommand), the runtime itself. Tested by BenchInferCommandTests
+// and without MTP speculation per format, beside the speedup the steps' weight bytes allow. Not here: the command line (BenchInferCommand), the runtime itself. Tested by BenchInferCommandTests
 // (tiny preset, no PyTorch); the full benchmark never runs in CI.
 using System.Diagnostics;
 using System.Globalization;
@@ -49,6 +49,7 @@ public static class InferBench
     private const string Script = "tools/reference/bench_infer.py";
     private const int PrefillRepeats = 3;
     private const int PromptCount = 4;
+    private const int SpeculationPasses = 3;
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>Runs the benchmark and prints the table (or the report as JSON).</summary>
@@ -118,7 +119,7 @@ public static class InferBench
                 CopyGBps = copy,
                 PyTorch = why.Length == 0 ? "ran" : why,
                 Results = rows,
-                Speculative = options.Speculative ? MeasureSpeculation(dir, options) : null,
+                Speculative = options.Speculative ? [.. options.Formats.Select(f => MeasureSpeculation(dir, options, f))] : null,
             };
         }
         finally
@@ -140,22 +141,57 @@ public static class InferBench
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(positions);
         var c = weights.Config;
-        static long SwiGlu(SwiGluWeights m) => m.Gate.Bytes + m.Up.Bytes + m.Down.Bytes;
         var bytes = weights.Head!.Bytes;
-        foreach (var layer in weights.Layers)
-        {
-            var a = layer.Attention;
-            bytes += (a.QA?.Bytes ?? 0) + (a.QB?.Bytes ?? 0) + (a.Q?.Bytes ?? 0) + a.KvA.Bytes + (4L * a.KvBDense.Length) + a.O.Bytes;
-            if (layer.Mlp is { } mlp) { bytes += SwiGlu(mlp); }
-            if (layer.Moe is { } moe)
-            {
-                var active = Math.Min(moe.Experts.Length, (long)batch * c.ExpertsPerToken);
-                bytes += 4L * (moe.GateWeight.Length + (moe.CorrectionBias?.Length ?? 0)) + (active * SwiGlu(moe.Experts[0]))
-                    + (moe.Shared is { } shared ? SwiGlu(shared) : 0);
-            }
-        }
+        foreach (var layer in weights.Layers) { bytes += LayerBytes(layer, batch * c.ExpertsPerToken); }
         var cache = 4L * batch * c.NumHiddenLayers * positions * (c.KvLoraRank + c.QkRopeHeadDim);
         return (bytes, cache);
+    }
+
+    /// <summary>
+    /// The weight bytes of the three steps MTP speculation runs at batch 1 (<see cref="DecodeStepBytes"/>'s counting):
+    /// a plain 1-row step, a 2-row verify (the dense path read once, min(E, 2K) routed experts per MoE layer: the two rows'
+    /// routes taken as distinct, an upper bound) and the draft step of 1 and of 2 rows (eh_proj, the MTP block's decoder
+    /// layer with min(E, rows·K) experts, and the shared head), with the dense path and the routed bytes per token apart.
+    /// </summary>
+    public static SpeculationBytes SpeculationStepBytes(InferenceWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (weights.Mtp.Count == 0) { throw new ArgumentException("the model has no MTP module (num_nextn_predict_layers is 0)", nameof(weights)); }
+        var k = weights.Config.ExpertsPerToken;
+        var plain = DecodeStepBytes(weights, 1, 0).Weights;
+        var dense = weights.Head!.Bytes + weights.Layers.Sum(l => LayerBytes(l, 0));
+        var mtp = weights.Mtp[0];
+        long Draft(int rows) => mtp.EhProj.Bytes + LayerBytes(mtp.Layer, rows * k) + weights.Head!.Bytes;
+        return new SpeculationBytes(plain, dense, plain - dense, DecodeStepBytes(weights, 2, 0).Weights, Draft(1), Draft(2));
+    }
+
+    /// <summary>
+    /// The speedup of speculative over plain decode steps if every step took time in proportion to the weight bytes it
+    /// reads: <paramref name="tokensPerMainStep"/> tokens for a verify plus a draft step, against one token per plain
+    /// step. The draft step has 2 rows after an accepted draft (a fraction <paramref name="acceptance"/> of them), else 1:
+    /// bound = tokens per main step · plain / (verify + draft(1) + acceptance · (draft(2) − draft(1))).
+    /// </summary>
+    public static double SpeculationBound(SpeculationBytes bytes, double acceptance, double tokensPerMainStep)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(acceptance);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(acceptance, 1);
+        return tokensPerMainStep * bytes.Plain / (bytes.Verify + bytes.Draft1 + (acceptance * (bytes.Draft2 - bytes.Draft1)));
+    }
+
+    // One decoder layer's weight bytes with `experts` routed experts touched (capped at E; none for a dense layer).
+    private static long LayerBytes(LayerWeights layer, long experts)
+    {
+        static long SwiGlu(SwiGluWeights m) => m.Gate.Bytes + m.Up.Bytes + m.Down.Bytes;
+        var a = layer.Attention;
+        var bytes = (a.QA?.Bytes ?? 0) + (a.QB?.Bytes ?? 0) + (a.Q?.Bytes ?? 0) + a.KvA.Bytes + (4L * a.KvBDense.Length) + a.O.Bytes;
+        if (layer.Mlp is { } mlp) { bytes += SwiGlu(mlp); }
+        if (layer.Moe is { } moe)
+        {
+            bytes += 4L * (moe.GateWeight.Length + (moe.CorrectionBias?.Length ?? 0)) + (Math.Min(moe.Experts.Length, experts) * SwiGlu(moe.Experts[0]))
+                + (moe.Shared is { } shared ? SwiGlu(shared) : 0);
+        }
+        return bytes;
     }
 
     /// <summary>The table: one line per (format, batch) with the ratios to PyTorch and, for decode, to the roofline.</summary>
@@ -164,6 +200,7 @@ public static class InferBench
         ArgumentNullException.ThrowIfNull(report);
         var i = CultureInfo.InvariantCulture;
         static string Ratio(double? r) => r is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+        static string Mib(long bytes) => (bytes / 1048576.0).ToString("F2", CultureInfo.InvariantCulture);
         static string Tps(double? r) => r is { } v ? v.ToString("F0", CultureInfo.InvariantCulture) : "n/a";
         var text = new System.Text.StringBuilder();
         text.AppendLine(string.Create(i, $"infer {report.Model} threads={report.Threads} prompt={report.Prompt} decode={report.Decode}: copy {report.CopyGBps:F1} GB/s at the start, pytorch {report.PyTorch}"));
@@ -173,10 +210,13 @@ public static class InferBench
             text.AppendLine(string.Create(i,
                 $"{r.Format,-6} {r.Batch,5} | {r.PrefillTokensPerSecond,13:F0} {Tps(r.PyTorchPrefill),9} {Ratio(r.PrefillRatio),6} | {r.DecodeTokensPerSecond,12:F0} {Tps(r.PyTorchDecode),9} {Ratio(r.DecodeRatio),6} | {(r.WeightBytes + r.CacheBytes) / 1048576.0,9:F2} {r.CopyGBps,9:F1} {r.RooflineTokensPerSecond,9:F0} {100 * r.RooflineFraction,6:F0}% | {"",12} {100 * r.DecodeGemm,3:F0}% {100 * r.DecodeAttention,3:F0}% {100 * r.DecodeRouting,4:F0}% {100 * (1 - r.DecodeGemm - r.DecodeAttention - r.DecodeRouting),4:F0}%"));
         }
-        if (report.Speculative is { } s)
+        foreach (var s in report.Speculative ?? [])
         {
+            var b = s.Bytes!;
             text.AppendLine(string.Create(i,
-                $"mtp speculation ({s.Prompts} prompts from {s.PromptSource}, {s.NewTokens} greedy tokens each, f32, batch 1): acceptance {100 * s.Acceptance:F1}% ({s.Accepted}/{s.Drafted}), {s.TokensPerMainStep:F2} tokens per main step, speedup {s.Speedup:F2}× ({s.PlainSeconds:F2} s → {s.SpeculativeSeconds:F2} s), same output {(s.SameOutput ? "yes" : "NO")}"));
+                $"mtp speculation {s.Format} ({s.Prompts} prompts from {s.PromptSource} × {s.Passes} passes, {s.NewTokens} greedy tokens each, batch 1): acceptance {100 * s.Acceptance:F1}% ({s.Accepted}/{s.Drafted}), {s.TokensPerMainStep:F2} tokens per main step, decode speedup {s.DecodeSpeedup:F2}× (median of {s.Prompts * s.Passes} pairs, {s.DecodeSpeedupRange[0]:F2}–{s.DecodeSpeedupRange[1]:F2}; totals {s.PlainDecodeSeconds:F2} s → {s.SpeculativeDecodeSeconds:F2} s; with prefill {s.Speedup:F2}×, {s.PlainSeconds:F2} s → {s.SpeculativeSeconds:F2} s), byte bound {s.BoundSpeedup:F2}× ({100 * s.OfBound:F0}% of it), same output {(s.SameOutput ? "yes" : "NO")}"));
+            text.AppendLine(string.Create(i,
+                $"  weight MiB per step: plain {Mib(b.Plain)} (dense path {Mib(b.DensePath)} + routed {Mib(b.RoutedPerToken)}), verify {Mib(b.Verify)}, draft {Mib(b.Draft1)} (1 row) / {Mib(b.Draft2)} (2 rows)"));
         }
         return text.ToString().TrimEnd();
     }
@@ -256,42 +296,74 @@ public static class InferBench
         return (b * options.Prompt / TrainBench.Median([.. prefill.Order()]), b / TrainBench.Median([.. decode.Order()]), shares);
     }
 
-    // Greedy decoding of Decode tokens after each prompt, plain and then speculative, F32 weights; both warmed up once.
-    private static SpeculationResult MeasureSpeculation(string dir, InferBenchOptions options)
+    // Per format: greedy decoding of Decode tokens after each prompt, plainly and speculatively back to back, prompt by
+    // prompt for SpeculationPasses passes, after WarmupSeconds (at least one round) of the same on the first prompt, so
+    // that tiered JIT has promoted the draft and 2-row paths as it has the 1-row one. The decode speedup is the median
+    // of the pairs' ratios: one burst of another process's work spoils a pair, not the figure.
+    private static SpeculationResult MeasureSpeculation(string dir, InferBenchOptions options, WeightFormat format)
     {
-        var weights = InferenceWeights.Load(dir, WeightFormat.F32);
+        var weights = InferenceWeights.Load(dir, format);
         if (weights.Mtp.Count == 0) { throw new InvalidOperationException($"--speculative needs a model with an MTP module; '{dir}' has num_nextn_predict_layers = 0"); }
         var (prompts, source) = SpeculationPrompts(dir, weights.Config, options.Prompt);
         using var cache = new KvCache(weights.Config, 1, prompts.Max(p => p.Length) + options.Decode + 2);
         using var runner = new ModelRunner(weights, cache);
         var decoder = new SpeculativeDecoder(runner);
-        decoder.Generate(prompts[0], options.Decode, speculative: false);
-        decoder.Generate(prompts[0], options.Decode, speculative: true);
+        var warm = Stopwatch.StartNew();
+        do
+        {
+            decoder.Generate(prompts[0], options.Decode, speculative: false);
+            decoder.Generate(prompts[0], options.Decode, speculative: true);
+        }
+        while (warm.Elapsed.TotalSeconds < options.WarmupSeconds);
         var (drafted, accepted) = (decoder.DraftedTokens, decoder.AcceptedDraftTokens);
-        double plain = 0, speculative = 0;
+        double plain = 0, speculative = 0, plainDecode = 0, speculativeDecode = 0;
         long after = 0;
         var same = true;
-        foreach (var prompt in prompts)
+        var ratios = new List<double>();
+        (double Seconds, double Decode, int[] Tokens) Run(int[] prompt, bool speculate)
         {
             var start = Stopwatch.GetTimestamp();
-            var expected = decoder.Generate(prompt, options.Decode, speculative: false);
-            plain += Stopwatch.GetElapsedTime(start).TotalSeconds;
-            start = Stopwatch.GetTimestamp();
-            var got = decoder.Generate(prompt, options.Decode, speculative: true);
-            speculative += Stopwatch.GetElapsedTime(start).TotalSeconds;
-            same &= expected.AsSpan().SequenceEqual(got);
-            after += got.Length - 1;
+            var tokens = decoder.Generate(prompt, options.Decode, speculate);
+            var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            return (seconds, seconds - decoder.LastPrefillSeconds, tokens);
+        }
+        for (var pass = 0; pass < SpeculationPasses; pass++)
+        {
+            foreach (var prompt in prompts)
+            {
+                // A pair back to back, plain first on even passes and speculative first on odd ones, so a drift in the
+                // machine's speed between the two halves does not always favour one of them.
+                var speculateFirst = pass % 2 == 1;
+                var first = Run(prompt, speculateFirst);
+                var second = Run(prompt, !speculateFirst);
+                var (p, q) = speculateFirst ? (second, first) : (first, second);
+                (plain, plainDecode) = (plain + p.Seconds, plainDecode + p.Decode);
+                (speculative, speculativeDecode) = (speculative + q.Seconds, speculativeDecode + q.Decode);
+                ratios.Add(p.Decode / q.Decode);
+                same &= p.Tokens.AsSpan().SequenceEqual(q.Tokens);
+                after += q.Tokens.Length - 1;
+            }
         }
         var (d, a) = (decoder.DraftedTokens - drafted, decoder.AcceptedDraftTokens - accepted);
+        var tokensPerStep = d == 0 ? 0 : (double)after / d;
+        var bytes = SpeculationStepBytes(weights);
         return new SpeculationResult
         {
+            Format = Name(format),
             Prompts = prompts.Length,
+            Passes = SpeculationPasses,
             NewTokens = options.Decode,
             Drafted = d,
             Accepted = a,
-            TokensPerMainStep = d == 0 ? 0 : (double)after / d,
+            TokensPerMainStep = tokensPerStep,
             PlainSeconds = plain,
             SpeculativeSeconds = speculative,
+            PlainDecodeSeconds = plainDecode,
+            SpeculativeDecodeSeconds = speculativeDecode,
+            DecodeSpeedup = TrainBench.Median([.. ratios.Order()]),
+            DecodeSpeedupRange = [ratios.Min(), ratios.Max()],
+            Bytes = bytes,
+            BoundSpeedup = d == 0 ? 0 : SpeculationBound(bytes, (double)a / d, tokensPerStep),
             SameOutput = same,
             PromptSource = source,
         };

@@ -1,5 +1,5 @@
 // InferBenchResult.cs: what `sharpseek bench infer` reports: per (format, batch) prefill and decode tokens/s beside
-// PyTorch's, the decode roofline, and the MTP speculation figures. Not here: the measuring (InferBench.cs). Tested through
+// PyTorch's, the decode roofline, and per format the MTP speculation figures with their byte bound. Not here: the measuring (InferBench.cs). Tested through
 // BenchInferCommandTests (the JSON).
 using System.Text.Json.Serialization;
 
@@ -36,10 +36,23 @@ public sealed record InferBenchRow
     [JsonPropertyName("decode_routing")] public double DecodeRouting { get; init; }
 }
 
-/// <summary>Greedy decoding with and without MTP speculation over the same prompts (F32 weights, batch 1).</summary>
+/// <summary>Weight bytes of the steps of MTP speculation at batch 1 (InferBench.SpeculationStepBytes): a plain 1-row
+/// step, its dense path (everything but the routed experts) and routed experts (K of them), a 2-row verify (up to 2K
+/// routed experts per MoE layer), and the draft step (eh_proj, the MTP decoder layer, the head) of 1 and of 2 rows.</summary>
+public sealed record SpeculationBytes(
+    [property: JsonPropertyName("plain_step")] long Plain,
+    [property: JsonPropertyName("dense_path")] long DensePath,
+    [property: JsonPropertyName("routed_per_token")] long RoutedPerToken,
+    [property: JsonPropertyName("verify_step")] long Verify,
+    [property: JsonPropertyName("draft_step_1_row")] long Draft1,
+    [property: JsonPropertyName("draft_step_2_rows")] long Draft2);
+
+/// <summary>Greedy decoding with and without MTP speculation over the same prompts, one weight format, batch 1.</summary>
 public sealed record SpeculationResult
 {
+    [JsonPropertyName("format")] public string Format { get; init; } = "";
     [JsonPropertyName("prompts")] public int Prompts { get; init; }
+    [JsonPropertyName("passes")] public int Passes { get; init; }
     [JsonPropertyName("new_tokens")] public int NewTokens { get; init; }
     [JsonPropertyName("drafted")] public int Drafted { get; init; }
     [JsonPropertyName("accepted")] public int Accepted { get; init; }
@@ -47,9 +60,25 @@ public sealed record SpeculationResult
 
     /// <summary>Tokens after the prefill's first, over the verify steps that produced them.</summary>
     [JsonPropertyName("tokens_per_main_step")] public double TokensPerMainStep { get; init; }
+
+    /// <summary>Whole generations, prefill included.</summary>
     [JsonPropertyName("plain_s")] public double PlainSeconds { get; init; }
     [JsonPropertyName("speculative_s")] public double SpeculativeSeconds { get; init; }
     [JsonPropertyName("speedup")] public double Speedup => PlainSeconds / SpeculativeSeconds;
+
+    /// <summary>The same generations without their prefill step: the decode steps the byte bound is about.</summary>
+    [JsonPropertyName("plain_decode_s")] public double PlainDecodeSeconds { get; init; }
+    [JsonPropertyName("speculative_decode_s")] public double SpeculativeDecodeSeconds { get; init; }
+
+    /// <summary>The median over the (pass, prompt) pairs of plain ÷ speculative decode time, each pair run back to back;
+    /// the range is the pairs' lowest and highest.</summary>
+    [JsonPropertyName("decode_speedup")] public double DecodeSpeedup { get; init; }
+    [JsonPropertyName("decode_speedup_range")] public IReadOnlyList<double> DecodeSpeedupRange { get; init; } = [];
+
+    /// <summary>The weight bytes of each kind of step, and the decode speedup they allow (InferBench.SpeculationBound).</summary>
+    [JsonPropertyName("bytes")] public SpeculationBytes? Bytes { get; init; }
+    [JsonPropertyName("bound_speedup")] public double BoundSpeedup { get; init; }
+    [JsonPropertyName("of_bound")] public double OfBound => DecodeSpeedup / BoundSpeedup;
 
     /// <summary>Whether the speculative output equals plain greedy decoding on every prompt.</summary>
     [JsonPropertyName("same_output")] public bool SameOutput { get; init; }
@@ -66,5 +95,6 @@ public sealed record InferBenchReport
     [JsonPropertyName("copy_gbps")] public double CopyGBps { get; init; }
     [JsonPropertyName("pytorch")] public string PyTorch { get; init; } = "";
     [JsonPropertyName("results")] public IReadOnlyList<InferBenchRow> Results { get; init; } = [];
-    [JsonPropertyName("speculative")] public SpeculationResult? Speculative { get; init; }
+    /// <summary>One entry per weight format with --speculative, else null.</summary>
+    [JsonPropertyName("speculative")] public IReadOnlyList<SpeculationResult>? Speculative { get; init; }
 }

@@ -1,6 +1,7 @@
 // BenchInferCommandTests.cs: `sharpseek bench infer` end to end on the tiny preset without PyTorch (tiny sizes, no
-// warm-up): every (format, batch) row and the speculation figures in the JSON, the table's lines, bad input; and the
-// roofline's bytes per decode step against a count done by hand from configs/tiny.json.
+// warm-up): every (format, batch) row and the per-format speculation figures in the JSON, the table's lines, bad input;
+// and the roofline's bytes per decode step and the speculation steps' bytes and bound against counts done by hand from
+// configs/tiny.json.
 using System.Text.Json;
 using SharpSeek.Bench;
 using SharpSeek.Inference.Runtime;
@@ -34,13 +35,18 @@ public sealed class BenchInferCommandTests
             Assert.Equal(JsonValueKind.Null, r.GetProperty("decode_ratio").ValueKind);
             Assert.Equal(2400L * r.GetProperty("batch").GetInt32(), r.GetProperty("cache_bytes_per_step").GetInt64()); // 3 · (16 + 4) · 4 B × 10 positions per sequence
         }
-        var spec = root.GetProperty("speculative");
+        var specs = root.GetProperty("speculative").EnumerateArray().ToList();
+        Assert.Equal(["f32", "bf16", "fp8"], specs.Select(s => s.GetProperty("format").GetString()));
+        var spec = specs[0];
         Assert.Equal(4, spec.GetProperty("prompts").GetInt32());
         Assert.True(spec.GetProperty("drafted").GetInt32() > 0);
         Assert.InRange(spec.GetProperty("acceptance").GetDouble(), 0, 1);
         Assert.InRange(spec.GetProperty("tokens_per_main_step").GetDouble(), 1, 2);
         Assert.True(spec.GetProperty("speedup").GetDouble() > 0);
-        Assert.True(spec.GetProperty("same_output").GetBoolean());
+        Assert.True(spec.GetProperty("decode_speedup").GetDouble() > 0);
+        Assert.True(spec.GetProperty("bound_speedup").GetDouble() > 0);
+        Assert.True(spec.GetProperty("bytes").GetProperty("verify_step").GetInt64() > spec.GetProperty("bytes").GetProperty("plain_step").GetInt64());
+        Assert.All(specs, s => Assert.True(s.GetProperty("same_output").GetBoolean()));
         Assert.Equal("random token ids", spec.GetProperty("prompt_source").GetString());
     }
 
@@ -53,6 +59,17 @@ public sealed class BenchInferCommandTests
         Assert.StartsWith("infer tiny (random weights) threads=2 prompt=8 decode=4: copy ", lines[0], StringComparison.Ordinal);
         Assert.Contains("decode tok/s", lines[1], StringComparison.Ordinal);
         Assert.Equal(["f32", "f32", "fp8", "fp8"], lines[2..].Select(l => l.Split(' ')[0]));
+    }
+
+    [Fact]
+    public void Table_WithSpeculation_PrintsTheBoundBesideTheSpeedupPerFormat()
+    {
+        var (code, output) = CliTests.Run([.. Tiny, "--formats", "f32", "bf16", "--batches", "1", "--speculative"]);
+        Assert.True(code == 0, output);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal(2, lines.Count(l => l.StartsWith("mtp speculation ", StringComparison.Ordinal) && l.Contains("decode speedup ", StringComparison.Ordinal) && l.Contains("byte bound ", StringComparison.Ordinal)));
+        Assert.StartsWith("mtp speculation bf16 ", lines.Last(l => l.StartsWith("mtp speculation ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Equal(2, lines.Count(l => l.StartsWith("  weight MiB per step: plain ", StringComparison.Ordinal)));
     }
 
     [Theory]
@@ -95,6 +112,29 @@ public sealed class BenchInferCommandTests
         long scales = 4 * (12 + 3 + (2 * 9) + 2);
         long f32 = 4 * ((3 * 1024) + (2 * 264));
         Assert.Equal(codes + scales + f32, InferBench.DecodeStepBytes(inference, 1, 0).Weights);
+    }
+
+    // The speculation bound from the same hand count. eh_proj (D, 2D) = 32·64; the MTP block's layer (index 3) is an MoE
+    // layer like 1 and 2; the head is shared with the main model.
+    [Fact]
+    public void SpeculationStepBytes_F32_MatchesAHandCount_AndTheBoundFollows()
+    {
+        using var weights = TinyWeights(WeightFormat.F32, out var inference);
+        const long Dense = (3 * Attention) + 6144 + (2 * (264 + Expert)) + 8192;
+        var b = InferBench.SpeculationStepBytes(inference);
+        Assert.Equal(4 * Dense, b.DensePath);
+        Assert.Equal(4 * 2 * 2 * Expert, b.RoutedPerToken);                      // 2 MoE layers × K = 2
+        Assert.Equal(b.DensePath + b.RoutedPerToken, b.Plain);
+        Assert.Equal(InferBench.DecodeStepBytes(inference, 1, 0).Weights, b.Plain);
+        Assert.Equal(4 * (Dense + (2 * 4 * Expert)), b.Verify);                  // 2 rows: up to 2K = 4 experts per MoE layer
+        const long Draft = 2048 + Attention + 264 + Expert + 8192;               // eh_proj, attention, router, shared, head
+        Assert.Equal(4 * (Draft + (2 * Expert)), b.Draft1);
+        Assert.Equal(4 * (Draft + (4 * Expert)), b.Draft2);
+        // Every draft accepted, 2 tokens a main step; none accepted, 1.
+        Assert.Equal(2.0 * b.Plain / (b.Verify + b.Draft2), InferBench.SpeculationBound(b, 1, 2), 12);
+        Assert.Equal(1.0 * b.Plain / (b.Verify + b.Draft1), InferBench.SpeculationBound(b, 0, 1), 12);
+        Assert.Equal(1.5 * b.Plain / (b.Verify + ((b.Draft1 + b.Draft2) / 2.0)), InferBench.SpeculationBound(b, 0.5, 1.5), 12);
+        Assert.True(InferBench.SpeculationBound(b, 0, 1) < 1);                    // nothing accepted: speculation can only lose
     }
 
     private static ModelWeights TinyWeights(WeightFormat format, out InferenceWeights inference)

@@ -275,9 +275,10 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
 
     private void Iterate()
     {
-        // 1. One batched MTP draft for the decoding speculative sequences with room for a 2-token verify.
+        // 1. One batched MTP draft for the decoding speculative sequences with room for a 2-token verify and more than one
+        //    token still to make.
         var clock = Stopwatch.StartNew();
-        var drafting = _running.Where(s => !s.Prefilling && s.Mtp is not null && MtpSpeculation.CanVerify(_cache, s.Slot)).ToArray();
+        var drafting = _running.Where(s => !s.Prefilling && s.Mtp is not null && MtpSpeculation.CanVerify(_cache, s.Slot, s.Remaining)).ToArray();
         long drafted = 0;
         if (drafting.Length > 0)
         {

@@ -52,6 +52,9 @@ internal sealed class EngineSequence
 
     public List<int> Generated { get; } = [];
 
+    /// <summary>Tokens still allowed before the length limit (max new tokens, or the context).</summary>
+    public int Remaining => _maxNew - Generated.Count;
+
     public int Slot { get; set; } = -1;
 
     /// <summary>Prompt tokens already in the cache.</summary>

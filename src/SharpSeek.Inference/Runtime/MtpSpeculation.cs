@@ -28,8 +28,10 @@ internal sealed class MtpSpeculation
     public static bool IsExactFor(SamplingParameters p) =>
         p.Temperature == 0 && p.RepetitionPenalty == 1 && p.FrequencyPenalty == 0 && p.PresencePenalty == 0;
 
-    /// <summary>Whether the slot has room for a 2-row verify; if not, the step is a plain one.</summary>
-    public static bool CanVerify(KvCache cache, int slot) => cache.Length(slot) + 2 <= cache.MaxContext;
+    /// <summary>Whether the next step should draft and verify: the slot has room for a 2-row verify and at least two
+    /// tokens are still wanted. Otherwise the step is a plain one: for a last token a draft and a second verify row
+    /// would be thrown away, and a plain step picks the same token (row 0's argmax) for less.</summary>
+    public static bool CanVerify(KvCache cache, int slot, int remaining) => remaining > 1 && cache.Length(slot) + 2 <= cache.MaxContext;
 
     /// <summary>Forgets everything, for a new sequence.</summary>
     public void Reset()

@@ -6,6 +6,7 @@
 // row as a 1-row step does (the tests check it token for token; see docs/inference.md). A full context ends generation.
 // Not here: batching many sequences (Engine), the sampling itself (Sampler). Tested by SpeculativeDecoderTests and
 // SamplingPathsTests.
+using System.Diagnostics;
 using SharpSeek.Inference.Engine;
 using SharpSeek.Inference.Text;
 
@@ -22,6 +23,10 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
 
     /// <summary>Draft tokens the main model confirmed.</summary>
     public int AcceptedDraftTokens { get; private set; }
+
+    /// <summary>Wall-clock seconds of the last <see cref="Generate"/>'s prefill step (the prompt's forward and the first
+    /// pick): what a benchmark takes out to time the decode steps alone.</summary>
+    public double LastPrefillSeconds { get; private set; }
 
     /// <summary>Up to <paramref name="maxNewTokens"/> new tokens after <paramref name="prompt"/>, ending early after
     /// <paramref name="stopId"/> or when the context is full. <paramref name="sampling"/> defaults to
@@ -52,8 +57,10 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
         try
         {
             _mtp.Reset();
+            var started = Stopwatch.GetTimestamp();
             var prefill = runner.Step([new SequenceChunk(slot, prompt.ToArray())], LogitRows.Last);
             var first = Sample(sampler, prefill.LastLogits(0), generated);
+            LastPrefillSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             if (speculative)
             {
                 _mtp.AddPrefillHidden(prefill.HiddenRows(0));
@@ -62,7 +69,7 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
             Emit(first);
             while (!done && cache.Length(slot) < cache.MaxContext)                               // a full context: stop with what we have
             {
-                if (!speculative || !MtpSpeculation.CanVerify(cache, slot))
+                if (!speculative || !MtpSpeculation.CanVerify(cache, slot, maxNewTokens - generated.Count))
                 {
                     var step = runner.Step([new SequenceChunk(slot, new[] { next })], LogitRows.Last);
                     var token = Sample(sampler, step.LastLogits(0), generated);

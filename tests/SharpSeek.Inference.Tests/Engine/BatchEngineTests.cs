@@ -89,9 +89,10 @@ public sealed class BatchEngineTests
         if (speculative)
         {
             Assert.InRange(m.AcceptedDraftTokens, 1, m.DraftedTokens - 1);
-            // Per sequence: 1 token from the prefill, then 1 per step plus 1 per accepted draft (less one when the
-            // sequence ends on an accepted draft), and the 64-position context leaves every step room to verify.
-            Assert.InRange(m.DraftedTokens + m.AcceptedDraftTokens, m.GeneratedTokens - 10, m.GeneratedTokens);
+            // Per sequence: 1 token from the prefill, then 1 per verify plus 1 per accepted draft, and 1 from a plain
+            // step when a single token is left (a verify runs only while two are wanted; the 64-position context leaves
+            // every other step room to verify).
+            Assert.InRange(m.DraftedTokens + m.AcceptedDraftTokens, m.GeneratedTokens - 20, m.GeneratedTokens - 10);
         }
         else
         {

@@ -1,6 +1,6 @@
 // SpeculativeDecoderTests.cs: greedy generation through the cache equals the uncached recompute (absorbed and naive);
 // MTP speculation gives the same tokens as plain decoding with consistent drafted/accepted counters (a model whose head
-// favours a few tokens so that drafts are sometimes right); slot reuse after release gives the same tokens as a fresh cache;
+// favours a few tokens so that drafts are sometimes right), and the last token takes a plain step; slot reuse after release gives the same tokens as a fresh cache;
 // the MTP draft step's logits equal the tape forward's MTP logits.
 using SharpSeek.Inference.Runtime;
 
@@ -61,8 +61,27 @@ public sealed class SpeculativeDecoderTests
         Assert.Equal(plain, speculated);
         Assert.Equal(RuntimeFixture.ReferenceGreedy(model, prompt, 30), plain);
         Assert.InRange(decoder.AcceptedDraftTokens, 1, decoder.DraftedTokens - 1);
-        // Every step makes one token, plus one per accepted draft: 1 (prefill) + drafted + accepted ≥ 30 ≥ drafted + accepted.
-        Assert.InRange(30 - 1 - decoder.DraftedTokens - decoder.AcceptedDraftTokens, -1, 0);
+        // Every step makes one token, plus one per accepted draft: 30 = 1 (prefill) + drafted + accepted, + 1 when the last
+        // token came from a plain step (a verify runs only while two tokens are still wanted).
+        Assert.InRange(30 - 1 - decoder.DraftedTokens - decoder.AcceptedDraftTokens, 0, 1);
+    }
+
+    // With one token left a step drafts nothing: a plain step picks the token a verify's row 0 would, for less.
+    [Fact]
+    public void Speculation_TheLastTokenTakesAPlainStep()
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 21);
+        var prompt = RuntimeFixture.Tokens(6, config.VocabSize, 22);
+        var weights = InferenceWeights.From(model, WeightFormat.F32);
+        using var cache = new KvCache(config, 1, 64);
+        using var runner = new ModelRunner(weights, cache);
+        var decoder = new SpeculativeDecoder(runner);
+        Assert.Equal(new SpeculativeDecoder(runner).Generate(prompt, 2, speculative: false), decoder.Generate(prompt, 2, speculative: true));
+        Assert.Equal(0, decoder.DraftedTokens);
+        Assert.Equal(new SpeculativeDecoder(runner).Generate(prompt, 3, speculative: false), decoder.Generate(prompt, 3, speculative: true));
+        Assert.Equal(1, decoder.DraftedTokens);
+        Assert.True(decoder.LastPrefillSeconds > 0);
     }
 
     [Fact]
