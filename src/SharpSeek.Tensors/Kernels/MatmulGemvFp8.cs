@@ -4,7 +4,7 @@
 // block's scaleInv · 2^120 (exact while finite) then gives round(e4m3 · scaleInv), the same single rounding as
 // Fp8Source.Decode followed by its multiply, and the FMAs run in RowPair's order, so every result is bitwise RowPair's.
 // Rows with a NaN code (S.1111.111, which this decode would read as 480 · 2^-120) or a scale whose lift overflows
-// return false and take RowPair. Not here: the thread split and the other formats (MatmulGemv.cs). Tested by
+// return false and take RowPair. The four rows' codes are asked for ahead as RowPair asks (MatmulGemv.AheadRows). Not here: the thread split and the other formats (MatmulGemv.cs). Tested by
 // MatmulGemvTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -88,9 +88,10 @@ internal static unsafe class MatmulGemvFp8
         var w1 = w.Codes + (long)j1 * k;
         var w2 = w.Codes + (long)j2 * k;
         var w3 = w.Codes + (long)j3 * k;
+        var ahead = MatmulGemv.AheadRows<Fp8Weights>(k) * (long)k;                           // the prefetch distance (MatmulGemv)
         if (MatmulGemv.Wide)
         {
-            Wide<TM>(x0, x1, x2, x3, w, y, n, k, j0, j1, j2, j3, w0, w1, w2, w3, accumulate);
+            Wide<TM>(x0, x1, x2, x3, w, y, n, k, j0, j1, j2, j3, w0, w1, w2, w3, ahead, accumulate);
             return true;
         }
         var tail = k & ~7;
@@ -105,6 +106,13 @@ internal static unsafe class MatmulGemvFp8
             var pEnd = Math.Min(tail, p0 + Block);
             for (var p = p0; p < pEnd; p += 8)
             {
+                if ((p & 63) == 0)
+                {
+                    MatmulGemv.PrefetchLine(w0 + ahead + p);
+                    MatmulGemv.PrefetchLine(w1 + ahead + p);
+                    MatmulGemv.PrefetchLine(w2 + ahead + p);
+                    MatmulGemv.PrefetchLine(w3 + ahead + p);
+                }
                 var v0 = Decode(w0 + p, c);
                 var v1 = Decode(w1 + p, c);
                 var v2 = Decode(w2 + p, c);
@@ -153,7 +161,7 @@ internal static unsafe class MatmulGemvFp8
     /// <summary>TryRows's body 16 lanes wide, in RowPair's wide order (AVX-512: 32 registers hold all 16 accumulators).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Wide<TM>(float* x0, float* x1, float* x2, float* x3, in Fp8Weights w, float* y, int n, int k, int j0, int j1,
-        int j2, int j3, byte* w0, byte* w1, byte* w2, byte* w3, bool accumulate)
+        int j2, int j3, byte* w0, byte* w1, byte* w2, byte* w3, long ahead, bool accumulate)
         where TM : struct, MatmulGemv.IRowCount
     {
         var tail = k & ~15;
@@ -167,6 +175,13 @@ internal static unsafe class MatmulGemvFp8
             var pEnd = Math.Min(tail, p0 + Block);
             for (var p = p0; p < pEnd; p += 16)
             {
+                if ((p & 63) == 0)
+                {
+                    MatmulGemv.PrefetchLine(w0 + ahead + p);
+                    MatmulGemv.PrefetchLine(w1 + ahead + p);
+                    MatmulGemv.PrefetchLine(w2 + ahead + p);
+                    MatmulGemv.PrefetchLine(w3 + ahead + p);
+                }
                 var v0 = Decode16(w0 + p, c);
                 var v1 = Decode16(w1 + p, c);
                 var v2 = Decode16(w2 + p, c);

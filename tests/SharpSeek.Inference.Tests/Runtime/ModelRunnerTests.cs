@@ -1,7 +1,8 @@
 // ModelRunnerTests.cs: the cached, tape-free step against the uncached tape forward: prefill then decode steps, absorbed
 // and naive attention, q-lora and q_proj, YaRN and plain RoPE, the correction bias; ragged batches of three sequences;
 // truncate, slot reuse and the errors for context overflow, bad slots and tokens outside the vocabulary; decode steps
-// bitwise the same on one thread (serial paths) and two (the parallel decode paths); decode steps allocate nothing.
+// bitwise the same on one thread (serial paths) and two (the parallel decode paths); each row of a 2-row verify step
+// bitwise the 1-row step it stands for; decode steps allocate nothing.
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Tensors.Kernels;
 
@@ -102,6 +103,45 @@ public sealed class ModelRunnerTests
         {
             var one = Run(1);
             Assert.Equal(one, Run(2));
+        }
+        finally { WorkerPool.UseThreads(saved); }
+    }
+
+    // What greedy MTP speculation rests on: a 2-row verify step rounds each row as the 1-row decode step it stands for
+    // (projections on the GEMV path, attention in the row-independent latent kernel, experts shared by the rows or not),
+    // on one thread and on two. Logits and hidden states of both rows, bit for bit, every format, three positions.
+    [Theory]
+    [InlineData(WeightFormat.F32)]
+    [InlineData(WeightFormat.BF16)]
+    [InlineData(WeightFormat.Fp8)]
+    public void VerifyStep_EachRowIsBitwiseTheDecodeStepItStandsFor(WeightFormat format)
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 17);
+        var weights = InferenceWeights.From(model, format);
+        var tokens = RuntimeFixture.Tokens(12, config.VocabSize, 18);
+        var saved = WorkerPool.Current.Threads;
+        try
+        {
+            foreach (var threads in new[] { 1, 2 })
+            {
+                WorkerPool.UseThreads(threads);
+                using var cache = new KvCache(config, 1, 16);
+                using var runner = new ModelRunner(weights, cache);
+                var slot = cache.Acquire();
+                runner.Step([new SequenceChunk(slot, tokens.AsMemory(..6))], LogitRows.Last);
+                for (var t = 6; t < 12; t += 2)
+                {
+                    var pair = runner.Step([new SequenceChunk(slot, tokens.AsMemory(t..(t + 2)))]);
+                    float[][] verify = [pair.Logits(0, 0).ToArray(), pair.Logits(0, 1).ToArray(), pair.Hidden(0, 0).ToArray(), pair.Hidden(0, 1).ToArray()];
+                    cache.Truncate(slot, t);
+                    var first = runner.Step([new SequenceChunk(slot, tokens.AsMemory(t..(t + 1)))]);
+                    float[][] one = [first.Logits(0, 0).ToArray(), [], first.Hidden(0, 0).ToArray(), []];
+                    var second = runner.Step([new SequenceChunk(slot, tokens.AsMemory((t + 1)..(t + 2)))]);
+                    (one[1], one[3]) = (second.Logits(0, 0).ToArray(), second.Hidden(0, 0).ToArray());
+                    for (var i = 0; i < 4; i++) { Assert.Equal(one[i], verify[i]); }
+                }
+            }
         }
         finally { WorkerPool.UseThreads(saved); }
     }
