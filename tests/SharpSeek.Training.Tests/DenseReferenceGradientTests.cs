@@ -1,7 +1,6 @@
 // DenseReferenceGradientTests.cs: the objective on the dense reference checkpoints (qwen2_f32: tied embeddings, q/k/v
 // bias, GQA 4/2; llama_f32: untied, MQA, head_dim ≠ D/H, Llama-3 RoPE), float64, against the PyTorch reference's loss
 // and autograd gradients (tests/data/reference/grads_qwen2, grads_llama): every tensor within 1e-6 relative.
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
@@ -38,22 +37,7 @@ public sealed class DenseReferenceGradientTests(ITestOutputHelper output)
 
         using var grads = SafeTensorsFile.Open(Path.Combine(dir, "grads.safetensors"));
         Assert.Equal(weights.Unique.Select(p => p.Name).Order(StringComparer.Ordinal), grads.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
-        var (worst, worstName) = (0.0, "");
-        foreach (var info in grads.Tensors)
-        {
-            var want = MemoryMarshal.Cast<byte, double>(grads.Bytes(info.Name));
-            var got = weights.Get(info.Name).Grad.AsSpan<double>();
-            Assert.Equal(want.Length, got.Length);
-            double diff = 0, norm = 0;
-            for (var i = 0; i < want.Length; i++)
-            {
-                diff += (got[i] - want[i]) * (got[i] - want[i]);
-                norm += want[i] * want[i];
-            }
-            var rel = Math.Sqrt(diff / norm);
-            if (rel > worst) { (worst, worstName) = (rel, info.Name); }
-            Assert.True(rel <= 1e-6, $"{info.Name}: ‖g − g_ref‖/‖g_ref‖ = {rel:g3} (> 1e-6)");
-        }
+        var (worst, worstName) = ReferenceGradientTests.AssertGradients(grads, weights, 1e-6);
         output.WriteLine($"{variant}: {grads.Tensors.Count} gradients; worst relative error {worst:g3} ({worstName})");
     }
 }

@@ -1,4 +1,4 @@
-// MtpSpeculation.cs: greedy MTP speculation's draft/verify/accept/rollback protocol (r1-grpo §5, serving §3.1), written
+// MtpSpeculation.cs: greedy MTP speculation's draft/verify/accept/rollback protocol (DeepSeek-V3 technical report §2.2 and §5.4.3; docs/inference.md), written
 // once for SpeculativeDecoder (one sequence) and BatchEngine (many, batched). Per sequence it holds the MTP block's owed
 // input (tokens t_{p+1} with the main model's final hidden h_p, fed on the next draft step) and this step's draft. The
 // rule: with t_n accepted but not yet fed, the MTP block drafts d = argmax of its logits for t_{n+1}; the main model runs
