@@ -68,6 +68,45 @@ public sealed class TokenizerTests
     }
 
     [Fact]
+    public void Encode_LongPieces_MergeAsTheLowestRankLeftmostScanDoes()
+    {
+        // The rule written the slow way (scan every adjacent pair, merge the lowest rank, the leftmost of equal ranks)
+        // against the heap the tokenizer uses, on pieces long enough that their merge orders interleave: one letter
+        // repeated, and random letters from the trained alphabet (ByteLevelUseRegex splits none of them).
+        var bpe = Trained.Value;
+        var ranks = new Dictionary<(int, int), (int Rank, int Id)>();
+        for (var rank = 0; rank < bpe.Merges.Count; rank++)
+        {
+            var (left, right) = bpe.Merges[rank];
+            ranks.TryAdd((bpe.TokenToId(left)!.Value, bpe.TokenToId(right)!.Value), (rank, bpe.TokenToId(left + right)!.Value));
+        }
+        int[] Slow(string piece)
+        {
+            var symbols = piece.Select(ch => bpe.TokenToId(ch.ToString())!.Value).ToList(); // ASCII letters are their own byte-level symbols
+            while (true)
+            {
+                var (best, at, id) = (int.MaxValue, -1, -1);
+                for (var i = 0; i + 1 < symbols.Count; i++)
+                {
+                    if (ranks.TryGetValue((symbols[i], symbols[i + 1]), out var m) && m.Rank < best) { (best, at, id) = (m.Rank, i, m.Id); }
+                }
+                if (at < 0) { return [.. symbols]; }
+                symbols[at] = id;
+                symbols.RemoveAt(at + 1);
+            }
+        }
+        var random = new Random(11);
+        const string Letters = "thequickbrownfxjmpsvlazydg";
+        var (l, r) = bpe.Merges.First(m => m.Left.Length == 1 && m.Right.Length == 1 && char.IsAsciiLetterLower(m.Left[0]) && char.IsAsciiLetterLower(m.Right[0]));
+        var pair = string.Concat(Enumerable.Repeat(l + r, 150));
+        var pieces = new List<string> { pair, pair + l, r + pair, new(l[0], 301), l + new string(r[0], 97) };
+        for (var p = 0; p < 40; p++) { pieces.Add(new string([.. Enumerable.Range(0, random.Next(2, 400)).Select(_ => Letters[random.Next(Letters.Length)])])); }
+        foreach (var piece in pieces) { Assert.Equal(Slow(piece), bpe.Encode(piece)); }
+        var compressed = bpe.Encode(pair);
+        Assert.True(compressed.Length <= 150, $"150 × '{l}{r}' gave {compressed.Length} tokens; expected at least the pair's merge to apply");
+    }
+
+    [Fact]
     public void SpecialTokens_AreSingleIdsBetweenOrdinaryText()
     {
         var bpe = Trained.Value;

@@ -236,26 +236,44 @@ public sealed partial class ByteLevelBpe
         foreach (var piece in PreTokenize(text, _splits, Nfc)) { ids.AddRange(EncodePiece(piece)); }
     }
 
-    // Merge the adjacent pair of lowest rank (the leftmost of equal pairs) until no pair has a rank: the result of HF's
-    // priority-queue loop, in O(n^2) on pieces that are a few bytes long.
+    // Merge the adjacent pair of lowest rank (the leftmost of equal ranks) until no pair has a rank, as HF tokenizers'
+    // Word::merge_all (huggingface/tokenizers:tokenizers/src/models/bpe/word.rs) does: the symbols in a linked list, the
+    // candidate pairs in a min-heap on (rank, position); a popped pair is skipped when either side changed after it was
+    // pushed (each position's version counts its changes). O(n log n) in the piece's bytes, so a long piece (a run of
+    // one character, a base64 blob) costs what its length says, not its square.
     private int[] EncodePiece(string piece)
     {
         if (_cache.TryGetValue(piece, out var cached)) { return cached; }
         var bytes = Encoding.UTF8.GetBytes(piece);
-        var symbols = new List<int>(bytes.Length);
-        foreach (var b in bytes) { symbols.Add(_byteIds[b]); }
-        while (symbols.Count > 1)
+        var n = bytes.Length;
+        var symbols = new int[n];
+        var next = new int[n];
+        var prev = new int[n];
+        var version = new int[n];
+        for (var i = 0; i < n; i++) { (symbols[i], next[i], prev[i]) = (_byteIds[bytes[i]], i + 1 < n ? i + 1 : -1, i - 1); }
+        var queue = new PriorityQueue<(int At, int Version, int RightVersion, int Id), (int Rank, int At)>();
+        void Push(int at)
         {
-            var (bestRank, bestAt, bestId) = (int.MaxValue, -1, -1);
-            for (var i = 0; i + 1 < symbols.Count; i++)
-            {
-                if (_mergeRanks.TryGetValue((symbols[i], symbols[i + 1]), out var m) && m.Rank < bestRank) { (bestRank, bestAt, bestId) = (m.Rank, i, m.Id); }
-            }
-            if (bestAt < 0) { break; }
-            symbols[bestAt] = bestId;
-            symbols.RemoveAt(bestAt + 1);
+            var right = next[at];
+            if (right >= 0 && _mergeRanks.TryGetValue((symbols[at], symbols[right]), out var m)) { queue.Enqueue((at, version[at], version[right], m.Id), (m.Rank, at)); }
         }
-        int[] result = [.. symbols];
+        for (var i = 0; i + 1 < n; i++) { Push(i); }
+        var count = n;
+        while (queue.TryDequeue(out var pair, out _))
+        {
+            var right = next[pair.At];
+            if (version[pair.At] != pair.Version || right < 0 || version[right] != pair.RightVersion) { continue; } // stale
+            symbols[pair.At] = pair.Id;
+            next[pair.At] = next[right];
+            if (next[right] >= 0) { prev[next[right]] = pair.At; }
+            version[pair.At]++;
+            version[right]++;
+            count--;
+            Push(pair.At);
+            if (prev[pair.At] >= 0) { Push(prev[pair.At]); }
+        }
+        var result = new int[count];
+        for (int at = n > 0 ? 0 : -1, i = 0; at >= 0; at = next[at], i++) { result[i] = symbols[at]; }
         if (piece.Length <= CachedPieceLength && _cache.Count < CacheLimit) { _cache.TryAdd(piece, result); }
         return result;
     }
