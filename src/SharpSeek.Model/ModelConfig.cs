@@ -183,5 +183,6 @@ public sealed partial record ModelConfig
         .. QuantizationConfig?.Extra?.Keys.Select(k => $"quantization_config.{k}") ?? [],
     ];
 
-    private string RopeKey => RopeParametersSpelling ? "rope_parameters" : "rope_scaling";
+    /// <summary>The rope object's key as the file spelled it, for messages.</summary>
+    internal string RopeKey => RopeParametersSpelling ? "rope_parameters" : "rope_scaling";
 }
