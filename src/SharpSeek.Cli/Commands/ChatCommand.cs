@@ -27,6 +27,7 @@ internal static class ChatCommand
             try
             {
                 var dir = parse.GetValue(model)!;
+                ConfigWarnings.Write(dir, Console.Error);
                 var sampling = new SamplingParameters { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) };
                 if (sampling.Temperature < 0) { throw new ArgumentException($"--temperature must be ≥ 0; got {sampling.Temperature}"); }
                 if (sampling.TopP is <= 0 or > 1) { throw new ArgumentException($"--top-p must be in (0, 1]; got {sampling.TopP}"); }

@@ -58,6 +58,7 @@ internal static class GenerateCommand
                 var (text, ids) = (parse.GetValue(prompt), parse.GetValue(tokens));
                 if ((text is null) == (ids is null)) { throw new ArgumentException("give exactly one of --prompt and --tokens"); }
                 var dir = parse.GetValue(model)!;
+                ConfigWarnings.Write(dir, Console.Error);
                 ByteLevelBpe? tokenizer = null;
                 int[] input;
                 if (text is not null)

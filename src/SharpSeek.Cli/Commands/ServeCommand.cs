@@ -32,6 +32,7 @@ internal static class ServeCommand
             try
             {
                 var dir = parse.GetValue(model)!;
+                ConfigWarnings.Write(dir, Console.Error);
                 using var engine = BatchEngine.Load(dir, new BatchEngineOptions
                 {
                     Format = WeightFormatOption.Parse(parse.GetValue(dtype)!),
