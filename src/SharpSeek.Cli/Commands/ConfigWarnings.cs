@@ -1,7 +1,7 @@
-// ConfigWarnings.cs: the warnings a config earns, printed the same way (to stderr, once) by every verb that reads one
-// (info, forward, generate, chat, serve, train): keys it does not know (kept on save) and, in one line, the keys it left
-// out that took their family's Hugging Face default. Not here: the defaults themselves (SharpSeek.Model/Families/
-// ModelFamilies.cs). Tested by InfoCommandTests and ConfigWarningsTests.
+// ConfigWarnings.cs: the warnings a config earns, printed the same way (to stderr, once, when the config has been
+// accepted) by every verb that reads one (info, forward, generate, chat, serve, train): keys it does not know (kept on
+// save) and, in one line, the keys it left out that took their family's Hugging Face default. Not here: the defaults
+// themselves (SharpSeek.Model/Families/ModelFamilies.cs). Tested by InfoCommandTests and ConfigWarningsTests.
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 
@@ -19,16 +19,12 @@ internal static class ConfigWarnings
         }
     }
 
-    /// <summary>The warnings of the config a verb is about to load from <paramref name="source"/>: a preset, a config file,
-    /// or a model directory (the config.json of its newest complete checkpoint, as the loaders read it). Nothing when a
-    /// directory has none: the loader then says so.</summary>
-    public static void Write(string source, TextWriter errors)
+    /// <summary>The warnings of the config at <paramref name="path"/>: a config file, or a model directory (the config.json
+    /// of its newest complete checkpoint, as the loaders read it). Nothing for a preset name (the presets leave nothing
+    /// out) or a path with no config (the loader says so).</summary>
+    public static void Write(string path, TextWriter errors)
     {
-        if (Directory.Exists(source))
-        {
-            source = CheckpointCommit.Resolve(source, CheckpointDirectory.ConfigFile);
-            if (!File.Exists(source)) { return; }
-        }
-        Write(ModelConfig.LoadPreset(source), errors);
+        if (Directory.Exists(path)) { path = CheckpointCommit.Resolve(path, CheckpointDirectory.ConfigFile); }
+        if (File.Exists(path)) { Write(ModelConfig.Load(path), errors); }
     }
 }

@@ -58,7 +58,6 @@ internal static class GenerateCommand
                 var (text, ids) = (parse.GetValue(prompt), parse.GetValue(tokens));
                 if ((text is null) == (ids is null)) { throw new ArgumentException("give exactly one of --prompt and --tokens"); }
                 var dir = parse.GetValue(model)!;
-                ConfigWarnings.Write(dir, Console.Error);
                 ByteLevelBpe? tokenizer = null;
                 int[] input;
                 if (text is not null)
@@ -78,6 +77,7 @@ internal static class GenerateCommand
                 }
                 var room = Room(dir, input.Length);
                 using var weights = InferenceWeights.Load(dir, format);
+                ConfigWarnings.Write(weights.Config, Console.Error);
                 var stop = tokenizer?.EosId ?? weights.Config.EosTokenId;
                 var budget = Math.Min(max, room);
                 using var cache = new KvCache(weights.Config, 1, input.Length + Math.Max(budget, 1));

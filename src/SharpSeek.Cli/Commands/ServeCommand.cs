@@ -32,7 +32,6 @@ internal static class ServeCommand
             try
             {
                 var dir = parse.GetValue(model)!;
-                ConfigWarnings.Write(dir, Console.Error);
                 using var engine = BatchEngine.Load(dir, new BatchEngineOptions
                 {
                     Format = WeightFormatOption.Parse(parse.GetValue(dtype)!),
@@ -40,6 +39,7 @@ internal static class ServeCommand
                     QueueCapacity = parse.GetValue(queue),
                     MaxContext = parse.GetValue(context),
                 });
+                ConfigWarnings.Write(dir, Console.Error);
                 var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; the server needs one");
                 if (parse.GetValue(speculative) && !engine.CanSpeculate)
                 {
