@@ -48,6 +48,7 @@ public sealed class Transformer : IDisposable
     public ForwardResult Forward(Tape tape, Tensor tokens, ForwardResult result, int startPos = 0, ForwardResult? replay = null)
     {
         ArgumentNullException.ThrowIfNull(result);
+        if (ReferenceEquals(result, replay)) { throw new ArgumentException("replay must be an earlier result, not the one this forward writes", nameof(replay)); }
         if (tokens.DType != DType.I32 || tokens.Rank != 2)
         {
             throw new ArgumentException($"tokens must be I32 (B, T); got {tokens.DType} {tokens.Shape}", nameof(tokens));
