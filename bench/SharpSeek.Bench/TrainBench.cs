@@ -50,6 +50,8 @@ public static class TrainBench
         using var model = new Transformer(weights, t);
         using var adamw = new AdamW(weights, new AdamWOptions());
         var options = new ObjectiveOptions();
+        var forward = new ForwardResult();
+        var bias = new BiasUpdate(model);
         using var arena = new Arena("step");
         var tape = new Tape(arena);
         var random = new Random(7);
@@ -65,13 +67,14 @@ public static class TrainBench
             tape.Reset();
             var x = arena.FromSpan<int>(tokens, b, t);
             var y = arena.FromSpan<int>(targets, b, t);
-            var (objective, parts) = Objective.Compute(tape, model, x, y, options);
+            var (objective, parts) = Objective.Compute(tape, model, x, y, options, forward);
+            bias.Add(forward);
             tape.Backward(objective);
             using (Profiler.Region(ProfileCategory.Optimizer))
             {
                 GradClip.ClipGlobalNorm(weights, 1.0);
                 adamw.Step(Lr);
-                BiasUpdate.Apply(model, options.BiasUpdateSpeed);
+                bias.Apply(options.BiasUpdateSpeed);
                 weights.ZeroGradients();
             }
             loss = parts.Total;

@@ -1,8 +1,8 @@
 // ModelConfig.Json.cs: reading and writing config.json in HF's layout (sorted keys, 2-space indent), both rope spellings,
 // unknown keys kept for the round trip, duplicate keys refused, absent keys filled with their family's HF defaults and
 // reported (ModelFamilies), a dense config written without the DeepSeek-only keys, and the presets (configs/*.json,
-// also embedded in this assembly).
-// Not here: the fields (ModelConfig.cs), the rules (ModelConfig.Validate.cs). Tested by ModelConfigTests.
+// also embedded in this assembly). Not here: the fields (ModelConfig.cs), the rules (ModelConfig.Validate.cs and each
+// family in Families/). Tested by ModelConfigTests.
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;

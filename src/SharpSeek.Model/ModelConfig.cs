@@ -1,8 +1,8 @@
 // ModelConfig.cs: the model's hyper-parameters, one record whose JSON names are HF config.json keys, for every model
 // family (`model_type` deepseek_v3, qwen2, llama; ModelFamily). The record's own defaults are HF DeepseekV3Config's; a
 // dense family's absent keys take that family's HF defaults while parsing (ModelConfig.Json.cs), so a missing key means
-// what it means to transformers. Not here: reading/writing (ModelConfig.Json.cs), the rules (ModelConfig.Validate.cs),
-// tensor shapes (ParameterShapes.cs). Tested by ModelConfigTests and DenseFamilyTests.
+// what it means to transformers. Not here: reading/writing (ModelConfig.Json.cs), the rules (ModelConfig.Validate.cs
+// and each family in Families/), tensor shapes (ParameterShapes.cs). Tested by ModelConfigTests and DenseFamilyTests.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -183,5 +183,6 @@ public sealed partial record ModelConfig
         .. QuantizationConfig?.Extra?.Keys.Select(k => $"quantization_config.{k}") ?? [],
     ];
 
-    private string RopeKey => RopeParametersSpelling ? "rope_parameters" : "rope_scaling";
+    /// <summary>The rope object's key as the file spelled it, for messages.</summary>
+    internal string RopeKey => RopeParametersSpelling ? "rope_parameters" : "rope_scaling";
 }

@@ -40,8 +40,8 @@ public sealed class ModelWeights : IDisposable
         Embedding = _byName[WeightNames.Embedding];
         FinalNorm = new RmsNorm { Weight = _byName[WeightNames.FinalNorm], Eps = config.RmsNormEps };
         Head = config.TieWordEmbeddings ? Embedding : _byName[WeightNames.Head];
-        Layers = [.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => config.IsDense ? DenseFamily.Block(config, i, Get) : WeightNames.Block(config, i, Get))];
-        Mtp = [.. Enumerable.Range(config.NumHiddenLayers, config.MtpDepth).Select(i => WeightNames.Mtp(config, i, Get))];
+        Layers = [.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => ModelFamilies.Block(config, i, Get))];
+        Mtp = [.. Enumerable.Range(config.NumHiddenLayers, config.MtpDepth).Select(i => DeepSeekV3Family.Mtp(config, i, Get))];
     }
 
     public ModelConfig Config { get; }

@@ -2,8 +2,9 @@
 // decoder blocks (MLA or GQA), the final norm and the head (tied to the embedding when the config says so), then the MTP modules. Training, `sharpseek forward` and the runtime tests' uncached reference use it; the inference
 // runtime (SharpSeek.Inference/Runtime) is a separate, tape-free implementation. Not here:
 // the losses, the KV cache (a forward at startPos > 0 rotates by the absolute positions but attends only to its own
-// tokens). ForwardAll into a caller's span allocates nothing on the GC heap after warm-up. Tested by TransformerTests,
-// GoldenReferenceTests and DeepSeekTrainingStepAllocationTests.
+// tokens). A forward returns what the objective reads (ForwardResult: logits, MTP logits, each MoE layer's routing) and
+// leaves no state in the layers; into a reused result it allocates nothing on the GC heap after warm-up. Tested by
+// TransformerTests, GoldenReferenceTests and DeepSeekTrainingStepAllocationTests.
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
@@ -30,27 +31,24 @@ public sealed class Transformer : IDisposable
 
     /// <summary>
     /// tokens: I32 (B, T) at positions startPos .. startPos + T − 1. Returns the logits (B, T, V) and, when the config has
-    /// an MTP module and T ≥ 2, the depth-1 MTP logits (B, T − 1, V): row i predicts token i + 2.
+    /// an MTP module and T ≥ 2, the depth-1 MTP logits (B, T − 1, V): row i predicts token i + 2. The routing is discarded.
     /// </summary>
     public (Var Logits, Var? MtpLogits) Forward(Tape tape, Tensor tokens, int startPos = 0)
     {
-        var count = Weights.Mtp.Count;
-        Span<Var> mtp = count <= 16 ? stackalloc Var[count] : new Var[count];
-        var depths = ForwardAll(tape, tokens, startPos, out var logits, mtp);
-        return (logits, depths > 0 ? mtp[0] : null);
+        var result = Forward(tape, tokens, new ForwardResult(), startPos);
+        return (result.Logits, result.MtpLogits.Length > 0 ? result.MtpLogits[0] : null);
     }
 
-    /// <summary>The same, with the logits of every MTP depth k (B, T − k, V) in order.</summary>
-    public Var[] ForwardAll(Tape tape, Tensor tokens, int startPos, out Var logits)
+    /// <summary>
+    /// The same, written into <paramref name="result"/> (which it returns): the logits, the logits of every MTP depth k
+    /// (B, T − k, V) for k ≤ min(MTP modules, T − 1), and the routing of every MoE layer. With <paramref name="replay"/>
+    /// (an earlier forward's result over tokens of the same shape, its tape not yet reset), each MoE layer sends the
+    /// tokens to the experts it chose there. Reusing <paramref name="result"/>, a forward allocates nothing.
+    /// </summary>
+    public ForwardResult Forward(Tape tape, Tensor tokens, ForwardResult result, int startPos = 0, ForwardResult? replay = null)
     {
-        var mtp = new Var[Weights.Mtp.Count];
-        return mtp[..ForwardAll(tape, tokens, startPos, out logits, mtp)];
-    }
-
-    /// <summary>The same, writing the logits of MTP depth k (B, T − k, V) into <paramref name="mtp"/>[k − 1] and returning
-    /// the number of depths run, min(MTP modules, T − 1), which <paramref name="mtp"/> must have room for; allocates nothing.</summary>
-    public int ForwardAll(Tape tape, Tensor tokens, int startPos, out Var logits, Span<Var> mtp)
-    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (ReferenceEquals(result, replay)) { throw new ArgumentException("replay must be an earlier result, not the one this forward writes", nameof(replay)); }
         if (tokens.DType != DType.I32 || tokens.Rank != 2)
         {
             throw new ArgumentException($"tokens must be I32 (B, T); got {tokens.DType} {tokens.Shape}", nameof(tokens));
@@ -63,14 +61,19 @@ public sealed class Transformer : IDisposable
         CheckTokens(tokens.AsSpan<int>(), Config.VocabSize);
         var w = Weights;
         var depths = Math.Max(0, Math.Min(w.Mtp.Count, t - 1));
-        if (mtp.Length < depths) { throw new ArgumentException($"room for {mtp.Length} MTP depths; the model runs {depths}", nameof(mtp)); }
+        result.Start(tape, Config, b, t, depths, w.Layers.Count + depths);
 
         var embedded = EmbeddingOp.Apply(tape, w.Embedding.Bind(tape), tokens);  // (B, T, D)
         var positions = Positions(tape, b, t, startPos);
         var h = embedded;
-        for (var i = 0; i < w.Layers.Count; i++) { h = w.Layers[i].Forward(tape, h, Rope, positions); } // no enumerator: a step allocates nothing
+        for (var i = 0; i < w.Layers.Count; i++) // no enumerator: a step allocates nothing
+        {
+            var block = w.Layers[i];
+            h = block.Forward(tape, h, Rope, positions, null, Replayed(replay, block), out var routing);
+            result.AddRouting(routing);
+        }
         var normed = w.FinalNorm.Forward(tape, h);                                // (B, T, D)
-        logits = Linear.Apply(tape, normed, w.Head);                            // (B, T, V)
+        result.Logits = Linear.Apply(tape, normed, w.Head);                       // (B, T, V)
 
         // MTP depth k: x[i] from the embedding of token i + k and the previous depth's state at i, i < T − k.
         var previous = normed;
@@ -79,18 +82,20 @@ public sealed class Transformer : IDisposable
             var rows = t - k;
             var ahead = NarrowOp.Apply(tape, embedded, 1, k, rows);              // (B, T − k, D)
             var state = NarrowOp.Apply(tape, previous, 1, 0, rows);               // (B, T − k, D)
-            var (hidden, headIn) = w.Mtp[k - 1].Forward(tape, ahead, state, Rope, Positions(tape, b, rows, startPos));
-            mtp[k - 1] = Linear.Apply(tape, headIn, w.Head);                    // (B, T − k, V)
+            var module = w.Mtp[k - 1];
+            var (hidden, headIn) = module.Forward(tape, ahead, state, Rope, Positions(tape, b, rows, startPos), Replayed(replay, module.Block), out var routing);
+            result.AddRouting(routing);
+            result.AddMtp(Linear.Apply(tape, headIn, w.Head));                   // (B, T − k, V)
             previous = hidden;
         }
-        return depths;
+        return result;
     }
 
-    /// <summary>Tokens sent to each routed expert by the last forward, per MoE layer in order (main layers, then MTP).</summary>
-    public IEnumerable<(int Layer, int[] Load)> ExpertLoads() =>
-        Weights.Layers.Concat(Weights.Mtp.Select(m => m.Block)).Where(l => l.Moe is not null).Select(l => (l.Index, l.Moe!.Load.ToArray()));
-
     public void Dispose() => _constants.Dispose();
+
+    // The routing a MoE block replays: replay's for its layer, or none.
+    private static MoeRouting Replayed(ForwardResult? replay, Block block) =>
+        replay is not null && block.Moe is not null ? replay.RoutingOf(block.Index) : default;
 
     private static Tensor Positions(Tape tape, int b, int t, int startPos)
     {

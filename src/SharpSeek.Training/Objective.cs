@@ -1,9 +1,9 @@
 // Objective.cs: the training loss on the tape (DeepSeek-V3 technical report §2.2 for MTP, §2.1.2 for balancing): next-token cross-entropy, plus (λ/D)·Σ_k of the MTP
 // depths' cross-entropies, plus the balance loss of every MoE layer the forward ran (sequence-wise for AuxLossFree,
-// expert-level for V2AuxLoss). After warm-up it allocates nothing on the GC heap. Not here: the bias rule (BiasUpdate),
-// the optimizer (AdamW). Tested by ObjectiveTests, ReferenceGradientTests and DeepSeekTrainingStepAllocationTests.
+// expert-level for V2AuxLoss), all read from the ForwardResult the forward returned, so the loss of one forward does
+// not depend on any other run since. Into a kept result it allocates nothing on the GC heap after warm-up. Not here:
+// the bias rule (BiasUpdate), the optimizer (AdamW). Tested by ObjectiveTests, ReferenceGradientTests and DeepSeekTrainingStepAllocationTests.
 using SharpSeek.Model;
-using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
@@ -14,29 +14,44 @@ namespace SharpSeek.Training;
 public static class Objective
 {
     /// <summary>
-    /// Runs the forward of <paramref name="model"/> on <paramref name="inputs"/> (I32 (B, T)) and returns the scalar loss
-    /// (shape (1,)) and its parts. <paramref name="targets"/> (I32 (B, T)) holds the next token of every position or
-    /// <see cref="ObjectiveOptions.IgnoreIndex"/>. Main: mean CE over the non-ignored positions. MTP depth k: row i
-    /// predicts targets[i + k], mean over the rows whose target exists. Balance losses are summed over the MoE layers.
+    /// Runs the forward of <paramref name="model"/> on <paramref name="inputs"/> (I32 (B, T)) into
+    /// <paramref name="forward"/> (a new result when null; the training loop passes the one it keeps) and returns
+    /// <see cref="Loss"/> of it.
     /// </summary>
-    public static (Var Loss, LossParts Parts) Compute(Tape tape, Transformer model, Tensor inputs, Tensor targets, ObjectiveOptions options)
+    public static (Var Loss, LossParts Parts) Compute(Tape tape, Transformer model, Tensor inputs, Tensor targets, ObjectiveOptions options, ForwardResult? forward = null)
     {
-        Check(model, inputs, targets, options);
-        int b = (int)inputs.Size(0), t = (int)inputs.Size(1);
-        var modules = model.Weights.Mtp.Count;
-        Span<Var> mtp = modules <= 16 ? stackalloc Var[modules] : new Var[modules];
-        var ran = model.ForwardAll(tape, inputs, 0, out var logits, mtp);                // (B, T, V); depth k (B, T − k, V)
-        var main = CrossEntropyOp.Apply(tape, logits, targets, options.IgnoreIndex);
+        ArgumentNullException.ThrowIfNull(model);
+        if (inputs.DType != DType.I32 || inputs.Rank != 2)
+        {
+            throw new ArgumentException($"inputs must be I32 (B, T); got {inputs.DType} {inputs.Shape}", nameof(inputs));
+        }
+        return Loss(tape, model.Forward(tape, inputs, forward ?? new ForwardResult()), targets, options);
+    }
+
+    /// <summary>
+    /// The scalar loss (shape (1,)) and its parts of a forward already run on <paramref name="tape"/>.
+    /// <paramref name="targets"/> (I32 (B, T)) holds the next token of every position or
+    /// <see cref="ObjectiveOptions.IgnoreIndex"/>. Main: mean CE over the non-ignored positions. MTP depth k: row i
+    /// predicts targets[i + k], mean over the rows whose target exists. Balance losses are summed over the MoE layers,
+    /// from the routing the forward returned.
+    /// </summary>
+    public static (Var Loss, LossParts Parts) Loss(Tape tape, ForwardResult forward, Tensor targets, ObjectiveOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        if (!ReferenceEquals(forward.Tape, tape)) { throw new ArgumentException("the forward ran on another tape; its values are not on this one", nameof(forward)); }
+        Check(forward, targets, options);
+        int b = forward.Batch, t = forward.Tokens;
+        var main = CrossEntropyOp.Apply(tape, forward.Logits, targets, options.IgnoreIndex);
         var total = main;
 
         var mtpMean = 0.0;
-        var depths = options.UseMtp ? ran : 0;
+        var depths = options.UseMtp ? forward.MtpLogits.Length : 0;
         if (depths > 0)
         {
             Var? sum = null;
             for (var k = 1; k <= depths; k++)
             {
-                var ce = CrossEntropyOp.Apply(tape, mtp[k - 1], Shifted(tape, targets, b, t, k), options.IgnoreIndex);
+                var ce = CrossEntropyOp.Apply(tape, forward.MtpLogits[k - 1], Shifted(tape, targets, b, t, k), options.IgnoreIndex);
                 mtpMean += Scalar(tape, ce) / depths;
                 sum = sum is { } s ? AddOp.Apply(tape, s, ce) : ce;
             }
@@ -50,38 +65,22 @@ public static class Objective
             BalanceMode.V2AuxLoss => options.V2AuxAlpha,
             _ => 0.0,
         };
+        var config = forward.Config;
         if (alpha != 0)
         {
-            for (var i = 0; i < BlockCount(model, depths); i++) // indexed, not Gates(): a step allocates nothing
+            foreach (var routing in forward.Routing) // a span: a step allocates nothing
             {
-                if (BlockAt(model, i).Moe?.Gate is not { LastScores: { } scores } gate) { continue; }
+                if (routing.Layer >= config.NumHiddenLayers + depths) { continue; } // the MTP blocks count only when their loss does
+                var chosen = routing.Experts.AsSpan<int>();
                 var loss = options.Balance == BalanceMode.AuxLossFree
-                    ? BalanceLoss.SequenceWise(tape, scores, gate.LastIndices, b, alpha)
-                    : BalanceLoss.ExpertLevel(tape, scores, gate.LastIndices, alpha, normalize: model.Config.ScoringFunc != "softmax");
+                    ? BalanceLoss.SequenceWise(tape, routing.Scores, chosen, b, alpha)
+                    : BalanceLoss.ExpertLevel(tape, routing.Scores, chosen, alpha, normalize: config.ScoringFunc != "softmax");
                 balance += Scalar(tape, loss);
                 total = AddOp.Apply(tape, total, loss);
             }
         }
         var main0 = Scalar(tape, main);
         return (total, new LossParts(Scalar(tape, total), main0, mtpMean, balance));
-    }
-
-    /// <summary>The gates of the MoE layers the last forward ran: the trunk's, then those of MTP depths 1 .. depths.</summary>
-    internal static IEnumerable<Gate> Gates(Transformer model, int depths)
-    {
-        for (var i = 0; i < BlockCount(model, depths); i++)
-        {
-            if (BlockAt(model, i).Moe is { } moe) { yield return moe.Gate; }
-        }
-    }
-
-    /// <summary>The blocks of the trunk, then those of MTP depths 1 .. depths, by index (no enumerator).</summary>
-    internal static int BlockCount(Transformer model, int depths) => model.Weights.Layers.Count + Math.Min(depths, model.Weights.Mtp.Count);
-
-    internal static Block BlockAt(Transformer model, int i)
-    {
-        var trunk = model.Weights.Layers;
-        return i < trunk.Count ? trunk[i] : model.Weights.Mtp[i - trunk.Count].Block;
     }
 
     private static double Scalar(Tape tape, Var v)
@@ -101,17 +100,13 @@ public static class Objective
         return shifted;
     }
 
-    private static void Check(Transformer model, Tensor inputs, Tensor targets, ObjectiveOptions options)
+    private static void Check(ForwardResult forward, Tensor targets, ObjectiveOptions options)
     {
-        if (inputs.DType != DType.I32 || inputs.Rank != 2)
+        if (targets.DType != DType.I32 || targets.Rank != 2 || targets.Size(0) != forward.Batch || targets.Size(1) != forward.Tokens)
         {
-            throw new ArgumentException($"inputs must be I32 (B, T); got {inputs.DType} {inputs.Shape}", nameof(inputs));
+            throw new ArgumentException($"targets must be I32 of the inputs' shape ({forward.Batch}, {forward.Tokens}); got {targets.DType} {targets.Shape}", nameof(targets));
         }
-        if (targets.DType != DType.I32 || targets.Shape != inputs.Shape)
-        {
-            throw new ArgumentException($"targets must be I32 of the inputs' shape {inputs.Shape}; got {targets.DType} {targets.Shape}", nameof(targets));
-        }
-        var vocab = model.Config.VocabSize;
+        var vocab = forward.Config.VocabSize;
         var ids = targets.AsSpan<int>();
         for (var i = 0; i < ids.Length; i++)
         {

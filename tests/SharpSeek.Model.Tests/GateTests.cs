@@ -76,10 +76,10 @@ public sealed class GateTests
         using var arena = new Arena("moe");
         var tape = new Tape(arena) { GradEnabled = false };
         var u = Input(d);
-        var y = tape.Value(moe.Forward(tape, tape.Constant(arena.FromSpan<float>([.. u.SelectMany(r => r.Select(v => (float)v))], 1, N, d)))).AsSpan<float>().ToArray();
-        var idx = moe.Gate.LastIndices.ToArray();
+        var y = tape.Value(moe.Forward(tape, tape.Constant(arena.FromSpan<float>([.. u.SelectMany(r => r.Select(v => (float)v))], 1, N, d)), default, out var routing)).AsSpan<float>().ToArray();
+        var idx = routing.Experts.AsSpan<int>().ToArray();
         var (w, _, _) = Run(weights, moe.Gate);
-        Assert.Equal(N * 2, moe.Load.ToArray().Sum());
+        Assert.Equal(N * 2, routing.Load.AsSpan<int>().ToArray().Sum());
         for (var n = 0; n < N; n++)
         {
             var want = TinyModel.SwiGlu(moe.Shared!, u[n]);
@@ -112,7 +112,7 @@ public sealed class GateTests
         var u = Input(d);
         using var arena = new Arena("gate");
         var tape = new Tape(arena) { GradEnabled = false };
-        var (w, idx) = gate.Forward(tape, tape.Constant(arena.FromSpan<float>([.. u.SelectMany(r => r.Select(v => (float)v))], N, d)));
+        var (w, idx, _) = gate.Forward(tape, tape.Constant(arena.FromSpan<float>([.. u.SelectMany(r => r.Select(v => (float)v))], N, d)));
         return ([.. tape.Value(w).AsSpan<float>().ToArray().Select(v => (double)v)], idx.AsSpan<int>().ToArray(), u);
     }
 }

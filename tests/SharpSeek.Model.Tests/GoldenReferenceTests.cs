@@ -14,7 +14,7 @@ public sealed class GoldenReferenceTests
 
     internal static string VariantDir(string variant) => Path.Combine(Repo.Root, "tests", "data", "reference", variant);
 
-    private sealed record Run(float[][] Logits, float[][] Mtp, Transformer Model);
+    private sealed record Run(float[][] Logits, float[][] Mtp, Transformer Model, ForwardResult Result);
 
     private static Run Forward(string variant, ModelWeights weights, Arena arena)
     {
@@ -22,8 +22,8 @@ public sealed class GoldenReferenceTests
         var ids = JsonSerializer.Deserialize<int[]>(File.ReadAllText(Path.Combine(dir, "tokens.json")))!;
         var model = new Transformer(weights, maxPositions: ids.Length);
         var tape = new Tape(arena) { GradEnabled = false };
-        var (logits, mtp) = model.Forward(tape, arena.FromSpan<int>(ids, 1, ids.Length));
-        return new Run(Rows(tape.Value(logits)), mtp is { } m ? Rows(tape.Value(m)) : [], model);
+        var result = model.Forward(tape, arena.FromSpan<int>(ids, 1, ids.Length), new ForwardResult());
+        return new Run(Rows(tape.Value(result.Logits)), result.MtpLogits.Length > 0 ? Rows(tape.Value(result.MtpLogits[0])) : [], model, result);
     }
 
     private static float[][] Rows(Tensor t)
@@ -87,7 +87,7 @@ public sealed class GoldenReferenceTests
             var run = Forward("bias_f32", weights, arena);
             foreach (var layer in layers.EnumerateObject())
             {
-                var chosen = gates[int.Parse(layer.Name, System.Globalization.CultureInfo.InvariantCulture)].LastIndices.ToArray();
+                var chosen = run.Result.RoutingOf(int.Parse(layer.Name, System.Globalization.CultureInfo.InvariantCulture)).Experts.AsSpan<int>().ToArray();
                 var want = layer.Value.GetProperty("with_bias");
                 var k = want[0].GetArrayLength();
                 for (var t = 0; t < want.GetArrayLength(); t++)
@@ -110,7 +110,7 @@ public sealed class GoldenReferenceTests
             var changed = 0;
             foreach (var layer in layers.EnumerateObject().Where(l => l.Name == firstMoe.ToString(System.Globalization.CultureInfo.InvariantCulture)))
             {
-                var chosen = gates[int.Parse(layer.Name, System.Globalization.CultureInfo.InvariantCulture)].LastIndices.ToArray();
+                var chosen = run.Result.RoutingOf(int.Parse(layer.Name, System.Globalization.CultureInfo.InvariantCulture)).Experts.AsSpan<int>().ToArray();
                 var without = layer.Value.GetProperty("without_bias");
                 var with = layer.Value.GetProperty("with_bias");
                 var k = without[0].GetArrayLength();

@@ -1,5 +1,6 @@
-// TransformerTests.cs: the tiny model's forward (shapes, finite logits, both q paths, YaRN on), causality of the logits
-// and MTP logits, and the whole float64 model's gradient against central finite differences with MoE routing held fixed.
+// TransformerTests.cs: the tiny model's forward (shapes, finite logits, both q paths, YaRN on, the routing it returns),
+// replaying an earlier forward's routing, causality of the logits and MTP logits, and the whole float64 model's gradient
+// against central finite differences with MoE routing held fixed.
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
@@ -23,15 +24,39 @@ public sealed class TransformerTests
         using var model = new Transformer(weights);
         using var arena = new Arena("step");
         var tape = new Tape(arena) { GradEnabled = false };
-        var (logits, mtp) = model.Forward(tape, Tokens(arena, seed: 2));
+        var result = model.Forward(tape, Tokens(arena, seed: 2), new ForwardResult());
+        var (logits, mtp) = (result.Logits, result.MtpLogits[0]);
         Assert.Equal(new Shape(B, T, c.VocabSize), tape.Value(logits).Shape);
-        Assert.Equal(new Shape(B, T - 1, c.VocabSize), tape.Value(mtp!.Value).Shape);
+        Assert.Equal(new Shape(B, T - 1, c.VocabSize), tape.Value(mtp).Shape);
         Assert.All(tape.Value(logits).AsSpan<float>().ToArray(), v => Assert.True(float.IsFinite(v)));
-        Assert.All(tape.Value(mtp.Value).AsSpan<float>().ToArray(), v => Assert.True(float.IsFinite(v)));
+        Assert.All(tape.Value(mtp).AsSpan<float>().ToArray(), v => Assert.True(float.IsFinite(v)));
         Assert.Contains(tape.Value(logits).AsSpan<float>().ToArray(), v => v != 0);
-        var loads = model.ExpertLoads().ToList();
+        var loads = result.Routing.ToArray();
         Assert.Equal([1, 2, 3], loads.Select(l => l.Layer)); // two MoE layers and the MTP block
-        Assert.Equal(B * (T - 1) * c.ExpertsPerToken, loads[2].Load.Sum());
+        Assert.Equal(B * (T - 1) * c.ExpertsPerToken, loads[2].Load.AsSpan<int>().ToArray().Sum());
+    }
+
+    [Fact]
+    public void Replay_SendsEachTokenToTheExpertsItWasSentToBefore()
+    {
+        var c = TinyModel.Config();
+        using var weights = new ModelWeights(c);
+        weights.InitializeRandom(seed: 1);
+        using var model = new Transformer(weights);
+        using var first = new Arena("first");
+        using var second = new Arena("second");
+        var tokens = TinyModel.Tokens(B * T, c.VocabSize, seed: 2);
+        var before = model.Forward(new Tape(first) { GradEnabled = false }, first.FromSpan<int>(tokens, B, T), new ForwardResult());
+        weights.Layers[1].Moe!.Gate.CorrectionBias!.Value.AsSpan<float>()[5] = 10f; // steers the choice, not the weights
+
+        int[] Experts(ForwardResult r) => r.RoutingOf(1).Experts.AsSpan<int>().ToArray();
+        var tape = new Tape(second) { GradEnabled = false };
+        var replayed = model.Forward(tape, second.FromSpan<int>(tokens, B, T), new ForwardResult(), replay: before);
+        Assert.Equal(Experts(before), Experts(replayed));
+        Assert.Equal(before.Tape.Value(before.Logits).AsSpan<float>().ToArray(), tape.Value(replayed.Logits).AsSpan<float>().ToArray());
+        var chosen = model.Forward(tape, second.FromSpan<int>(tokens, B, T), new ForwardResult());
+        Assert.NotEqual(Experts(before), Experts(chosen));
+        Assert.All(Experts(chosen).Where((_, i) => i % c.ExpertsPerToken == 0), e => Assert.Equal(5, e));
     }
 
     [Fact]
@@ -83,23 +108,23 @@ public sealed class TransformerTests
 
         var tape = new Tape(arena);
         weights.ZeroGradients();
-        tape.Backward(Loss(model, tape, arena, ids, targets, mtpTargets));
-        var gates = weights.Layers.Append(weights.Mtp[0].Block).Where(l => l.Moe is not null).Select(l => l.Moe!.Gate).ToList();
-        foreach (var g in gates) { g.FixedIndices = g.LastIndices.ToArray(); }
+        var routing = new ForwardResult(); // the routing every probe replays; its arena is not reset by the probes
+        tape.Backward(Loss(model, tape, arena, ids, targets, mtpTargets, routing));
+        using var probes = new Arena("probe");
 
         var l0 = weights.Layers[0];
         var l2 = weights.Layers[2];
         var mtp = weights.Mtp[0];
-        var used = l2.Moe!.Load.ToArray().Select((n, e) => (n, e)).First(p => p.n > 0).e;
-        Parameter[] probes =
+        var used = routing.RoutingOf(2).Load.AsSpan<int>().ToArray().Select((n, e) => (n, e)).First(p => p.n > 0).e;
+        Parameter[] probed =
         [
             weights.Embedding, l0.Mla().WqA!, l0.Mla().WkvA, l0.Mla().WkvB, l0.Mla().QNorm!.Weight, l0.Mlp!.Down.Weight,
-            weights.Layers[1].Moe!.Gate.Weight, weights.Layers[1].Moe!.Shared!.Gate.Weight, l2.Moe.Experts[used].Up.Weight, l2.Mla().KvNorm.Weight,
+            weights.Layers[1].Moe!.Gate.Weight, weights.Layers[1].Moe!.Shared!.Gate.Weight, l2.Moe!.Experts[used].Up.Weight, l2.Mla().KvNorm.Weight,
             weights.FinalNorm.Weight, weights.Head, mtp.EhProj, mtp.HeadNorm.Weight, mtp.Block.Mla().Wo, mtp.EmbeddingNorm.Weight,
         ];
         var rng = new Random(12);
         const double H = 1e-5;
-        foreach (var p in probes)
+        foreach (var p in probed)
         {
             var value = p.Value.AsSpan<double>();
             var grad = p.Grad.AsSpan<double>().ToArray();
@@ -109,9 +134,9 @@ public sealed class TransformerTests
                 var j = probe == 0 ? Array.IndexOf(grad, grad.MaxBy(Math.Abs)) : rng.Next(value.Length);
                 var saved = value[j];
                 value[j] = saved + H;
-                var plus = Evaluate(model, arena, ids, targets, mtpTargets);
+                var plus = Evaluate(model, probes, ids, targets, mtpTargets, routing);
                 value[j] = saved - H;
-                var minus = Evaluate(model, arena, ids, targets, mtpTargets);
+                var minus = Evaluate(model, probes, ids, targets, mtpTargets, routing);
                 value[j] = saved;
                 var numeric = (plus - minus) / (2 * H);
                 var abs = Math.Abs(numeric - grad[j]);
@@ -119,7 +144,6 @@ public sealed class TransformerTests
                 Assert.True(Math.Min(abs, rel) <= 1e-6, $"{p.Name}[{j}]: analytic {grad[j]}, numeric {numeric}");
             }
         }
-        foreach (var g in gates) { g.FixedIndices = null; }
     }
 
     private static Tensor Tokens(Arena arena, int seed) => arena.FromSpan<int>(TinyModel.Tokens(B * T, 256, seed), B, T);
@@ -131,19 +155,19 @@ public sealed class TransformerTests
         return (tape.Value(logits).AsSpan<double>().ToArray(), tape.Value(mtp!.Value).AsSpan<double>().ToArray());
     }
 
-    // L = CE(logits, targets) + 0.3·CE(mtpLogits, mtpTargets)
-    private static Var Loss(Transformer model, Tape tape, Arena arena, int[] ids, int[] targets, int[] mtpTargets)
+    // L = CE(logits, targets) + 0.3·CE(mtpLogits, mtpTargets), the forward written into `result`, replaying `replay`'s routing when given
+    private static Var Loss(Transformer model, Tape tape, Arena arena, int[] ids, int[] targets, int[] mtpTargets, ForwardResult result, ForwardResult? replay = null)
     {
-        var (logits, mtp) = model.Forward(tape, arena.FromSpan<int>(ids, B, T));
-        var main = CrossEntropyOp.Apply(tape, logits, arena.FromSpan<int>(targets, targets.Length));
-        var extra = CrossEntropyOp.Apply(tape, mtp!.Value, arena.FromSpan<int>(mtpTargets, mtpTargets.Length));
+        model.Forward(tape, arena.FromSpan<int>(ids, B, T), result, replay: replay);
+        var main = CrossEntropyOp.Apply(tape, result.Logits, arena.FromSpan<int>(targets, targets.Length));
+        var extra = CrossEntropyOp.Apply(tape, result.MtpLogits[0], arena.FromSpan<int>(mtpTargets, mtpTargets.Length));
         return AddOp.Apply(tape, main, ScaleOp.Apply(tape, extra, 0.3));
     }
 
-    private static double Evaluate(Transformer model, Arena arena, int[] ids, int[] targets, int[] mtpTargets)
+    private static double Evaluate(Transformer model, Arena arena, int[] ids, int[] targets, int[] mtpTargets, ForwardResult routing)
     {
         var tape = new Tape(arena) { GradEnabled = false };
         tape.Reset();
-        return tape.Value(Loss(model, tape, arena, ids, targets, mtpTargets)).AsSpan<double>()[0];
+        return tape.Value(Loss(model, tape, arena, ids, targets, mtpTargets, new ForwardResult(), routing)).AsSpan<double>()[0];
     }
 }

@@ -103,6 +103,8 @@ public sealed class DeepSeekTrainingStepAllocationTests
         private readonly LrSchedule _schedule = LrSchedule.WarmupCosine(3e-3, 2, 100);
         private readonly Arena _arena = new("step");
         private readonly Tape _tape;
+        private readonly ForwardResult _forward = new();
+        private readonly BiasUpdate _bias;
         private readonly int[] _inputs = new int[MicroBatch * SeqLen];
         private readonly int[] _targets = new int[MicroBatch * SeqLen];
         private long _step;
@@ -122,6 +124,7 @@ public sealed class DeepSeekTrainingStepAllocationTests
             _sampler = new BatchSampler(_shard, MicroBatch, SeqLen, seed: 5);
             _objective = new ObjectiveOptions { Balance = balance };
             _tape = new Tape(_arena);
+            _bias = new BiasUpdate(_model);
         }
 
         public ModelConfig Config => _weights.Config;
@@ -143,7 +146,8 @@ public sealed class DeepSeekTrainingStepAllocationTests
                 var x = _arena.FromSpan<int>(_inputs, MicroBatch, SeqLen);  // (B, T)
                 var y = _arena.FromSpan<int>(_targets, MicroBatch, SeqLen); // (B, T)
                 at = Mark(0, at);
-                var (loss, parts) = Objective.Compute(_tape, _model, x, y, _objective);
+                var (loss, parts) = Objective.Compute(_tape, _model, x, y, _objective, _forward);
+                _bias.Add(_forward);
                 at = Mark(1, at);
                 _tape.Backward(ScaleOp.Apply(_tape, loss, 1.0 / Accumulation));
                 Mark(2, at);
@@ -154,7 +158,7 @@ public sealed class DeepSeekTrainingStepAllocationTests
             t = Mark(3, t);
             _optimizer.Step(_schedule.At(_step));
             t = Mark(4, t);
-            BiasUpdate.Apply(_model, _objective.Balance == BalanceMode.AuxLossFree ? _objective.BiasUpdateSpeed : 0);
+            _bias.Apply(_objective.Balance == BalanceMode.AuxLossFree ? _objective.BiasUpdateSpeed : 0);
             t = Mark(5, t);
             _weights.ZeroGradients();
             Mark(6, t);

@@ -1,6 +1,7 @@
 // ObjectiveTests.cs: the objective on the tiny preset (float64): the parts add up, the main and MTP cross-entropies equal
 // a direct computation with the ignore index and the MTP shift, the balance terms reach the router's gradient and
-// match finite differences with the routing held fixed, and bad batches are rejected with a message.
+// match finite differences with the routing held fixed (replayed), two forwards alive at once each keep their own
+// objective and gradient, and bad batches are rejected with a message.
 using SharpSeek.Model;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
@@ -87,55 +88,92 @@ public sealed class ObjectiveTests
         using var arena = new Arena("objective");
         var tape = new Tape(arena);
         var options = new ObjectiveOptions { Balance = mode, SequenceBalanceAlpha = 0.5, V2AuxAlpha = 0.5 };
-        var gates = Objective.Gates(model, 1).ToList();
+        var gates = Gates(weights);
         Assert.Equal(3, gates.Count); // layers 1, 2 and the MTP block
 
-        double[] RouterGrad(ObjectiveOptions o, Parameter p)
+        // replay: the routing to hold fixed, or null to choose
+        double[] RouterGrad(ObjectiveOptions o, Parameter p, ForwardResult? replay = null)
         {
             tape.Reset();
             weights.ZeroGradients();
             var (inputs, targets) = Batch(arena, 4);
-            tape.Backward(Objective.Compute(tape, model, inputs, targets, o).Loss);
+            tape.Backward(Objective.Loss(tape, model.Forward(tape, inputs, new ForwardResult(), replay: replay), targets, o).Loss);
             return p.Grad.AsSpan<double>().ToArray();
         }
-        double Loss()
+        double Loss(ForwardResult replay)
         {
             tape.Reset();
             var (inputs, targets) = Batch(arena, 4);
-            return Objective.Compute(tape, model, inputs, targets, options).Parts.Total;
+            return Objective.Loss(tape, model.Forward(tape, inputs, new ForwardResult(), replay: replay), targets, options).Parts.Total;
         }
 
         var router = gates[^1].Weight;
         var without = RouterGrad(options with { Balance = BalanceMode.None }, router);
         var with = RouterGrad(options, router);
-        foreach (var g in gates) { g.FixedIndices = g.LastIndices.ToArray(); }
-        try
+        var change = with.Zip(without, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(change > 1e-4, $"the balance loss moves the router gradient by only {change:g3}");
+
+        // The routing held fixed: the same batch's forward on an arena the probes below do not reset.
+        using var routingArena = new Arena("routing");
+        var routing = model.Forward(new Tape(routingArena), Batch(routingArena, 4).Inputs, new ForwardResult());
+        foreach (var p in gates.Select(g => g.Weight))
         {
-            var change = with.Zip(without, (a, b) => Math.Abs(a - b)).Max();
-            Assert.True(change > 1e-4, $"the balance loss moves the router gradient by only {change:g3}");
-            foreach (var p in gates.Select(g => g.Weight))
+            var grad = RouterGrad(options, p, routing);
+            var values = p.Value.AsSpan<double>();
+            foreach (var j in new[] { 0, 7, values.Length / 2, values.Length - 1 })
             {
-                var grad = RouterGrad(options, p);
-                var values = p.Value.AsSpan<double>();
-                foreach (var j in new[] { 0, 7, values.Length / 2, values.Length - 1 })
-                {
-                    const double h = 1e-5;
-                    var saved = values[j];
-                    values[j] = saved + h;
-                    var plus = Loss();
-                    values[j] = saved - h;
-                    var minus = Loss();
-                    values[j] = saved;
-                    var numeric = (plus - minus) / (2 * h);
-                    var abs = Math.Abs(numeric - grad[j]);
-                    Assert.True(Math.Min(abs, abs / Math.Abs(numeric)) <= 1e-6, $"{p.Name}[{j}]: analytic {grad[j]}, numeric {numeric}");
-                }
+                const double h = 1e-5;
+                var saved = values[j];
+                values[j] = saved + h;
+                var plus = Loss(routing);
+                values[j] = saved - h;
+                var minus = Loss(routing);
+                values[j] = saved;
+                var numeric = (plus - minus) / (2 * h);
+                var abs = Math.Abs(numeric - grad[j]);
+                Assert.True(Math.Min(abs, abs / Math.Abs(numeric)) <= 1e-6, $"{p.Name}[{j}]: analytic {grad[j]}, numeric {numeric}");
             }
         }
-        finally
-        {
-            foreach (var g in gates) { g.FixedIndices = null; }
-        }
+    }
+
+    [Theory]
+    [InlineData(BalanceMode.AuxLossFree)]
+    [InlineData(BalanceMode.V2AuxLoss)]
+    public void InterleavedForwards_EachObjectiveIsTheSameAsComputedAlone(BalanceMode mode)
+    {
+        using var weights = Weights(7);
+        using var model = new Transformer(weights, maxPositions: T);
+        var options = new ObjectiveOptions { Balance = mode, SequenceBalanceAlpha = 0.5, V2AuxAlpha = 0.5 };
+        var router = weights.Layers[1].Moe!.Gate.Weight;
+
+        // Batch A alone: its objective and the router's gradient.
+        using var alone = new Arena("alone");
+        var tape = new Tape(alone);
+        var (inputs, targets) = Batch(alone, 8);
+        weights.ZeroGradients();
+        var (loss, parts) = Objective.Compute(tape, model, inputs, targets, options);
+        tape.Backward(loss);
+        var grad = router.Grad.AsSpan<double>().ToArray();
+
+        // Forward A, forward B (another batch, another tape), then A's objective and backward, then B's objective.
+        using var arenaA = new Arena("a");
+        using var arenaB = new Arena("b");
+        Tape tapeA = new(arenaA), tapeB = new(arenaB);
+        var (inputsA, targetsA) = Batch(arenaA, 8);
+        var (inputsB, targetsB) = Batch(arenaB, 9);
+        var forwardA = model.Forward(tapeA, inputsA, new ForwardResult());
+        var forwardB = model.Forward(tapeB, inputsB, new ForwardResult());
+        weights.ZeroGradients();
+        var (lossA, partsA) = Objective.Loss(tapeA, forwardA, targetsA, options);
+        tapeA.Backward(lossA);
+        Assert.Equal(parts, partsA);
+        Assert.Equal(grad, router.Grad.AsSpan<double>().ToArray());
+
+        var (_, partsB) = Objective.Loss(tapeB, forwardB, targetsB, options);
+        Assert.NotEqual(partsA.Balance, partsB.Balance); // the batches route differently: A's objective could tell them apart
+        tape.Reset();
+        (inputs, targets) = Batch(alone, 9);
+        Assert.Equal(Objective.Compute(tape, model, inputs, targets, options).Parts, partsB);
     }
 
     [Fact]
@@ -153,4 +191,7 @@ public sealed class ObjectiveTests
         Assert.Contains("inputs' shape", Assert.Throws<ArgumentException>(() => Objective.Compute(tape, model, inputs, wrongShape, new ObjectiveOptions())).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => Objective.Compute(tape, model, inputs, inputs, new ObjectiveOptions { MtpWeight = -1 }));
     }
+
+    private static List<Gate> Gates(ModelWeights weights) =>
+        [.. weights.Layers.Append(weights.Mtp[0].Block).Where(l => l.Moe is not null).Select(l => l.Moe!.Gate)];
 }

@@ -32,6 +32,7 @@ internal static class ChatCommand
                 if (sampling.TopP is <= 0 or > 1) { throw new ArgumentException($"--top-p must be in (0, 1]; got {sampling.TopP}"); }
                 if (parse.GetValue(maxNew) is < 1) { throw new ArgumentException($"--max-new-tokens must be ≥ 1; got {parse.GetValue(maxNew)}"); }
                 using var engine = BatchEngine.Load(dir, new BatchEngineOptions { Format = WeightFormatOption.Parse(parse.GetValue(dtype)!), MaxConcurrency = 1, QueueCapacity = 1 });
+                ConfigWarnings.Write(dir, Console.Error);
                 var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; chat needs one");
                 var chat = new ConsoleChat(engine, tokenizer, ChatTemplate.FromModelDirectory(dir),
                     new ConsoleChatOptions { Sampling = sampling, MaxNewTokens = parse.GetValue(maxNew), Ansi = !Console.IsOutputRedirected });

@@ -77,6 +77,7 @@ internal static class GenerateCommand
                 }
                 var room = Room(dir, input.Length);
                 using var weights = InferenceWeights.Load(dir, format);
+                ConfigWarnings.Write(weights.Config, Console.Error);
                 var stop = tokenizer?.EosId ?? weights.Config.EosTokenId;
                 var budget = Math.Min(max, room);
                 using var cache = new KvCache(weights.Config, 1, input.Length + Math.Max(budget, 1));

@@ -39,6 +39,7 @@ internal static class ServeCommand
                     QueueCapacity = parse.GetValue(queue),
                     MaxContext = parse.GetValue(context),
                 });
+                ConfigWarnings.Write(dir, Console.Error);
                 var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; the server needs one");
                 if (parse.GetValue(speculative) && !engine.CanSpeculate)
                 {

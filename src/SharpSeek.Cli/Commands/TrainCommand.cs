@@ -73,6 +73,7 @@ internal static class TrainCommand
                         Mtp = !parse.GetValue(noMtp),
                     };
                 options.Validate();
+                ConfigWarnings.Write(options.Resume ? options.OutDir : options.Init ?? options.Config, Console.Error);
                 return Run(options);
             }
             catch (TrainingDivergedException e)

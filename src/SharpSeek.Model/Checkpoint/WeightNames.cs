@@ -1,9 +1,8 @@
-// WeightNames.cs: the one place that knows the HF checkpoint names (huggingface/transformers:src/transformers/models/deepseek_v3/modeling_deepseek_v3.py; deepseek-ai/DeepSeek-V3:README_WEIGHTS.md): it builds each layer object with its
-// .NET-named fields from "model.layers.{i}.self_attn.kv_a_proj_with_mqa.weight" and friends, and maps the MTP modules'
-// copies of the embedding and head onto the main tensors. Not here: allocation (ModelWeights), file formats.
-// Tested by ModelWeightsTests.
-using SharpSeek.Model.Layers;
-
+// WeightNames.cs: the HF checkpoint names every family shares (model.embed_tokens, model.norm, lm_head, the
+// "model.layers.{i}." prefix; huggingface/transformers:src/transformers/models/deepseek_v3/modeling_deepseek_v3.py), and
+// the MTP modules' stored copies of the embedding and head mapped onto the main tensors (deepseek-ai/DeepSeek-V3:
+// README_WEIGHTS.md). Not here: the names inside a layer and the objects built from them (each family in Families/),
+// allocation (ModelWeights), file formats. Tested by ModelWeightsTests.
 namespace SharpSeek.Model.Checkpoint;
 
 public static class WeightNames
@@ -24,67 +23,4 @@ public static class WeightNames
         }
         return null;
     }
-
-    /// <summary>Decoder layer <paramref name="layer"/> (main or MTP) with its parameters looked up by name.</summary>
-    public static Block Block(ModelConfig c, int layer, Func<string, Parameter> get)
-    {
-        var p = Layer(layer);
-        Parameter P(string name) => get(p + name);
-        var attention = new Mla
-        {
-            Config = c,
-            WqA = c.UsesQLora ? P("self_attn.q_a_proj.weight") : null,
-            QNorm = c.UsesQLora ? new RmsNorm { Weight = P("self_attn.q_a_layernorm.weight"), Eps = RmsNorm.LatentEps } : null,
-            WqB = c.UsesQLora ? P("self_attn.q_b_proj.weight") : null,
-            Wq = c.UsesQLora ? null : P("self_attn.q_proj.weight"),
-            WkvA = P("self_attn.kv_a_proj_with_mqa.weight"),
-            KvNorm = new RmsNorm { Weight = P("self_attn.kv_a_layernorm.weight"), Eps = RmsNorm.LatentEps },
-            WkvB = P("self_attn.kv_b_proj.weight"),
-            Wo = P("self_attn.o_proj.weight"),
-        };
-        return new Block
-        {
-            Index = layer,
-            InputNorm = Norm(c, P("input_layernorm.weight")),
-            Attention = attention,
-            PostAttentionNorm = Norm(c, P("post_attention_layernorm.weight")),
-            Mlp = c.IsMoeLayer(layer) ? null : Mlp(p + "mlp.", get),
-            Moe = c.IsMoeLayer(layer) ? Moe(c, p + "mlp.", get) : null,
-        };
-    }
-
-    /// <summary>MTP module stored as layer <paramref name="layer"/> (≥ num_hidden_layers).</summary>
-    public static Mtp Mtp(ModelConfig c, int layer, Func<string, Parameter> get)
-    {
-        var p = Layer(layer);
-        return new Mtp
-        {
-            EmbeddingNorm = Norm(c, get(p + "enorm.weight")),
-            HiddenNorm = Norm(c, get(p + "hnorm.weight")),
-            EhProj = get(p + "eh_proj.weight"),
-            Block = Block(c, layer, get),
-            HeadNorm = Norm(c, get(p + "shared_head.norm.weight")),
-        };
-    }
-
-    private static RmsNorm Norm(ModelConfig c, Parameter weight) => new() { Weight = weight, Eps = c.RmsNormEps };
-
-    private static Mlp Mlp(string prefix, Func<string, Parameter> get) => new()
-    {
-        Gate = new Linear { Weight = get(prefix + "gate_proj.weight") },
-        Up = new Linear { Weight = get(prefix + "up_proj.weight") },
-        Down = new Linear { Weight = get(prefix + "down_proj.weight") },
-    };
-
-    private static Moe Moe(ModelConfig c, string prefix, Func<string, Parameter> get) => new()
-    {
-        Gate = new Gate
-        {
-            Config = c,
-            Weight = get(prefix + "gate.weight"),
-            CorrectionBias = c.HasCorrectionBias ? get(prefix + "gate.e_score_correction_bias") : null,
-        },
-        Experts = [.. Enumerable.Range(0, c.RoutedExperts).Select(e => Mlp(prefix + $"experts.{e}.", get))],
-        Shared = c.SharedExperts > 0 ? Mlp(prefix + "shared_experts.", get) : null,
-    };
 }

@@ -64,7 +64,7 @@ public static class DenseFamily
 
     private static void ValidateRope(ModelConfig c, RopeScaling rope)
     {
-        var key = c.RopeParametersSpelling ? "rope_parameters" : "rope_scaling";
+        var key = c.RopeKey;
         if (!RopeKinds.Contains(rope.Kind)) { ModelConfig.Fail($"{key}.rope_type", $"\"{rope.Kind}\"", ModelConfig.OneOf(RopeKinds)); }
         if (rope.Kind == "default") { return; }
         if (!(rope.Factor >= 1) || double.IsInfinity(rope.Factor)) { ModelConfig.Fail($"{key}.factor", rope.Factor, "a finite value ≥ 1"); }
@@ -131,7 +131,7 @@ public static class DenseFamily
                 O = L("self_attn.o_proj", OutputBias(c)),
             },
             PostAttentionNorm = N("post_attention_layernorm"),
-            Mlp = new Mlp { Gate = L("mlp.gate_proj", MlpBias(c)), Up = L("mlp.up_proj", MlpBias(c)), Down = L("mlp.down_proj", MlpBias(c)) },
+            FeedForward = new Mlp { Gate = L("mlp.gate_proj", MlpBias(c)), Up = L("mlp.up_proj", MlpBias(c)), Down = L("mlp.down_proj", MlpBias(c)) },
         };
     }
 }

@@ -1,8 +1,10 @@
-// ModelFamilies.cs: model_type → family, and each family's Hugging Face defaults for the keys a config.json may leave
-// out (the values of `DeepseekV3Config`, `Qwen2Config` and `LlamaConfig` in huggingface/transformers:src/transformers/
-// models/{deepseek_v3,qwen2,llama}/configuration_*.py), which parsing fills in and reports. Not here: the rules
-// (ModelConfig.Validate.cs, DenseFamily.cs). Tested by DenseFamilyTests and ModelConfigTests.
+// ModelFamilies.cs: model_type → family, the seam that hands each config to its family's three parts (rules,
+// parameter table, layer builder), and each family's Hugging Face defaults for the keys a config.json may leave out
+// (the values of `DeepseekV3Config`, `Qwen2Config` and `LlamaConfig` in huggingface/transformers:src/transformers/
+// models/{deepseek_v3,qwen2,llama}/configuration_*.py), which parsing fills in and reports. Not here: the parts
+// themselves (DeepSeekV3Family.cs, DenseFamily.cs). Tested by DenseFamilyTests and ModelConfigTests.
 using System.Text.Json.Nodes;
+using SharpSeek.Model.Layers;
 
 namespace SharpSeek.Model;
 
@@ -28,6 +30,21 @@ public static class ModelFamilies
         "llama" => ModelFamily.Llama,
         _ => throw new InvalidDataException($"config field 'model_type' = \"{modelType}\": expected one of {string.Join(", ", ModelTypes.Select(t => $"\"{t}\""))}"),
     };
+
+    /// <summary>The family's config rules: throws <see cref="InvalidDataException"/> naming the field, its value and what was expected.</summary>
+    public static void Validate(ModelConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        if (c.IsDense) { DenseFamily.Validate(c); } else { DeepSeekV3Family.Validate(c); }
+    }
+
+    /// <summary>The family's parameter table: every tensor's HF name, shape and component, in checkpoint order.</summary>
+    public static IReadOnlyList<ParameterShape> Parameters(ModelConfig c) =>
+        c.IsDense ? DenseFamily.Parameters(c) : DeepSeekV3Family.Parameters(c);
+
+    /// <summary>The family's decoder layer <paramref name="layer"/>, its parameters looked up by HF name.</summary>
+    public static Block Block(ModelConfig c, int layer, Func<string, Parameter> get) =>
+        c.IsDense ? DenseFamily.Block(c, layer, get) : DeepSeekV3Family.Block(c, layer, get);
 
     /// <summary>
     /// Fills the keys <paramref name="node"/> lacks with the family's HF defaults. Returns the ones that change the model

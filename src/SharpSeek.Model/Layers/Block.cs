@@ -1,7 +1,7 @@
 // Block.cs: one pre-norm decoder layer (DeepSeek-V3 technical report §2.1; the same shape in Llama and Qwen2):
 // h += attention(input_layernorm(h)); h += FFN(post_attention_layernorm(h)). The attention is MLA or GQA (IAttention),
-// the FFN a dense SwiGLU (DeepSeek's first first_k_dense_replace layers, every dense-family layer) or a MoE. The MTP
-// modules reuse it. Tested by TransformerTests and DenseFamilyTests.
+// the FFN a dense SwiGLU (DeepSeek's first first_k_dense_replace layers, every dense-family layer) or a MoE
+// (IFeedForward). The MTP modules reuse it. Tested by TransformerTests and DenseFamilyTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
@@ -20,17 +20,24 @@ public sealed class Block
 
     public required RmsNorm PostAttentionNorm { get; init; }
 
-    /// <summary>The dense SwiGLU (layers before first_k_dense_replace), else null.</summary>
-    public Mlp? Mlp { get; init; }
+    /// <summary>The dense SwiGLU (layers before first_k_dense_replace, every dense-family layer) or the MoE.</summary>
+    public required IFeedForward FeedForward { get; init; }
 
-    /// <summary>The MoE (the other layers), else null.</summary>
-    public Moe? Moe { get; init; }
+    /// <summary>The feed-forward when it is the dense SwiGLU, else null.</summary>
+    public Mlp? Mlp => FeedForward as Mlp;
 
-    /// <summary>h: (B, T, D) → (B, T, D); positions: I32 (B·T); an optional KV cache for a no-gradient decode step.</summary>
-    public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions, IAttentionCache? cache = null)
+    /// <summary>The feed-forward when it is the MoE, else null.</summary>
+    public Moe? Moe => FeedForward as Moe;
+
+    /// <summary>h: (B, T, D) → (B, T, D); positions: I32 (B·T); an optional KV cache for a no-gradient decode step. The
+    /// routing of a MoE block is discarded.</summary>
+    public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions, IAttentionCache? cache = null) =>
+        Forward(tape, h, rope, positions, cache, default, out _);
+
+    /// <summary>The same, returning the feed-forward's routing and replaying <paramref name="replay"/> (see <see cref="IFeedForward"/>).</summary>
+    public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions, IAttentionCache? cache, in MoeRouting replay, out MoeRouting routing)
     {
         h = AddOp.Apply(tape, h, Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions, cache));
-        var normed = PostAttentionNorm.Forward(tape, h);
-        return AddOp.Apply(tape, h, Moe is not null ? Moe.Forward(tape, normed) : Mlp!.Forward(tape, normed));
+        return AddOp.Apply(tape, h, FeedForward.Forward(tape, PostAttentionNorm.Forward(tape, h), replay, out routing));
     }
 }

@@ -2,8 +2,8 @@
 // e_score_correction_bias (choice only), limited to the top topk_group groups (group score: sum of the top-2 biased scores,
 // or the max without a bias); weights are the unbiased scores at the chosen experts, normalized by their sum when
 // norm_topk_prob, times routed_scaling_factor. The choice is a constant to autograd; the weights are differentiable.
-// The last scores stay reachable on the tape (LastScores) so that training can build the balance losses from them.
-// Not here: the bias update and balance losses (training). Tested by GateTests.
+// The forward returns its scores (on the tape) and choice with the weights, and keeps nothing: the balance losses are
+// built from what it returned. Not here: the bias update and balance losses (training). Tested by GateTests.
 using System.Numerics;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
@@ -13,8 +13,6 @@ namespace SharpSeek.Model.Layers;
 
 public sealed class Gate
 {
-    private int[] _lastIndices = [];
-
     public required ModelConfig Config { get; init; }
 
     /// <summary>mlp.gate.weight (E, D).</summary>
@@ -23,41 +21,35 @@ public sealed class Gate
     /// <summary>mlp.gate.e_score_correction_bias (E), or null for the V2-style router.</summary>
     public Parameter? CorrectionBias { get; init; }
 
-    /// <summary>When set (N·K entries), these experts are used instead of choosing: holds routing fixed for finite differences.</summary>
-    public int[]? FixedIndices { get; set; }
-
-    /// <summary>The experts chosen by the last forward, (N, K) row-major.</summary>
-    public ReadOnlySpan<int> LastIndices => _lastIndices;
-
-    /// <summary>The unbiased router scores (N, E) of the last forward, on that forward's tape (valid until it is reset):
-    /// what the balance losses differentiate.</summary>
-    public Var? LastScores { get; private set; }
-
-    /// <summary>u: (N, D) → weights (N, K) on the tape and the chosen experts, I32 (N, K), largest biased score first.</summary>
-    public (Var Weights, Tensor Indices) Forward(Tape tape, Var u)
+    /// <summary>
+    /// u: (N, D) → weights (N, K) on the tape, the chosen experts, I32 (N, K), largest biased score first, and the unbiased
+    /// scores (N, E) on the tape (what the balance losses differentiate). Given <paramref name="experts"/> (I32 (N, K)),
+    /// those are the choice instead (routing held fixed, as for finite differences).
+    /// </summary>
+    public (Var Weights, Tensor Indices, Var Scores) Forward(Tape tape, Var u, Tensor experts = default)
     {
         using var region = Profiler.Region(ProfileCategory.Routing);
         var c = Config;
         var logits = Linear.Apply(tape, u, Weight);                                                   // (N, E)
         var scores = c.ScoringFunc == "softmax" ? SoftmaxOp.Apply(tape, logits) : SigmoidOp.Apply(tape, logits);
-        LastScores = scores;
         var s = tape.Value(scores);
         int n = (int)s.Size(0), k = c.ExpertsPerToken;
         var indices = tape.Arena.Allocate(DType.I32, new Shape(n, k));
-        if (FixedIndices is { } fixedIdx)
+        if (experts.IsValid)
         {
-            if (fixedIdx.Length != n * k) { throw new InvalidOperationException($"gate: FixedIndices holds {fixedIdx.Length} entries; expected N·K = {n}·{k}"); }
-            fixedIdx.CopyTo(indices.AsSpan<int>());
+            if (experts.DType != DType.I32 || experts.ElementCount != (long)n * k)
+            {
+                throw new ArgumentException($"gate: the given experts are {experts.DType} {experts.Shape}; expected I32 (N, K) = ({n}, {k})", nameof(experts));
+            }
+            experts.AsSpan<int>().CopyTo(indices.AsSpan<int>());
         }
         else if (s.DType == DType.F64) { Choose<double>(c, s.AsSpan<double>(), CorrectionBias is { } b ? b.Value.AsSpan<double>() : default, indices.AsSpan<int>()); }
         else { Choose<float>(c, s.AsSpan<float>(), CorrectionBias is { } b ? b.Value.AsSpan<float>() : default, indices.AsSpan<int>()); }
-        if (_lastIndices.Length != n * k) { _lastIndices = new int[n * k]; }
-        indices.AsSpan<int>().CopyTo(_lastIndices);
 
         var weights = TakeAlongOp.Apply(tape, scores, indices);                                         // (N, K)
         if (c.NormTopKProb) { weights = NormalizeRowsOp.Apply(tape, weights, 1e-20); }
         if (c.RoutedScalingFactor != 1.0) { weights = ScaleOp.Apply(tape, weights, c.RoutedScalingFactor); }
-        return (weights, indices);
+        return (weights, indices, scores);
     }
 
     /// <summary>

@@ -23,12 +23,13 @@ public sealed class Mtp
 
     /// <summary>
     /// embedded: (B, T', D) embeddings of the tokens one step ahead; previous: (B, T', D) the hidden state they follow;
-    /// positions: I32 (B·T'). Returns the block output (B, T', D), which feeds the next depth, and the normed output.
+    /// positions: I32 (B·T'). Returns the block output (B, T', D), which feeds the next depth, and the normed output;
+    /// <paramref name="replay"/> and <paramref name="routing"/> are the block's (<see cref="Layers.Block.Forward(Tape, Var, RopeTables, Tensor, IAttentionCache?, in MoeRouting, out MoeRouting)"/>).
     /// </summary>
-    public (Var Hidden, Var Normed) Forward(Tape tape, Var embedded, Var previous, RopeTables rope, Tensor positions)
+    public (Var Hidden, Var Normed) Forward(Tape tape, Var embedded, Var previous, RopeTables rope, Tensor positions, in MoeRouting replay, out MoeRouting routing)
     {
         var joined = ConcatOp.Apply(tape, [EmbeddingNorm.Forward(tape, embedded), HiddenNorm.Forward(tape, previous)], -1); // (B, T', 2D)
-        var hidden = Block.Forward(tape, Linear.Apply(tape, joined, EhProj), rope, positions);
+        var hidden = Block.Forward(tape, Linear.Apply(tape, joined, EhProj), rope, positions, null, replay, out routing);
         return (hidden, HeadNorm.Forward(tape, hidden));
     }
 }

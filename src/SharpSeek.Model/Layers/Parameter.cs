@@ -1,5 +1,5 @@
 // Parameter.cs: one model tensor with its checkpoint name and, when training, its gradient buffer. Not here: allocation
-// (ModelWeights), names (Checkpoint/WeightNames). Tested by ModelWeightsTests.
+// (ModelWeights), names (each family in Families/). Tested by ModelWeightsTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 

@@ -103,6 +103,8 @@ public sealed class TrainingRun
 
         using var arena = new Arena("step");
         var tape = new Tape(arena);
+        var forward = new ForwardResult(); // each micro-batch's forward, read by the objective and the bias update's count
+        var bias = new BiasUpdate(model);
         var accumulation = o.AccumulationSteps();
         var inputs = new int[o.MicroBatch * o.SeqLen];
         var targets = new int[o.MicroBatch * o.SeqLen];
@@ -123,7 +125,8 @@ public sealed class TrainingRun
                 sampler.Next(inputs, targets);
                 var x = arena.FromSpan<int>(inputs, o.MicroBatch, o.SeqLen);  // (B, T)
                 var y = arena.FromSpan<int>(targets, o.MicroBatch, o.SeqLen); // (B, T)
-                var (loss, parts) = Training.Objective.Compute(tape, model, x, y, Objective);
+                var (loss, parts) = Training.Objective.Compute(tape, model, x, y, Objective, forward);
+                bias.Add(forward);
                 tape.Backward(accumulation == 1 ? loss : ScaleOp.Apply(tape, loss, 1.0 / accumulation));
                 total += parts.Total / accumulation;
                 main += parts.Main / accumulation;
@@ -135,14 +138,14 @@ public sealed class TrainingRun
             if (!double.IsFinite(gradNorm)) { throw new TrainingDivergedException("gradient norm", gradNorm, step, checkpointStep); }
             var lr = schedule.At(step);
             optimizer.Step(lr);
-            var loads = BiasUpdate.StepLoads(model).ToList();
-            BiasUpdate.Apply(model, Objective.Balance == BalanceMode.AuxLossFree ? Objective.BiasUpdateSpeed : 0); // γ = 0 only resets the loads
+            var loads = bias.StepLoads();
+            bias.Apply(Objective.Balance == BalanceMode.AuxLossFree ? Objective.BiasUpdateSpeed : 0); // γ = 0 only resets the loads
             weights.ZeroGradients();
 
             double? evalLoss = null;
             if (evalBatches is not null && (step % o.EvalEvery == 0 || step == o.Steps))
             {
-                evalLoss = Evaluate(model, tape, evalBatches, o);
+                evalLoss = Evaluate(model, tape, forward, evalBatches, o);
                 if (evalLoss is { } e)
                 {
                     lastEval = e;
@@ -286,8 +289,8 @@ public sealed class TrainingRun
         }
     }
 
-    // Mean next-token cross-entropy of the main head over the held-out batches, no gradients, router counts untouched.
-    private static double? Evaluate(Transformer model, Tape tape, EvalBatches batches, RunOptions o)
+    // Mean next-token cross-entropy of the main head over the held-out batches, no gradients, not counted in the router loads.
+    private static double? Evaluate(Transformer model, Tape tape, ForwardResult forward, EvalBatches batches, RunOptions o)
     {
         tape.GradEnabled = false;
         try
@@ -299,7 +302,7 @@ public sealed class TrainingRun
                 tape.Reset();
                 var x = tape.Arena.FromSpan<int>(inputs, inputs.Length / o.SeqLen, o.SeqLen);  // (B, T)
                 var y = tape.Arena.FromSpan<int>(targets, targets.Length);                    // (B·T)
-                var (logits, _) = model.Forward(tape, x);                                       // (B, T, V)
+                var logits = model.Forward(tape, x, forward).Logits;                           // (B, T, V)
                 var loss = CrossEntropyOp.Apply(tape, logits, y);
                 sum += tape.Value(loss).AsSpan<float>()[0];
                 count++;
