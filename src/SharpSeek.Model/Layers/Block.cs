@@ -1,7 +1,8 @@
 // Block.cs: one pre-norm decoder layer (DeepSeek-V3 technical report §2.1; the same shape in Llama and Qwen2):
 // h += attention(input_layernorm(h)); h += FFN(post_attention_layernorm(h)). The attention is MLA or GQA (IAttention),
 // the FFN a dense SwiGLU (DeepSeek's first first_k_dense_replace layers, every dense-family layer) or a MoE. The MTP
-// modules reuse it. Tested by TransformerTests and DenseFamilyTests.
+// modules reuse it. With a KV cache (a no-gradient inference step) the attention runs over the cache and the FFN over its
+// Linear views (Infer). Tested by TransformerTests, DenseFamilyTests and ModelRunnerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
@@ -31,6 +32,7 @@ public sealed class Block
     {
         h = AddOp.Apply(tape, h, Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions, cache));
         var normed = PostAttentionNorm.Forward(tape, h);
+        if (cache is not null) { return AddOp.Apply(tape, h, Moe is not null ? Moe.Infer(tape, normed) : Mlp!.Infer(tape, normed)); } // a cached step: the views
         return AddOp.Apply(tape, h, Moe is not null ? Moe.Forward(tape, normed) : Mlp!.Forward(tape, normed));
     }
 }

@@ -10,7 +10,7 @@ using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Model.Layers;
 
-public sealed class Moe
+public sealed partial class Moe
 {
     private int[] _load = [];
     private long[] _stepLoad = [];
