@@ -4,8 +4,8 @@
 // (repeat_kv: query head h reads kv head h / (H/H_kv)), causal softmax attention with scale head_dim^−0.5, o_proj.
 // MHA (H_kv = H) and MQA (H_kv = 1) are its edge cases. With an IAttentionCache (gradients off) the projections run on
 // their Linear views (F32 in place, BF16 or FP8) and feed the runtime's cache, which attends each row over its own
-// sequence. Not here: the cache itself
-// (the inference runtime). Tested by DenseFamilyTests, DenseReferenceTests and DenseRunnerTests.
+// sequence. Not here: the cache itself (the inference runtime). Tested by DenseFamilyTests, DenseReferenceTests and
+// DenseRunnerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;

@@ -14,7 +14,6 @@ using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
-using KernelNorm = SharpSeek.Tensors.Kernels.RmsNorm;
 
 namespace SharpSeek.Model.Layers;
 
@@ -102,7 +101,7 @@ public sealed class Mla : IAttention
         {
             var cq = arena.Allocate(DType.F32, new Shape(rows, WqA.View.Rows)).AsSpan<float>();  // (R, c_q)
             WqA.Apply(a, cq, rows);
-            KernelNorm.Forward<float>(cq, QNorm!.Weight.Value.AsSpan<float>(), (float)QNorm.Eps, cq, arena.Allocate(DType.F32, new Shape(rows)).AsSpan<float>());
+            QNorm!.Apply(cq, cq, arena.Allocate(DType.F32, new Shape(rows)).AsSpan<float>());
             WqB!.Apply(cq, q.AsSpan<float>(), rows);
         }
         else
@@ -130,7 +129,7 @@ public sealed class Mla : IAttention
             for (var t = 0; t < count; t++)
             {
                 var row = kv.Row<float>(r0 + t);
-                KernelNorm.Forward<float>(row[..rank], KvNorm.Weight.Value.AsSpan<float>(), (float)KvNorm.Eps, latent.Slice((start + t) * rank, rank), rstd);
+                KvNorm.Apply(row[..rank], latent.Slice((start + t) * rank, rank), rstd);
                 row.Slice(rank, dr).CopyTo(ropeKeys.Slice((start + t) * dr, dr));
             }
             var newKeys = ropeKeys.Slice(start * dr, count * dr);

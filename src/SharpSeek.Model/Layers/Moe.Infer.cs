@@ -3,8 +3,8 @@
 // Gate's own Choose and Weights for the choice (correction bias for selection only, group-limited top-k) and the
 // weights (normalized × routed_scaling_factor); rows sorted by expert so each expert runs once on its own rows; outputs
 // added back with their weights; the shared experts on every row. Decode-sized steps run the experts together, one pool
-// item per projection. The routing is computed here and kept nowhere (no Load, no Gate.LastIndices). Not here: the
-// training forward (Moe.cs). Tested by ModelRunnerTests.
+// item per projection. The routing lives in the step's arena and is kept nowhere. Not here: the training forward
+// (Moe.cs). Tested by ModelRunnerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
@@ -42,8 +42,9 @@ public sealed partial class Moe
         Gate.Weights(c, scores, chosen, weights);
 
         // Counting sort of the slots (row, choice) by expert.
-        var load = arena.Allocate(DType.I32, new Shape(e)).AsSpan<int>();
-        var next = arena.Allocate(DType.I32, new Shape(e)).AsSpan<int>();
+        var counts = arena.Allocate(DType.I32, new Shape(2, e)).AsSpan<int>();
+        var load = counts[..e];
+        var next = counts[e..];
         foreach (var expert in chosen) { load[expert]++; }
         for (int i = 0, sum = 0; i < e; sum += load[i], i++) { next[i] = sum; }
         var slotOf = arena.Allocate(DType.I32, new Shape(slots)).AsSpan<int>();                // sorted position → slot

@@ -1,6 +1,7 @@
 // InferenceWeightsTests.cs: loading a checkpoint directory in each format; FP8 weights stored as FP8 kept bit for bit;
 // BF16 and FP8 logits close to F32; a change to the masters seen at once through F32 views and after Refresh through
-// BF16/FP8 ones; the memory footprint; the KV cache's per-token size against KvCacheSize.
+// BF16/FP8 ones, and refused once the model took another format; the memory footprint; the KV cache's per-token size
+// against KvCacheSize.
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
@@ -105,6 +106,19 @@ public sealed class InferenceWeightsTests
             Assert.NotEqual(before, after);
         }
         Assert.Equal(Logits(InferenceWeights.From(model, format), tokens), after);
+    }
+
+    // The views belong to the model, one format at a time: once another format's views were built on the same model, a
+    // runner over the older inference weights refuses to step rather than run the other format.
+    [Fact]
+    public void ViewsRebuiltInAnotherFormat_AreRefusedByTheOlderWeights()
+    {
+        var config = RuntimeFixture.Config();
+        using var model = RuntimeFixture.Weights(config, seed: 11);
+        var f32 = InferenceWeights.From(model, WeightFormat.F32);
+        InferenceWeights.From(model, WeightFormat.BF16);
+        var e = Assert.Throws<InvalidOperationException>(() => Logits(f32, [1, 2]));
+        Assert.Contains("rebuilt in BF16 after these inference weights were built in F32", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
