@@ -11,6 +11,7 @@ using SharpSeek.Inference.Runtime;
 using SharpSeek.Inference.Text;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Layers;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
@@ -81,7 +82,7 @@ public static class InferBench
             var why = options.Reference ? "" : "--no-reference";
             foreach (var format in options.Formats)
             {
-                var weights = InferenceWeights.Load(dir, format);
+                using var weights = InferenceWeights.Load(dir, format);
                 var torch = options.Reference && format != WeightFormat.Fp8 ? MeasurePyTorch(dir, options, format, out why) : null;
                 foreach (var b in options.Batches)
                 {
@@ -141,8 +142,8 @@ public static class InferBench
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(positions);
         var c = weights.Config;
-        var bytes = weights.Head!.Bytes;
-        foreach (var layer in weights.Layers) { bytes += LayerBytes(layer, batch * c.ExpertsPerToken); }
+        var bytes = weights.Model.Head.View.Bytes;
+        foreach (var layer in weights.Model.Layers) { bytes += LayerBytes(layer, batch * c.ExpertsPerToken); }
         var cache = 4L * batch * c.NumHiddenLayers * positions * (c.KvLoraRank + c.QkRopeHeadDim);
         return (bytes, cache);
     }
@@ -156,12 +157,13 @@ public static class InferBench
     public static SpeculationBytes SpeculationStepBytes(InferenceWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (weights.Mtp.Count == 0) { throw new ArgumentException("the model has no MTP module (num_nextn_predict_layers is 0)", nameof(weights)); }
+        var model = weights.Model;
+        if (model.Mtp.Count == 0) { throw new ArgumentException("the model has no MTP module (num_nextn_predict_layers is 0)", nameof(weights)); }
         var k = weights.Config.ExpertsPerToken;
         var plain = DecodeStepBytes(weights, 1, 0).Weights;
-        var dense = weights.Head!.Bytes + weights.Layers.Sum(l => LayerBytes(l, 0));
-        var mtp = weights.Mtp[0];
-        long Draft(int rows) => mtp.EhProj.Bytes + LayerBytes(mtp.Layer, rows * k) + weights.Head!.Bytes;
+        var dense = model.Head.View.Bytes + model.Layers.Sum(l => LayerBytes(l, 0));
+        var mtp = model.Mtp[0];
+        long Draft(int rows) => mtp.EhProj.View.Bytes + LayerBytes(mtp.Block, rows * k) + model.Head.View.Bytes;
         return new SpeculationBytes(plain, dense, plain - dense, DecodeStepBytes(weights, 2, 0).Weights, Draft(1), Draft(2));
     }
 
@@ -180,15 +182,20 @@ public static class InferBench
     }
 
     // One decoder layer's weight bytes with `experts` routed experts touched (capped at E; none for a dense layer).
-    private static long LayerBytes(LayerWeights layer, long experts)
+    private static long LayerBytes(Block layer, long experts)
     {
-        static long SwiGlu(SwiGluWeights m) => m.Gate.Bytes + m.Up.Bytes + m.Down.Bytes;
-        var a = layer.Attention;
-        var bytes = (a.QA?.Bytes ?? 0) + (a.QB?.Bytes ?? 0) + (a.Q?.Bytes ?? 0) + a.KvA.Bytes + (4L * a.KvBDense.Length) + a.O.Bytes;
+        static long B(Linear? l) => l?.View.Bytes ?? 0;
+        static long SwiGlu(Mlp m) => B(m.Gate) + B(m.Up) + B(m.Down);
+        var bytes = layer.Attention switch
+        {
+            Mla a => B(a.WqA) + B(a.WqB) + B(a.Wq) + B(a.WkvA) + (4L * a.WkvB.View.Rows * a.WkvB.View.Cols) + B(a.Wo), // kv_b_proj read in f32
+            Gqa g => B(g.Q) + B(g.K) + B(g.V) + B(g.O),
+            _ => 0,
+        };
         if (layer.Mlp is { } mlp) { bytes += SwiGlu(mlp); }
         if (layer.Moe is { } moe)
         {
-            bytes += 4L * (moe.GateWeight.Length + (moe.CorrectionBias?.Length ?? 0)) + (Math.Min(moe.Experts.Length, experts) * SwiGlu(moe.Experts[0]))
+            bytes += 4L * (moe.Gate.Weight.Value.ElementCount + (moe.Gate.CorrectionBias?.Value.ElementCount ?? 0)) + (Math.Min(moe.Experts.Count, experts) * SwiGlu(moe.Experts[0]))
                 + (moe.Shared is { } shared ? SwiGlu(shared) : 0);
         }
         return bytes;
@@ -302,8 +309,8 @@ public static class InferBench
     // of the pairs' ratios: one burst of another process's work spoils a pair, not the figure.
     private static SpeculationResult MeasureSpeculation(string dir, InferBenchOptions options, WeightFormat format)
     {
-        var weights = InferenceWeights.Load(dir, format);
-        if (weights.Mtp.Count == 0) { throw new InvalidOperationException($"--speculative needs a model with an MTP module; '{dir}' has num_nextn_predict_layers = 0"); }
+        using var weights = InferenceWeights.Load(dir, format);
+        if (weights.Model.Mtp.Count == 0) { throw new InvalidOperationException($"--speculative needs a model with an MTP module; '{dir}' has num_nextn_predict_layers = 0"); }
         var (prompts, source) = SpeculationPrompts(dir, weights.Config, options.Prompt);
         using var cache = new KvCache(weights.Config, 1, prompts.Max(p => p.Length) + options.Decode + 2);
         using var runner = new ModelRunner(weights, cache);

@@ -1,11 +1,14 @@
 // ModelWeights.cs: every parameter of ParameterShapes.For(config) in one parameters arena (and, for training, the
 // gradients in one gradients arena), exposed as layer objects with .NET-named fields and by HF name. The MTP modules'
 // copies of the embedding and head are the main tensors under a second name. A config whose weights cannot fit in memory
-// is refused before anything is allocated (ModelFootprint.EnsureFits). Not here: file formats (a checkpoint reader
-// fills the tensors through Set or Load), the forward (Transformer). Tested by ModelWeightsTests.
+// is refused before anything is allocated (ModelFootprint.EnsureFits). UseFormat builds every projection's inference
+// view (the Linears' Projections: F32 in place, BF16, FP8 or FP8 as a checkpoint stored it). Not here: file formats (a
+// checkpoint reader fills the tensors through Set or Load), the forward (Transformer). Tested by ModelWeightsTests and
+// InferenceWeightsTests.
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
+using Fp8Quant = SharpSeek.Tensors.Kernels.Fp8Quant;
 
 namespace SharpSeek.Model;
 
@@ -39,7 +42,7 @@ public sealed class ModelWeights : IDisposable
         }
         Embedding = _byName[WeightNames.Embedding];
         FinalNorm = new RmsNorm { Weight = _byName[WeightNames.FinalNorm], Eps = config.RmsNormEps };
-        Head = config.TieWordEmbeddings ? Embedding : _byName[WeightNames.Head];
+        Head = new Linear { Weight = config.TieWordEmbeddings ? Embedding : _byName[WeightNames.Head] };
         Layers = [.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => ModelFamilies.Block(config, i, Get))];
         Mtp = [.. Enumerable.Range(config.NumHiddenLayers, config.MtpDepth).Select(i => DeepSeekV3Family.Mtp(config, i, Get))];
     }
@@ -59,8 +62,11 @@ public sealed class ModelWeights : IDisposable
     /// <summary>model.norm (D).</summary>
     public RmsNorm FinalNorm { get; }
 
-    /// <summary>lm_head (V, D), shared by the MTP modules.</summary>
-    public Parameter Head { get; }
+    /// <summary>lm_head (V, D) (the embedding when tied), shared by the MTP modules.</summary>
+    public Linear Head { get; }
+
+    /// <summary>The format <see cref="UseFormat"/> last built the projections' views in (F32, in place, until then).</summary>
+    public WeightFormat Format { get; private set; }
 
     /// <summary>The decoder layers 0 .. num_hidden_layers − 1.</summary>
     public IReadOnlyList<Block> Layers { get; }
@@ -149,6 +155,64 @@ public sealed class ModelWeights : IDisposable
                 if (DType == DType.F32) { p.Value.AsSpan<float>()[i] = (float)v; } else { p.Value.AsSpan<double>()[i] = v; }
             }
         }
+    }
+
+    /// <summary>
+    /// Builds the inference view of every projection (attention, dense MLP, routed and shared experts, eh_proj, lm_head) in
+    /// <paramref name="format"/> from the masters as they are now; norms, router and embedding stay F32. F32 views read the
+    /// masters in place; BF16 and FP8 views are converted now, so after optimizer steps call this again. With
+    /// <paramref name="source"/>, an FP8 weight stored as FP8 there keeps its codes and scales bit for bit. MLA's kv_b_proj
+    /// also keeps its f32 widening (its absorbed form slices it per head). Returns the bytes the views and the other
+    /// weights hold (an F32 view's bytes are its master's).
+    /// </summary>
+    public long UseFormat(WeightFormat format, CheckpointDirectory? source = null)
+    {
+        if (DType != DType.F32) { throw new InvalidOperationException($"inference views are built from F32 weights; these are {DType}"); }
+        var projected = new HashSet<Parameter>();
+        long bytes = 0;
+        foreach (var (linear, widen) in Projections())
+        {
+            var (p, stored) = (linear.Weight, format == WeightFormat.Fp8 && source is not null && source.Contains(linear.Weight.Name) && source.Info(linear.Weight.Name).DType == DType.F8E4M3);
+            Projection view;
+            if (stored)
+            {
+                var (rows, cols) = ((int)p.Value.Size(0), (int)p.Value.Size(1));
+                var (codes, scales) = (new Float8E4M3[(long)rows * cols], new float[Fp8Quant.Tiles(rows) * Fp8Quant.Tiles(cols)]);
+                source!.ReadFp8(p.Name, codes, scales);
+                view = linear.UseFp8(codes, scales, widen);
+            }
+            else
+            {
+                view = linear.UseFormat(format, widen);
+            }
+            if (p != Embedding) { projected.Add(p); }
+            if (p != Embedding || format != WeightFormat.F32) { bytes += view.Bytes; } // a tied head's F32 view is the embedding, counted below
+        }
+        foreach (var p in _unique.Where(p => !projected.Contains(p))) { bytes += 4 * p.Value.ElementCount; }
+        Format = format;
+        return bytes;
+    }
+
+    // Every Linear with its weight's one view, and whether the view keeps its f32 widening.
+    private IEnumerable<(Linear Linear, bool Widen)> Projections()
+    {
+        static IEnumerable<Linear> Ffn(Mlp m) => [m.Gate, m.Up, m.Down];
+        foreach (var block in Layers.Concat(Mtp.Select(m => m.Block)))
+        {
+            if (block.Attention is Mla mla)
+            {
+                foreach (var l in new[] { mla.WqA, mla.WqB, mla.Wq, mla.WkvA, mla.Wo }.OfType<Linear>()) { yield return (l, false); }
+                yield return (mla.WkvB, true);
+            }
+            else if (block.Attention is Gqa gqa)
+            {
+                foreach (var l in new[] { gqa.Q, gqa.K, gqa.V, gqa.O }) { yield return (l, false); }
+            }
+            var ffns = block.Moe is { } moe ? moe.Experts.Concat(moe.Shared is null ? [] : [moe.Shared]) : [block.Mlp!];
+            foreach (var l in ffns.SelectMany(Ffn)) { yield return (l, false); }
+        }
+        foreach (var m in Mtp) { yield return (m.EhProj, false); }
+        yield return (Head, false);
     }
 
     /// <summary>Sets every gradient to zero (before a new accumulation).</summary>

@@ -1,6 +1,6 @@
 // Transformer.cs: the forward on the tape, top to bottom like gpt2_forward (DeepSeek-V3 technical report §2.1, §2.2): embedding, the
 // decoder blocks (MLA or GQA), the final norm and the head (tied to the embedding when the config says so), then the MTP modules. Training, `sharpseek forward` and the runtime tests' uncached reference use it; the inference
-// runtime (SharpSeek.Inference/Runtime) is a separate, tape-free implementation. Not here:
+// runtime (SharpSeek.Inference/Runtime) runs the same layer objects over its KV cache with gradients off. Not here:
 // the losses, the KV cache (a forward at startPos > 0 rotates by the absolute positions but attends only to its own
 // tokens). A forward returns what the objective reads (ForwardResult: logits, MTP logits, each MoE layer's routing) and
 // leaves no state in the layers; into a reused result it allocates nothing on the GC heap after warm-up. Tested by
@@ -73,7 +73,7 @@ public sealed class Transformer : IDisposable
             result.AddRouting(routing);
         }
         var normed = w.FinalNorm.Forward(tape, h);                                // (B, T, D)
-        result.Logits = Linear.Apply(tape, normed, w.Head);                       // (B, T, V)
+        result.Logits = w.Head.Forward(tape, normed);                            // (B, T, V)
 
         // MTP depth k: x[i] from the embedding of token i + k and the previous depth's state at i, i < T − k.
         var previous = normed;
@@ -83,9 +83,9 @@ public sealed class Transformer : IDisposable
             var ahead = NarrowOp.Apply(tape, embedded, 1, k, rows);              // (B, T − k, D)
             var state = NarrowOp.Apply(tape, previous, 1, 0, rows);               // (B, T − k, D)
             var module = w.Mtp[k - 1];
-            var (hidden, headIn) = module.Forward(tape, ahead, state, Rope, Positions(tape, b, rows, startPos), Replayed(replay, module.Block), out var routing);
+            var (hidden, headIn) = module.Forward(tape, ahead, state, Rope, Positions(tape, b, rows, startPos), null, Replayed(replay, module.Block), out var routing);
             result.AddRouting(routing);
-            result.AddMtp(Linear.Apply(tape, headIn, w.Head));                   // (B, T − k, V)
+            result.AddMtp(w.Head.Forward(tape, headIn));                            // (B, T − k, V)
             previous = hidden;
         }
         return result;

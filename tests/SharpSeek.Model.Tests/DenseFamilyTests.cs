@@ -51,7 +51,7 @@ public sealed class DenseFamilyTests
         var attention = Assert.IsType<Gqa>(weights.Layers[1].Attention);
         Assert.Same(weights.Get("model.layers.1.self_attn.k_proj.bias"), attention.K.Bias);
         Assert.Null(attention.O.Bias);
-        Assert.Same(weights.Embedding, weights.Head);
+        Assert.Same(weights.Embedding, weights.Head.Weight);
         Assert.Empty(weights.Mtp);
     }
 

@@ -77,12 +77,12 @@ public sealed class MlaTests
             {
                 var xt = x.Skip((bt * tokens + t) * d).Take(d).ToArray();
                 q[t] = c.UsesQLora
-                    ? TinyModel.MatVec(TinyModel.Values(mla.WqB!), TinyModel.RmsNorm(TinyModel.MatVec(TinyModel.Values(mla.WqA!), xt), TinyModel.Values(mla.QNorm!.Weight), 1e-6))
-                    : TinyModel.MatVec(TinyModel.Values(mla.Wq!), xt);
+                    ? TinyModel.MatVec(TinyModel.Values(mla.WqB!.Weight), TinyModel.RmsNorm(TinyModel.MatVec(TinyModel.Values(mla.WqA!.Weight), xt), TinyModel.Values(mla.QNorm!.Weight), 1e-6))
+                    : TinyModel.MatVec(TinyModel.Values(mla.Wq!.Weight), xt);
                 for (var head = 0; head < h; head++) { q[t] = Rotate(q[t], head * dqk + dn, startPos + t); }
-                var kv = TinyModel.MatVec(TinyModel.Values(mla.WkvA), xt);
+                var kv = TinyModel.MatVec(TinyModel.Values(mla.WkvA.Weight), xt);
                 var kPe = Rotate(kv, rank, startPos + t).Skip(rank).ToArray();
-                var kvb = TinyModel.MatVec(TinyModel.Values(mla.WkvB), TinyModel.RmsNorm(kv.Take(rank).ToArray(), TinyModel.Values(mla.KvNorm.Weight), 1e-6));
+                var kvb = TinyModel.MatVec(TinyModel.Values(mla.WkvB.Weight), TinyModel.RmsNorm(kv.Take(rank).ToArray(), TinyModel.Values(mla.KvNorm.Weight), 1e-6));
                 k[t] = new double[h * dqk];
                 v[t] = new double[h * dv];
                 for (var head = 0; head < h; head++)
@@ -110,7 +110,7 @@ public sealed class MlaTests
                         for (var j = 0; j < dv; j++) { o[head * dv + j] += Math.Exp(s[u] - max) / z * v[u][head * dv + j]; }
                     }
                 }
-                TinyModel.MatVec(TinyModel.Values(mla.Wo), o).CopyTo(output, (bt * tokens + t) * d);
+                TinyModel.MatVec(TinyModel.Values(mla.Wo.Weight), o).CopyTo(output, (bt * tokens + t) * d);
             }
         }
         return output;

@@ -28,17 +28,17 @@ public sealed class ModelWeightsTests
         var c = TinyModel.Config();
         using var weights = new ModelWeights(c);
         var l1 = weights.Layers[1];
-        Assert.Same(weights.Get("model.layers.1.self_attn.kv_a_proj_with_mqa.weight"), l1.Mla().WkvA);
+        Assert.Same(weights.Get("model.layers.1.self_attn.kv_a_proj_with_mqa.weight"), l1.Mla().WkvA.Weight);
         Assert.Same(weights.Get("model.layers.1.self_attn.q_a_layernorm.weight"), l1.Mla().QNorm!.Weight);
         Assert.Same(weights.Get("model.layers.1.mlp.gate.e_score_correction_bias"), l1.Moe!.Gate.CorrectionBias);
         Assert.Same(weights.Get("model.layers.1.mlp.experts.7.down_proj.weight"), l1.Moe.Experts[7].Down.Weight);
         Assert.Same(weights.Get("model.layers.0.mlp.gate_proj.weight"), weights.Layers[0].Mlp!.Gate.Weight);
-        Assert.Same(weights.Get("model.layers.3.eh_proj.weight"), weights.Mtp[0].EhProj);
+        Assert.Same(weights.Get("model.layers.3.eh_proj.weight"), weights.Mtp[0].EhProj.Weight);
         Assert.Same(weights.Get("model.layers.3.shared_head.norm.weight"), weights.Mtp[0].HeadNorm.Weight);
         Assert.Same(weights.Embedding, weights.Get("model.layers.3.embed_tokens.weight"));
-        Assert.Same(weights.Head, weights.Get("model.layers.3.shared_head.head.weight"));
+        Assert.Same(weights.Head.Weight, weights.Get("model.layers.3.shared_head.head.weight"));
         Assert.Equal(RmsNorm.LatentEps, l1.Mla().KvNorm.Eps);
-        Assert.Equal(WeightNames.Head, weights.Head.Name);
+        Assert.Equal(WeightNames.Head, weights.Head.Weight.Name);
     }
 
     [Fact]

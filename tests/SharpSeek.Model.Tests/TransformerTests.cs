@@ -118,9 +118,9 @@ public sealed class TransformerTests
         var used = routing.RoutingOf(2).Load.AsSpan<int>().ToArray().Select((n, e) => (n, e)).First(p => p.n > 0).e;
         Parameter[] probed =
         [
-            weights.Embedding, l0.Mla().WqA!, l0.Mla().WkvA, l0.Mla().WkvB, l0.Mla().QNorm!.Weight, l0.Mlp!.Down.Weight,
+            weights.Embedding, l0.Mla().WqA!.Weight, l0.Mla().WkvA.Weight, l0.Mla().WkvB.Weight, l0.Mla().QNorm!.Weight, l0.Mlp!.Down.Weight,
             weights.Layers[1].Moe!.Gate.Weight, weights.Layers[1].Moe!.Shared!.Gate.Weight, l2.Moe!.Experts[used].Up.Weight, l2.Mla().KvNorm.Weight,
-            weights.FinalNorm.Weight, weights.Head, mtp.EhProj, mtp.HeadNorm.Weight, mtp.Block.Mla().Wo, mtp.EmbeddingNorm.Weight,
+            weights.FinalNorm.Weight, weights.Head.Weight, mtp.EhProj.Weight, mtp.HeadNorm.Weight, mtp.Block.Mla().Wo.Weight, mtp.EmbeddingNorm.Weight,
         ];
         var rng = new Random(12);
         const double H = 1e-5;

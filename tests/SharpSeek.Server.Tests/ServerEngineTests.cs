@@ -24,7 +24,7 @@ public sealed class ServerEngineTests
     private static (ModelConfig Config, InferenceWeights Weights) TinyModel()
     {
         var config = RuntimeFixture.Config() with { VocabSize = ChatTestData.Tokenizer.VocabSize };
-        using var model = RuntimeFixture.Weights(config, seed: 5);
+        var model = RuntimeFixture.Weights(config, seed: 5); // not disposed: the runtime reads these weights in place
         return (config, InferenceWeights.From(model, WeightFormat.F32));
     }
 

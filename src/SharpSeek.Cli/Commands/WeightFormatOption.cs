@@ -1,7 +1,7 @@
 // WeightFormatOption.cs: the weights-in-memory option every inference command takes (--dtype, bench infer's --formats):
 // f32, bf16 or fp8. Tested through the commands' bad-option tests (GenerateCommandTests,
 // ServeCommandTests, BenchInferCommandTests, BenchServeCommandTests).
-using SharpSeek.Inference.Runtime;
+using SharpSeek.Model;
 
 namespace SharpSeek.Cli.Commands;
 

@@ -88,7 +88,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
     public ByteLevelBpe? Tokenizer => _tokenizer;
 
     /// <summary>Whether the model has an MTP module, which speculative requests need.</summary>
-    public bool CanSpeculate => _runner.Weights.Mtp.Count > 0;
+    public bool CanSpeculate => _runner.Weights.Model.Mtp.Count > 0;
 
     public EngineMetrics Metrics
     {
@@ -148,7 +148,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         {
             _runner.Dispose();
             _cache.Dispose();
-            _runner.Weights.Dispose(); // a dense model Load read (the DeepSeek runtime copy is managed)
+            _runner.Weights.Dispose(); // the model Load read
         }
     }
 
@@ -206,7 +206,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         {
             if (string.IsNullOrEmpty(stop)) { throw new ArgumentException("stop strings must be non-empty", nameof(request)); }
         }
-        if (request.Speculative && _runner.Weights.Mtp.Count == 0)
+        if (request.Speculative && _runner.Weights.Model.Mtp.Count == 0)
         {
             throw new ArgumentException("speculative decoding needs an MTP module; this model has none (num_nextn_predict_layers is 0)", nameof(request));
         }

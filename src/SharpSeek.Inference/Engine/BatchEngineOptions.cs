@@ -1,6 +1,6 @@
 // BatchEngineOptions.cs: how BatchEngine.Load builds an engine: weight format, KV slots, queue depth, context length and
 // the prefill chunk. Not here: per-request settings (GenerationRequest). Tested by BatchEngineTests.
-using SharpSeek.Inference.Runtime;
+using SharpSeek.Model;
 
 namespace SharpSeek.Inference.Engine;
 

@@ -3,7 +3,8 @@
 // of every cached position, F32, allocated once for max sequences × max context. Slots are acquired and released; each
 // holds a length for the main layers and one for the MTP layers (the MTP block at position i needs token i + 1, so it
 // runs one behind). A dense GQA model (qwen2, llama) caches instead its rotated keys and its values, H_kv·head_dim each,
-// in the same two tensors (Keys, Values). Not here: writing the entries (ModelRunner). Tested by ModelRunnerTests,
+// in the same two tensors (Keys, Values). Not here: writing the entries (MLA's: Model's Mla through IAttentionCache;
+// GQA's: ModelRunner). Tested by ModelRunnerTests,
 // SpeculativeDecoderTests, InferenceWeightsTests and DenseRunnerTests.
 using SharpSeek.Model;
 using SharpSeek.Tensors;

@@ -1,14 +1,18 @@
-// ModelRunner.cs: the forward over the KV cache: one ragged batched step for several sequences, each
-// appending a chunk of new tokens at its slot's length. Every row of every chunk goes through the dense parts together
-// (projections, MoE, head: each weight read once per step); attention runs per sequence over its cache (ModelRunner.
-// Attention.cs), the MoE routes rows to experts (ModelRunner.Moe.cs). DraftStep runs the MTP block on its own cache
-// layer. For DeepSeek it is tape-free over the latent cache; a dense GQA model's step runs its own layer objects
-// (ModelRunner.Dense.cs). Scratch comes from a step arena that resets, so steady-state DeepSeek steps allocate nothing. Not here: sampling,
-// scheduling (Engine), the speculative loop (SpeculativeDecoder). Tested by ModelRunnerTests.
+// ModelRunner.cs: the forward over the KV cache: one ragged batched step for several sequences, each appending a chunk
+// of new tokens at its slot's length. A step runs the model's own layer objects (embedding, each Block's attention and
+// Mlp or Moe, final norm, head: the classes training runs, written once) with gradients off over this runner's step
+// arena, every projection through its Linear view (F32 in place, BF16 or FP8), for every model family. Every row of every
+// chunk goes through the projections, MoE and head together (each weight read once per step); attention runs per
+// sequence over its cache, the runner telling it which rows belong to which slot at which positions (ModelRunner.Cache.cs,
+// IAttentionCache). DraftStep runs the MTP block on its own cache layer. Scratch comes from a step arena that resets, so
+// steady-state steps allocate nothing. Not here: the layers' math (Model/Layers), sampling, scheduling (Engine), the
+// speculative loop (SpeculativeDecoder). Tested by ModelRunnerTests and DenseRunnerTests.
+using SharpSeek.Model;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
+using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
-using KernelNorm = SharpSeek.Tensors.Kernels.RmsNorm;
+using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Inference.Runtime;
 
@@ -17,9 +21,9 @@ public sealed partial class ModelRunner : IDisposable
 {
     private readonly Arena _constants = new("runner-rope");
     private readonly Arena _step = new("runner-step");
+    private readonly Tape _tape;
     private readonly RopeTables _rope;
     private readonly StepResult _result = new();
-    private readonly float _scale;
     private int[] _slots = [];
     private int[] _starts = [];
     private int[] _counts = [];
@@ -40,39 +44,37 @@ public sealed partial class ModelRunner : IDisposable
         }
         (Weights, Cache, Mode) = (weights, cache, mode);
         _rope = new RopeTables(w, cache.MaxContext, DType.F32, _constants);
-        _scale = (float)RopeTables.SoftmaxScale(w);
+        _tape = new Tape(_step) { GradEnabled = false };
     }
 
     public InferenceWeights Weights { get; }
 
     public KvCache Cache { get; }
 
+    /// <summary>MLA's form over the latent cache (a dense model's attention has one form).</summary>
     public AttentionMode Mode { get; set; }
 
     /// <summary>Bytes of step scratch at the high-water mark.</summary>
     public long ScratchBytes => _step.HighWaterBytes;
 
     /// <summary>
-    /// One forward over the main model for every chunk (distinct slots), writing each chunk's latents and rope keys into
-    /// its slot at positions Length .. Length + T − 1 and advancing the slot. Returns logits (all rows or each chunk's
-    /// last) and the final normed hidden state of every row.
+    /// One forward over the main model for every chunk (distinct slots), writing each chunk's cache entries into its slot
+    /// at positions Length .. Length + T − 1 and advancing the slot. Returns logits (all rows or each chunk's last) and
+    /// the final normed hidden state of every row.
     /// </summary>
     public StepResult Step(ReadOnlySpan<SequenceChunk> chunks, LogitRows logits = LogitRows.All)
     {
-        if (Weights.Model is { } dense) { return DenseStep(dense, chunks, logits); }
-        var w = Weights;
-        int d = w.Config.HiddenSize;
+        var model = Model();
         using var hot = WorkerPool.Current.Hot(); // hundreds of short loops: keep the workers spinning between them
-        _step.Reset();
+        _tape.Reset();
         Reserve(chunks.Length);
         for (var i = 0; i < chunks.Length; i++) { (_slots[i], _counts[i]) = (chunks[i].Slot, chunks[i].Tokens.Length); }
         var rows = Prepare(chunks.Length, draft: false);
-        var ids = _step.Allocate(DType.I32, new Shape(rows));
+        var (ids, positions) = (_step.Allocate(DType.I32, new Shape(1, rows)), Positions(rows));
         for (int i = 0, r = 0; i < chunks.Length; r += _counts[i], i++) { CheckTokens(i, chunks[i].Tokens.Span, ids.AsSpan<int>().Slice(r, _counts[i])); }
-        var x = _step.Allocate(DType.F32, new Shape(rows, d));                                 // x: (R, D)
-        Embedding.Forward<float>(w.Embedding, ids.AsSpan<int>(), d, x.AsSpan<float>());
-        for (var l = 0; l < w.Layers.Count; l++) { Layer(w.Layers[l], l, x, draft: false); }
-        return Finish(x, w.FinalNorm!, logits, draft: false);
+        var h = EmbeddingOp.Apply(_tape, model.Embedding.Bind(_tape), ids);                       // (1, R, D)
+        for (var l = 0; l < model.Layers.Count; l++) { h = model.Layers[l].Forward(_tape, h, _rope, positions, this); }
+        return Finish(model.FinalNorm.Forward(_tape, h), logits, draft: false);
     }
 
     /// <summary>
@@ -81,17 +83,16 @@ public sealed partial class ModelRunner : IDisposable
     /// </summary>
     public StepResult DraftStep(ReadOnlySpan<DraftChunk> chunks, LogitRows logits = LogitRows.Last)
     {
-        var w = Weights;
-        if (w.Mtp.Count == 0) { throw new InvalidOperationException("the model has no MTP module (num_nextn_predict_layers is 0)"); }
-        var mtp = w.Mtp[0];
-        int d = w.Config.HiddenSize;
+        var model = Model();
+        if (model.Mtp.Count == 0) { throw new InvalidOperationException("the model has no MTP module (num_nextn_predict_layers is 0)"); }
+        int d = model.Config.HiddenSize;
         using var hot = WorkerPool.Current.Hot();
-        _step.Reset();
+        _tape.Reset();
         Reserve(chunks.Length);
         for (var i = 0; i < chunks.Length; i++) { (_slots[i], _counts[i]) = (chunks[i].Slot, chunks[i].Tokens.Length); }
         var rows = Prepare(chunks.Length, draft: true);
-        var ids = _step.Allocate(DType.I32, new Shape(rows));
-        var previous = _step.Allocate(DType.F32, new Shape(rows, d));                          // h: (R, D)
+        var (ids, positions) = (_step.Allocate(DType.I32, new Shape(1, rows)), Positions(rows));
+        var previous = _step.Allocate(DType.F32, new Shape(1, rows, d));                          // h: (1, R, D)
         for (int i = 0, r = 0; i < chunks.Length; r += _counts[i], i++)
         {
             CheckTokens(i, chunks[i].Tokens.Span, ids.AsSpan<int>().Slice(r, _counts[i]));
@@ -101,26 +102,26 @@ public sealed partial class ModelRunner : IDisposable
             }
             chunks[i].Hidden.Span.CopyTo(previous.AsSpan<float>().Slice(r * d, _counts[i] * d));
         }
-        var embedded = _step.Allocate(DType.F32, new Shape(rows, d));
-        Embedding.Forward<float>(w.Embedding, ids.AsSpan<int>(), d, embedded.AsSpan<float>());
-        var joined = _step.Allocate(DType.F32, new Shape(rows, 2 * d));                        // (R, 2D) = [enorm(e) | hnorm(h)]
-        Norm(embedded, mtp.EmbeddingNorm, embedded);
-        Norm(previous, mtp.HiddenNorm, previous);
-        for (var r = 0; r < rows; r++)
-        {
-            embedded.Row<float>(r).CopyTo(joined.Row<float>(r));
-            previous.Row<float>(r).CopyTo(joined.Row<float>(r)[d..]);
-        }
-        var x = _step.Allocate(DType.F32, new Shape(rows, d));
-        mtp.EhProj.Apply(joined.AsSpan<float>(), x.AsSpan<float>(), rows);
-        Layer(mtp.Layer, w.Config.NumHiddenLayers, x, draft: true);
-        return Finish(x, mtp.HeadNorm, logits, draft: true);
+        var embedded = EmbeddingOp.Apply(_tape, model.Embedding.Bind(_tape), ids);                // (1, R, D)
+        var (_, normed) = model.Mtp[0].Forward(_tape, embedded, _tape.Constant(previous), _rope, positions, this);
+        return Finish(normed, logits, draft: true);
     }
 
     public void Dispose()
     {
         _step.Dispose();
         _constants.Dispose();
+    }
+
+    // The model, once its views are still the ones these inference weights were built with.
+    private ModelWeights Model()
+    {
+        var (model, format) = (Weights.Model, Weights.Format);
+        if (model.Format != format)
+        {
+            throw new InvalidOperationException($"the model's views were rebuilt in {model.Format} after these inference weights were built in {format}; one format per model at a time");
+        }
+        return model;
     }
 
     private void Reserve(int n)
@@ -154,6 +155,17 @@ public sealed partial class ModelRunner : IDisposable
         return rows;
     }
 
+    // I32 (R): each row's absolute position, its chunk's start onwards.
+    private Tensor Positions(int rows)
+    {
+        var positions = _step.Allocate(DType.I32, new Shape(rows));
+        for (int i = 0, r = 0; i < _chunks; r += _counts[i], i++)
+        {
+            for (var t = 0; t < _counts[i]; t++) { positions.AsSpan<int>()[r + t] = _starts[i] + t; }
+        }
+        return positions;
+    }
+
     private void CheckTokens(int chunk, ReadOnlySpan<int> tokens, Span<int> destination)
     {
         var vocab = Weights.Config.VocabSize;
@@ -164,62 +176,29 @@ public sealed partial class ModelRunner : IDisposable
         tokens.CopyTo(destination);
     }
 
-    // h += MLA(input_layernorm(h)); h += FFN(post_attention_layernorm(h)).  x: (R, D), updated in place.
-    private void Layer(LayerWeights layer, int cacheLayer, Tensor x, bool draft)
+    // normed: (1, R, D) after the final norm → the head on the requested rows; then the cache lengths advance.
+    private StepResult Finish(Var normed, LogitRows logitRows, bool draft)
     {
-        var rows = (int)x.Size(0);
-        var a = _step.Allocate(DType.F32, x.Shape);
-        var y = _step.Allocate(DType.F32, x.Shape);
-        Norm(x, layer.InputNorm, a);
-        Attend(layer.Attention, cacheLayer, a, y, draft);
-        Elementwise.Add<float>(x.AsSpan<float>(), y.AsSpan<float>(), x.AsSpan<float>());
-        Norm(x, layer.PostAttentionNorm, a);
-        y.AsSpan<float>().Clear();
-        if (layer.Moe is { } moe) { MixtureOfExperts(moe, a, y); } else { SwiGlu(layer.Mlp!, a.AsSpan<float>(), y.AsSpan<float>(), rows); }
-        Elementwise.Add<float>(x.AsSpan<float>(), y.AsSpan<float>(), x.AsSpan<float>());
-    }
-
-    // y (rows, D) += down(silu(gate(x)) ⊙ up(x)).
-    private void SwiGlu(SwiGluWeights mlp, ReadOnlySpan<float> x, Span<float> y, int rows)
-    {
-        var inter = mlp.Gate.Rows;
-        var g = _step.Allocate(DType.F32, new Shape(rows, inter)).AsSpan<float>();
-        var u = _step.Allocate(DType.F32, new Shape(rows, inter)).AsSpan<float>();
-        mlp.Gate.Apply(x, g, rows);
-        mlp.Up.Apply(x, u, rows);
-        Tensors.Kernels.SwiGlu.Forward<float>(g, u, g);
-        mlp.Down.Apply(g, y, rows, accumulate: true);
-    }
-
-    // The final norm, the head on the requested rows, then the cache lengths advance.
-    private StepResult Finish(Tensor x, NormWeights norm, LogitRows logitRows, bool draft)
-    {
-        var w = Weights;
-        int rows = (int)x.Size(0), d = (int)x.Size(1), chunks = _chunks;
-        var normed = _step.Allocate(DType.F32, x.Shape);                                       // (R, D)
-        Norm(x, norm, normed);
+        var model = Weights.Model;
+        int d = model.Config.HiddenSize, v = model.Config.VocabSize, chunks = _chunks;
+        var hidden = _tape.Value(normed);
+        var rows = (int)hidden.Shape.Rows;
+        hidden = hidden.Reshape(rows, d);                                                         // (R, D)
         Tensor logits;
         if (logitRows == LogitRows.All)
         {
-            logits = _step.Allocate(DType.F32, new Shape(rows, w.Config.VocabSize));           // (R, V)
-            w.Head!.Apply(normed.AsSpan<float>(), logits.AsSpan<float>(), rows);
+            logits = _step.Allocate(DType.F32, new Shape(rows, v));                               // (R, V)
+            model.Head.Apply(hidden.AsSpan<float>(), logits.AsSpan<float>(), rows);
         }
         else
         {
-            var last = _step.Allocate(DType.F32, new Shape(chunks, d));                        // (chunks, D)
-            for (int i = 0, r = 0; i < chunks; r += _counts[i], i++) { normed.Row<float>(r + _counts[i] - 1).CopyTo(last.Row<float>(i)); }
-            logits = _step.Allocate(DType.F32, new Shape(chunks, w.Config.VocabSize));         // (chunks, V)
-            w.Head!.Apply(last.AsSpan<float>(), logits.AsSpan<float>(), chunks);
+            var last = _step.Allocate(DType.F32, new Shape(chunks, d));                           // (chunks, D)
+            for (int i = 0, r = 0; i < chunks; r += _counts[i], i++) { hidden.Row<float>(r + _counts[i] - 1).CopyTo(last.Row<float>(i)); }
+            logits = _step.Allocate(DType.F32, new Shape(chunks, v));                             // (chunks, V)
+            model.Head.Apply(last.AsSpan<float>(), logits.AsSpan<float>(), chunks);
         }
         for (var i = 0; i < chunks; i++) { Cache.Advance(_slots[i], _counts[i], draft); }
-        _result.Set(_counts.AsSpan(0, chunks), logitRows, logits, normed);
+        _result.Set(_counts.AsSpan(0, chunks), logitRows, logits, hidden);
         return _result;
-    }
-
-    // y = rmsnorm(x)·w over the last axis; y may be x.
-    private void Norm(Tensor x, NormWeights norm, Tensor y)
-    {
-        var rstd = _step.Allocate(DType.F32, new Shape(x.ElementCount / norm.Weight.Length));
-        KernelNorm.Forward<float>(x.AsSpan<float>(), norm.Weight, norm.Eps, y.AsSpan<float>(), rstd.AsSpan<float>());
     }
 }

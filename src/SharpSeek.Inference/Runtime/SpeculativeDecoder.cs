@@ -41,7 +41,7 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
         {
             throw new ArgumentException("MTP speculation is greedy: give temperature 0 and no penalties", nameof(sampling));
         }
-        if (speculative && runner.Weights.Mtp.Count == 0) { throw new InvalidOperationException("speculation needs an MTP module; the model has none"); }
+        if (speculative && runner.Weights.Model.Mtp.Count == 0) { throw new InvalidOperationException("speculation needs an MTP module; the model has none"); }
         if (maxNewTokens == 0) { return []; }
         var cache = runner.Cache;
         var generated = new List<int>(maxNewTokens);

@@ -9,14 +9,6 @@ public readonly record struct SequenceChunk(int Slot, ReadOnlyMemory<int> Tokens
 /// main model's final normed hidden state h_{p+i}, (rows, D) row-major in <paramref name="Hidden"/>.</summary>
 public readonly record struct DraftChunk(int Slot, ReadOnlyMemory<int> Tokens, ReadOnlyMemory<float> Hidden);
 
-/// <summary>Which attention form a step uses: the absorbed one (W_UK folded into q, scores against the cached latent) or
-/// the naive one (k_nope and v re-expanded from the cached latent through kv_b_proj), kept for checking.</summary>
-public enum AttentionMode
-{
-    Absorbed,
-    Naive,
-}
-
 /// <summary>Which rows get logits: every new row, or only each chunk's last (saves the head GEMM on prefill).</summary>
 public enum LogitRows
 {

@@ -207,17 +207,19 @@ public static class DeepSeekV3Family
         ArgumentNullException.ThrowIfNull(get);
         var p = WeightNames.Layer(layer);
         Parameter P(string name) => get(p + name);
+        Linear L(string name) => new() { Weight = get(p + name) };
         var attention = new Mla
         {
             Config = c,
-            WqA = c.UsesQLora ? P("self_attn.q_a_proj.weight") : null,
+            Layer = layer,
+            WqA = c.UsesQLora ? L("self_attn.q_a_proj.weight") : null,
             QNorm = c.UsesQLora ? new RmsNorm { Weight = P("self_attn.q_a_layernorm.weight"), Eps = RmsNorm.LatentEps } : null,
-            WqB = c.UsesQLora ? P("self_attn.q_b_proj.weight") : null,
-            Wq = c.UsesQLora ? null : P("self_attn.q_proj.weight"),
-            WkvA = P("self_attn.kv_a_proj_with_mqa.weight"),
+            WqB = c.UsesQLora ? L("self_attn.q_b_proj.weight") : null,
+            Wq = c.UsesQLora ? null : L("self_attn.q_proj.weight"),
+            WkvA = L("self_attn.kv_a_proj_with_mqa.weight"),
             KvNorm = new RmsNorm { Weight = P("self_attn.kv_a_layernorm.weight"), Eps = RmsNorm.LatentEps },
-            WkvB = P("self_attn.kv_b_proj.weight"),
-            Wo = P("self_attn.o_proj.weight"),
+            WkvB = L("self_attn.kv_b_proj.weight"),
+            Wo = L("self_attn.o_proj.weight"),
         };
         return new Block
         {
@@ -238,7 +240,7 @@ public static class DeepSeekV3Family
         {
             EmbeddingNorm = Norm(c, get(p + "enorm.weight")),
             HiddenNorm = Norm(c, get(p + "hnorm.weight")),
-            EhProj = get(p + "eh_proj.weight"),
+            EhProj = new Linear { Weight = get(p + "eh_proj.weight") },
             Block = Block(c, layer, get),
             HeadNorm = Norm(c, get(p + "shared_head.norm.weight")),
         };

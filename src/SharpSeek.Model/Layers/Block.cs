@@ -1,9 +1,11 @@
 // Block.cs: one pre-norm decoder layer (DeepSeek-V3 technical report §2.1; the same shape in Llama and Qwen2):
 // h += attention(input_layernorm(h)); h += FFN(post_attention_layernorm(h)). The attention is MLA or GQA (IAttention),
 // the FFN a dense SwiGLU (DeepSeek's first first_k_dense_replace layers, every dense-family layer) or a MoE
-// (IFeedForward). The MTP modules reuse it. Tested by TransformerTests and DenseFamilyTests.
+// (IFeedForward). The MTP modules reuse it. With a KV cache (a no-gradient inference step) the attention runs over
+// the cache and the FFN over its Linear views (Infer). Tested by TransformerTests, DenseFamilyTests and ModelRunnerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Model.Layers;
@@ -37,7 +39,25 @@ public sealed class Block
     /// <summary>The same, returning the feed-forward's routing and replaying <paramref name="replay"/> (see <see cref="IFeedForward"/>).</summary>
     public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions, IAttentionCache? cache, in MoeRouting replay, out MoeRouting routing)
     {
+        if (cache is not null) { routing = default; return Cached(tape, h, rope, positions, cache); } // an inference step keeps no routing
         h = AddOp.Apply(tape, h, Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions, cache));
         return AddOp.Apply(tape, h, FeedForward.Forward(tape, PostAttentionNorm.Forward(tape, h), replay, out routing));
+    }
+
+    // The same layer in a cached step (gradients off): the FFN through its views (Infer), the norms by the kernel and the
+    // residuals added into h's tensor in place, without the ops' bookkeeping (a decode step makes hundreds of such calls).
+    private Var Cached(Tape tape, Var h, RopeTables rope, Tensor positions, IAttentionCache cache)
+    {
+        var x = tape.Value(h);
+        var normed = tape.Arena.Allocate(DType.F32, x.Shape);                                    // (..., D), both norms' output
+        var xs = x.AsSpan<float>();
+        var ns = normed.AsSpan<float>();
+        var rstd = tape.Arena.Allocate(DType.F32, new Shape(x.Shape.Rows)).AsSpan<float>();
+        var n = tape.Constant(normed);
+        InputNorm.Apply(xs, ns, rstd);
+        Elementwise.Add<float>(xs, tape.Value(Attention.Forward(tape, n, rope, positions, cache)).AsSpan<float>(), xs);
+        PostAttentionNorm.Apply(xs, ns, rstd);
+        Elementwise.Add<float>(xs, tape.Value(Moe is not null ? Moe.Infer(tape, n) : Mlp!.Infer(tape, n)).AsSpan<float>(), xs);
+        return h;
     }
 }

@@ -2,9 +2,10 @@
 // models/llama/modeling_llama.py`, LlamaAttention; qwen2 the same with q/k/v bias): q, k, v projections (bias where the
 // family has it), rotate-half RoPE on q and k over the whole head, every group of H/H_kv query heads sharing one k/v head
 // (repeat_kv: query head h reads kv head h / (H/H_kv)), causal softmax attention with scale head_dim^−0.5, o_proj.
-// MHA (H_kv = H) and MQA (H_kv = 1) are its edge cases. With an IAttentionCache (gradients off) the same projections
-// and rotations feed the runtime's cache, which attends each row over its own sequence. Not here: the cache itself
-// (the inference runtime). Tested by DenseFamilyTests, DenseReferenceTests and DenseRunnerTests.
+// MHA (H_kv = H) and MQA (H_kv = 1) are its edge cases. With an IAttentionCache (gradients off) the projections run on
+// their Linear views (F32 in place, BF16 or FP8) and feed the runtime's cache, which attends each row over its own
+// sequence. Not here: the cache itself (the inference runtime). Tested by DenseFamilyTests, DenseReferenceTests and
+// DenseRunnerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
@@ -38,12 +39,13 @@ public sealed class Gqa : IAttention
         long b = xv.Size(0), t = xv.Size(1);
         int h = c.NumAttentionHeads, hkv = c.NumKeyValueHeads, d = c.AttentionHeadDim;
 
-        var q = ReshapeOp.Apply(tape, Q.Forward(tape, x), b, t, h, d);                                // (B, T, H, d)
-        var k = ReshapeOp.Apply(tape, K.Forward(tape, x), b, t, hkv, d);                              // (B, T, H_kv, d)
-        var v = ReshapeOp.Apply(tape, V.Forward(tape, x), b, t, hkv, d);                              // (B, T, H_kv, d)
+        Var Project(Linear linear) => cache is null ? linear.Forward(tape, x) : linear.Infer(tape, x);   // a cached step reads the views
+        var q = ReshapeOp.Apply(tape, Project(Q), b, t, h, d);                                         // (B, T, H, d)
+        var k = ReshapeOp.Apply(tape, Project(K), b, t, hkv, d);                                       // (B, T, H_kv, d)
+        var v = ReshapeOp.Apply(tape, Project(V), b, t, hkv, d);                                       // (B, T, H_kv, d)
         q = RopeOp.Apply(tape, q, rope.Cos, rope.Sin, positions, layout: RopeLayout.Half);
         k = RopeOp.Apply(tape, k, rope.Cos, rope.Sin, positions, layout: RopeLayout.Half);
-        if (cache is not null) { return O.Forward(tape, ReshapeOp.Apply(tape, Cached(tape, cache, q, k, v, b * t, h, hkv, d), b, t, (long)h * d)); }
+        if (cache is not null) { return O.Infer(tape, ReshapeOp.Apply(tape, Cached(tape, cache, q, k, v, b * t, h, hkv, d), b, t, (long)h * d)); }
         k = RepeatKv(tape, k, b, t, hkv, h / hkv, d);                                                 // (B, T, H, d)
         v = RepeatKv(tape, v, b, t, hkv, h / hkv, d);
         var o = AttentionOp.Apply(tape, q, k, v, 1.0 / Math.Sqrt(d));                                 // (B, T, H, d)

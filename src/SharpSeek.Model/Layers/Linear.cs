@@ -1,22 +1,70 @@
-// Linear.cs: y = x·Wᵀ (+ b) with W in the checkpoint's (out, in) layout. A Linear owns its weight and its optional bias
+// Linear.cs: y = x·Wᵀ (+ b) with W in the checkpoint's (out, in) layout. A Linear owns one weight and its optional bias
 // (Qwen2's q/k/v projections, Llama's attention_bias and mlp_bias); DeepSeek-V3 has no bias anywhere (technical report
-// §2; `deepseek-ai/DeepSeek-V3:inference/model.py`, Linear with bias=False). Not here: the low-precision inference views
-// (Inference/Runtime/InferenceWeights.cs builds them today). Tested through MlaTests, DenseFamilyTests and TransformerTests.
+// §2; `deepseek-ai/DeepSeek-V3:inference/model.py`, Linear with bias=False). The weight is the F32 master Parameter (what
+// training differentiates and the optimizer steps) plus its inference view (a Projection): by default the master read in
+// place, so generation sees an optimizer step at once; a BF16 or FP8 view is converted from the master when asked
+// (UseFormat) and stays as it was until asked again. Forward runs the master on the tape; Infer and Apply run the view
+// with gradients off. Not here: which format a model asks for (ModelWeights.UseFormat). Tested through MlaTests,
+// DenseFamilyTests, TransformerTests, InferenceWeightsTests and DenseRunnerTests.
+using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Model.Layers;
 
 public sealed class Linear
 {
+    private Projection? _view;
+
     /// <summary>The weight (out, in).</summary>
     public required Parameter Weight { get; init; }
 
     /// <summary>The bias (out), or null.</summary>
     public Parameter? Bias { get; init; }
 
-    /// <summary>x: (..., in) → (..., out).</summary>
+    /// <summary>The weight as inference reads it: the F32 master in place unless <see cref="UseFormat"/> or
+    /// <see cref="UseFp8"/> built another view.</summary>
+    public Projection View => _view ??= Projection.Over(Weight.Value);
+
+    /// <summary>Builds <see cref="View"/> in <paramref name="format"/> from the master as it is now: F32 reads it in place
+    /// (later changes are seen at once); BF16 and FP8 are converted now, so after an optimizer step call this again.
+    /// <paramref name="widen"/> also keeps a low-precision view widened to f32 (<see cref="Projection.Widened"/>).</summary>
+    public Projection UseFormat(WeightFormat format, bool widen = false)
+    {
+        var w = Weight.Value;
+        return _view = format == WeightFormat.F32 ? Projection.Over(w) : Projection.From(w.AsSpan<float>(), (int)w.Size(0), (int)w.Size(1), format, widen);
+    }
+
+    /// <summary>Takes FP8 codes and block scales as a checkpoint stored them for <see cref="View"/>, bit for bit.</summary>
+    public Projection UseFp8(Float8E4M3[] codes, float[] scaleInv, bool widen = false) =>
+        _view = Projection.FromFp8(codes, scaleInv, (int)Weight.Value.Size(0), (int)Weight.Value.Size(1), widen);
+
+    /// <summary>x: (..., in) → (..., out), the master on the tape.</summary>
     public Var Forward(Tape tape, Var x) => Apply(tape, x, Weight, Bias);
+
+    /// <summary>x: (..., in) → (..., out) through <see cref="View"/>, gradients off (a cached inference step).</summary>
+    public Var Infer(Tape tape, Var x)
+    {
+        if (tape.GradEnabled) { throw new InvalidOperationException("Infer reads the inference view and computes no gradients; set tape.GradEnabled = false"); }
+        var xv = tape.Value(x);
+        Span<long> dims = stackalloc long[xv.Rank];
+        for (var i = 0; i < dims.Length - 1; i++) { dims[i] = xv.Size(i); }
+        dims[^1] = View.Rows;
+        var y = tape.Arena.Allocate(DType.F32, new Shape(dims));
+        Apply(xv.AsSpan<float>(), y.AsSpan<float>(), (int)xv.Shape.Rows);
+        return tape.Constant(y);
+    }
+
+    /// <summary>y (rows, out) [+]= x (rows, in)·Wᵀ (+ b) through <see cref="View"/>.</summary>
+    public void Apply(ReadOnlySpan<float> x, Span<float> y, int rows, bool accumulate = false)
+    {
+        var view = View;
+        view.Apply(x, y, rows, accumulate);
+        if (Bias is null) { return; }
+        var b = Bias.Value.AsSpan<float>();
+        for (var r = 0; r < rows; r++) { Elementwise.Add<float>(y.Slice(r * view.Rows, view.Rows), b, y.Slice(r * view.Rows, view.Rows)); }
+    }
 
     /// <summary>x: (..., in), weight: (out, in), bias: (out) or null → (..., out).</summary>
     public static Var Apply(Tape tape, Var x, Parameter weight, Parameter? bias = null)

@@ -11,7 +11,7 @@ using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Model.Layers;
 
-public sealed class Moe : IFeedForward
+public sealed partial class Moe : IFeedForward
 {
     /// <summary>The checkpoint layer index (MTP modules count on from num_hidden_layers), named in the routing.</summary>
     public required int Layer { get; init; }

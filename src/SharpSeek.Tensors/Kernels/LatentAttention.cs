@@ -3,8 +3,8 @@
 // rows), o_lat = Σ_j p_j c_j, o_h = W_UV_h·o_lat. With AVX2 and FMA the scores and W_UV_h·o_lat take eight dot products at
 // a time with one horizontal-add tree (Dot8), and a block's max, exp and sum run eight wide; elsewhere four at a time with
 // a horizontal sum each. Every row is computed by the same arithmetic whatever the chunk size.
-// Naive (double accumulation) is the test oracle. Not here: the projections, RoPE and cache writes (ModelRunner), the
-// GEMM path for long chunks (ModelRunner.Attention.cs). Tested by LatentAttentionTests.
+// Naive (double accumulation) is the test oracle. Not here: the projections, RoPE and cache writes, the GEMM path for
+// long chunks (both in Model's Mla). Tested by LatentAttentionTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

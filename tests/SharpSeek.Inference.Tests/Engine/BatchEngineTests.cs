@@ -20,8 +20,8 @@ public sealed class BatchEngineTests
     // A model whose head favours tokens 0..3 (so MTP drafts are sometimes right), as in SpeculativeDecoderTests.
     private static InferenceWeights Model(ModelConfig config, int seed, Action<float[]>? editHead = null)
     {
-        using var model = RuntimeFixture.Weights(config, seed);
-        var head = model.Head.Value.AsSpan<float>();
+        var model = RuntimeFixture.Weights(config, seed); // not disposed: the runtime reads these weights in place
+        var head = model.Head.Weight.Value.AsSpan<float>();
         for (var i = 0; i < 4 * config.HiddenSize; i++) { head[i] *= 6; }
         if (editHead is not null)
         {

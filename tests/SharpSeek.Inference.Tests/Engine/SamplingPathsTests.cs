@@ -6,6 +6,7 @@
 using SharpSeek.Inference.Engine;
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Inference.Tests.Runtime;
+using SharpSeek.Model;
 
 namespace SharpSeek.Inference.Tests.Engine;
 

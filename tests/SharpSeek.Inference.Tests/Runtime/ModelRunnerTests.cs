@@ -4,6 +4,8 @@
 // bitwise the same on one thread (serial paths) and two (the parallel decode paths); each row of a 2-row verify step
 // bitwise the 1-row step it stands for; decode steps allocate nothing.
 using SharpSeek.Inference.Runtime;
+using SharpSeek.Model;
+using SharpSeek.Model.Layers;
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Inference.Tests.Runtime;

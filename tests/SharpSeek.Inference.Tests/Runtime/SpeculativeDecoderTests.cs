@@ -3,6 +3,8 @@
 // favours a few tokens so that drafts are sometimes right), and the last token takes a plain step; slot reuse after release gives the same tokens as a fresh cache;
 // the MTP draft step's logits equal the tape forward's MTP logits.
 using SharpSeek.Inference.Runtime;
+using SharpSeek.Model;
+using SharpSeek.Model.Layers;
 
 namespace SharpSeek.Inference.Tests.Runtime;
 
@@ -49,7 +51,7 @@ public sealed class SpeculativeDecoderTests
         var config = RuntimeFixture.Config();
         using var model = RuntimeFixture.Weights(config, seed: 21);
         // A head that favours tokens 0..3: the MTP block (sharing the head) then drafts right some of the time.
-        var head = model.Head.Value.AsSpan<float>();
+        var head = model.Head.Weight.Value.AsSpan<float>();
         for (var i = 0; i < 4 * config.HiddenSize; i++) { head[i] *= 6; }
         var prompt = RuntimeFixture.Tokens(6, config.VocabSize, 22);
         var weights = InferenceWeights.From(model, WeightFormat.F32);
