@@ -111,9 +111,11 @@ public sealed class Mla : IAttention
         var kv = arena.Allocate(DType.F32, new Shape(rows, rank + dr));                        // kv: (R, c + d_r)
         WkvA.Apply(a, kv.AsSpan<float>(), rows);
         var qPe = arena.Allocate(DType.F32, new Shape(rows, h, dr));                           // (R, H, d_r), rotated below
+        var qs = q.AsSpan<float>();
+        var qPes = qPe.AsSpan<float>();
         for (var r = 0; r < rows; r++)
         {
-            for (var head = 0; head < h; head++) { q.Row<float>(r).Slice((head * dqk) + dn, dr).CopyTo(qPe.AsSpan<float>().Slice(((r * h) + head) * dr, dr)); }
+            for (var head = 0; head < h; head++) { qs.Slice((((r * h) + head) * dqk) + dn, dr).CopyTo(qPes.Slice(((r * h) + head) * dr, dr)); }
         }
 
         // The cache entries of the new rows: kv_norm(c_kv) and RoPE(k_pe) at their absolute positions.
@@ -134,7 +136,7 @@ public sealed class Mla : IAttention
             }
             var newKeys = ropeKeys.Slice(start * dr, count * dr);
             Rope.Forward<float>(newKeys, cos, sin, start, 1, dr, newKeys);
-            var newQ = qPe.AsSpan<float>().Slice(r0 * h * dr, count * h * dr);
+            var newQ = qPes.Slice(r0 * h * dr, count * h * dr);
             Rope.Forward<float>(newQ, cos, sin, start, h, dr, newQ);
         }
 
