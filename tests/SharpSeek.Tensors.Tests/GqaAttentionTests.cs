@@ -25,7 +25,7 @@ public sealed class GqaAttentionTests
                     if (tk >= t) { data.Add(h, hkv, d, t, tk); }
                 }
             }
-            data.Add(h, hkv, d, 9, 150);                                                      // several tiles, three key blocks
+            data.Add(h, hkv, d, 9, 150);                                                      // several tiles, ten key blocks
         }
         return data;
     }
@@ -65,8 +65,8 @@ public sealed class GqaAttentionTests
 
     [Theory]
     [InlineData(6, 2, 24, 0)]
-    [InlineData(6, 2, 24, 9)]
-    [InlineData(3, 1, 16, 61)]   // rows on both sides of the block boundary at 64
+    [InlineData(6, 2, 24, 9)]     // rows on both sides of the block boundary at 16
+    [InlineData(3, 1, 16, 61)]   // rows on both sides of the block boundary at 64 (and 48)
     [InlineData(12, 2, 128, 130)]
     public void EachRow_EqualsTheRowComputedAlone(int heads, int kvHeads, int headDim, int start)
     {
