@@ -27,7 +27,8 @@ public static class DenseInferBench
     }
 
     /// <summary>Every figure of one run: per format its load, per thread count ours and then llama.cpp's (after the first
-    /// format only: its files do not change with ours), each row with the copy bandwidth of its own moment.</summary>
+    /// format only: its files do not change with ours), each row with the copy bandwidth of its own moment. A format the
+    /// runtime cannot hold the model in gets rows with only the reason.</summary>
     public static DenseInferBenchReport Measure(InferBenchOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -48,7 +49,17 @@ public static class DenseInferBench
             for (var f = 0; f < options.Formats.Count; f++)
             {
                 var format = options.Formats[f];
-                var (weights, loadSeconds, rss) = Load(dir, format);
+                InferenceWeights weights;
+                double loadSeconds, rss;
+                try
+                {
+                    (weights, loadSeconds, rss) = Load(dir, format);
+                }
+                catch (InvalidOperationException e) // a format the runtime cannot hold this model in (yet): say so, measure the rest
+                {
+                    rows.AddRange(options.Threads.Select(t => new DenseInferBenchRow { Side = "sharpseek", Format = InferBench.Name(format), Threads = t, Batch = 1, Why = e.Message }));
+                    continue;
+                }
                 using (weights)
                 {
                     foreach (var threads in options.Threads)
@@ -169,7 +180,9 @@ public static class DenseInferBench
         text.AppendLine(string.Create(i, $"{"side",-9} {"format",-6} {"threads",7} {"batch",5} | {"load s",6} {"RSS MiB",8} | {"prefill tok/s",13} {"decode tok/s",12} | {"MiB/step",9} {"copy GB/s",9} {"roofline",9} {"of roof",7} | decode step: gemm attn other"));
         foreach (var r in report.Results)
         {
-            var profile = r.Side == "sharpseek" ? string.Create(i, $"{"",12} {100 * r.DecodeGemm,3:F0}% {100 * r.DecodeAttention,3:F0}% {100 * (1 - r.DecodeGemm - r.DecodeAttention),4:F0}%") : $"{"",12} {r.File}{(r.Why is null ? "" : $" ({r.Why})")}";
+            var profile = r.Side != "sharpseek" ? $"{"",12} {r.File}{(r.Why is null ? "" : $" ({r.Why})")}"
+                : r.Why is not null ? $"{"",12} n/a: {r.Why}"
+                : string.Create(i, $"{"",12} {100 * r.DecodeGemm,3:F0}% {100 * r.DecodeAttention,3:F0}% {100 * (1 - r.DecodeGemm - r.DecodeAttention),4:F0}%");
             text.AppendLine(string.Create(i,
                 $"{r.Side,-9} {r.Format,-6} {r.Threads,7} {r.Batch,5} | {F(r.LoadSeconds, "F1"),6} {F(r.ResidentMiB, "F0"),8} | {F(r.PrefillTokensPerSecond, "F1"),13} {F(r.DecodeTokensPerSecond, "F2"),12} | {(r.WeightBytes + r.CacheBytes) / 1048576.0,9:F1} {r.CopyGBps,9:F1} {F(r.RooflineTokensPerSecond, "F2"),9} {F(100 * r.RooflineFraction, "F0"),6}% | {profile}"));
         }

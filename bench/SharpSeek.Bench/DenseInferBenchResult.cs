@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace SharpSeek.Bench;
 
 /// <summary>One row: ours (side "sharpseek", a weight format we hold) or llama.cpp's (side "llama.cpp", the type of its
-/// GGUF file, batch 1). Load and memory are ours only; llama.cpp's speeds are null when its run failed (see why). The
+/// GGUF file, batch 1). Load and memory are ours only; speeds are null when the row did not run (see why). The
 /// roofline is the decode step's bytes (weights in the row's format plus the KV cache) over the copy bandwidth measured
 /// around the row.</summary>
 public sealed record DenseInferBenchRow
@@ -37,7 +37,8 @@ public sealed record DenseInferBenchRow
     /// <summary>llama.cpp's GGUF file.</summary>
     [JsonPropertyName("file")] public string? File { get; init; }
 
-    /// <summary>Why llama-bench gave no figures for this file, else null.</summary>
+    /// <summary>Why this row has no figures (llama-bench failed on the file, or the runtime cannot hold the model in this
+    /// format yet), else null.</summary>
     [JsonPropertyName("why")] public string? Why { get; init; }
 }
 

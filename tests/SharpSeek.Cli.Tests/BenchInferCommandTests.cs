@@ -140,7 +140,7 @@ public sealed class BenchInferCommandTests
 
     private static string Qwen2 => Path.Combine(LayeringTests.RepoRoot(), "tests", "data", "reference", "qwen2_f32");
 
-    private static readonly string[] Dense = ["bench", "infer", "--model", Qwen2, "--prompt", "8", "--decode", "4", "--threads", "1", "2", "--warmup-seconds", "0"];
+    private static readonly string[] Dense = ["bench", "infer", "--model", Qwen2, "--formats", "f32", "--prompt", "8", "--decode", "4", "--threads", "1", "2", "--warmup-seconds", "0"];
 
     [Fact]
     public void Dense_Json_HasLoadMemoryAndSpeedsPerThreadCount_AndLlamaCppNaWithoutLlamaBench()

@@ -5,7 +5,6 @@
 // Not here: the measuring code (bench/SharpSeek.Bench/InferBench.cs, DenseInferBench.cs). Tested by BenchInferCommandTests.
 using System.CommandLine;
 using SharpSeek.Bench;
-using SharpSeek.Inference.Runtime;
 
 namespace SharpSeek.Cli.Commands;
 
@@ -18,7 +17,7 @@ internal static class BenchInferCommand
         var batches = new Option<int[]>("--batches") { Description = "Sequences decoded together (default: 1 8 for DeepSeek, 1 for a dense model).", AllowMultipleArgumentsPerToken = true };
         var prompt = new Option<int>("--prompt") { Description = "Prompt tokens per sequence (one prefill step).", DefaultValueFactory = _ => 64 };
         var decode = new Option<int>("--decode") { Description = "Timed greedy decode steps (and new tokens per speculation prompt).", DefaultValueFactory = _ => 32 };
-        var formats = new Option<string[]>("--formats") { Description = "Weight formats: f32, bf16, fp8 (default: every one the runtime holds the model in).", AllowMultipleArgumentsPerToken = true };
+        var formats = new Option<string[]>("--formats") { Description = "Weight formats: f32, bf16, fp8 (a dense model's row says n/a where the runtime cannot hold it in one yet).", DefaultValueFactory = _ => ["f32", "bf16", "fp8"], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int[]>("--threads") { Description = "Threads for both sides; a dense model takes several (e.g. 1 2), each measured in turn.", DefaultValueFactory = _ => [2], AllowMultipleArgumentsPerToken = true };
         var gguf = new Option<string[]>("--gguf") { Description = "GGUF files of the same weights for llama-bench (dense models; default: the LLAMA_GGUF list; llama-bench from LLAMA_BENCH or PATH).", AllowMultipleArgumentsPerToken = true };
         var noReference = new Option<bool>("--no-reference") { Description = "Skip the PyTorch side." };
@@ -43,8 +42,7 @@ internal static class BenchInferCommand
                     Batches = parse.GetValue(batches) is { Length: > 0 } b ? b : measured.IsDense ? [1] : [1, 8],
                     Prompt = parse.GetValue(prompt),
                     Decode = parse.GetValue(decode),
-                    Formats = parse.GetValue(formats) is { Length: > 0 } f ? [.. f.Select(name => WeightFormatOption.Parse(name, "--formats"))]
-                        : [.. Enum.GetValues<WeightFormat>().Where(w => Supported(measured, w))],
+                    Formats = [.. (parse.GetValue(formats) ?? []).Select(f => WeightFormatOption.Parse(f, "--formats"))],
                     Threads = parse.GetValue(threads) ?? [2],
                     Gguf = parse.GetValue(gguf) ?? [],
                     Reference = !parse.GetValue(noReference),
@@ -65,20 +63,6 @@ internal static class BenchInferCommand
             }
         });
         return command;
-    }
-
-    // Whether the runtime holds this model in the format today (a dense model: F32 until Linear's BF16/FP8 views land).
-    private static bool Supported(SharpSeek.Model.ModelConfig config, WeightFormat format)
-    {
-        try
-        {
-            InferenceWeights.EnsureSupported(config, format);
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
     }
 
 }
