@@ -35,7 +35,11 @@ public sealed record InferBenchOptions
 
     public IReadOnlyList<WeightFormat> Formats { get; init; } = [WeightFormat.F32, WeightFormat.BF16, WeightFormat.Fp8];
 
-    public int Threads { get; init; } = 2;
+    /// <summary>Thread counts, each measured in turn (a DeepSeek model takes one).</summary>
+    public IReadOnlyList<int> Threads { get; init; } = [2];
+
+    /// <summary>GGUF files llama-bench measures beside a dense model (none: the LLAMA_GGUF environment variable's).</summary>
+    public IReadOnlyList<string> Gguf { get; init; } = [];
 
     public bool Reference { get; init; } = true;
 
@@ -65,12 +69,10 @@ public static class InferBench
     /// <summary>Every figure of one run: the copy bandwidth, then per format and batch ours and PyTorch's, then speculation.</summary>
     public static InferBenchReport Measure(InferBenchOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.Prompt < 1 || options.Decode < 2 || options.Threads < 1 || options.Batches.Count == 0 || options.Batches.Any(b => b < 1) || options.Formats.Count == 0)
-        {
-            throw new ArgumentException($"need prompt ≥ 1, decode ≥ 2, threads ≥ 1, at least one batch (each ≥ 1) and one format; got prompt {options.Prompt}, decode {options.Decode}, threads {options.Threads}, batches [{string.Join(' ', options.Batches)}], {options.Formats.Count} formats");
-        }
-        WorkerPool.UseThreads(options.Threads);
+        Validate(options);
+        if (options.Threads.Count != 1) { throw new ArgumentException($"a DeepSeek model is measured at one thread count; got --threads {string.Join(' ', options.Threads)}"); }
+        var threads = options.Threads[0];
+        WorkerPool.UseThreads(threads);
         var temporary = options.Model is null ? Path.Combine(Path.GetTempPath(), $"sharpseek-bench-infer-{Environment.ProcessId}") : null;
         try
         {
@@ -114,7 +116,7 @@ public static class InferBench
             return new InferBenchReport
             {
                 Model = options.Model ?? $"{options.Config} (random weights)",
-                Threads = options.Threads,
+                Threads = threads,
                 Prompt = options.Prompt,
                 Decode = options.Decode,
                 CopyGBps = copy,
@@ -126,6 +128,17 @@ public static class InferBench
         finally
         {
             if (temporary is not null && Directory.Exists(temporary)) { Directory.Delete(temporary, recursive: true); }
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless prompt ≥ 1, decode ≥ 2, and there are thread counts (each ≥ 1),
+    /// batches (each ≥ 1) and formats.</summary>
+    public static void Validate(InferBenchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Prompt < 1 || options.Decode < 2 || options.Threads.Count == 0 || options.Threads.Any(t => t < 1) || options.Batches.Count == 0 || options.Batches.Any(b => b < 1) || options.Formats.Count == 0)
+        {
+            throw new ArgumentException($"need prompt ≥ 1, decode ≥ 2, threads ≥ 1, at least one batch (each ≥ 1) and one format; got prompt {options.Prompt}, decode {options.Decode}, threads [{string.Join(' ', options.Threads)}], batches [{string.Join(' ', options.Batches)}], {options.Formats.Count} formats");
         }
     }
 
@@ -228,20 +241,16 @@ public static class InferBench
         return text.ToString().TrimEnd();
     }
 
-    // Random weights for a preset (normal(0, initializer_range), norms 1: InitializeRandom) saved as an F32 checkpoint.
+    // Random weights for a preset (normal(0, initializer_range), norms 1: InitializeRandom(1)'s values) saved as an F32 checkpoint.
     private static string WriteRandomCheckpoint(string preset, string dir)
     {
-        var config = ModelConfig.LoadPreset(preset);
-        using var weights = new ModelWeights(config);
-        weights.InitializeRandom(1);
-        CheckpointWriter.Save(dir, config, [.. weights.Names.Select(n => (n, weights.Get(n).Value.Shape.ToArray(), (ReadOnlyMemory<float>)weights.Get(n).Value.AsSpan<float>().ToArray()))],
-            CheckpointFormat.F32);
+        RandomCheckpoint.Write(dir, ModelConfig.LoadPreset(preset), CheckpointFormat.F32, seed: 1);
         return dir;
     }
 
     // Prefill of B × prompt tokens (the median of PrefillRepeats), then Decode greedy one-token steps of all B sequences
     // (the median step), as bench_infer.py times them; after WarmupSeconds of the same work untimed.
-    private static (double Prefill, double Decode, (double Gemm, double Attention, double Routing) Shares) MeasureRunner(InferenceWeights weights, int b, InferBenchOptions options)
+    internal static (double Prefill, double Decode, (double Gemm, double Attention, double Routing) Shares) MeasureRunner(InferenceWeights weights, int b, InferBenchOptions options)
     {
         var config = weights.Config;
         using var cache = new KvCache(config, b, options.Prompt + options.Decode + 1);
@@ -403,8 +412,8 @@ public static class InferBench
         if (!File.Exists(TrainBench.Python)) { why = $"no {TrainBench.Python}"; return null; }
         if (script is null) { why = $"no {Script} above the program or the current directory"; return null; }
         string[] args = [script, "--model", dir, "--batches", .. options.Batches.Select(Invariant), "--prompt", Invariant(options.Prompt),
-            "--decode", Invariant(options.Decode), "--threads", Invariant(options.Threads), "--dtype", Name(format)];
-        var (code, stdout, stderr) = TrainBench.RunProcess(TrainBench.Python, args, options.Threads);
+            "--decode", Invariant(options.Decode), "--threads", Invariant(options.Threads[0]), "--dtype", Name(format)];
+        var (code, stdout, stderr) = TrainBench.RunProcess(TrainBench.Python, args, options.Threads[0]);
         if (code != 0)
         {
             why = stderr.Contains("No module named 'torch'", StringComparison.Ordinal) ? "torch not installed" : $"exit {code}: {stderr.TrimEnd().Split('\n')[^1]}";

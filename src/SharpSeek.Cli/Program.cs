@@ -15,6 +15,7 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
 {
     BenchCommand.Create(),
     InfoCommand.Create(),
+    InitCommand.Create(),
     ForwardCommand.Create(),
     TokenizerCommand.Create(),
     TrainCommand.Create(),

@@ -127,6 +127,13 @@ public sealed class ModelWeights : IDisposable
     public int Load(CheckpointDirectory checkpoint)
     {
         ConfigMismatch.EnsureMatches(checkpoint, Config);
+        if (DType == DType.F32)
+        {
+            // Straight into the parameters arena: no f32 copy of each tensor to allocate, fill and copy again (a 1.5B
+            // model's 7 GB of them took most of its load time and left the garbage resident).
+            foreach (var p in _unique) { checkpoint.ReadWeight(p.Name, p.Value.AsSpan<float>()); }
+            return _unique.Count;
+        }
         return Load((name, shape) =>
         {
             var values = new float[shape.Aggregate(1L, (a, d) => a * d)];
@@ -146,14 +153,14 @@ public sealed class ModelWeights : IDisposable
         var rng = new Random(seed);
         foreach (var p in _unique)
         {
-            var isBias = p.Name.EndsWith("e_score_correction_bias", StringComparison.Ordinal) || p.Name.EndsWith(".bias", StringComparison.Ordinal);
-            var isNorm = !isBias && p.Value.Rank == 1;
-            var n = (int)p.Value.ElementCount;
-            for (var i = 0; i < n; i++)
+            if (DType == DType.F32)
             {
-                var v = isBias ? 0 : isNorm ? 1 : sigma * Normal(rng);
-                if (DType == DType.F32) { p.Value.AsSpan<float>()[i] = (float)v; } else { p.Value.AsSpan<double>()[i] = v; }
+                FillInitial(p.Name, p.Value.Rank, sigma, rng, p.Value.AsSpan<float>());
+                continue;
             }
+            var values = p.Value.AsSpan<double>();
+            var constant = InitialConstant(p.Name, p.Value.Rank);
+            for (var i = 0; i < values.Length; i++) { values[i] = constant ?? sigma * Normal(rng); }
         }
     }
 
@@ -213,6 +220,25 @@ public sealed class ModelWeights : IDisposable
         }
         foreach (var m in Mtp) { yield return (m.EhProj, false); }
         yield return (Head, false);
+    }
+
+    /// <summary>Fills <paramref name="values"/>, the F32 elements of the parameter <paramref name="name"/> of rank
+    /// <paramref name="rank"/>, by <see cref="InitializeRandom"/>'s rule: 0 for a bias, 1 for a norm weight, else
+    /// N(0, sigma²) drawn from <paramref name="rng"/>. Filling every unique parameter in <see cref="ParameterShapes"/>
+    /// order from <c>new Random(seed)</c> gives InitializeRandom(seed)'s F32 values.</summary>
+    public static void FillInitial(string name, int rank, double sigma, Random rng, Span<float> values)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var constant = InitialConstant(name, rank);
+        for (var i = 0; i < values.Length; i++) { values[i] = (float)(constant ?? sigma * Normal(rng)); }
+    }
+
+    // 0 for a bias (the router's correction bias, Linear biases), 1 for a norm weight (the other vectors), null for a matrix.
+    private static double? InitialConstant(string name, int rank)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var isBias = name.EndsWith("e_score_correction_bias", StringComparison.Ordinal) || name.EndsWith(".bias", StringComparison.Ordinal);
+        return isBias ? 0 : rank == 1 ? 1 : null;
     }
 
     /// <summary>Sets every gradient to zero (before a new accumulation).</summary>

@@ -1,7 +1,8 @@
 // BenchInferCommandTests.cs: `sharpseek bench infer` end to end on the tiny preset without PyTorch (tiny sizes, no
 // warm-up): every (format, batch) row and the per-format speculation figures in the JSON, the table's lines, bad input;
 // and the roofline's bytes per decode step and the speculation steps' bytes and bound against counts done by hand from
-// configs/tiny.json.
+// configs/tiny.json. A dense model (the qwen2 reference checkpoint) at two thread counts: load, memory and speeds per row,
+// llama.cpp n/a without llama-bench, and a stand-in llama-bench's JSON read into rows beside ours; its decode bytes by hand.
 using System.Text.Json;
 using SharpSeek.Bench;
 using SharpSeek.Inference.Runtime;
@@ -135,6 +136,79 @@ public sealed class BenchInferCommandTests
         Assert.Equal(1.0 * b.Plain / (b.Verify + b.Draft1), InferBench.SpeculationBound(b, 0, 1), 12);
         Assert.Equal(1.5 * b.Plain / (b.Verify + ((b.Draft1 + b.Draft2) / 2.0)), InferBench.SpeculationBound(b, 0.5, 1.5), 12);
         Assert.True(InferBench.SpeculationBound(b, 0, 1) < 1);                    // nothing accepted: speculation can only lose
+    }
+
+    private static string Qwen2 => Path.Combine(LayeringTests.RepoRoot(), "tests", "data", "reference", "qwen2_f32");
+
+    private static readonly string[] Dense = ["bench", "infer", "--model", Qwen2, "--formats", "f32", "--prompt", "8", "--decode", "4", "--threads", "1", "2", "--warmup-seconds", "0"];
+
+    [Fact]
+    public void Dense_Json_HasLoadMemoryAndSpeedsPerThreadCount_AndLlamaCppNaWithoutLlamaBench()
+    {
+        var (code, output) = CliTests.RunWith(new Dictionary<string, string> { ["LLAMA_BENCH"] = "/nonexistent/llama-bench" }, [.. Dense, "--json"]);
+        Assert.True(code == 0, output);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.Equal("qwen2", root.GetProperty("model_type").GetString());
+        Assert.Equal("n/a: LLAMA_BENCH=/nonexistent/llama-bench does not exist", root.GetProperty("llama_bench").GetString());
+        var rows = root.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["sharpseek f32 1", "sharpseek f32 2"], rows.Select(r => $"{r.GetProperty("side").GetString()} {r.GetProperty("format").GetString()} {r.GetProperty("threads").GetInt32()}"));
+        foreach (var r in rows)
+        {
+            foreach (var name in new[] { "load_s", "resident_mib", "prefill_tokens_per_s", "decode_tokens_per_s", "roofline_tokens_per_s", "roofline_fraction", "copy_gbps" })
+            {
+                Assert.True(r.GetProperty(name).GetDouble() > 0, $"{name} of {r}");
+            }
+            Assert.Equal(1, r.GetProperty("batch").GetInt32());
+            Assert.Equal(86528, r.GetProperty("weight_bytes_per_step").GetInt64());
+            Assert.Equal(2560, r.GetProperty("cache_bytes_per_step").GetInt64());     // 2 layers · 10 positions · 2 · 16 values · 4 B
+        }
+    }
+
+    // A stand-in for llama-bench that prints what `llama-bench -o json` prints (two tests: pp then tg) and records its
+    // arguments: its figures land in llama.cpp rows after ours at each thread count, one per GGUF file.
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // the stand-in is a shell script
+    public void Dense_Table_PutsLlamaBenchsFiguresBesideOurs()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-llama-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var fake = Path.Combine(dir, "llama-bench");
+            File.WriteAllText(fake, "#!/bin/sh\necho \"$@\" >> \"$0.args\"\n" +
+                "echo '[{\"model_type\": \"qwen2 1B BF16\", \"model_size\": 200000, \"model_n_params\": 100000, \"n_prompt\": 8, \"n_gen\": 0, \"avg_ts\": 123.5},'\n" +
+                "echo ' {\"model_type\": \"qwen2 1B BF16\", \"model_size\": 200000, \"model_n_params\": 100000, \"n_prompt\": 0, \"n_gen\": 4, \"avg_ts\": 45.25}]'\n");
+            File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var gguf = Path.Combine(dir, "model-bf16.gguf");
+            File.WriteAllText(gguf, "");
+            var (code, output) = CliTests.RunWith(new Dictionary<string, string> { ["LLAMA_BENCH"] = fake }, [.. Dense, "--gguf", gguf]);
+            Assert.True(code == 0, output);
+            var lines = output.Trim().Split('\n');
+            Assert.EndsWith($"llama.cpp {fake}", lines[0], StringComparison.Ordinal);
+            Assert.Equal(["sharpseek f32 1", "llama.cpp bf16 1", "sharpseek f32 2", "llama.cpp bf16 2"],
+                lines[2..].Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..3])));
+            var theirs = lines[3].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(["123.5", "45.25"], theirs[8..10]);
+            Assert.EndsWith(gguf, lines[3], StringComparison.Ordinal);
+            Assert.Equal([$"-m {gguf} -p 8 -n 4 -t 1 -r 3 -o json", $"-m {gguf} -p 8 -n 4 -t 2 -r 3 -o json"], File.ReadAllLines(fake + ".args"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    // qwen2_f32: D 32, H 4 × d 8, H_kv 2 (16 wide), inter 64, L 2, V 96, tied. Per layer q 32·32 + k, v 16·32 each + o 32·32
+    // + gate, up, down 64·32 each = 9216 weights and 64 bias floats; the head (the tied embedding) 96·32 = 3072.
+    [Theory]
+    [InlineData(WeightFormat.F32, (4 * ((2 * 9216) + 3072)) + 512)]
+    [InlineData(WeightFormat.BF16, (2 * ((2 * 9216) + 3072)) + 512)]
+    [InlineData(WeightFormat.Fp8, (2 * 9216) + 3072 + (4 * 15) + 512)]                      // one 128×128 block per matrix: 15 scales
+    public void DenseDecodeStepBytes_MatchAHandCount(WeightFormat format, long expected)
+    {
+        var config = ModelConfig.Load(Path.Combine(Qwen2, "config.json"));
+        Assert.Equal((expected, 4L * 3 * 2 * 7 * 2 * 16), DenseInferBench.DecodeStepBytes(config, format, 3, 7));
     }
 
     private static ModelWeights TinyWeights(WeightFormat format, out InferenceWeights inference)

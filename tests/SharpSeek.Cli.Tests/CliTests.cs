@@ -5,10 +5,14 @@ namespace SharpSeek.Cli.Tests;
 
 public sealed class CliTests
 {
-    internal static (int ExitCode, string Output) Run(params string[] args)
+    internal static (int ExitCode, string Output) Run(params string[] args) => RunWith(new Dictionary<string, string>(), args);
+
+    /// <summary>Runs sharpseek with <paramref name="environment"/> added to this process's environment.</summary>
+    internal static (int ExitCode, string Output) RunWith(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "sharpseek.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment) { psi.Environment[name] = value; }
         psi.ArgumentList.Add(dll);
         foreach (var a in args) { psi.ArgumentList.Add(a); }
         using var p = Process.Start(psi)!;

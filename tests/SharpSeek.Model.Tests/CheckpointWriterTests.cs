@@ -1,6 +1,7 @@
 // CheckpointWriterTests.cs: full tiny-config checkpoints in F32, BF16 and FP8 reload to exactly the stored values and
 // save → load → save gives identical files; FP8 weights (partial edge blocks) match Fp8Quant directly; the FP8 tensor set
-// is the release's (ParameterShape.IsFp8); shards split, index and reload; stale files of the other layout are removed.
+// is the release's (ParameterShape.IsFp8); shards split, index and reload; stale files of the other layout are removed;
+// the lazy save asks for each weight once, in order; RandomCheckpoint writes InitializeRandom's values shard by shard.
 using System.Text.Json;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Tensors;
@@ -190,6 +191,51 @@ public sealed class CheckpointWriterTests
             [("a.o_proj.weight", [2, 2], new float[4]), ("a.o_proj.weight_scale_inv", [1, 1], new float[1])], CheckpointFormat.Fp8));
         Assert.Contains("clashes with the block scales of 'a.o_proj.weight'", ex.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void LazySave_AsksForEachWeightOnceInOrder_AndWritesWhatTheEagerSaveWrites()
+    {
+        using var dir = new TempDir();
+        var weights = RandomWeights(ParameterShapes.For(Tiny), seed: 5);
+        var asked = new List<int>();
+        CheckpointWriter.Save(Path.Combine(dir.Path, "lazy"), Tiny, [.. weights.Select(w => (w.Name, w.Shape))], i =>
+        {
+            asked.Add(i);
+            return weights[i].Values;
+        }, CheckpointFormat.BF16, maxShardBytes: 64 << 10);
+        CheckpointWriter.Save(Path.Combine(dir.Path, "eager"), Tiny, weights, CheckpointFormat.BF16, maxShardBytes: 64 << 10);
+        Assert.Equal(Enumerable.Range(0, weights.Count), asked);
+        var files = Directory.GetFiles(Path.Combine(dir.Path, "eager")).Select(Path.GetFileName).Order().ToList();
+        Assert.True(files.Count > 3, string.Join(", ", files));                      // config, index and several shards
+        Assert.Equal(files, Directory.GetFiles(Path.Combine(dir.Path, "lazy")).Select(Path.GetFileName).Order());
+        foreach (var file in files) { Assert.Equal(File.ReadAllBytes(Path.Combine(dir.Path, "eager", file!)), File.ReadAllBytes(Path.Combine(dir.Path, "lazy", file!))); }
+        var e = Assert.Throws<ArgumentException>(() => CheckpointWriter.Save(Path.Combine(dir.Path, "bad"), Tiny, [("w.weight", [3, 5])], _ => new float[14], CheckpointFormat.F32));
+        Assert.Contains("weight 'w.weight': 14 values for shape [3, 5] (15 elements)", e.Message, StringComparison.Ordinal);
+    }
+
+    // tiny has an MTP layer whose embed_tokens and shared_head.head are copies of the main tensors (written after the
+    // unique ones); a dense config (qwen2, with q/k/v biases) has none.
+    [Theory]
+    [InlineData("tiny")]
+    [InlineData("qwen2")]
+    public void RandomCheckpoint_HoldsInitializeRandomsValues(string which)
+    {
+        using var dir = new TempDir();
+        var config = which == "tiny" ? Tiny : ModelConfig.Load(Path.Combine(Repo.Root, "tests", "data", "reference", "qwen2_f32", "config.json"));
+        RandomCheckpoint.Write(dir.Path, config, CheckpointFormat.F32, seed: 3, maxShardBytes: 32 << 10);
+        using var expected = new ModelWeights(config);
+        expected.InitializeRandom(3);
+        using var checkpoint = CheckpointDirectory.Open(dir.Path);
+        Assert.True(File.Exists(Path.Combine(dir.Path, CheckpointDirectory.IndexFile)));
+        Assert.Empty(checkpoint.Check(ParameterShapes.For(config)));
+        foreach (var name in expected.Names)
+        {
+            var values = new float[expected.Get(name).Value.ElementCount];
+            checkpoint.ReadWeight(name, values);
+            Assert.True(expected.Get(name).Value.AsSpan<float>().SequenceEqual(values), name);
+        }
+        Assert.Contains(expected.Names, n => n.EndsWith(".bias", StringComparison.Ordinal) || n.EndsWith("embed_tokens.weight", StringComparison.Ordinal) && n.StartsWith("model.layers.", StringComparison.Ordinal));
     }
 
     private static float[] Fp8RoundTrip(ReadOnlySpan<float> w, int rows, int cols)

@@ -2,7 +2,7 @@
 // (CheckpointWriter.StoredDType). Tested by CheckpointWriterTests.
 namespace SharpSeek.Model.Checkpoint;
 
-/// <summary>How <see cref="CheckpointWriter.Save"/> stores weights.</summary>
+/// <summary>How <see cref="CheckpointWriter"/> stores weights.</summary>
 public enum CheckpointFormat
 {
     /// <summary>Every tensor F32; reloads bit-identically.</summary>

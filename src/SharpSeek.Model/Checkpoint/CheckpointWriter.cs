@@ -47,23 +47,47 @@ public static partial class CheckpointWriter
     public static void Save(string dir, ModelConfig config, IReadOnlyList<(string Name, long[] Shape, ReadOnlyMemory<float> Values)> weights,
         CheckpointFormat format, long maxShardBytes = long.MaxValue)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxShardBytes);
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(weights);
         foreach (var (name, shape, values) in weights)
         {
-            if (!names.Add(name)) { throw new ArgumentException($"weight '{name}' appears twice", nameof(weights)); }
             var count = shape.Aggregate(1L, (p, d) => p * d);
             if (shape.Any(d => d < 0) || values.Length != count)
             {
                 throw new ArgumentException($"weight '{name}': {values.Length} values for shape {SafeTensorInfo.Format(shape)} ({count} elements)", nameof(weights));
             }
         }
-        foreach (var (name, shape, _) in weights)
+        Save(dir, config, [.. weights.Select(w => (w.Name, w.Shape))], i => weights[i].Values, format, maxShardBytes);
+    }
+
+    /// <summary>The same save with the values asked for lazily: <paramref name="values"/>(i) gives weight i's f32 elements
+    /// when its shard is encoded, once per weight, in increasing i, so only one shard's data is held at a time (a model
+    /// larger than memory can be written shard by shard).</summary>
+    public static void Save(string dir, ModelConfig config, IReadOnlyList<(string Name, long[] Shape)> weights, Func<int, ReadOnlyMemory<float>> values,
+        CheckpointFormat format, long maxShardBytes = long.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxShardBytes);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, shape) in weights)
+        {
+            if (!names.Add(name)) { throw new ArgumentException($"weight '{name}' appears twice", nameof(weights)); }
+            if (shape.Any(d => d < 0)) { throw new ArgumentException($"weight '{name}': shape {SafeTensorInfo.Format(shape)} has a negative dimension", nameof(weights)); }
+        }
+        foreach (var (name, shape) in weights)
         {
             if (StoredDType(name, shape.Length, format) == DType.F8E4M3 && names.Contains(name + CheckpointDirectory.ScaleSuffix))
             {
                 throw new ArgumentException($"weight '{name}{CheckpointDirectory.ScaleSuffix}' clashes with the block scales of '{name}'", nameof(weights));
             }
+        }
+        ReadOnlyMemory<float> Values(int i)
+        {
+            var (name, shape) = weights[i];
+            var v = values(i);
+            var count = shape.Aggregate(1L, (p, d) => p * d);
+            if (v.Length != count) { throw new ArgumentException($"weight '{name}': {v.Length} values for shape {SafeTensorInfo.Format(shape)} ({count} elements)", nameof(values)); }
+            return v;
         }
 
         // Shards: whole weights (with their scales) in the order given, a new shard when the next would overflow this one.
@@ -89,7 +113,7 @@ public static partial class CheckpointWriter
         var totalSize = 0L;
         for (var k = 0; k < shards.Count; k++)
         {
-            var entries = shards[k].SelectMany(i => Encode(weights[i].Name, weights[i].Shape, weights[i].Values, format)).ToList();
+            var entries = shards[k].SelectMany(i => Encode(weights[i].Name, weights[i].Shape, Values(i), format)).ToList();
             foreach (var e in entries)
             {
                 weightMap[e.Name] = fileNames[k];

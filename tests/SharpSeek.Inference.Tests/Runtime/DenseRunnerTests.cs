@@ -2,7 +2,8 @@
 // 4 query / 2 kv heads; llama_f32: MQA, head_dim 12, Llama-3 RoPE): prefill then decode steps against the uncached tape
 // forward, a ragged batch of three sequences against each alone, greedy generation against the reference's greedy
 // tokens, the engine behind serve/chat against it, the weights read in place (a change to the master is seen by the
-// next step), and BF16 and FP8 views against F32 and through generate and the engine.
+// next step), steady-state decode steps allocate nothing, and BF16 and FP8 views against F32 and through generate and
+// the engine.
 using System.Text.Json;
 using SharpSeek.Inference.Engine;
 using SharpSeek.Inference.Runtime;
@@ -109,6 +110,26 @@ public sealed class DenseRunnerTests
         model.FinalNorm.Weight.Value.AsSpan<float>()[0] += 1f; // what an optimizer step does to the master
         var after = runner.Step([new SequenceChunk(slot, new[] { 3, 4 })], LogitRows.Last).LastLogits(0).ToArray();
         Assert.NotEqual(before, after);
+    }
+
+    // The tape, its nodes and every activation live in the step arena, the attention's scratch on the stack: after the
+    // first steps have grown the tape's node list, a decode step allocates nothing on the managed heap.
+    [Theory]
+    [InlineData("qwen2_f32")]
+    [InlineData("llama_f32")]
+    public void DecodeSteps_AllocateNothingAfterWarmUp(string variant)
+    {
+        using var model = Load(variant);
+        var tokens = RuntimeFixture.Tokens(24, model.Config.VocabSize, 5);
+        using var cache = new KvCache(model.Config, 1, 24);
+        using var runner = new ModelRunner(InferenceWeights.From(model, WeightFormat.F32), cache);
+        var slot = cache.Acquire();
+        runner.Step([new SequenceChunk(slot, tokens.AsMemory(..4))], LogitRows.Last);
+        var chunks = new SequenceChunk[1];
+        for (var t = 4; t < 8; t++) { chunks[0] = new SequenceChunk(slot, tokens.AsMemory(t..(t + 1))); runner.Step(chunks, LogitRows.Last); }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var t = 8; t < 24; t++) { chunks[0] = new SequenceChunk(slot, tokens.AsMemory(t..(t + 1))); runner.Step(chunks, LogitRows.Last); }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     [Fact]
