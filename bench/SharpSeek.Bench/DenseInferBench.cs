@@ -27,8 +27,8 @@ public static class DenseInferBench
     }
 
     /// <summary>Every figure of one run: per format its load, per thread count ours and then llama.cpp's (after the first
-    /// format only: its files do not change with ours), each row with the copy bandwidth of its own moment. A format the
-    /// runtime cannot hold the model in gets rows with only the reason.</summary>
+    /// format measured only: its files do not change with ours), each row with the copy bandwidth of its own moment. A
+    /// format the runtime cannot hold the model in gets rows with only the reason.</summary>
     public static DenseInferBenchReport Measure(InferBenchOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -46,9 +46,9 @@ public static class DenseInferBench
             WorkerPool.UseThreads(options.Threads[0]);
             var copy = OpsBench.CopyBandwidth(from, to, reps: 5);
             var rows = new List<DenseInferBenchRow>();
-            for (var f = 0; f < options.Formats.Count; f++)
+            var llamaPending = llama is not null;
+            foreach (var format in options.Formats)
             {
-                var format = options.Formats[f];
                 InferenceWeights weights;
                 double loadSeconds, rss;
                 try
@@ -88,11 +88,11 @@ public static class DenseInferBench
                                 DecodeAttention = shares.Attention,
                             });
                         }
-                        if (f > 0 || llama is null) { continue; }
+                        if (!llamaPending) { continue; }
                         foreach (var file in files)
                         {
                             var before = OpsBench.CopyBandwidth(from, to, reps: 5);
-                            var theirs = LlamaBench.Run(llama, file, options.Prompt, options.Decode, threads);
+                            var theirs = LlamaBench.Run(llama!, file, options.Prompt, options.Decode, threads);
                             var rowCopy = (before + OpsBench.CopyBandwidth(from, to, reps: 5)) / 2;
                             rows.Add(new DenseInferBenchRow
                             {
@@ -111,6 +111,7 @@ public static class DenseInferBench
                         }
                     }
                 }
+                llamaPending = false;
             }
             return new DenseInferBenchReport
             {
