@@ -190,14 +190,16 @@ public static class DenseInferBench
         return text.ToString().TrimEnd();
     }
 
-    // Loads one format: wall seconds of InferenceWeights.Load and the process's resident set after it (after a full
-    // collection, so the loader's transient arrays do not count).
+    // Loads one format: wall seconds of InferenceWeights.Load and the process's resident set after it. Aggressive full
+    // collections before and after (compacting, returning free memory to the OS): neither the previous format's freed
+    // views nor the loader's transient arrays count.
     private static (InferenceWeights Weights, double Seconds, double ResidentMiB) Load(string dir, WeightFormat format)
     {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var weights = InferenceWeights.Load(dir, format);
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return (weights, seconds, Environment.WorkingSet / 1048576.0);
     }
 

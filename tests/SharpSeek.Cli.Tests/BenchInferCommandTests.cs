@@ -7,6 +7,7 @@ using System.Text.Json;
 using SharpSeek.Bench;
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Model;
+using SharpSeek.Model.Layers;
 
 namespace SharpSeek.Cli.Tests;
 
@@ -209,6 +210,29 @@ public sealed class BenchInferCommandTests
     {
         var config = ModelConfig.Load(Path.Combine(Qwen2, "config.json"));
         Assert.Equal((expected, 4L * 3 * 2 * 7 * 2 * 16), DenseInferBench.DecodeStepBytes(config, format, 3, 7));
+    }
+
+    // The roofline's count is what the runtime holds: every Linear's view in the loaded format (the tied head's included)
+    // plus the q/k/v biases the step reads at 4 bytes.
+    [Theory]
+    [InlineData(WeightFormat.F32)]
+    [InlineData(WeightFormat.BF16)]
+    [InlineData(WeightFormat.Fp8)]
+    public void DenseDecodeStepBytes_AreTheLoadedViewsBytes(WeightFormat format)
+    {
+        using var weights = InferenceWeights.Load(Qwen2, format);
+        var model = weights.Model;
+        long bytes = model.Head.View.Bytes;
+        foreach (var block in model.Layers)
+        {
+            var (gqa, mlp) = ((Gqa)block.Attention, block.Mlp!);
+            foreach (var linear in new[] { gqa.Q, gqa.K, gqa.V, gqa.O, mlp.Gate, mlp.Up, mlp.Down })
+            {
+                Assert.Equal(format, linear.View.Format);
+                bytes += linear.View.Bytes + (4 * (linear.Bias?.Value.ElementCount ?? 0));
+            }
+        }
+        Assert.Equal(bytes, DenseInferBench.DecodeStepBytes(weights.Config, format, 1, 0).Weights);
     }
 
     private static ModelWeights TinyWeights(WeightFormat format, out InferenceWeights inference)
