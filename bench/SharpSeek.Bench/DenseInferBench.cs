@@ -49,69 +49,8 @@ public static class DenseInferBench
             var llamaPending = llama is not null;
             foreach (var format in options.Formats)
             {
-                InferenceWeights weights;
-                double loadSeconds, rss;
-                try
-                {
-                    (weights, loadSeconds, rss) = Load(dir, format);
-                }
-                catch (InvalidOperationException e) // a format the runtime cannot hold this model in (yet): say so, measure the rest
-                {
-                    rows.AddRange(options.Threads.Select(t => new DenseInferBenchRow { Side = "sharpseek", Format = InferBench.Name(format), Threads = t, Batch = 1, Why = e.Message }));
-                    continue;
-                }
-                using (weights)
-                {
-                    foreach (var threads in options.Threads)
-                    {
-                        WorkerPool.UseThreads(threads);
-                        foreach (var b in options.Batches)
-                        {
-                            var before = OpsBench.CopyBandwidth(from, to, reps: 5);
-                            var (prefill, decode, shares) = InferBench.MeasureRunner(weights, b, options);
-                            var rowCopy = (before + OpsBench.CopyBandwidth(from, to, reps: 5)) / 2;
-                            var (weightBytes, cacheBytes) = DecodeStepBytes(config, format, b, options.Prompt + (options.Decode / 2));
-                            rows.Add(new DenseInferBenchRow
-                            {
-                                Side = "sharpseek",
-                                Format = InferBench.Name(format),
-                                Threads = threads,
-                                Batch = b,
-                                LoadSeconds = loadSeconds,
-                                ResidentMiB = rss,
-                                PrefillTokensPerSecond = prefill,
-                                DecodeTokensPerSecond = decode,
-                                WeightBytes = weightBytes,
-                                CacheBytes = cacheBytes,
-                                CopyGBps = rowCopy,
-                                DecodeGemm = shares.Gemm,
-                                DecodeAttention = shares.Attention,
-                            });
-                        }
-                        if (!llamaPending) { continue; }
-                        foreach (var file in files)
-                        {
-                            var before = OpsBench.CopyBandwidth(from, to, reps: 5);
-                            var theirs = LlamaBench.Run(llama!, file, options.Prompt, options.Decode, threads);
-                            var rowCopy = (before + OpsBench.CopyBandwidth(from, to, reps: 5)) / 2;
-                            rows.Add(new DenseInferBenchRow
-                            {
-                                Side = "llama.cpp",
-                                Format = theirs.ModelType.Split(' ')[^1].ToLowerInvariant(),
-                                Threads = threads,
-                                Batch = 1,
-                                PrefillTokensPerSecond = theirs.Prefill,
-                                DecodeTokensPerSecond = theirs.Decode,
-                                WeightBytes = LlamaStepBytes(config, theirs),
-                                CacheBytes = 2L * config.NumHiddenLayers * (options.Decode / 2) * 2 * config.NumKeyValueHeads * config.AttentionHeadDim,
-                                CopyGBps = rowCopy,
-                                File = file,
-                                Why = theirs.Why.Length == 0 ? null : theirs.Why,
-                            });
-                        }
-                    }
-                }
-                llamaPending = false;
+                // llama.cpp's rows after the first format that loads (its files do not change with ours).
+                llamaPending &= !MeasureFormat(dir, config, format, options, (from, to), llamaPending ? llama : null, files, rows);
             }
             return new DenseInferBenchReport
             {
@@ -129,6 +68,79 @@ public static class DenseInferBench
         {
             if (temporary is not null && Directory.Exists(temporary)) { Directory.Delete(temporary, recursive: true); }
         }
+    }
+
+    // One format: load it, then per thread count our rows and (with llama) llama-bench's. Returns whether it loaded. A
+    // method of its own, so that nothing references the weights once it returns: the next format's load and its
+    // resident-memory figure start from their memory returned.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool MeasureFormat(string dir, ModelConfig config, WeightFormat format, InferBenchOptions options, (float[] From, float[] To) buffers,
+        string? llama, IReadOnlyList<string> files, List<DenseInferBenchRow> rows)
+    {
+        var (from, to) = buffers;
+        InferenceWeights weights;
+        double loadSeconds, rss;
+        try
+        {
+            (weights, loadSeconds, rss) = Load(dir, format);
+        }
+        catch (InvalidOperationException e) // a format the runtime cannot hold this model in (yet): say so, measure the rest
+        {
+            rows.AddRange(options.Threads.Select(t => new DenseInferBenchRow { Side = "sharpseek", Format = InferBench.Name(format), Threads = t, Batch = 1, Why = e.Message }));
+            return false;
+        }
+        using (weights)
+        {
+            foreach (var threads in options.Threads)
+            {
+                WorkerPool.UseThreads(threads);
+                foreach (var b in options.Batches)
+                {
+                    var before = OpsBench.CopyBandwidth(from, to, reps: 5);
+                    var (prefill, decode, shares) = InferBench.MeasureRunner(weights, b, options);
+                    var rowCopy = (before + OpsBench.CopyBandwidth(from, to, reps: 5)) / 2;
+                    var (weightBytes, cacheBytes) = DecodeStepBytes(config, format, b, options.Prompt + (options.Decode / 2));
+                    rows.Add(new DenseInferBenchRow
+                    {
+                        Side = "sharpseek",
+                        Format = InferBench.Name(format),
+                        Threads = threads,
+                        Batch = b,
+                        LoadSeconds = loadSeconds,
+                        ResidentMiB = rss,
+                        PrefillTokensPerSecond = prefill,
+                        DecodeTokensPerSecond = decode,
+                        WeightBytes = weightBytes,
+                        CacheBytes = cacheBytes,
+                        CopyGBps = rowCopy,
+                        DecodeGemm = shares.Gemm,
+                        DecodeAttention = shares.Attention,
+                    });
+                }
+                if (llama is null) { continue; }
+                foreach (var file in files)
+                {
+                    var before = OpsBench.CopyBandwidth(from, to, reps: 5);
+                    var theirs = LlamaBench.Run(llama, file, options.Prompt, options.Decode, threads);
+                    var rowCopy = (before + OpsBench.CopyBandwidth(from, to, reps: 5)) / 2;
+                    rows.Add(new DenseInferBenchRow
+                    {
+                        Side = "llama.cpp",
+                        Format = theirs.ModelType.Split(' ')[^1].ToLowerInvariant(),
+                        Threads = threads,
+                        Batch = 1,
+                        PrefillTokensPerSecond = theirs.Prefill,
+                        DecodeTokensPerSecond = theirs.Decode,
+                        WeightBytes = LlamaStepBytes(config, theirs),
+                        CacheBytes = 2L * config.NumHiddenLayers * (options.Decode / 2) * 2 * config.NumKeyValueHeads * config.AttentionHeadDim,
+                        CopyGBps = rowCopy,
+                        File = file,
+                        Why = theirs.Why.Length == 0 ? null : theirs.Why,
+                    });
+                }
+            }
+        }
+        return true;
     }
 
     /// <summary>
