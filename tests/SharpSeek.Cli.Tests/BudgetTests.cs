@@ -12,6 +12,7 @@ public sealed class BudgetTests
         ["SharpSeek.Training"] = 3000,
         ["SharpSeek.Inference"] = 3000, // −500 to Model: the runtime's copy of the DeepSeek layers went into the layer objects
         ["SharpSeek.Server"] = 1500,
+        ["SharpSeek.Rl"] = 3000, // the R1 recipe: verifiable tasks, rule rewards, GRPO, evaluation and the pipeline
     };
 
     internal static int CountLines(string projectDir)
