@@ -163,6 +163,26 @@ public sealed class OpGradientTests
 
     [Theory]
     [MemberData(nameof(Sizes))]
+    public void TokenLogProb_WithIgnoredRows(int rows, int vocab)
+    {
+        using var consts = new Arena("consts");
+        var ids = RandomInts(rows, vocab, seed: 3 * rows + vocab);
+        if (rows > 2) { ids[1] = -100; }
+        var targets = Ints(consts, ids);
+        OpCheck.Run(
+            [[rows, vocab]],
+            (t, v) => TokenLogProbOp.Apply(t, v[0], targets),
+            x =>
+            {
+                var nll = new double[rows];
+                Kernels.CrossEntropy.ForwardNaive<double>(x[0], ids, vocab, -100, nll);
+                return [.. nll.Select(v => -v)];
+            },
+            atol: 1e-5, gradAtol: 1e-7, makeInput: (_, r) => r.NextDouble() * 8 - 4);
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
     public void RmsNorm(int rows, int cols) => OpCheck.Run(
         [[rows, cols], [cols]],
         (t, v) => RmsNormOp.Apply(t, v[0], v[1], 1e-6),

@@ -30,6 +30,7 @@ public enum OpKind : byte
     TakeAlong,
     NormalizeRows,
     BiasAdd,
+    TokenLogProb,
 }
 
 /// <summary>A recorded op. Fields are interpreted by the op's Backward.</summary>

@@ -1,7 +1,8 @@
 // CrossEntropy.cs: fused log-softmax + negative log-likelihood over logits (rows, V) with int targets and an ignore index,
 // per-row and mean loss; backward writes dlogits = (softmax - onehot)·dLoss/count in one pass from the saved row stats
 // (max, log Σ exp(x − max)), kept apart because max + logSum rounds in float at |x| ~ 1e4.
-// Not here: label smoothing, z-loss. Tested by CrossEntropyTests.
+// The per-row form (BackwardRows) serves outputs that keep each row's log-probability apart (TokenLogProbOp).
+// Not here: label smoothing, z-loss. Tested by CrossEntropyTests and OpGradientTests.
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using static SharpSeek.Tensors.Kernels.Elementwise;
@@ -49,6 +50,27 @@ public static unsafe class CrossEntropy
         fixed (int* pt = targets)
         {
             var body = new BackwardBody<T> { X = px, Targets = pt, Stats = ps, Dx = pd, Vocab = vocab, Ignore = ignoreIndex, Scale = scale };
+            RowLoop.Run(rows, vocab, ref body);
+        }
+    }
+
+    /// <summary>
+    /// Per-row backward: dx[r, j] = (softmax(x_r)_j − [j == t_r]) · <paramref name="rowScales"/>[r] (zero rows where the
+    /// target is ignored), for an output that keeps each row's loss apart (TokenLogProbOp).
+    /// </summary>
+    public static void BackwardRows<T>(ReadOnlySpan<T> rowScales, ReadOnlySpan<T> logits, ReadOnlySpan<int> targets, ReadOnlySpan<T> rowStats, int vocab,
+        int ignoreIndex, Span<T> dLogits) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rows = targets.Length;
+        RowLoop.CheckMatrix(nameof(logits), rows, vocab, logits.Length);
+        RowLoop.CheckMatrix(nameof(rowStats), rows, 2, rowStats.Length);
+        RowLoop.CheckMatrix(nameof(dLogits), rows, vocab, dLogits.Length);
+        Operators.CheckLength(nameof(rowScales), rows, rowScales.Length);
+        CountTargets(targets, vocab, ignoreIndex);
+        fixed (T* px = logits, ps = rowStats, pd = dLogits, pr = rowScales)
+        fixed (int* pt = targets)
+        {
+            var body = new BackwardBody<T> { X = px, Targets = pt, Stats = ps, Dx = pd, Vocab = vocab, Ignore = ignoreIndex, RowScales = pr };
             RowLoop.Run(rows, vocab, ref body);
         }
     }
@@ -118,6 +140,7 @@ public static unsafe class CrossEntropy
         public int Vocab { get; init; }
         public int Ignore { get; init; }
         public T Scale { get; init; }
+        public T* RowScales { get; init; } // null: every row takes Scale
 
         public void Row(int row)
         {
@@ -128,8 +151,9 @@ public static unsafe class CrossEntropy
                 dx.Clear();
                 return;
             }
-            Operators.MapSerial(new ReadOnlySpan<T>(X + (long)row * Vocab, Vocab), dx, new SoftmaxScaleOp<T>(Stats[2 * row], Stats[2 * row + 1], Scale));
-            dx[t] -= Scale;
+            var scale = RowScales == null ? Scale : RowScales[row];
+            Operators.MapSerial(new ReadOnlySpan<T>(X + (long)row * Vocab, Vocab), dx, new SoftmaxScaleOp<T>(Stats[2 * row], Stats[2 * row + 1], scale));
+            dx[t] -= scale;
         }
     }
 

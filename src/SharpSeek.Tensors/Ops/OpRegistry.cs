@@ -20,6 +20,7 @@ internal static class OpRegistry
             case OpKind.SwiGlu: SwiGluOp.Backward(tape, in node); break;
             case OpKind.Softmax or OpKind.LogSoftmax: SoftmaxOp.Backward(tape, in node); break;
             case OpKind.CrossEntropy: CrossEntropyOp.Backward(tape, in node); break;
+            case OpKind.TokenLogProb: TokenLogProbOp.Backward(tape, in node); break;
             case OpKind.RmsNorm: RmsNormOp.Backward(tape, in node); break;
             case OpKind.Rope: RopeOp.Backward(tape, in node); break;
             case OpKind.Embedding: EmbeddingOp.Backward(tape, in node); break;

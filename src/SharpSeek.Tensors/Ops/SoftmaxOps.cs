@@ -1,4 +1,5 @@
-// SoftmaxOps.cs: row-wise softmax and log-softmax over the last axis, and the fused cross-entropy loss, on the tape.
+// SoftmaxOps.cs: row-wise softmax and log-softmax over the last axis, the fused cross-entropy loss, and the per-row
+// log-probability of a chosen token (what policy-gradient losses differentiate), on the tape.
 // Tested by OpGradientTests.
 using System.Numerics;
 using SharpSeek.Tensors.Autograd;
@@ -86,6 +87,58 @@ public static class CrossEntropyOp
         if (!dx.IsValid) { return; }
         var dLoss = tape.Grad(node.Out).AsSpan<T>()[0];
         CrossEntropy.Backward(dLoss, tape.Value(node.A).AsSpan<T>(), node.Saved0.AsSpan<int>(), node.Saved1.AsSpan<T>(), node.I0, node.I1, dx.AsSpan<T>());
+        tape.FinishGrad(node.A, dx);
+    }
+}
+
+public static class TokenLogProbOp
+{
+    /// <summary>
+    /// The log-probability of each row's target under the softmax of its logits: y[r] = x[r, t_r] − logsumexp(x_r), shape
+    /// (rows,); 0 where the target is <paramref name="ignoreIndex"/>. The fused cross-entropy's per-row value, negated
+    /// and kept apart, so a loss may weigh each token on its own (a policy gradient's per-token coefficients).
+    /// </summary>
+    public static Var Apply(Tape tape, Var logits, Tensor targets, int ignoreIndex = -100)
+    {
+        var x = tape.Value(logits);
+        Expect.FloatingPoint(x, "token log-prob", "logits");
+        Expect.Int32(targets, "token log-prob", "targets");
+        int rows = (int)x.Shape.Rows, vocab = (int)x.Shape.Last;
+        if (targets.ElementCount != rows)
+        {
+            throw new ArgumentException($"token log-prob: logits {x.Shape} have {rows} rows but targets {targets.Shape} hold {targets.ElementCount}");
+        }
+        var rowStats = tape.Arena.Allocate(x.DType, new Shape(rows, 2));
+        var y = tape.Arena.Allocate(x.DType, new Shape(rows));
+        var ids = targets.AsSpan<int>();
+        if (x.DType == DType.F64) { Forward<double>(x.AsSpan<double>(), ids, vocab, ignoreIndex, y.AsSpan<double>(), rowStats.AsSpan<double>()); }
+        else { Forward<float>(x.AsSpan<float>(), ids, vocab, ignoreIndex, y.AsSpan<float>(), rowStats.AsSpan<float>()); }
+        var node = new Node(OpKind.TokenLogProb, default, logits) { Saved0 = targets, Saved1 = rowStats, I0 = vocab, I1 = ignoreIndex };
+        return Expect.Record(tape, y, node, tape.ShouldRecord(logits));
+    }
+
+    private static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<int> ids, int vocab, int ignoreIndex, Span<T> y, Span<T> rowStats)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        CrossEntropy.Forward(x, ids, vocab, ignoreIndex, y, rowStats);
+        foreach (ref var v in y) { v = -v; } // ignored rows stay 0
+    }
+
+    internal static void Backward(Tape tape, in Node node)
+    {
+        if (tape.Value(node.Out).DType == DType.F64) { Backward<double>(tape, in node); } else { Backward<float>(tape, in node); }
+    }
+
+    // forward: y[r] = x[r, t_r] − lse_r  ⇒  dx[r, j] = dy[r] · ([j = t_r] − softmax(x_r)_j) = (softmax − onehot) · (−dy[r])
+    private static void Backward<T>(Tape tape, in Node node) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var dx = tape.GradTarget(node.A);
+        if (!dx.IsValid) { return; }
+        var dy = tape.Grad(node.Out).AsSpan<T>();
+        var scales = tape.Arena.Allocate(tape.Value(node.Out).DType, new Shape(dy.Length));
+        var s = scales.AsSpan<T>();
+        for (var r = 0; r < dy.Length; r++) { s[r] = -dy[r]; }
+        CrossEntropy.BackwardRows<T>(s, tape.Value(node.A).AsSpan<T>(), node.Saved0.AsSpan<int>(), node.Saved1.AsSpan<T>(), node.I0, node.I1, dx.AsSpan<T>());
         tape.FinishGrad(node.A, dx);
     }
 }
