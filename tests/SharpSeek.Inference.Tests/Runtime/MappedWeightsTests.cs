@@ -1,9 +1,9 @@
 // MappedWeightsTests.cs: a BF16 checkpoint loaded inference-only (ModelWeights.MapBF16, what InferenceWeights.Load does
 // for BF16): its matrices and embedding read in place from the mapped files, with prefill, decode and MTP draft logits
-// equal bit for bit to the F32-master path's BF16 views (DeepSeek-V3 with MLA and MoE, tied qwen2, untied llama); no F32
-// masters held and little managed memory allocated, with the byte accounting counting the tied embedding once; training
-// and other formats refused with the error that says how to load for them; an F32 file in BF16 still converted;
-// disposal unmapping the files; a truncated shard refused naming the file.
+// equal bit for bit to the F32-master path's BF16 views (DeepSeek-V3 with MLA and MoE, from BF16 files and from the FP8
+// release layout, tied qwen2, untied llama); no F32 masters held and little managed memory allocated, with the byte
+// accounting counting the tied embedding once; training and other formats refused with the error that says how to load
+// for them; an F32 file in BF16 still converted; disposal unmapping the files; a truncated shard refused naming the file.
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
@@ -30,16 +30,19 @@ public sealed class MappedWeightsTests
     }
 
     // A BF16 file's values widen exactly to f32 masters, and rounding those back to BF16 gives the file's bits: the views
-    // of both paths hold the same weights, so every logit is equal, not close.
+    // of both paths hold the same weights, so every logit is equal, not close. In the release's FP8 layout only the
+    // BF16 matrices (embedding, lm_head, eh_proj) are read in place; the E4M3 projections are dequantized into masters
+    // and converted as before.
     [Theory]
-    [InlineData("deepseek_v3")]
-    [InlineData("qwen2")]
-    [InlineData("llama")]
-    public void MappedBF16_PrefillDecodeAndDraft_EqualTheF32MasterPathBitForBit(string family)
+    [InlineData("deepseek_v3", CheckpointFormat.BF16)]
+    [InlineData("deepseek_v3", CheckpointFormat.Fp8)]
+    [InlineData("qwen2", CheckpointFormat.BF16)]
+    [InlineData("llama", CheckpointFormat.BF16)]
+    public void MappedBF16_PrefillDecodeAndDraft_EqualTheF32MasterPathBitForBit(string family, CheckpointFormat stored)
     {
         var config = Family(family);
         using var dir = new TempDir();
-        using (var random = RuntimeFixture.Weights(config, seed: 5)) { RuntimeFixture.Save(random, dir.Path, CheckpointFormat.BF16); }
+        using (var random = RuntimeFixture.Weights(config, seed: 5)) { RuntimeFixture.Save(random, dir.Path, stored); }
         using var checkpoint = CheckpointDirectory.Open(dir.Path);
         using var masters = new ModelWeights(config);
         masters.Load(checkpoint);
@@ -48,7 +51,8 @@ public sealed class MappedWeightsTests
         Assert.True(mapped.Model.IsInferenceOnly);
         Assert.False(masters.IsInferenceOnly);
         Assert.Equal(DType.BF16, mapped.Model.Embedding.Value.DType);
-        Assert.All(Linears(mapped.Model), l => Assert.True(l.View.InPlace && l.View.Format == WeightFormat.BF16, l.Weight.Name));
+        Assert.All(Linears(mapped.Model), l => Assert.Equal(checkpoint.Info(l.Weight.Name).DType == DType.BF16, l.View.InPlace));
+        Assert.All(Linears(mapped.Model), l => Assert.Equal(WeightFormat.BF16, l.View.Format));
         var tokens = RuntimeFixture.Tokens(6, config.VocabSize, 7);
         Assert.Equal(Run(converted, tokens), Run(mapped, tokens));
     }
