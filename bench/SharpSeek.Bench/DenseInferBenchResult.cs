@@ -19,7 +19,8 @@ public sealed record DenseInferBenchRow
     /// <summary>Seconds InferenceWeights.Load took (checkpoint to weights in memory).</summary>
     [JsonPropertyName("load_s")] public double? LoadSeconds { get; init; }
 
-    /// <summary>The process's resident set after the load and a full collection, MiB.</summary>
+    /// <summary>The process's resident set once the format's first row ran (every weight read once, a mapped BF16
+    /// checkpoint's pages included) and after a full collection, MiB.</summary>
     [JsonPropertyName("resident_mib")] public double? ResidentMiB { get; init; }
     [JsonPropertyName("prefill_tokens_per_s")] public double? PrefillTokensPerSecond { get; init; }
     [JsonPropertyName("decode_tokens_per_s")] public double? DecodeTokensPerSecond { get; init; }

@@ -2,9 +2,10 @@
 // gradients in one gradients arena), exposed as layer objects with .NET-named fields and by HF name. The MTP modules'
 // copies of the embedding and head are the main tensors under a second name. A config whose weights cannot fit in memory
 // is refused before anything is allocated (ModelFootprint.EnsureFits). UseFormat builds every projection's inference
-// view (the Linears' Projections: F32 in place, BF16, FP8 or FP8 as a checkpoint stored it). Not here: file formats (a
-// checkpoint reader fills the tensors through Set or Load), the forward (Transformer). Tested by ModelWeightsTests and
-// InferenceWeightsTests.
+// view (the Linears' Projections: F32 in place, BF16, FP8 or FP8 as a checkpoint stored it). MapBF16 (in
+// ModelWeights.Mapped.cs) loads for inference only, its BF16 matrices read in place from the mapped files with no F32
+// masters. Not here: file formats (a checkpoint reader fills the tensors through Set or Load), the forward
+// (Transformer). Tested by ModelWeightsTests, InferenceWeightsTests and MappedWeightsTests.
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
@@ -13,26 +14,35 @@ using Fp8Quant = SharpSeek.Tensors.Kernels.Fp8Quant;
 namespace SharpSeek.Model;
 
 /// <summary>The parameters of a model of any family (DeepSeek-V3, Qwen2, Llama), in F32 (or F64 for finite-difference checks).</summary>
-public sealed class ModelWeights : IDisposable
+public sealed partial class ModelWeights : IDisposable
 {
     private readonly Dictionary<string, Parameter> _byName = new(StringComparer.Ordinal);
     private readonly List<Parameter> _unique = [];
+    private readonly CheckpointDirectory? _mapped;
 
     public ModelWeights(ModelConfig config, DType dtype = DType.F32, bool withGradients = false)
+        : this(config, dtype, withGradients, inPlace: null, mapped: null)
+    {
+    }
+
+    // inPlace: tensors read in place from the mapped checkpoint (no master allocated), owned by `mapped`.
+    private ModelWeights(ModelConfig config, DType dtype, bool withGradients, Dictionary<string, Tensor>? inPlace, CheckpointDirectory? mapped)
     {
         if (dtype is not (DType.F32 or DType.F64)) { throw new ArgumentException($"model weights must be F32 or F64; got {dtype}", nameof(dtype)); }
-        ModelFootprint.EnsureFits(config, dtype.SizeOf() * (withGradients ? 2L : 1L));
+        if (inPlace is not { Count: > 0 }) { ModelFootprint.EnsureFits(config, dtype.SizeOf() * (withGradients ? 2L : 1L)); }
         Config = config;
         DType = dtype;
+        _mapped = mapped;
         var shapes = ParameterShapes.For(config);
         var unique = shapes.Where(s => WeightNames.SharedAlias(config, s.Name) is null).ToList();
-        var bytes = unique.Sum(s => (s.Elements * dtype.SizeOf() + 63) / 64 * 64);
+        var bytes = unique.Where(s => inPlace?.ContainsKey(s.Name) != true).Sum(s => (s.Elements * dtype.SizeOf() + 63) / 64 * 64);
         Parameters = new Arena("parameters", bytes);
         Gradients = withGradients ? new Arena("gradients", bytes) : null;
         foreach (var s in unique)
         {
             var shape = new Shape(s.Shape);
-            var p = new Parameter(s.Name, Parameters.Allocate(dtype, shape), Gradients?.Allocate(dtype, shape) ?? default);
+            var value = inPlace is not null && inPlace.TryGetValue(s.Name, out var held) ? held : Parameters.Allocate(dtype, shape);
+            var p = new Parameter(s.Name, value, Gradients?.Allocate(dtype, shape) ?? default);
             _byName.Add(s.Name, p);
             _unique.Add(p);
         }
@@ -51,6 +61,7 @@ public sealed class ModelWeights : IDisposable
 
     public DType DType { get; }
 
+    /// <summary>The masters (the norms, biases and router only, for weights loaded by <see cref="MapBF16"/>).</summary>
     public Arena Parameters { get; }
 
     /// <summary>The gradients arena, or null for inference.</summary>
@@ -87,6 +98,7 @@ public sealed class ModelWeights : IDisposable
     /// <summary>Fills the parameter named <paramref name="hfName"/> from float32 values (converted to this dtype).</summary>
     public void Set(string hfName, ReadOnlySpan<float> values)
     {
+        EnsureMasters($"setting '{hfName}'");
         var p = Get(hfName);
         if (values.Length != p.Value.ElementCount)
         {
@@ -103,6 +115,7 @@ public sealed class ModelWeights : IDisposable
     /// </summary>
     public int Load(Func<string, int[], float[]?> read)
     {
+        EnsureMasters("loading weights into the model");
         var missing = new List<string>();
         var count = 0;
         foreach (var p in _unique)
@@ -126,6 +139,7 @@ public sealed class ModelWeights : IDisposable
     /// </summary>
     public int Load(CheckpointDirectory checkpoint)
     {
+        EnsureMasters("loading weights into the model");
         ConfigMismatch.EnsureMatches(checkpoint, Config);
         if (DType == DType.F32)
         {
@@ -149,6 +163,7 @@ public sealed class ModelWeights : IDisposable
     /// </summary>
     public void InitializeRandom(int seed, double? std = null)
     {
+        EnsureMasters("random initialization");
         var sigma = std ?? Config.InitializerRange;
         var rng = new Random(seed);
         foreach (var p in _unique)
@@ -169,12 +184,14 @@ public sealed class ModelWeights : IDisposable
     /// <paramref name="format"/> from the masters as they are now; norms, router and embedding stay F32. F32 views read the
     /// masters in place; BF16 and FP8 views are converted now, so after optimizer steps call this again. With
     /// <paramref name="source"/>, an FP8 weight stored as FP8 there keeps its codes and scales bit for bit. MLA's kv_b_proj
-    /// also keeps its f32 widening (its absorbed form slices it per head). Returns the bytes the views and the other
-    /// weights hold (an F32 view's bytes are its master's).
+    /// also keeps its f32 widening (its absorbed form slices it per head). Weights from <see cref="MapBF16"/> take BF16
+    /// only: their matrices are read in place (the embedding too, and the head tied to it). Returns the bytes the views
+    /// and the other weights hold (an in-place view's bytes are its tensor's, counted once).
     /// </summary>
     public long UseFormat(WeightFormat format, CheckpointDirectory? source = null)
     {
         if (DType != DType.F32) { throw new InvalidOperationException($"inference views are built from F32 weights; these are {DType}"); }
+        if (format != WeightFormat.BF16) { EnsureMasters($"building {format} views"); }
         var projected = new HashSet<Parameter>();
         long bytes = 0;
         foreach (var (linear, widen) in Projections())
@@ -193,9 +210,9 @@ public sealed class ModelWeights : IDisposable
                 view = linear.UseFormat(format, widen);
             }
             if (p != Embedding) { projected.Add(p); }
-            if (p != Embedding || format != WeightFormat.F32) { bytes += view.Bytes; } // a tied head's F32 view is the embedding, counted below
+            if (p != Embedding || !view.InPlace) { bytes += view.Bytes; } // a tied head reading the embedding in place is counted with it below
         }
-        foreach (var p in _unique.Where(p => !projected.Contains(p))) { bytes += 4 * p.Value.ElementCount; }
+        foreach (var p in _unique.Where(p => !projected.Contains(p))) { bytes += p.Value.DType.SizeOf() * p.Value.ElementCount; }
         Format = format;
         return bytes;
     }
@@ -250,10 +267,13 @@ public sealed class ModelWeights : IDisposable
         }
     }
 
+    /// <summary>Frees the arenas and closes the mapped checkpoint files of weights from <see cref="MapBF16"/> (their
+    /// tensors then throw <see cref="ObjectDisposedException"/> when read).</summary>
     public void Dispose()
     {
         Parameters.Dispose();
         Gradients?.Dispose();
+        _mapped?.Dispose();
     }
 
     // Box–Muller: one standard normal from two uniforms.

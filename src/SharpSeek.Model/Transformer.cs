@@ -19,6 +19,8 @@ public sealed class Transformer : IDisposable
 
     public Transformer(ModelWeights weights, int? maxPositions = null)
     {
+        ArgumentNullException.ThrowIfNull(weights);
+        weights.EnsureMasters("the forward on the tape (training, `sharpseek forward`)");
         Weights = weights;
         Rope = new RopeTables(weights.Config, maxPositions ?? weights.Config.MaxPositionEmbeddings, weights.DType, _constants);
     }

@@ -32,6 +32,8 @@ public sealed class AdamW : IDisposable
 
     public AdamW(ModelWeights weights, AdamWOptions options)
     {
+        ArgumentNullException.ThrowIfNull(weights);
+        weights.EnsureMasters("AdamW");
         if (weights.Gradients is null) { throw new ArgumentException("AdamW needs gradients: construct the ModelWeights with withGradients: true", nameof(weights)); }
         if (!(options.Beta1 is >= 0 and < 1) || !(options.Beta2 is >= 0 and < 1) || !(options.Eps > 0) || !(options.WeightDecay >= 0))
         {

@@ -7,6 +7,7 @@ using System.Text.Json;
 using SharpSeek.Bench;
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Model;
+using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
 
 namespace SharpSeek.Cli.Tests;
@@ -213,15 +214,31 @@ public sealed class BenchInferCommandTests
     }
 
     // The roofline's count is what the runtime holds: every Linear's view in the loaded format (the tied head's included)
-    // plus the q/k/v biases the step reads at 4 bytes.
+    // plus the q/k/v biases the step reads at 4 bytes; from a BF16 file, the views read in place from the mapped file.
     [Theory]
-    [InlineData(WeightFormat.F32)]
-    [InlineData(WeightFormat.BF16)]
-    [InlineData(WeightFormat.Fp8)]
-    public void DenseDecodeStepBytes_AreTheLoadedViewsBytes(WeightFormat format)
+    [InlineData(WeightFormat.F32, false)]
+    [InlineData(WeightFormat.BF16, false)]
+    [InlineData(WeightFormat.BF16, true)]
+    [InlineData(WeightFormat.Fp8, false)]
+    public void DenseDecodeStepBytes_AreTheLoadedViewsBytes(WeightFormat format, bool bf16File)
     {
-        using var weights = InferenceWeights.Load(Qwen2, format);
-        var model = weights.Model;
+        var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-bf16-{Guid.NewGuid():N}");
+        if (bf16File) { RandomCheckpoint.Write(dir, ModelConfig.Load(Path.Combine(Qwen2, "config.json")), CheckpointFormat.BF16, seed: 1); }
+        try
+        {
+            using var weights = InferenceWeights.Load(bf16File ? dir : Qwen2, format);
+            Assert.Equal(bf16File, weights.Model.IsInferenceOnly);
+            Assert.Equal(bf16File || format == WeightFormat.F32, weights.Model.Head.View.InPlace);
+            Assert.Equal(ViewBytes(weights.Model, format), DenseInferBench.DecodeStepBytes(weights.Config, format, 1, 0).Weights);
+        }
+        finally
+        {
+            if (bf16File) { Directory.Delete(dir, recursive: true); }
+        }
+    }
+
+    private static long ViewBytes(ModelWeights model, WeightFormat format)
+    {
         long bytes = model.Head.View.Bytes;
         foreach (var block in model.Layers)
         {
@@ -232,7 +249,7 @@ public sealed class BenchInferCommandTests
                 bytes += linear.View.Bytes + (4 * (linear.Bias?.Value.ElementCount ?? 0));
             }
         }
-        Assert.Equal(bytes, DenseInferBench.DecodeStepBytes(weights.Config, format, 1, 0).Weights);
+        return bytes;
     }
 
     private static ModelWeights TinyWeights(WeightFormat format, out InferenceWeights inference)

@@ -1,8 +1,9 @@
 // SafeTensorsFileTests.cs: reading safetensors: every dtype and odd shapes round-trip through the writer and convert to
 // f32 as the scalar decoders do; corrupted files (built byte by byte here) are rejected with a message that names the
 // file, the tensor and the rule; the data section must be covered exactly (a header length lowered by one into the
-// space padding, bytes appended, gaps); a header of any length, padded with spaces or not, reads back; U8/BOOL entries
-// stay readable as raw bytes.
+// space padding, bytes appended, gaps); a header of any length, padded with spaces or not, reads back; tensors read in
+// place from the map (aligned ones only, bounds checked, unusable once the file is closed); U8/BOOL entries stay readable
+// as raw bytes.
 using System.Runtime.InteropServices;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Tensors;
@@ -198,6 +199,39 @@ public sealed class SafeTensorsFileTests
         file.ReadAsSingle("b", b);
         Assert.Equal(values, w);
         Assert.Equal(bf16.Select(x => x.ToSingle()), b);
+    }
+
+    // In place: an unpadded header puts the data at file offset 119, where neither the F32 nor the BF16 tensor is aligned
+    // to its elements (null: read by copy); one space of padding aligns both, read in place with the stored values. The
+    // map checks a window's bounds before lending it, and a tensor lent from a closed file throws instead of faulting.
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    public void InPlace_AlignedTensorsOnly_BoundsChecked_AndDeadAfterDispose(int padding, bool aligned)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("p.safetensors");
+        var values = CheckpointTestFiles.Random(new Random(9), 3);
+        var header = "{\"b\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[12,18]},\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}"
+            + new string(' ', padding);
+        var bf16 = values.Select(BFloat16.FromSingle).ToArray();
+        byte[] data = [.. MemoryMarshal.AsBytes(values.AsSpan()), .. MemoryMarshal.AsBytes(bf16.AsSpan())];
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. System.Text.Encoding.UTF8.GetBytes(header), .. data]);
+        var file = SafeTensorsFile.Open(path);
+        var (w, b) = (file.InPlace("w"), file.InPlace("b"));
+        Assert.Equal(aligned, w is not null);
+        Assert.Equal(aligned, b is not null);
+        if (aligned)
+        {
+            Assert.Equal(values, w!.Value.AsSpan<float>().ToArray());
+            Assert.Equal(bf16, b!.Value.AsSpan<BFloat16>().ToArray());
+            Assert.Equal(new Shape(3), b.Value.Shape);
+        }
+        file.Dispose();
+        if (aligned) { Assert.Throws<ObjectDisposedException>(() => b!.Value.AsSpan<BFloat16>().Length); }
+        using var map = SharpSeek.Tensors.Kernels.MappedFile.Open(path);
+        Assert.Throws<ArgumentOutOfRangeException>(() => map.TensorAt(map.Length - 4, DType.BF16, new Shape(3)));
+        Assert.Throws<ArgumentException>(() => map.TensorAt(1, DType.BF16, new Shape(1)));
     }
 
     [Fact]

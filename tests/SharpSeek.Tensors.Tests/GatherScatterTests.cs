@@ -1,5 +1,6 @@
 // GatherScatterTests.cs: GatherRows, ScatterAddRows and Embedding forward against naive loops, their backward against
-// central finite differences in double, and index errors naming the index and the row count.
+// central finite differences in double, the lookup in a BF16 table against the widened table, and index errors naming the
+// index and the row count.
 using SharpSeek.Tensors.Kernels;
 using static SharpSeek.Tensors.Tests.FiniteDifferences;
 
@@ -8,6 +9,24 @@ namespace SharpSeek.Tensors.Tests;
 [Trait("Category", "Kernels")]
 public sealed class GatherScatterTests
 {
+    // A BF16 table (a checkpoint's, read in place) gives each row widened: the f32 lookup in the widened table, bit for bit.
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(7, 127, 20)]
+    [InlineData(5, 3, 0)]
+    public void ForwardBf16_EqualsTheLookupInTheWidenedTable(int rows, int cols, int count)
+    {
+        var random = new Random(rows + cols + count);
+        var table = RandomFloat(random, rows * cols).Select(BFloat16.FromSingle).ToArray();
+        var widened = table.Select(b => b.ToSingle()).ToArray();
+        var ids = Enumerable.Range(0, count).Select(_ => random.Next(rows)).ToArray();
+        var (expected, actual) = (new float[count * cols], new float[count * cols]);
+        Embedding.Forward<float>(widened, ids, cols, expected);
+        Embedding.Forward(table, ids, cols, actual);
+        Assert.Equal(expected, actual);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Embedding.Forward(table, [rows], cols, new float[cols]));
+    }
+
     [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(7, 127, 20)]

@@ -1,6 +1,8 @@
 // AdamWTests.cs: decay applies to matrices only by default (norms too when asked), the correction bias is never touched,
-// a save/load round trip continues bit for bit, and a state file for another model is rejected naming the problems.
+// a save/load round trip continues bit for bit, a state file for another model is rejected naming the problems, and weights
+// loaded inference-only from BF16 files (no F32 masters) are refused saying how to load them for training.
 using SharpSeek.Model;
+using SharpSeek.Model.Checkpoint;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 
@@ -31,6 +33,17 @@ public sealed class AdamWTests
     }
 
     private static float[][] Values(ModelWeights w) => [.. w.Unique.Select(p => p.Value.AsSpan<float>().ToArray())];
+
+    [Fact]
+    public void InferenceOnlyWeights_AreRefused_SayingHowToLoadForTraining()
+    {
+        using var dir = new Data.TempDir();
+        RandomCheckpoint.Write(dir.Path, Repo.Tiny(), CheckpointFormat.BF16, seed: 1);
+        using var mapped = ModelWeights.MapBF16(dir.Path);
+        var e = Assert.Throws<InvalidOperationException>(() => new AdamW(mapped, new AdamWOptions()));
+        Assert.Contains("AdamW needs F32 master weights, but this model was loaded inference-only from BF16 checkpoint files", e.Message, StringComparison.Ordinal);
+        Assert.Contains("new ModelWeights(config) and Load(checkpoint), as training does", e.Message, StringComparison.Ordinal);
+    }
 
     [Theory]
     [InlineData(false)]

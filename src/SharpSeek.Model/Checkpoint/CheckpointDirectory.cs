@@ -2,7 +2,8 @@
 // model.safetensors.index.json (weight_map: name → shard file, shards opened and validated on first use), each file
 // taken from the newest complete checkpoint (CheckpointCommit.Resolve: a committed staging folder a crash left behind
 // counts). ReadWeight turns any stored float tensor into f32, dequantizing E4M3 weights with their weight_scale_inv
-// blocks (deepseek-ai/DeepSeek-V3:inference/kernel.py, weight_dequant); Check compares the stored tensors with the expected inventory. Not here: the safetensors format
+// blocks (deepseek-ai/DeepSeek-V3:inference/kernel.py, weight_dequant); InPlace hands out a stored tensor read in place
+// from its mapped shard (valid while the directory is open); Check compares the stored tensors with the expected inventory. Not here: the safetensors format
 // (SafeTensorsFile.cs), writing (CheckpointWriter.cs, CheckpointCommit.cs), mapping names onto layers, summarizing
 // mismatches (ConfigMismatch.cs). Tested by CheckpointDirectoryTests.
 using System.Runtime.InteropServices;
@@ -62,7 +63,8 @@ public sealed class CheckpointDirectory : IDisposable
     private static CheckpointDirectory OpenNewest(string dir)
     {
         var config = ModelConfig.Load(CheckpointCommit.Resolve(dir, ConfigFile));
-        ModelFootprint.EnsureFits(config, sizeof(float), Path.Combine(dir, ConfigFile));
+        // 2 bytes a weight: the least a load holds (BF16 read in place); a load into F32 masters checks 4 (ModelWeights).
+        ModelFootprint.EnsureFits(config, 2, Path.Combine(dir, ConfigFile));
         var folder = CheckpointCommit.Folder(dir, SingleFile, IndexFile);
         var (single, index) = (Path.Combine(folder, SingleFile), Path.Combine(folder, IndexFile));
         if (File.Exists(single))
@@ -115,6 +117,17 @@ public sealed class CheckpointDirectory : IDisposable
         var scales = new float[scaleInfo.Elements];
         Shard(scaleName).ReadAsSingle(scaleName, scales);
         Fp8Quant.DequantizeWeightBlocks(MemoryMarshal.Cast<byte, Float8E4M3>(file.Bytes(name)), scales, rows, cols, destination);
+    }
+
+    /// <summary>The tensor <paramref name="name"/> read in place from its mapped shard (nothing copied) when the shard stores
+    /// it as <paramref name="dtype"/> with exactly <paramref name="shape"/>, row-major; null when it is stored otherwise (or
+    /// unaligned), for the caller to convert with <see cref="ReadWeight"/>. The shard's header was validated when it was
+    /// opened. Valid until this directory is disposed; reading it afterwards throws <see cref="ObjectDisposedException"/>.</summary>
+    public Tensor? InPlace(string name, DType dtype, ReadOnlySpan<long> shape)
+    {
+        var file = Shard(name);
+        var info = file.Info(name);
+        return info.DType == dtype && shape.SequenceEqual(info.Shape) ? file.InPlace(name) : null;
     }
 
     /// <summary>The codes and <c>_scale_inv</c> block scales of an F8_E4M3 weight (rows, cols) exactly as stored, for runtimes that

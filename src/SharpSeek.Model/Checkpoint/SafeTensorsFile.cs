@@ -2,7 +2,7 @@
 // the data section, which begins right after the header whatever N is), with the whole header validated before any
 // tensor byte is read: the tensors' data_offsets must cover the data section exactly (from 0 to the file's end, no gap,
 // no overlap; zero-length tensors aside), so a wrong N or bytes appended are refused rather than read out of place.
-// Also conversion of float tensors to f32. Not here: FP8 block scales (CheckpointDirectory.ReadWeight), writing
+// Also conversion of float tensors to f32, and tensors read in place from the map (InPlace). Not here: FP8 block scales (CheckpointDirectory.ReadWeight), writing
 // (SafeTensorsWriter.cs), shards. Tested by SafeTensorsFileTests.
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -94,6 +94,16 @@ public sealed class SafeTensorsFile : IDisposable
             throw new NotSupportedException($"{FilePath}: tensor '{name}' holds {length} bytes; one span holds at most {int.MaxValue}");
         }
         return _file.Span(_dataStart + offset, (int)length);
+    }
+
+    /// <summary>The tensor as stored (dtype, shape, row-major), read in place from the map, nothing copied: valid until
+    /// <see cref="Dispose"/>, after which reading it throws <see cref="ObjectDisposedException"/>. Null when its bytes do
+    /// not start at a multiple of its element size (a header the writer did not pad), for a caller to read by copy.</summary>
+    public Tensor? InPlace(string name)
+    {
+        var info = Info(name);
+        var offset = _dataStart + info.Offset; // inside the file: the header's offsets were checked against the data section at Open
+        return offset % info.DType.SizeOf() != 0 ? null : _file.TensorAt(offset, info.DType, new Shape(info.Shape));
     }
 
     /// <summary>Converts a F32/F64/BF16/F16/F8_E4M3/F8_E5M2 tensor to f32 (FP8 codes as they are, no block scale).

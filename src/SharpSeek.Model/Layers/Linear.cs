@@ -3,9 +3,11 @@
 // §2; `deepseek-ai/DeepSeek-V3:inference/model.py`, Linear with bias=False). The weight is the F32 master Parameter (what
 // training differentiates and the optimizer steps) plus its inference view (a Projection): by default the master read in
 // place, so generation sees an optimizer step at once; a BF16 or FP8 view is converted from the master when asked
-// (UseFormat) and stays as it was until asked again. Forward runs the master on the tape; Infer and Apply run the view
-// with gradients off. Not here: which format a model asks for (ModelWeights.UseFormat). Tested through MlaTests,
-// DenseFamilyTests, TransformerTests, InferenceWeightsTests and DenseRunnerTests.
+// (UseFormat) and stays as it was until asked again. A model loaded inference-only from BF16 files has no master: its
+// weight is the file's BF16 tensor, read in place, and its only view is BF16 (ModelWeights.MapBF16). Forward runs the
+// master on the tape; Infer and Apply run the view with gradients off. Not here: which format a model asks for
+// (ModelWeights.UseFormat). Tested through MlaTests, DenseFamilyTests, TransformerTests, InferenceWeightsTests,
+// DenseRunnerTests and MappedWeightsTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
@@ -33,6 +35,10 @@ public sealed class Linear
     public Projection UseFormat(WeightFormat format, bool widen = false)
     {
         var w = Weight.Value;
+        if (w.DType == DType.BF16)
+        {
+            return _view = format == WeightFormat.BF16 ? Projection.Over(w, widen) : throw ModelWeights.NoMasters($"a {format} view of '{Weight.Name}'");
+        }
         return _view = format == WeightFormat.F32 ? Projection.Over(w) : Projection.From(w.AsSpan<float>(), (int)w.Size(0), (int)w.Size(1), format, widen);
     }
 
@@ -41,7 +47,9 @@ public sealed class Linear
         _view = Projection.FromFp8(codes, scaleInv, (int)Weight.Value.Size(0), (int)Weight.Value.Size(1), widen);
 
     /// <summary>x: (..., in) → (..., out), the master on the tape.</summary>
-    public Var Forward(Tape tape, Var x) => Apply(tape, x, Weight, Bias);
+    public Var Forward(Tape tape, Var x) => Weight.Value.DType == DType.BF16
+        ? throw ModelWeights.NoMasters($"the forward on the tape through '{Weight.Name}'")
+        : Apply(tape, x, Weight, Bias);
 
     /// <summary>x: (..., in) → (..., out) through <see cref="View"/>, gradients off (a cached inference step).</summary>
     public Var Infer(Tape tape, Var x)

@@ -1,8 +1,9 @@
 // Projection.cs: the inference view of one Linear weight W (out, in): the F32 master read in place, or a BF16 or
-// block-scaled E4M3 copy converted from it (or FP8 codes and scales taken as a checkpoint stored them), applied as
+// block-scaled E4M3 copy converted from it (or FP8 codes and scales taken as a checkpoint stored them, or BF16 weights
+// read in place from a mapped checkpoint file, which stores a Linear's weight row-major (out, in) as we do), applied as
 // y = x·Wᵀ with the matching GEMM (the low-precision ones widen to f32 while packing; deepseek-ai/DeepSeek-V3:
 // inference/model.py, linear). Not here: which format a model uses (ModelWeights.UseFormat), the bias (Linear).
-// Tested by InferenceWeightsTests.
+// Tested by InferenceWeightsTests and MappedWeightsTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
@@ -32,12 +33,16 @@ public sealed class Projection
 
     public WeightFormat Format { get; }
 
-    /// <summary>Bytes this view reads: the weights in their format plus, for FP8, the block scales (an F32 view's bytes
-    /// are its master's); a kept f32 widening (<see cref="Widened"/>) adds 4 bytes per weight.</summary>
+    /// <summary>True when the view reads its weight tensor in place (<see cref="Over"/>: an F32 master, or BF16 weights a
+    /// mapped checkpoint holds), false for a converted copy.</summary>
+    public bool InPlace => _master.IsValid;
+
+    /// <summary>Bytes this view reads: the weights in their format plus, for FP8, the block scales (an in-place view's bytes
+    /// are its tensor's); a kept f32 widening (<see cref="Widened"/>) adds 4 bytes per weight.</summary>
     public long Bytes => (Format switch
     {
         WeightFormat.F32 => 4L * Rows * Cols,
-        WeightFormat.BF16 => 2L * _bf16!.Length,
+        WeightFormat.BF16 => 2L * Rows * Cols,
         _ => _fp8!.Length + (4L * _scaleInv!.Length),
     }) + (4L * (_widened?.Length ?? 0));
 
@@ -51,11 +56,16 @@ public sealed class Projection
     public ReadOnlySpan<float> Widened => Format == WeightFormat.F32 ? _master.AsSpan<float>()
         : _widened ?? throw new InvalidOperationException($"this {Format} projection keeps no f32 widening; build its view with widen: true");
 
-    /// <summary>An F32 view of <paramref name="weight"/> (out, in): reads the tensor in place, so a change to it is seen at once.</summary>
-    public static Projection Over(Tensor weight)
+    /// <summary>A view of <paramref name="weight"/> (out, in), F32 or BF16, in its own format: reads the tensor in place, so
+    /// a change to it is seen at once. With <paramref name="widen"/> a BF16 view also keeps W widened to f32.</summary>
+    public static Projection Over(Tensor weight, bool widen = false)
     {
-        if (weight.DType != DType.F32 || weight.Rank != 2) { throw new ArgumentException($"an F32 view reads an F32 matrix; got {weight.DType} {weight.Shape}", nameof(weight)); }
-        return new((int)weight.Size(0), (int)weight.Size(1), WeightFormat.F32, weight, null, null, null, widen: false);
+        if (weight.DType is not (DType.F32 or DType.BF16) || weight.Rank != 2)
+        {
+            throw new ArgumentException($"an in-place view reads an F32 or BF16 matrix; got {weight.DType} {weight.Shape}", nameof(weight));
+        }
+        var format = weight.DType == DType.BF16 ? WeightFormat.BF16 : WeightFormat.F32;
+        return new((int)weight.Size(0), (int)weight.Size(1), format, weight, null, null, null, widen);
     }
 
     /// <summary>Converts f32 values w: (rows, cols) into BF16 or FP8 (128×128 block scales from each block's max-abs);
@@ -96,11 +106,14 @@ public sealed class Projection
         switch (Format)
         {
             case WeightFormat.F32: _master.AsSpan<float>().CopyTo(w); break;
-            case WeightFormat.BF16: DTypeConvert.ToSingle(_bf16, w); break;
+            case WeightFormat.BF16: DTypeConvert.ToSingle(Bf16, w); break;
             default: Fp8Quant.DequantizeWeightBlocks(_fp8, _scaleInv, Rows, Cols, w); break;
         }
         return w;
     }
+
+    // A BF16 view's weights: its converted copy, or the BF16 tensor it reads in place.
+    private ReadOnlySpan<BFloat16> Bf16 => _bf16 is not null ? _bf16 : _master.AsSpan<BFloat16>();
 
     /// <summary>y (m, Rows) = [y +] x (m, Cols) · Wᵀ, summed in f32.</summary>
     public void Apply(ReadOnlySpan<float> x, Span<float> y, int m, bool accumulate = false)
@@ -111,7 +124,7 @@ public sealed class Projection
         switch (Format)
         {
             case WeightFormat.F32: Matmul.Gemm<float>(xs, _master.AsSpan<float>(), ys, m, Rows, Cols, transposeB: true, accumulate: accumulate); break;
-            case WeightFormat.BF16: Matmul.GemmBf16Weights(xs, _bf16, ys, m, Rows, Cols, accumulate); break;
+            case WeightFormat.BF16: Matmul.GemmBf16Weights(xs, Bf16, ys, m, Rows, Cols, accumulate); break;
             default: Matmul.GemmFp8Weights(xs, _fp8, _scaleInv, ys, m, Rows, Cols, accumulate, _noNaNCodes); break;
         }
     }

@@ -1,5 +1,6 @@
-// Embedding.cs: token embedding lookup y[n] = table[ids[n]] and its backward, a deterministic scatter-add of dy into dTable.
-// Ids outside the vocabulary throw naming the id and the vocabulary size. Not here: the gather/scatter loops (GatherRows.cs,
+// Embedding.cs: token embedding lookup y[n] = table[ids[n]] and its backward, a deterministic scatter-add of dy into dTable;
+// also the lookup in a BF16 table (a checkpoint's, read in place), each row widened to f32 as it is gathered. Ids outside
+// the vocabulary throw naming the id and the vocabulary size. Not here: the gather/scatter loops (GatherRows.cs,
 // ScatterAddRows.cs). Tested by GatherScatterTests.
 using System.Numerics;
 
@@ -13,6 +14,14 @@ public static unsafe class Embedding
     {
         CheckIds(ids, ScatterAddRows.CheckRows(nameof(table), table.Length, dim));
         GatherRows.Forward(table, ids, dim, y);
+    }
+
+    // table: (V, D) BF16  ids: (N)  y: (N, D) f32, y[n] = (float)table[ids[n]] (exact: BF16 is the top half of an f32)
+    public static void Forward(ReadOnlySpan<BFloat16> table, ReadOnlySpan<int> ids, int dim, Span<float> y)
+    {
+        CheckIds(ids, ScatterAddRows.CheckRows(nameof(table), table.Length, dim));
+        RowLoop.CheckMatrix(nameof(y), ids.Length, dim, y.Length);
+        for (var n = 0; n < ids.Length; n++) { DTypeConvert.ToSingle(table.Slice(ids[n] * dim, dim), y.Slice(n * dim, dim)); }
     }
 
     // forward: y[n] = table[ids[n]]  ⇒  dTable[ids[n]] += dy[n] (accumulated, in token order per column block)

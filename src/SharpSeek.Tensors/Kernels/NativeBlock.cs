@@ -1,4 +1,6 @@
-// NativeBlock.cs: one 64-byte-aligned native allocation and typed spans over it. The only owner of native memory. Tested by ArenaTests.
+// NativeBlock.cs: one 64-byte-aligned native allocation and typed spans over it. The only owner of native memory; a
+// borrowed block is a window of memory another owner holds (a MappedFile's map), never freed here and unusable once its
+// owner drops it. Tested by ArenaTests and SafeTensorsFileTests.
 using System.Runtime.InteropServices;
 
 namespace SharpSeek.Tensors.Kernels;
@@ -8,6 +10,7 @@ public sealed unsafe class NativeBlock : IDisposable
 {
     public const int Alignment = 64;
 
+    private readonly bool _owned = true;
     private void* _pointer;
 
     /// <summary>A block of <paramref name="byteLength"/> bytes, zeroed unless <paramref name="clear"/> is false (an owner
@@ -19,6 +22,14 @@ public sealed unsafe class NativeBlock : IDisposable
         ByteLength = byteLength;
         _pointer = NativeMemory.AlignedAlloc((nuint)Math.Max(byteLength, Alignment), Alignment);
         if (clear) { NativeMemory.Clear(_pointer, (nuint)Math.Max(byteLength, Alignment)); }
+    }
+
+    // A window of memory someone else owns; Dispose only stops handing out spans over it.
+    private NativeBlock(void* pointer, long byteLength)
+    {
+        _pointer = pointer;
+        ByteLength = byteLength;
+        _owned = false;
     }
 
     public long ByteLength { get; }
@@ -43,11 +54,15 @@ public sealed unsafe class NativeBlock : IDisposable
         return new Span<T>((byte*)_pointer + byteOffset, (int)length);
     }
 
+    /// <summary>A block over <paramref name="byteLength"/> bytes at <paramref name="pointer"/> that the caller owns and keeps
+    /// alive until it disposes this block (which frees nothing); the caller has checked the range.</summary>
+    internal static NativeBlock Borrow(byte* pointer, long byteLength) => new(pointer, byteLength);
+
     public void Dispose()
     {
         if (_pointer != null)
         {
-            NativeMemory.AlignedFree(_pointer);
+            if (_owned) { NativeMemory.AlignedFree(_pointer); }
             _pointer = null;
         }
     }

@@ -8,19 +8,23 @@ namespace SharpSeek.Tensors.Ops;
 
 public static class EmbeddingOp
 {
-    /// <summary>y[..., :] = table[ids[...], :]; table: (V, D), ids: I32 of any shape; y: (ids..., D).</summary>
+    /// <summary>y[..., :] = table[ids[...], :]; table: (V, D), ids: I32 of any shape; y: (ids..., D). A BF16 table (read
+    /// in place for inference) gives f32 rows and no gradient.</summary>
     public static Var Apply(Tape tape, Var table, Tensor ids)
     {
         var tv = tape.Value(table);
-        Expect.FloatingPoint(tv, "embedding", "table");
+        var bf16 = tv.DType == DType.BF16;
+        if (!bf16) { Expect.FloatingPoint(tv, "embedding", "table"); }
         Expect.Int32(ids, "embedding", "ids");
         if (tv.Rank != 2) { throw new ArgumentException($"embedding: table must be (V, D); got {tv.Shape}"); }
+        if (bf16 && tape.ShouldRecord(table)) { throw new ArgumentException("embedding: a BF16 table is read-only (inference); a gradient needs an F32 table"); }
         var dim = (int)tv.Size(1);
         Span<long> dims = stackalloc long[ids.Rank + 1];
         for (var i = 0; i < ids.Rank; i++) { dims[i] = ids.Size(i); }
         dims[^1] = dim;
-        var y = tape.Arena.Allocate(tv.DType, new Shape(dims));
-        if (y.DType == DType.F64) { Embedding.Forward<double>(tv.AsSpan<double>(), ids.AsSpan<int>(), dim, y.AsSpan<double>()); }
+        var y = tape.Arena.Allocate(bf16 ? DType.F32 : tv.DType, new Shape(dims));
+        if (bf16) { Embedding.Forward(tv.AsSpan<BFloat16>(), ids.AsSpan<int>(), dim, y.AsSpan<float>()); }
+        else if (y.DType == DType.F64) { Embedding.Forward<double>(tv.AsSpan<double>(), ids.AsSpan<int>(), dim, y.AsSpan<double>()); }
         else { Embedding.Forward<float>(tv.AsSpan<float>(), ids.AsSpan<int>(), dim, y.AsSpan<float>()); }
         return Expect.Record(tape, y, new Node(OpKind.Embedding, default, table) { Saved0 = ids, I0 = dim }, tape.ShouldRecord(table));
     }
