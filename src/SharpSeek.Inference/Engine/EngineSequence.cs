@@ -1,9 +1,9 @@
 // EngineSequence.cs: one request's state inside BatchEngine: its slot, prefill progress, the token waiting to be fed,
 // its MTP speculation state, its sampler, detokenizer and stop matcher, and the channel its updates go out on. Accept
 // takes each new token with the logits row it was picked from (for its log-probs, when asked) and applies the stop
-// rules; Flush writes the step's update. Only the engine thread touches it, except
-// Cancel. Not here: scheduling and the model (BatchEngine), the speculation protocol (MtpSpeculation).
-// Tested by BatchEngineTests.
+// rules; Flush writes the step's update. Only the engine thread touches it, except Cancel. Not here: scheduling and
+// the model (BatchEngine), the speculation protocol (MtpSpeculation).
+// Tested by BatchEngineTests and EngineLogProbsTests.
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;

@@ -1,8 +1,9 @@
 // IGenerationEngine.cs: the seam between the decoding engine and its front ends (the HTTP server, SharpSeekChatClient,
 // `sharpseek chat`): a request of prompt ids and sampling settings goes in, a stream of token/text updates comes out.
 // Implementations own the model, the KV cache and the batching; front ends own templates, reasoning split and wire
-// formats. Not here: the implementation (BatchEngine), tokenization. Tested through BatchEngineTests and,
-// over the test double ScriptedEngine, ChatGenerationTests, SharpSeekChatClientTests, ConsoleChatTests and ServerRawTests.
+// formats. Not here: the implementation (BatchEngine), tokenization. Tested through BatchEngineTests, EngineLogProbsTests
+// and, over the test double ScriptedEngine, ChatGenerationTests, SharpSeekChatClientTests, ConsoleChatTests,
+// ServerRawTests and ServerLogProbsTests.
 namespace SharpSeek.Inference.Engine;
 
 /// <summary>What one generation asks for. The prompt is already templated and tokenized.</summary>
