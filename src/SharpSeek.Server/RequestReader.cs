@@ -72,14 +72,15 @@ internal static class RequestReader
         var prompt = Get(root, "prompt");
         if (prompt is { ValueKind: JsonValueKind.Array } one && one.GetArrayLength() == 1 && one[0].ValueKind != JsonValueKind.Number) { prompt = one[0]; }
         var logProbs = (int?)Integer(root, "logprobs", 0, GenerationRequest.MaxTopLogProbs);
-        return prompt switch
+        var parsed = prompt switch
         {
             { ValueKind: JsonValueKind.String } s => Common(root, null, s.GetString()!, null),
             { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() > 0 && a.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number) =>
                 Common(root, null, null, [.. a.EnumerateArray().Select(e => e.TryGetInt32(out var id) && id >= 0 ? id
                     : throw ApiException.BadRequest($"'prompt' token ids must be non-negative integers; got {Show(e)}", "prompt"))]),
             _ => throw ApiException.BadRequest("'prompt' must be a string or a non-empty array of token ids (one prompt per request)", "prompt"),
-        } with { LogProbs = logProbs is not null, TopLogProbs = logProbs ?? 0 };
+        };
+        return parsed with { LogProbs = logProbs is not null, TopLogProbs = logProbs ?? 0 };
     }
 
     private static ParsedRequest Common(JsonElement root, IReadOnlyList<ChatTurn>? turns, string? text, int[]? ids)
