@@ -1,7 +1,9 @@
 // Endpoints.cs: the handlers of /v1/chat/completions, /v1/completions, /v1/models, /health and /metrics. A request
 // with n choices runs n engine generations at once; streaming waits for each choice's first step before sending
 // headers (so queue-full and prompt errors keep their status), then merges the choices' deltas into one SSE stream.
-// A prompt text too many bytes to fit the context is refused before it is tokenized. Not here: request parsing
+// A prompt text too many bytes to fit the context is refused before it is tokenized. Log-probs, when asked, cover every
+// generated token in order (reasoning, think tags, stop and end-of-sequence tokens included); a stream's chunk carries
+// those of the engine update it came from, even when that update's text is held back. Not here: request parsing
 // (RequestReader.cs), error envelopes and auth (SharpSeekServer.cs). Tested by ServerRawTests, ServerSdkTests and
 // ServerHostileTests.
 using System.Runtime.CompilerServices;
@@ -21,6 +23,7 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
 {
     private readonly long _started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     private readonly int _bytesPerToken = BytesPerToken(tokenizer);
+    private readonly LogProbsWire _logProbs = new(tokenizer);
 
     public async Task ChatAsync(HttpContext context)
     {
@@ -37,8 +40,8 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
             return;
         }
         var replies = await CollectAsync(choices, context.RequestAborted);
-        var message = replies.Select((r, i) => new ChatChoice(i,
-            new ChatMessageOut("assistant", r.Content, r.Reasoning.Length > 0 ? r.Reasoning : null), Finish(r.Finish)!)).ToList();
+        var message = replies.Select((r, i) => new ChatChoice(i, new ChatMessageOut("assistant", r.Content, r.Reasoning.Length > 0 ? r.Reasoning : null),
+            Finish(r.Finish)!, r.LogProbs is { } lp ? _logProbs.Chat(lp) : null)).ToList();
         await WriteJsonAsync(context, new ChatCompletion(id, created, modelId, message, Usage(replies)));
     }
 
@@ -58,12 +61,18 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
         var choices = Choices(request, ids, (r, ct) => Plain(() => engine.GenerateAsync(r, ct), ct));
         if (request.Stream)
         {
-            await StreamAsync(context, request, choices, (i, d) => d is null ? null : new TextCompletion(id, created, modelId, [new TextChoice(i, d.Content, Finish(d.Finish))], null),
+            var offsets = new int[request.N];                                                   // text_offset runs on across a choice's chunks
+            await StreamAsync(context, request, choices, (i, d) => d is null ? null : new TextCompletion(id, created, modelId,
+                [new TextChoice(i, d.Content, Finish(d.Finish), d.LogProbs is { } lp ? _logProbs.Text(lp, ref offsets[i]) : null)], null),
                 u => new TextCompletion(id, created, modelId, [], u));
             return;
         }
         var replies = await CollectAsync(choices, context.RequestAborted);
-        var texts = replies.Select((r, i) => new TextChoice(i, r.Content, Finish(r.Finish))).ToList();
+        var texts = replies.Select((r, i) =>
+        {
+            var start = 0;
+            return new TextChoice(i, r.Content, Finish(r.Finish), r.LogProbs is { } lp ? _logProbs.Text(lp, ref start) : null);
+        }).ToList();
         await WriteJsonAsync(context, new TextCompletion(id, created, modelId, texts, Usage(replies)));
     }
 
@@ -136,6 +145,8 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
             MaxNewTokens = request.MaxTokens is { } m ? Math.Min(m, contextLength - ids.Length) : contextLength - ids.Length,
             StopStrings = request.Stop,
             Speculative = speculative,
+            LogProbs = request.LogProbs,
+            TopLogProbs = request.TopLogProbs,
         }, ct)))];
 
     // The engine call happens at the first read, as for chat, so a choice that is never read never queues a generation.
@@ -143,14 +154,15 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
     {
         await foreach (var u in start().WithCancellation(cancellationToken))
         {
-            yield return new ChatDelta("", u.Text, u.Finish, u.PromptTokens, u.CompletionTokens, 0);
+            yield return new ChatDelta("", u.Text, u.Finish, u.PromptTokens, u.CompletionTokens, 0, u.LogProbs);
         }
     }
 
-    private static ChatChunkChoice Chunk(int index, ChatDelta? d) => d switch
+    private ChatChunkChoice Chunk(int index, ChatDelta? d) => d switch
     {
         null => new ChatChunkChoice(index, new ChatDeltaOut("assistant", "", null), null),
-        _ => new ChatChunkChoice(index, new ChatDeltaOut(null, d.Content.Length > 0 ? d.Content : null, d.Reasoning.Length > 0 ? d.Reasoning : null), Finish(d.Finish)),
+        _ => new ChatChunkChoice(index, new ChatDeltaOut(null, d.Content.Length > 0 ? d.Content : null, d.Reasoning.Length > 0 ? d.Reasoning : null), Finish(d.Finish),
+            d.LogProbs is { } lp ? _logProbs.Chat(lp) : null),
     };
 
     private static string? Finish(FinishReason? finish) => finish switch
@@ -203,10 +215,11 @@ internal sealed class Endpoints(IGenerationEngine engine, ByteLevelBpe tokenizer
                 await foreach (var (index, delta) in channel.Reader.ReadAllAsync(aborted))
                 {
                     var text = delta with { Finish = null };
-                    if (delta.Reasoning.Length + delta.Content.Length > 0 && chunk(index, text) is { } c) { await sse.WriteAsync(c, aborted); }
+                    var any = delta.Reasoning.Length + delta.Content.Length > 0 || delta.LogProbs is { Count: > 0 };
+                    if (any && chunk(index, text) is { } c) { await sse.WriteAsync(c, aborted); }
                     if (delta.Finish is null) { continue; }
                     finals[index] = delta;
-                    if (chunk(index, delta with { Reasoning = "", Content = "" }) is { } f) { await sse.WriteAsync(f, aborted); }
+                    if (chunk(index, delta with { Reasoning = "", Content = "", LogProbs = null }) is { } f) { await sse.WriteAsync(f, aborted); }
                 }
                 if (Array.IndexOf(finals, null) is var open and >= 0) { throw new InvalidOperationException($"choice {open} ended without a finish reason"); }
                 var usage = Usage(finals);

@@ -38,6 +38,21 @@ internal sealed record ChatCompletionChunk(string Id, long Created, string Model
 
 internal sealed record TextChoice(int Index, string Text, string? FinishReason, object? Logprobs = null);
 
+/// <summary>A chat choice's logprobs: one entry per generated token; refusal is always null (no refusals here).</summary>
+internal sealed record ChatLogprobs(IReadOnlyList<ChatTokenLogprob> Content)
+{
+    public object? Refusal { get; }
+}
+
+/// <summary>bytes: the token's UTF-8 bytes as integers (a byte[] would be written as base64).</summary>
+internal sealed record ChatTokenLogprob(string Token, double Logprob, int[] Bytes, IReadOnlyList<ChatTopLogprob> TopLogprobs);
+
+internal sealed record ChatTopLogprob(string Token, double Logprob, int[] Bytes);
+
+/// <summary>The legacy completions shape: parallel lists per token, top_logprobs a {token: logprob} map per token.</summary>
+internal sealed record TextLogprobs(IReadOnlyList<string> Tokens, IReadOnlyList<double> TokenLogprobs,
+    IReadOnlyList<Dictionary<string, double>> TopLogprobs, IReadOnlyList<int> TextOffset);
+
 internal sealed record TextCompletion(string Id, long Created, string Model, IReadOnlyList<TextChoice> Choices, Usage? Usage)
 {
     public string Object { get; } = "text_completion";

@@ -1,9 +1,10 @@
 // RequestReader.cs: reads OpenAI chat and completions request bodies leniently (unknown fields are ignored, null means
 // absent) and strictly where it matters: a field of the wrong type or out of range is a 400 that names the field, so
 // is a string that is not Unicode text (bytes that are not UTF-8, an unpaired surrogate escape such as "\ud800"),
-// and features the server does not have (tools, functions, response_format other than text, logprobs) are refused
-// rather than ignored. Not here: prompt building (ChatPrompt), generation. Tested by ServerRawTests and
-// ServerHostileTests.
+// and features the server does not have (tools, functions, response_format other than text) are refused rather than
+// ignored. Log-probs: chat's logprobs (bool) and top_logprobs (0..20, more than 0 only with logprobs), completions'
+// logprobs (an integer, 0..20 where OpenAI's legacy API allows 5). Not here: prompt building (ChatPrompt), generation.
+// Tested by ServerRawTests, ServerHostileTests and ServerLogProbsTests.
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -16,7 +17,7 @@ namespace SharpSeek.Server;
 
 /// <summary>What a chat or completions request asks for; exactly one of Messages, PromptText and PromptIds is set.</summary>
 internal sealed record ParsedRequest(IReadOnlyList<ChatTurn>? Messages, string? PromptText, int[]? PromptIds, int N, bool Stream,
-    bool IncludeUsage, SamplingParameters Sampling, int? MaxTokens, IReadOnlyList<string> Stop);
+    bool IncludeUsage, SamplingParameters Sampling, int? MaxTokens, IReadOnlyList<string> Stop, bool LogProbs = false, int TopLogProbs = 0);
 
 internal static class RequestReader
 {
@@ -58,7 +59,10 @@ internal static class RequestReader
             var reasoning = Text(Get(m, "reasoning_content") ?? Get(m, "reasoning"), $"{at}.reasoning_content");
             turns.Add(new ChatTurn(role == "developer" ? "system" : role, Text(Get(m, "content"), $"{at}.content") ?? "", reasoning));
         }
-        return Common(root, turns, null, null);
+        var logProbs = Bool(root, "logprobs") ?? false;
+        var top = (int)(Integer(root, "top_logprobs", 0, GenerationRequest.MaxTopLogProbs) ?? 0);
+        if (top > 0 && !logProbs) { throw ApiException.BadRequest($"'top_logprobs' needs 'logprobs': true; got top_logprobs {top} without it", "top_logprobs"); }
+        return Common(root, turns, null, null) with { LogProbs = logProbs, TopLogProbs = top };
     }
 
     public static ParsedRequest ReadCompletion(JsonElement root, string modelId)
@@ -67,6 +71,7 @@ internal static class RequestReader
         CheckUnsupported(root);
         var prompt = Get(root, "prompt");
         if (prompt is { ValueKind: JsonValueKind.Array } one && one.GetArrayLength() == 1 && one[0].ValueKind != JsonValueKind.Number) { prompt = one[0]; }
+        var logProbs = (int?)Integer(root, "logprobs", 0, GenerationRequest.MaxTopLogProbs);
         return prompt switch
         {
             { ValueKind: JsonValueKind.String } s => Common(root, null, s.GetString()!, null),
@@ -74,7 +79,7 @@ internal static class RequestReader
                 Common(root, null, null, [.. a.EnumerateArray().Select(e => e.TryGetInt32(out var id) && id >= 0 ? id
                     : throw ApiException.BadRequest($"'prompt' token ids must be non-negative integers; got {Show(e)}", "prompt"))]),
             _ => throw ApiException.BadRequest("'prompt' must be a string or a non-empty array of token ids (one prompt per request)", "prompt"),
-        };
+        } with { LogProbs = logProbs is not null, TopLogProbs = logProbs ?? 0 };
     }
 
     private static ParsedRequest Common(JsonElement root, IReadOnlyList<ChatTurn>? turns, string? text, int[]? ids)
@@ -95,7 +100,6 @@ internal static class RequestReader
         var n = (int)(Integer(root, "n", 1, MaxChoices) ?? 1);
         var stream = Bool(root, "stream") ?? false;
         var includeUsage = Get(root, "stream_options") is { ValueKind: JsonValueKind.Object } so && (Bool(so, "include_usage", "stream_options.include_usage") ?? false);
-        if (Bool(root, "logprobs") == true) { throw ApiException.Unsupported("'logprobs' is not supported yet by this server; leave it out or send false", "logprobs"); }
         return new ParsedRequest(turns, text, ids, n, stream, includeUsage, sampling, (int?)maxTokens, Stops(root));
     }
 

@@ -21,7 +21,7 @@ public sealed class ServerEngineTests
     private const int Context = 128;
     private const int NewTokens = 10;
 
-    private static (ModelConfig Config, InferenceWeights Weights) TinyModel()
+    internal static (ModelConfig Config, InferenceWeights Weights) TinyModel()
     {
         var config = RuntimeFixture.Config() with { VocabSize = ChatTestData.Tokenizer.VocabSize };
         var model = RuntimeFixture.Weights(config, seed: 5); // not disposed: the runtime reads these weights in place

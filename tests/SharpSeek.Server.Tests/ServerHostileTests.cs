@@ -268,7 +268,6 @@ public sealed class ServerHostileTests
     [InlineData("""{"function_call":{"name":"f"}}""", "function_call")]
     [InlineData("""{"response_format":{"type":"json_object"}}""", "response_format")]
     [InlineData("""{"response_format":{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object"}}}}""", "response_format")]
-    [InlineData("""{"logprobs":true}""", "logprobs")]
     public async Task UnsupportedFeature_400_NamesIt(string extra, string param)
     {
         using var engine = LiveServer.R1Engine();

@@ -9,7 +9,7 @@ namespace SharpSeek.Server.Tests;
 
 public sealed class ServerRawTests
 {
-    private static async Task<List<string>> EventsAsync(HttpResponseMessage response)
+    internal static async Task<List<string>> EventsAsync(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
@@ -21,7 +21,7 @@ public sealed class ServerRawTests
         return [.. events.Select(e => e["data: ".Length..])];
     }
 
-    private static async Task<JsonElement> ErrorAsync(HttpResponseMessage response, HttpStatusCode status)
+    internal static async Task<JsonElement> ErrorAsync(HttpResponseMessage response, HttpStatusCode status)
     {
         Assert.Equal(status, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);

@@ -28,7 +28,7 @@ public static class ChatGeneration
                 content += c;
             }
             if (reasoning.Length > 0 && content.Length == 0) { reasoningTokens += update.Tokens.Count; }
-            yield return new ChatDelta(reasoning, content, update.Finish, update.PromptTokens, update.CompletionTokens, reasoningTokens);
+            yield return new ChatDelta(reasoning, content, update.Finish, update.PromptTokens, update.CompletionTokens, reasoningTokens, update.LogProbs);
         }
     }
 
@@ -36,20 +36,22 @@ public static class ChatGeneration
     public static Task<ChatDelta> CompleteAsync(IGenerationEngine engine, GenerationRequest request, bool startsInReasoning,
         CancellationToken cancellationToken = default) => CollectAsync(StreamAsync(engine, request, startsInReasoning, cancellationToken));
 
-    /// <summary>Joins a stream of deltas into one: texts concatenated, finish and counts from the last.</summary>
+    /// <summary>Joins a stream of deltas into one: texts and log-probs concatenated, finish and counts from the last.</summary>
     public static async Task<ChatDelta> CollectAsync(IAsyncEnumerable<ChatDelta> deltas)
     {
         ArgumentNullException.ThrowIfNull(deltas);
         var reasoning = new StringBuilder();
         var content = new StringBuilder();
+        List<TokenLogProbs>? logProbs = null;
         ChatDelta? last = null;
         await foreach (var delta in deltas)
         {
             reasoning.Append(delta.Reasoning);
             content.Append(delta.Content);
+            if (delta.LogProbs is { } lp) { (logProbs ??= []).AddRange(lp); }
             last = delta;
         }
         if (last?.Finish is null) { throw new InvalidOperationException("the engine ended the generation without a finish reason"); }
-        return last with { Reasoning = reasoning.ToString(), Content = content.ToString() };
+        return last with { Reasoning = reasoning.ToString(), Content = content.ToString(), LogProbs = logProbs };
     }
 }

@@ -2,7 +2,9 @@
 // engine thread owns the runner and the KV cache and, each iteration: admits queued requests into free slots; runs one
 // batched MTP draft step for the speculating sequences; runs ONE ragged main step holding the prefill chunks of new
 // sequences (at most PrefillChunk prompt tokens each, so decodes keep flowing), 1-token decode chunks and 2-token
-// [token, draft] verify chunks; then samples, detokenizes, applies the stop rules and streams one update per sequence.
+// [token, draft] verify chunks; then samples, takes log-probs when asked (from the step's row as the model gave it: for
+// a speculated token the main model's row at its position), detokenizes, applies the stop rules and streams one update
+// per sequence.
 // A finished or cancelled sequence frees its slot at once, so a queued request takes it on the next iteration.
 // Speculation is MtpSpeculation's protocol, the one SpeculativeDecoder runs, and is greedy-only (temperature 0, no
 // penalties); other requests that ask for it decode normally. Sampling is the same Sampler call SpeculativeDecoder
@@ -206,6 +208,11 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         {
             if (string.IsNullOrEmpty(stop)) { throw new ArgumentException("stop strings must be non-empty", nameof(request)); }
         }
+        if (request.TopLogProbs is < 0 or > GenerationRequest.MaxTopLogProbs || request.TopLogProbs > vocab)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.TopLogProbs, $"top_logprobs must be in [0, {Math.Min(GenerationRequest.MaxTopLogProbs, vocab)}]; got {request.TopLogProbs}");
+        }
+        if (request.TopLogProbs > 0 && !request.LogProbs) { throw new ArgumentException("top_logprobs needs logprobs; set LogProbs too", nameof(request)); }
         if (request.Speculative && _runner.Weights.Model.Mtp.Count == 0)
         {
             throw new ArgumentException("speculative decoding needs an MTP module; this model has none (num_nextn_predict_layers is 0)", nameof(request));
@@ -357,20 +364,21 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
             if (s.Prefilling) { return false; }
             var first = Sample(s, step.LastLogits(chunk));
             s.Mtp?.Prefilled(s.Prompt, first);
-            s.Accept(first);
+            s.Accept(first, step.LastLogits(chunk));
             return false;
         }
         if (s.Mtp is not { Draft: >= 0 } mtp)
         {
             var next = Sample(s, step.LastLogits(chunk));
             s.Mtp?.Stepped(next, step.Hidden(chunk, 0));
-            s.Accept(next);
+            s.Accept(next, step.LastLogits(chunk));
             return false;
         }
         return mtp.Verify(step, chunk, _cache, s.Slot, s.AcceptToken);
     }
 
-    // SpeculativeDecoder.Sample makes the same call: a copy of the row (penalties change it in place) and the ids so far.
+    // SpeculativeDecoder.Sample makes the same call: a copy of the row (penalties change it in place) and the ids so far;
+    // the step's row itself stays as the model gave it, for the log-probs Accept computes.
     private int Sample(EngineSequence s, ReadOnlySpan<float> logits)
     {
         logits.CopyTo(_logits);

@@ -1,8 +1,10 @@
 // EngineSequence.cs: one request's state inside BatchEngine: its slot, prefill progress, the token waiting to be fed,
 // its MTP speculation state, its sampler, detokenizer and stop matcher, and the channel its updates go out on. Accept
-// applies the stop rules to each new token; Flush writes the step's update. Only the engine thread touches it, except
-// Cancel. Not here: scheduling and the model (BatchEngine), the speculation protocol (MtpSpeculation).
-// Tested by BatchEngineTests.
+// takes each new token with the logits row it was picked from (for its log-probs, when asked) and applies the stop
+// rules; Flush writes the step's update. Only the engine thread touches it, except Cancel. Not here: scheduling and
+// the model (BatchEngine), the speculation protocol (MtpSpeculation).
+// Tested by BatchEngineTests and EngineLogProbsTests.
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using SharpSeek.Inference.Runtime;
@@ -19,6 +21,8 @@ internal sealed class EngineSequence
     private readonly int _maxNew;
     private readonly List<int> _stepTokens = [];
     private readonly StringBuilder _stepText = new();
+    private readonly List<TokenLogProbs> _stepLogProbs = [];
+    private readonly List<TokenLogProb> _stepTop = [];
     private volatile bool _cancelled;
 
     public EngineSequence(GenerationRequest request, ByteLevelBpe? tokenizer, int? eos, int maxContext)
@@ -46,7 +50,7 @@ internal sealed class EngineSequence
     public MtpSpeculation? Mtp { get; }
 
     /// <summary><see cref="Accept"/> as one delegate for <see cref="MtpSpeculation.Verify"/>, made once.</summary>
-    public Func<int, bool> AcceptToken { get; }
+    public TokenSink AcceptToken { get; }
 
     public Channel<GenerationUpdate> Updates { get; } = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
@@ -80,9 +84,18 @@ internal sealed class EngineSequence
         OnCancel?.Invoke();
     }
 
-    /// <summary>Takes a new token; returns true when the generation is over (stop token, stop string, length).</summary>
-    public bool Accept(int token)
+    /// <summary>Takes a new token and the logits row (V) it was picked from; returns true when the generation is over
+    /// (stop token, stop string, length).</summary>
+    public bool Accept(int token, ReadOnlySpan<float> logits)
     {
+        if (Request.LogProbs)
+        {
+            // The alternatives go straight into the step's list; Flush cuts them into one array for the update.
+            var (at, n) = (_stepTop.Count, Request.TopLogProbs);
+            CollectionsMarshal.SetCount(_stepTop, at + n);
+            var logProb = Sampler.LogProbs(logits, token, CollectionsMarshal.AsSpan(_stepTop).Slice(at, n));
+            _stepLogProbs.Add(new TokenLogProbs(token, logProb, default));
+        }
         Generated.Add(token);
         _stepTokens.Add(token);
         Next = token;
@@ -107,10 +120,21 @@ internal sealed class EngineSequence
             Finish = Finish,
             PromptTokens = Prompt.Length,
             CompletionTokens = Generated.Count,
+            LogProbs = Request.LogProbs ? StepLogProbs() : null,
         });
         _stepTokens.Clear();
         _stepText.Clear();
         if (Finish is not null) { Updates.Writer.TryComplete(); }
+    }
+
+    private TokenLogProbs[] StepLogProbs()
+    {
+        var (top, n) = (_stepTop.ToArray(), Request.TopLogProbs);
+        var entries = new TokenLogProbs[_stepLogProbs.Count];
+        for (var i = 0; i < entries.Length; i++) { entries[i] = _stepLogProbs[i] with { Top = top.AsMemory(i * n, n) }; }
+        _stepLogProbs.Clear();
+        _stepTop.Clear();
+        return entries;
     }
 
     public FinishReason? Finish { get; private set; }

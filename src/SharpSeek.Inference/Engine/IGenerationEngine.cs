@@ -1,8 +1,9 @@
 // IGenerationEngine.cs: the seam between the decoding engine and its front ends (the HTTP server, SharpSeekChatClient,
 // `sharpseek chat`): a request of prompt ids and sampling settings goes in, a stream of token/text updates comes out.
 // Implementations own the model, the KV cache and the batching; front ends own templates, reasoning split and wire
-// formats. Not here: the implementation (BatchEngine), tokenization. Tested through BatchEngineTests and,
-// over the test double ScriptedEngine, ChatGenerationTests, SharpSeekChatClientTests, ConsoleChatTests and ServerRawTests.
+// formats. Not here: the implementation (BatchEngine), tokenization. Tested through BatchEngineTests, EngineLogProbsTests
+// and, over the test double ScriptedEngine, ChatGenerationTests, SharpSeekChatClientTests, ConsoleChatTests,
+// ServerRawTests and ServerLogProbsTests.
 namespace SharpSeek.Inference.Engine;
 
 /// <summary>What one generation asks for. The prompt is already templated and tokenized.</summary>
@@ -24,6 +25,18 @@ public sealed record GenerationRequest
 
     /// <summary>Draft with the MTP module and verify with the main model (greedy output is unchanged).</summary>
     public bool Speculative { get; init; }
+
+    /// <summary>The most alternatives <see cref="TopLogProbs"/> may ask for (OpenAI's limit for chat).</summary>
+    public const int MaxTopLogProbs = 20;
+
+    /// <summary>Give every generated token's log-probability in <see cref="GenerationUpdate.LogProbs"/>: the log-softmax
+    /// of the model's logits divided by the temperature (1 for greedy), before penalties and top-k/top-p/min-p
+    /// (<see cref="Text.Sampler.LogProbs"/>). With speculation, an accepted token's is the main model's at its position.</summary>
+    public bool LogProbs { get; init; }
+
+    /// <summary>Also the n most likely tokens at each position, 0..<see cref="MaxTopLogProbs"/>; more than 0 needs
+    /// <see cref="LogProbs"/>.</summary>
+    public int TopLogProbs { get; init; }
 }
 
 /// <summary>Sampler settings, OpenAI/llama.cpp names. Temperature 0 is greedy.</summary>
@@ -81,7 +94,19 @@ public sealed record GenerationUpdate
 
     /// <summary>Tokens generated so far, this update's included.</summary>
     public int CompletionTokens { get; init; }
+
+    /// <summary>One entry per token of <see cref="Tokens"/>, in order (stop and end-of-sequence tokens included), when
+    /// the request asked for <see cref="GenerationRequest.LogProbs"/>; null otherwise.</summary>
+    public IReadOnlyList<TokenLogProbs>? LogProbs { get; init; }
 }
+
+/// <summary>A token id and its log-probability under the policy at one position (<see cref="Text.Sampler.LogProbs"/>).</summary>
+public readonly record struct TokenLogProb(int Token, double LogProb);
+
+/// <summary>A generated token, its log-probability, and the <see cref="GenerationRequest.TopLogProbs"/> most likely tokens
+/// at its position with theirs, most likely first (ties to the lower id). <see cref="Top"/> is a slice of one array
+/// per update, so asking for alternatives adds no object per token.</summary>
+public readonly record struct TokenLogProbs(int Token, double LogProb, ReadOnlyMemory<TokenLogProb> Top);
 
 /// <summary>Counters for /metrics and the benchmarks; totals since the engine started.</summary>
 public sealed record EngineMetrics

@@ -14,6 +14,10 @@ using SharpSeek.Inference.Text;
 
 namespace SharpSeek.Inference.Runtime;
 
+/// <summary>Takes a new token and the main model's logits row (V) it was picked from; returns true when the generation
+/// ends at it.</summary>
+internal delegate bool TokenSink(int token, ReadOnlySpan<float> logits);
+
 /// <summary>One sequence's MTP speculation state and the protocol's steps. Not thread-safe (one per sequence).</summary>
 internal sealed class MtpSpeculation
 {
@@ -72,11 +76,11 @@ internal sealed class MtpSpeculation
 
     /// <summary>
     /// Settles the draft against the main step's rows for the verify chunk (<paramref name="step"/> with every row's
-    /// logits). <paramref name="emit"/> takes each new token in order and returns true when the generation ends at it:
-    /// rejected, it gets row 0's argmax; accepted, it gets the draft and, unless that ended the generation, row 1's argmax.
-    /// Returns whether the draft was accepted.
+    /// logits). <paramref name="emit"/> takes each new token in order, with the row it was picked from, and returns true
+    /// when the generation ends at it: rejected, it gets row 0's argmax; accepted, it gets the draft (picked by row 0 too)
+    /// and, unless that ended the generation, row 1's argmax. Returns whether the draft was accepted.
     /// </summary>
-    public bool Verify(StepResult step, int chunk, KvCache cache, int slot, Func<int, bool> emit)
+    public bool Verify(StepResult step, int chunk, KvCache cache, int slot, TokenSink emit)
     {
         var draft = Draft;
         Draft = -1;
@@ -85,14 +89,14 @@ internal sealed class MtpSpeculation
         {
             cache.Truncate(slot, cache.Length(slot) - 1);                               // d's position goes; t_n's stays
             Pend(check, step.Hidden(chunk, 0));
-            emit(check);
+            emit(check, step.Logits(chunk, 0));
             return false;
         }
-        if (emit(draft)) { return true; }
+        if (emit(draft, step.Logits(chunk, 0))) { return true; }
         var after = Sampler.ArgMax(step.Logits(chunk, 1));
         Pend(draft, step.Hidden(chunk, 0));
         Pend(after, step.Hidden(chunk, 1));
-        emit(after);
+        emit(after, step.Logits(chunk, 1));
         return true;
     }
 

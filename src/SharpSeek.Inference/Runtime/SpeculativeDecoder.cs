@@ -52,7 +52,7 @@ public sealed class SpeculativeDecoder(ModelRunner runner)
             next = token;
             return done = generated.Count >= maxNewTokens || token == stopId;
         }
-        Func<int, bool> emit = Emit;
+        TokenSink emit = (token, _) => Emit(token);
         var slot = cache.Acquire();
         try
         {

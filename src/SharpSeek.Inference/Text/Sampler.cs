@@ -6,10 +6,14 @@
 // (MtpSpeculation), which is why speculation reproduces greedy sampling exactly.
 // This sampler is the only one: `generate` (SpeculativeDecoder), the engine behind `serve`, `chat` and the IChatClient
 // (BatchEngine) and the training CLI's sample completions all draw through it, so a seed gives the same tokens in each.
+// LogProbs is the one place log-probs are computed (the engine's, the API's and GRPO's rollout log-probs): the policy's
+// log-softmax at the request's temperature over the raw logits, in double, with the n most likely tokens picked by the
+// same heap and order as top-k.
 // Cost: greedy and top-p = 1 scan V once; top-k is a heap, O(V log K); top-p alone sorts only the tokens that can be in
-// the nucleus (a bound on the mass of the rest, see NucleusCandidates).
-// Not here: logit bias, logprobs. Tested by SamplerTests.
+// the nucleus (a bound on the mass of the rest, see NucleusCandidates); log-probs scan V three times (scale, max, exp).
+// Not here: logit bias. Tested by SamplerTests.
 using SharpSeek.Inference.Engine;
+using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Inference.Text;
 
@@ -72,10 +76,7 @@ public sealed class Sampler
         ArgumentNullException.ThrowIfNull(generated);
         var v = logits.Length;
         if (v == 0) { throw new ArgumentException("no logits to sample from", nameof(logits)); }
-        if (_counts.Length != v)
-        {
-            (_candidates, _weights, _counts, _seen) = (new Candidate[v], new double[v], new int[v], new bool[v]);
-        }
+        SizeBuffers(v);
         ApplyPenalties(logits, generated);
         if (_p.Temperature == 0) { return ArgMax(logits); }
 
@@ -135,6 +136,42 @@ public sealed class Sampler
             if (cumulative > u) { return _candidates[i].Id; }
         }
         return _candidates[last].Id; // rounding left u at the very top of the mass
+    }
+
+    /// <summary>
+    /// The policy's log-probability of <paramref name="token"/> at this position, and in <paramref name="top"/> the
+    /// top.Length most likely tokens with theirs, most likely first (ties to the lower id). The policy is the model's
+    /// distribution at the request's temperature T, before anything else the sampler does:
+    /// log p(i) = log softmax(logits / T)[i] = l_i / T − log Σ_j exp(l_j / T), with T = 1 for greedy (temperature 0),
+    /// computed in double (l / T in double, then the stable log-sum-exp max + log Σ exp(x − max)) over the logits as
+    /// the model gave them: repetition, frequency and presence penalties and top-k, top-p and min-p truncation are not
+    /// applied, so a token the truncation would have excluded keeps its probability under the model. Call it with the
+    /// row <see cref="Sample"/> was given a copy of; it allocates nothing after the first call. A NaN logit, or a row
+    /// whose log-sum-exp is not finite (all −∞, or +∞), throws <see cref="ArgumentException"/>.
+    /// </summary>
+    public double LogProbs(ReadOnlySpan<float> logits, int token, Span<TokenLogProb> top)
+    {
+        var v = logits.Length;
+        CheckId(token, nameof(token), v);
+        if (top.Length > v) { throw new ArgumentException($"asked for the {top.Length} most likely tokens of {v}", nameof(top)); }
+        SizeBuffers(v);
+        var t = _p.Temperature == 0 ? 1.0 : _p.Temperature;
+        var scaled = _weights.AsSpan(0, v);
+        for (var i = 0; i < v; i++) { scaled[i] = NotNaN(logits[i], i) / t; }
+        var logSum = LogSoftmax.LogSumExp<double>(scaled);
+        if (!double.IsFinite(logSum)) { throw new ArgumentException($"the logits' log-sum-exp is {logSum}; expected a finite value", nameof(logits)); }
+        if (top.Length > 0)
+        {
+            SelectTopK(logits, top.Length);
+            _candidates.AsSpan(0, top.Length).Sort(BetterFirst);
+            for (var i = 0; i < top.Length; i++) { top[i] = new TokenLogProb(_candidates[i].Id, scaled[_candidates[i].Id] - logSum); }
+        }
+        return scaled[token] - logSum;
+    }
+
+    private void SizeBuffers(int v)
+    {
+        if (_counts.Length != v) { (_candidates, _weights, _counts, _seen) = (new Candidate[v], new double[v], new int[v], new bool[v]); }
     }
 
     // Top-p without top-k, without sorting all V: with S = Σ w over all tokens (w = exp((l - max) / T)), every token with

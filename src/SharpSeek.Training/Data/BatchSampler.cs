@@ -80,13 +80,8 @@ public sealed class BatchSampler
 
     private static void Permute(Span<int> order, ulong seed)
     {
-        var n = order.Length;
-        for (var i = 0; i < n; i++) { order[i] = i; }
+        for (var i = 0; i < order.Length; i++) { order[i] = i; }
         var rng = new SplitMix64(seed);
-        for (var i = n - 1; i > 0; i--)
-        {
-            var j = rng.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
+        rng.Shuffle(order);
     }
 }

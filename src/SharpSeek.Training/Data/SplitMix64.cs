@@ -1,10 +1,11 @@
-// SplitMix64.cs: the small seeded generator behind every random choice in the data pipeline (corpus text, split,
-// window order), written out so the streams never change with the runtime's System.Random. Not here: anything
-// statistical beyond uniform integers. Tested through ReasoningCorpusTests and BatchSamplerTests.
+// SplitMix64.cs: the small seeded generator behind every random choice in the data pipeline (corpus text, generated
+// problems, split, window order, the RL task order), written out so the streams never change with the runtime's
+// System.Random. Not here: anything statistical beyond uniform integers. Tested through ReasoningCorpusTests,
+// ProblemGeneratorTests and BatchSamplerTests.
 namespace SharpSeek.Training.Data;
 
 /// <summary>Steele, Lea and Flood's SplitMix64: state += golden gamma, then a 64-bit finalizer.</summary>
-internal struct SplitMix64(ulong seed)
+public struct SplitMix64(ulong seed)
 {
     private ulong _state = seed;
 
@@ -29,6 +30,16 @@ internal struct SplitMix64(ulong seed)
     public bool Chance(double p) => (NextUInt64() >> 11) * (1.0 / (1UL << 53)) < p;
 
     public T Pick<T>(IReadOnlyList<T> items) => items[Next(items.Count)];
+
+    /// <summary>Fisher–Yates in place: for i from n-1 down to 1, swap items[i] with items[Next(i + 1)].</summary>
+    public void Shuffle<T>(Span<T> items)
+    {
+        for (var i = items.Length - 1; i > 0; i--)
+        {
+            var j = Next(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
 
     private static ulong Finalize(ulong z)
     {

@@ -1,4 +1,5 @@
-// ChatGenerationTests.cs: the reasoning split over a token stream, prompt building, and the collected reply.
+// ChatGenerationTests.cs: the reasoning split over a token stream, prompt building, and the collected reply; log-probs
+// pass through per delta and join in order.
 using SharpSeek.Inference.Chat;
 using SharpSeek.Inference.Engine;
 using SharpSeek.Inference.Text;
@@ -40,6 +41,23 @@ public sealed class ChatGenerationTests
         Assert.Equal(prompt.Ids.Length, last.PromptTokens);
         // reasoning tokens: those of "Let me think about cats." (the tag's own tokens yield no text)
         Assert.Equal(tok.Encode("Let me think about cats.").Length, last.ReasoningTokens);
+    }
+
+    [Fact]
+    public async Task LogProbs_PassThroughEachDelta_AndJoinInOrder()
+    {
+        var tok = ChatTestData.Tokenizer;
+        var engine = new ScriptedEngine(tok, ChatTestData.R1Reply);
+        var prompt = ChatPrompt.Build(ChatTemplate.BuiltIn, tok, Question);
+        var request = new GenerationRequest { Prompt = prompt.Ids, LogProbs = true, TopLogProbs = 2 };
+        var deltas = new List<ChatDelta>();
+        await foreach (var d in ChatGeneration.StreamAsync(engine, request, prompt.StartsInReasoning)) { deltas.Add(d); }
+        var reply = tok.Encode(ChatTestData.R1Reply(prompt.Text));
+        Assert.Equal(reply, deltas.SelectMany(d => d.LogProbs!).Select(e => e.Token));              // reasoning and the tag included
+        var whole = await ChatGeneration.CompleteAsync(engine, request, prompt.StartsInReasoning);
+        Assert.Equal(reply.Select(t => ScriptedEngine.ScriptedLogProbs(t, 2, tok.VocabSize).LogProb), whole.LogProbs!.Select(e => e.LogProb));
+        Assert.All(whole.LogProbs!, e => Assert.Equal(2, e.Top.Length));
+        Assert.Null((await ChatGeneration.CompleteAsync(engine, request with { LogProbs = false, TopLogProbs = 0 }, prompt.StartsInReasoning)).LogProbs);
     }
 
     [Fact]

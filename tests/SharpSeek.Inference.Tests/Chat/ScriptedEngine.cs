@@ -1,9 +1,9 @@
 // ScriptedEngine.cs: a deterministic IGenerationEngine for protocol tests: it decodes the prompt, asks a script for
 // the reply text, and streams the reply's tokens one per update with the engine contract's rules: stop strings held
 // back and cut, stop tokens, max new tokens and the context end give "length", cancellation frees the slot, a bounded
-// slot count and queue throw QueueFullException, and it can be told to fail at once or after k tokens. It stands in for
-// the model engine so the wire format can be checked exactly; end-to-end tests swap in the real engine through the
-// same IGenerationEngine. Linked into SharpSeek.Server.Tests. Not here: sampling (the script is the "model").
+// slot count and queue throw QueueFullException, and it can be told to fail at once or after k tokens; asked for
+// log-probs, every token gets scripted ones (ScriptedLogProbs). It stands in for the model engine so the wire format
+// can be checked exactly; end-to-end tests swap in the real engine through the same IGenerationEngine. Linked into SharpSeek.Server.Tests. Not here: sampling (the script is the "model").
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using SharpSeek.Inference.Engine;
@@ -116,8 +116,23 @@ public sealed class ScriptedEngine(ByteLevelBpe tokenizer, Func<string, string> 
         }
     }
 
-    private static GenerationUpdate Update(int[] tokens, string text, FinishReason? finish, GenerationRequest request, int completion) =>
-        new() { Tokens = tokens, Text = text, Finish = finish, PromptTokens = request.Prompt.Count, CompletionTokens = completion };
+    private GenerationUpdate Update(int[] tokens, string text, FinishReason? finish, GenerationRequest request, int completion) => new()
+    {
+        Tokens = tokens,
+        Text = text,
+        Finish = finish,
+        PromptTokens = request.Prompt.Count,
+        CompletionTokens = completion,
+        LogProbs = request.LogProbs ? [.. tokens.Select(t => ScriptedLogProbs(t, request.TopLogProbs, tokenizer.VocabSize))] : null,
+    };
+
+    /// <summary>The scripted log-probs: token t gets −(t mod 8 + 1)/8 (exact in binary, so JSON carries it unchanged) and
+    /// its k-th alternative is token t + k (mod the vocabulary) with k less, the first being t itself.</summary>
+    public static TokenLogProbs ScriptedLogProbs(int token, int top, int vocab)
+    {
+        var logProb = -(token % 8 + 1) / 8.0;
+        return new TokenLogProbs(token, logProb, Enumerable.Range(0, top).Select(k => new TokenLogProb((token + k) % vocab, logProb - k)).ToArray());
+    }
 
     // The engine contract for text: cut at the first stop string; hold back an incomplete UTF-8 tail and any tail that
     // could still begin a stop string, unless this is the last token.

@@ -18,7 +18,7 @@ public sealed class BatchEngineTests
         Enumerable.Range(0, 60).Select(i => $"the quick brown fox {i} jumps over the lazy dog; stop here and there"), 300, DeepSeekTokens.All, BpeTrainerOptions.DeepSeek));
 
     // A model whose head favours tokens 0..3 (so MTP drafts are sometimes right), as in SpeculativeDecoderTests.
-    private static InferenceWeights Model(ModelConfig config, int seed, Action<float[]>? editHead = null)
+    internal static InferenceWeights Model(ModelConfig config, int seed, Action<float[]>? editHead = null)
     {
         var model = RuntimeFixture.Weights(config, seed); // not disposed: the runtime reads these weights in place
         var head = model.Head.Weight.Value.AsSpan<float>();

@@ -1,6 +1,7 @@
 // SamplerTests.cs: the sampler against the distribution each setting implies: exact supports on hand-made logits, token
 // frequencies of 20,000 seeded draws within 5σ of a naive reference (full softmax in double, LINQ sort), penalties exact,
-// greedy ties, seeds, parameter validation, the PRNG against published SplitMix64 values, and no allocation per call.
+// greedy ties, seeds, parameter validation, the PRNG against published SplitMix64 values, and no allocation per call;
+// log-probs against a log-softmax in double at the temperature (penalties and truncation left out), their top-n order.
 using SharpSeek.Inference.Engine;
 using SharpSeek.Inference.Text;
 
@@ -262,6 +263,90 @@ public sealed class SamplerTests
             sampler.Sample(row, generated);
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    // The reference: log softmax(l / T) in double, T = 1 for greedy.
+    private static double[] LogSoftmax(float[] logits, double t)
+    {
+        var x = logits.Select(l => l / (t == 0 ? 1.0 : t)).ToArray();
+        var max = x.Max();
+        var lse = max + Math.Log(x.Sum(v => Math.Exp(v - max)));
+        return [.. x.Select(v => v - lse)];
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.6)]
+    [InlineData(1.0)]
+    [InlineData(1.7)]
+    public void LogProbs_AreTheLogSoftmaxAtTheTemperature_BeforePenaltiesAndTruncation(double t)
+    {
+        var random = new Random(5);
+        // Logits around 40 (a float ulp there is 4e-6) with repeated values, so top-n has ties to break.
+        var logits = Enumerable.Range(0, 3000).Select(_ => 40 + (float)Math.Round(random.NextDouble() * 12, 1)).ToArray();
+        var p = new SamplingParameters { Temperature = t, TopK = 3, TopP = 0.5, MinP = 0.2, RepetitionPenalty = 1.5, FrequencyPenalty = 1, PresencePenalty = 1, Seed = 1 };
+        var sampler = new Sampler(p, [7, 8, 9]);
+        var row = (float[])logits.Clone();
+        var token = sampler.Sample(row, [9, 10, 10]);                                                // penalizes row, not logits
+        var top = new TokenLogProb[20];
+        var expected = LogSoftmax(logits, t);
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).Take(20).ToArray();
+        foreach (var id in (int[])[token, 7, 9, 10, 2999, order[0], order[19]])
+        {
+            Assert.Equal(expected[id], sampler.LogProbs(logits, id, top), 1e-12);
+            Assert.Equal(order, top.Select(e => e.Token));
+            for (var i = 0; i < top.Length; i++) { Assert.Equal(expected[top[i].Token], top[i].LogProb, 1e-12); }
+        }
+        Assert.Equal(1.0, expected.Sum(Math.Exp), 1e-12);
+        var ties = order.Where((id, i) => i > 0 && logits[id] == logits[order[i - 1]]).Count();
+        Assert.True(ties > 0, "the test logits should tie inside the top 20");
+    }
+
+    [Fact]
+    public void LogProbs_GreedyPickHasTheLargest_TopTiesToTheLowerId()
+    {
+        var sampler = new Sampler(SamplingParameters.Greedy, []);
+        var token = sampler.Sample((float[])Hand.Clone(), []);
+        var top = new TokenLogProb[3];
+        var logProb = sampler.LogProbs(Hand, token, top);
+        Assert.Equal([0, 1, 2], top.Select(e => e.Token));
+        Assert.Equal((token, logProb), (top[0].Token, top[0].LogProb));
+        Assert.Equal(top[1].LogProb, top[2].LogProb);
+        Assert.Equal(LogSoftmax(Hand, 1)[0], logProb, 1e-12);
+        Assert.Equal(LogSoftmax(Hand, 1)[6], sampler.LogProbs(Hand, 6, []), 1e-12);
+        Assert.Equal(LogSoftmax(Hand, 1), Enumerable.Range(0, 8).Select(i => sampler.LogProbs(Hand, i, new TokenLogProb[8])), new ToleranceComparer(1e-12));
+    }
+
+    [Fact]
+    public void LogProbs_BadInput_Throws()
+    {
+        var sampler = new Sampler(new SamplingParameters(), []);
+        Assert.Throws<ArgumentOutOfRangeException>(() => sampler.LogProbs(Hand, 8, []));
+        Assert.Throws<ArgumentException>(() => sampler.LogProbs(Hand, 0, new TokenLogProb[9]));
+        Assert.Contains("logits[2] is NaN", Assert.Throws<ArgumentException>(() => sampler.LogProbs([1, 2, float.NaN], 0, [])).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => sampler.LogProbs([float.NegativeInfinity, float.NegativeInfinity], 0, []));
+        Assert.Throws<ArgumentException>(() => sampler.LogProbs([float.PositiveInfinity, 0], 0, []));
+        Assert.Equal(double.NegativeInfinity, sampler.LogProbs([float.NegativeInfinity, 0], 0, []));  // a masked token: probability 0
+    }
+
+    [Fact]
+    public void LogProbs_AllocateNothing_AfterTheFirstCall()
+    {
+        var random = new Random(2);
+        var logits = Enumerable.Range(0, 2000).Select(_ => (float)random.NextDouble() * 5).ToArray();
+        var sampler = new Sampler(new SamplingParameters { Temperature = 0.7 }, []);
+        var top = new TokenLogProb[20];
+        sampler.LogProbs(logits, 3, top);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 50; i++) { sampler.LogProbs(logits, i, top); }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(double obj) => 0;
     }
 
     [Fact]

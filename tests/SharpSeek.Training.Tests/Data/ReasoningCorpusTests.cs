@@ -1,9 +1,11 @@
 // ReasoningCorpusTests.cs: the generated corpus is deterministic, well formed, and right: every equation written in a
 // worked solution holds, and every <answer> solves its question (arithmetic recomputed from the question, countdown
-// answers evaluated and checked to use exactly the given numbers, word problems against their final step).
+// answers evaluated and checked to use exactly the given numbers, word problems against their final step); and it
+// holds no held-out problem, by key, by question, or by what the question asks read back from the text.
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SharpSeek.Training.Data;
+using SharpSeek.Training.Tasks;
 
 namespace SharpSeek.Training.Tests.Data;
 
@@ -66,6 +68,52 @@ public sealed partial class ReasoningCorpusTests
     }
 
     [Fact]
+    public void Generate_NoHeldOutProblemInTheCorpus()
+    {
+        var docs = ReasoningCorpus.Documents(11, 5000).ToList();
+        Assert.Equal(ReasoningCorpus.Generate(11, 5000), docs.Select(d => d.Text));
+        foreach (var (p, text) in docs)
+        {
+            Assert.Equal(ProblemSplit.Train, p.Split);
+            Assert.Contains(p.Question, text, StringComparison.Ordinal);
+            Assert.EndsWith($"<think>\n{p.Solution}\n</think>\n<answer>{p.Answer}</answer>", text, StringComparison.Ordinal);
+        }
+        // What each document asks, read back from its text (not from the generator's key).
+        var corpusKeys = docs.Select(d => d.Problem.Key).ToHashSet();
+        var corpusQuestions = docs.Select(d => d.Problem.Question).ToHashSet();
+        var corpusContent = docs.Select(d => Content(d.Text[..d.Text.LastIndexOf("<think>\n", StringComparison.Ordinal)])).OfType<string>().ToHashSet();
+        Assert.True(corpusContent.Count > 3000, $"{corpusContent.Count} documents read back");
+
+        // Held-out problems of every family at every level the corpus uses share nothing with it: not the key, not the
+        // question, not the operation and operands or countdown numbers and target under any phrasing.
+        var read = 0;
+        foreach (var family in Enum.GetValues<TaskFamily>())
+        {
+            var (min, max) = ProblemGenerator.CorpusLevels(family);
+            for (var level = min; level <= max; level++)
+            {
+                for (var i = 0; i < 300; i++)
+                {
+                    var p = ProblemGenerator.Generate(family, level, ProblemSplit.HeldOut, seed: 11, i);
+                    Assert.DoesNotContain(p.Key, corpusKeys);
+                    Assert.DoesNotContain(p.Question, corpusQuestions);
+                    if (Content(p.Question) is { } content)
+                    {
+                        Assert.DoesNotContain(content, corpusContent);
+                        read++;
+                    }
+                }
+            }
+        }
+        Assert.True(read > 3500, $"only {read} held-out problems read back");
+
+        // The check can see an overlap: train problems of the small levels do recur in the corpus.
+        var recurring = Enumerable.Range(0, 300).Select(i => ProblemGenerator.Generate(TaskFamily.Add, 1, ProblemSplit.Train, 11, i))
+            .Count(p => corpusContent.Contains(Content(p.Question)!));
+        Assert.True(recurring > 250, $"{recurring} of 300 one-digit train sums found in the corpus");
+    }
+
+    [Fact]
     public void Generate_DocumentsAreShortAndUseTheTags()
     {
         foreach (var doc in ReasoningCorpus.Generate(3, 2000))
@@ -77,7 +125,7 @@ public sealed partial class ReasoningCorpusTests
     }
 
     /// <summary>Checks one document and returns its kind: "+", "-", "*", "countdown" or "word".</summary>
-    private static string Check(string doc)
+    internal static string Check(string doc)
     {
         var thinkStart = doc.LastIndexOf("<think>\n", StringComparison.Ordinal);
         var thinkEnd = doc.LastIndexOf("\n</think>\n<answer>", StringComparison.Ordinal);
@@ -117,22 +165,42 @@ public sealed partial class ReasoningCorpusTests
         return "word";
     }
 
-    private static (string Kind, long Value)? Arithmetic(string question)
+    /// <summary>The operation a question asks, read from its text alone: kind and operands in the order computed.</summary>
+    private static (string Kind, long A, long B)? Operation(string question)
     {
         static long L(Match m, int g) => long.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture);
         Match m;
-        if ((m = Regex.Match(question, @"(\d+) ([-+*]) (\d+)")).Success)
-        {
-            var (a, b) = (L(m, 1), L(m, 3));
-            return m.Groups[2].Value switch { "+" => ("+", a + b), "-" => ("-", a - b), _ => ("*", a * b) };
-        }
-        if ((m = Regex.Match(question, @"(?:sum of|Add) (\d+) and (\d+)")).Success) { return ("+", L(m, 1) + L(m, 2)); }
-        if ((m = Regex.Match(question, @"Subtract (\d+) from (\d+)")).Success) { return ("-", L(m, 2) - L(m, 1)); }
+        if ((m = Regex.Match(question, @"(\d+) ([-+*]) (\d+)")).Success) { return (m.Groups[2].Value, L(m, 1), L(m, 3)); }
+        if ((m = Regex.Match(question, @"(?:sum of|Add) (\d+) and (\d+)")).Success) { return ("+", L(m, 1), L(m, 2)); }
+        if ((m = Regex.Match(question, @"Subtract (\d+) from (\d+)")).Success) { return ("-", L(m, 2), L(m, 1)); }
         if ((m = Regex.Match(question, @"(?:product of (\d+) and|Multiply (\d+) by) (\d+)")).Success)
         {
-            var a = m.Groups[1].Success ? L(m, 1) : L(m, 2);
-            return ("*", a * L(m, 3));
+            return ("*", m.Groups[1].Success ? L(m, 1) : L(m, 2), L(m, 3));
         }
         return null;
+    }
+
+    private static (string Kind, long Value)? Arithmetic(string question) => Operation(question) switch
+    {
+        ("+", var a, var b) => ("+", a + b),
+        ("-", var a, var b) => ("-", a - b),
+        ("*", var a, var b) => ("*", a * b),
+        _ => null,
+    };
+
+    /// <summary>What a question asks, whatever its phrasing: the operation with its operands (sorted where it commutes)
+    /// or countdown's sorted numbers and target; null for word problems.</summary>
+    private static string? Content(string question)
+    {
+        if (question.Contains("numbers", StringComparison.Ordinal))
+        {
+            return "countdown " + string.Join(',', Integer().Matches(question).Select(m => long.Parse(m.Value, CultureInfo.InvariantCulture)).Order());
+        }
+        return Operation(question) switch
+        {
+            ("-", var a, var b) => $"{a} - {b}",
+            (var kind, var a, var b) => $"{Math.Min(a, b)} {kind} {Math.Max(a, b)}",
+            null => null,
+        };
     }
 }

@@ -1,0 +1,67 @@
+// PromptFormatTests.cs: R1-Zero's template is DeepSeek-R1's Table 1 verbatim with the question in place (no doubled
+// period), the plain form is exactly what the built-in corpus pretrains on, both can open the think block, and a
+// conversation renders its turns (plain) or its last user turn (R1-Zero).
+using SharpSeek.Inference.Text;
+using SharpSeek.Rl.Prompts;
+using SharpSeek.Rl.Tasks;
+using SharpSeek.Training.Data;
+
+namespace SharpSeek.Rl.Tests;
+
+public sealed class PromptFormatTests
+{
+    private const string Table1 = "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: prompt. Assistant:";
+
+    private static Problem Ask(string question) => new("q", "test", 0, question, "5");
+
+    [Fact]
+    public void R1Zero_IsTable1WithTheQuestion()
+    {
+        var rendered = new R1ZeroPrompt().Render(Ask("Reach 10 using 2 and 5"));
+        Assert.Equal(Table1.Replace("User: prompt.", "User: Reach 10 using 2 and 5.", StringComparison.Ordinal), rendered.Text);
+        Assert.False(rendered.StartsInThink);
+        Assert.StartsWith(R1ZeroPrompt.Preamble, Table1, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("What is 2 + 3?", "User: What is 2 + 3? Assistant:")]
+    [InlineData("Compute 2 + 3.", "User: Compute 2 + 3. Assistant:")]
+    [InlineData("  Add 2 and 3!\n", "User: Add 2 and 3! Assistant:")]
+    public void R1Zero_QuestionThatEndsASentence_GetsNoSecondPeriod(string question, string tail) =>
+        Assert.EndsWith(tail, new R1ZeroPrompt().Render(Ask(question)).Text, StringComparison.Ordinal);
+
+    [Fact]
+    public void OpenThink_AppendsTheTagAndSaysSo()
+    {
+        var r1 = new R1ZeroPrompt(openThink: true).Render(Ask("What is 2 + 3?"));
+        Assert.EndsWith("User: What is 2 + 3? Assistant: <think>\n", r1.Text, StringComparison.Ordinal);
+        Assert.True(r1.StartsInThink);
+        var plain = new PlainPrompt(openThink: true).Render(Ask("What is 2 + 3?"));
+        Assert.Equal(new RenderedPrompt("User: What is 2 + 3?\nAssistant: <think>\n", true), plain);
+    }
+
+    [Fact]
+    public void Plain_IsWhatTheCorpusPretrainsOn()
+    {
+        Assert.Equal(new RenderedPrompt("User: What is 2 + 3?\nAssistant:", false), new PlainPrompt().Render(Ask("What is 2 + 3?")));
+        var framed = ReasoningCorpus.Generate(1, 200).Where(d => d.StartsWith("User: ", StringComparison.Ordinal) && d.Contains("\nAssistant: <think>\n", StringComparison.Ordinal)).ToList();
+        Assert.True(framed.Count > 20);
+        foreach (var doc in framed)
+        {
+            var question = doc[6..doc.IndexOf("\nAssistant:", StringComparison.Ordinal)];
+            Assert.StartsWith(new PlainPrompt().Render(Ask(question)).Text + " <think>\n", doc, StringComparison.Ordinal);
+            Assert.StartsWith(new PlainPrompt(openThink: true).Render(Ask(question)).Text, doc, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Conversation_PlainRendersTheTurns_R1ZeroTheLastQuestion()
+    {
+        var chat = Ask("What is 2+2?") with
+        {
+            Messages = [new ChatTurn("system", "Be brief."), new ChatTurn("user", "Hi"), new ChatTurn("assistant", "Hello"), new ChatTurn("user", "What is 2+2?")],
+        };
+        Assert.Equal("System: Be brief.\nUser: Hi\nAssistant: Hello\nUser: What is 2+2?\nAssistant:", new PlainPrompt().Render(chat).Text);
+        Assert.EndsWith("User: What is 2+2? Assistant:", new R1ZeroPrompt().Render(chat).Text, StringComparison.Ordinal);
+    }
+}
