@@ -139,6 +139,35 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         return Stream(sequence, cancellationToken);
     }
 
+    /// <summary>
+    /// Queues every request in one go (one lock, one wake) and returns their streams in order. The engine takes them into
+    /// its slots in that order at the same step, so with as many free slots as requests the batch each step runs, and with
+    /// it every rounding, depends on the requests alone: seeded requests give the same tokens and log-probs on every run
+    /// (GRPO's rollouts resume exactly). Throws <see cref="QueueFullException"/> when they do not all fit the queue.
+    /// </summary>
+    public IReadOnlyList<IAsyncEnumerable<GenerationUpdate>> GenerateAll(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (var r in requests) { Validate(r); }
+        var sequences = requests.Select(r => new EngineSequence(r, _tokenizer, _eos, MaxContext) { OnCancel = Wake }).ToList();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_queue.Count + sequences.Count > _queueCapacity) { DropCancelledQueued(); }
+            if (_queue.Count + sequences.Count > _queueCapacity) { throw new QueueFullException(_queueCapacity); }
+            foreach (var sequence in sequences)
+            {
+                _queue.Enqueue(sequence);
+                _requests++;
+                _promptTokens += sequence.Prompt.Length;
+            }
+        }
+        foreach (var sequence in sequences) { sequence.Registration = cancellationToken.Register(sequence.Cancel); }
+        Wake();
+        return [.. sequences.Select(s => Stream(s, cancellationToken))];
+    }
+
     public void Dispose()
     {
         if (_disposed) { return; }
