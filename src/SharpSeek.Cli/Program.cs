@@ -19,6 +19,8 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
     ForwardCommand.Create(),
     TokenizerCommand.Create(),
     TrainCommand.Create(),
+    RlCommand.Create(),
+    EvalCommand.Create(),
     PlotCommand.Create(),
     GenerateCommand.Create(),
     ServeCommand.Create(),

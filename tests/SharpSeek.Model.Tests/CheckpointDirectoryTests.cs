@@ -2,7 +2,8 @@
 // shape, unexpected extra, missing FP8 scales), shards that are missing or lack a tensor the index maps to them, unsafe
 // shard names, FP8 weights without or with misshapen scales, and directories with no weights at all; the newest complete
 // checkpoint found through a committed staging folder a crash left (first checkpoint, half-moved, uncommitted); a config
-// the tensors contradict reported cause first with at most five problems; configs too large for memory refused at open.
+// the tensors contradict reported cause first with at most five problems; configs too large for memory refused at open;
+// a tied model whose file also stores lm_head.weight: accepted when it is the embedding, refused naming the key otherwise.
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using SharpSeek.Model.Checkpoint;
@@ -35,6 +36,36 @@ public sealed class CheckpointDirectoryTests
             "missing: model.layers.1.self_attn.kv_b_proj.weight [64, 16]",
             "unexpected: model.layers.0.self_attn.extra.weight [5]",
         ], ckpt.Check(shapes));
+    }
+
+    [Fact]
+    public void TiedModel_WithTheHeadStoredToo_LoadsWhenItIsTheEmbedding_AndIsRefusedOtherwise()
+    {
+        var qwen = CheckpointDirectory.Open(Repo.Data(Path.Combine("reference", "qwen2_f32")));
+        var config = qwen.Config;
+        qwen.Dispose();
+        Assert.True(config.TieWordEmbeddings);
+        var shapes = ParameterShapes.For(config);
+        var weights = CheckpointWriterTests.RandomWeights(shapes, seed: 8);
+        var embedding = weights.Single(w => w.Name == WeightNames.Embedding);
+        foreach (var (head, ok) in new[] { (embedding.Values, true), ((ReadOnlyMemory<float>)CheckpointTestFiles.Random(new Random(3), embedding.Values.Length), false) })
+        {
+            using var dir = new TempDir();
+            CheckpointWriter.Save(dir.Path, config, [.. weights, (WeightNames.Head, embedding.Shape, head)], CheckpointFormat.F32);
+            using var ckpt = CheckpointDirectory.Open(dir.Path);
+            if (ok)
+            {
+                ConfigMismatch.EnsureMatches(ckpt, config); // transformers ties the head; the stored copy is the same tensor
+                using var model = new ModelWeights(config);
+                model.Load(ckpt);
+                Assert.Equal(embedding.Values.ToArray(), model.Head.Weight.Value.AsSpan<float>().ToArray());
+            }
+            else
+            {
+                var e = Assert.Throws<InvalidDataException>(() => ConfigMismatch.EnsureMatches(ckpt, config));
+                Assert.Contains("tie_word_embeddings is true but the stored lm_head.weight is not model.embed_tokens.weight; set tie_word_embeddings to false", e.Message);
+            }
+        }
     }
 
     [Fact]

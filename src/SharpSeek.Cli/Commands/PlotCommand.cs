@@ -2,10 +2,11 @@
 // ScottPlot: loss.png (training loss, main cross-entropy and eval loss by step), lr.png, expert_load.png (tokens per
 // expert over mean, per MoE layer, averaged over the last quarter of the steps) and max_vio.png (MaxVio per MoE layer by
 // step). With several runs: a summary line per run and compare_{eval_loss,main_loss,max_vio}.png overlays (the balancing
-// and MTP studies). Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
+// and MTP studies). A GRPO run directory (rl_metrics.jsonl) gets reward.png, length.png and kl.png. Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
 using System.CommandLine;
 using ScottPlot;
 using SharpSeek.Model;
+using SharpSeek.Rl.Runs;
 using SharpSeek.Training.Runs;
 
 namespace SharpSeek.Cli.Commands;
@@ -25,6 +26,13 @@ internal static class PlotCommand
             try
             {
                 var paths = parse.GetValue(runs)!;
+                if (paths.Length == 1 && File.Exists(Path.Combine(paths[0], GrpoRun.MetricsFileName)) && !File.Exists(Path.Combine(paths[0], MetricsLog.FileName)))
+                {
+                    var rl = GrpoRun.ReadMetrics(paths[0]);
+                    if (rl.Count == 0) { throw new InvalidDataException($"'{paths[0]}' has no GRPO steps logged yet"); }
+                    foreach (var file in WriteRl(rl, parse.GetValue(output) ?? Path.Combine(paths[0], "plots"))) { Console.Out.WriteLine($"wrote {file}"); }
+                    return 0;
+                }
                 var all = paths.Select(p => (Name: RunName(p), Records: MetricsLog.Read(p))).ToList();
                 foreach (var (name, records) in all)
                 {
@@ -131,6 +139,31 @@ internal static class PlotCommand
         }
         written.Add(Save(heat, directory, "expert_load.png", $"Expert load over the last {Window(records.Count)} steps", "expert", "MoE layer"));
         return written;
+    }
+
+    /// <summary>A GRPO run's plots: reward.png (reward, accuracy, format rate), length.png (completion length mean, min,
+    /// max) and kl.png (KL to the reference and the policy's entropy).</summary>
+    internal static IReadOnlyList<string> WriteRl(IReadOnlyList<RlRecord> records, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        double[] steps = [.. records.Select(r => (double)r.Step)];
+        var reward = new Plot();
+        Line(reward, steps, [.. records.Select(r => r.RewardMean)], "reward (weighted total)");
+        Line(reward, steps, [.. records.Select(r => r.Accuracy)], "accuracy");
+        Line(reward, steps, [.. records.Select(r => r.FormatRate)], "format rate");
+        var length = new Plot();
+        Line(length, steps, [.. records.Select(r => r.LengthMean)], "mean");
+        Line(length, steps, [.. records.Select(r => (double)r.LengthMin)], "min");
+        Line(length, steps, [.. records.Select(r => (double)r.LengthMax)], "max");
+        var kl = new Plot();
+        Line(kl, steps, [.. records.Select(r => r.Kl)], "KL to the reference (k3)");
+        Line(kl, steps, [.. records.Select(r => r.Entropy)], "entropy (nats per token)");
+        return
+        [
+            Save(reward, directory, "reward.png", "GRPO rewards on the training prompts", "step", "mean over the step's samples"),
+            Save(length, directory, "length.png", "Completion length", "step", "tokens"),
+            Save(kl, directory, "kl.png", "KL and entropy", "step", "nats"),
+        ];
     }
 
     // (layers, E): each expert's tokens over the layer's mean, summed over the last quarter of the steps. Rows are listed

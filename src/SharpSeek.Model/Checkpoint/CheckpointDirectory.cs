@@ -80,6 +80,13 @@ public sealed class CheckpointDirectory : IDisposable
 
     public bool Contains(string name) => _weightMap.ContainsKey(name);
 
+    /// <summary>Whether tensors <paramref name="a"/> and <paramref name="b"/> are stored with the same dtype, shape and bytes.</summary>
+    public bool SameTensor(string a, string b)
+    {
+        var (x, y) = (Info(a), Info(b));
+        return x.DType == y.DType && x.Shape.SequenceEqual(y.Shape) && Shard(a).Bytes(a).SequenceEqual(Shard(b).Bytes(b));
+    }
+
     /// <summary>The stored dtype, shape and location of <paramref name="name"/> (an E4M3 weight reports F8E4M3).</summary>
     public SafeTensorInfo Info(string name) => Shard(name).Info(name);
 

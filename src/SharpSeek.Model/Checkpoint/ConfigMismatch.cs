@@ -20,6 +20,17 @@ public static class ConfigMismatch
         ArgumentNullException.ThrowIfNull(checkpoint);
         var expected = ParameterShapes.For(config);
         var problems = checkpoint.Check(expected);
+        // A tied model whose file also stores lm_head.weight (some exports write the tied tensor twice): transformers ties
+        // the head to the embedding, so the stored copy is unused; accepted when it is the embedding bit for bit.
+        const string head = WeightNames.Head, embedding = WeightNames.Embedding;
+        if (config.TieWordEmbeddings && checkpoint.Contains(head) && checkpoint.Contains(embedding))
+        {
+            var same = checkpoint.SameTensor(head, embedding);
+            problems = [.. problems.Where(p => !same || !p.StartsWith($"unexpected: {head} ", StringComparison.Ordinal))
+                .Select(p => p.StartsWith($"unexpected: {head} ", StringComparison.Ordinal)
+                    ? $"{p}: tie_word_embeddings is true but the stored lm_head.weight is not model.embed_tokens.weight; set tie_word_embeddings to false to use it"
+                    : p)];
+        }
         if (problems.Count > 0) { throw new InvalidDataException(Describe(checkpoint, config, expected.Count, problems)); }
     }
 

@@ -1,5 +1,5 @@
 // RolloutOptions.cs: how GRPO samples its groups: new tokens at most, temperature and nucleus, where a completion stops.
-// Not here: the sampling itself (RolloutSampler). Tested by RolloutSamplerTests.
+// Not here: the sampling itself (RolloutSampler). Tested by GrpoRunTests (rollout log-probs against the trainer's, exact resume) and EvaluationTests.
 namespace SharpSeek.Rl.Rollouts;
 
 /// <summary>Sampling settings of the rollouts (temperature 1, no truncation: the policy's own distribution).</summary>
@@ -7,7 +7,7 @@ public sealed record RolloutOptions
 {
     public int MaxNewTokens { get; init; } = 128;
 
-    /// <summary>Sampling temperature; the trainer takes its log-probs at the same temperature.</summary>
+    /// <summary>Sampling temperature (0: greedy, for evaluation); GRPO takes its log-probs at the same temperature.</summary>
     public double Temperature { get; init; } = 1.0;
 
     public double TopP { get; init; } = 1.0;
@@ -19,7 +19,7 @@ public sealed record RolloutOptions
     public void Validate()
     {
         if (MaxNewTokens < 1) { throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "a rollout needs at least 1 new token"); }
-        if (!(Temperature > 0) || double.IsInfinity(Temperature)) { throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "rollouts sample at a positive, finite temperature"); }
+        if (!(Temperature >= 0) || double.IsInfinity(Temperature)) { throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "the temperature must be a finite number ≥ 0 (0: greedy)"); }
         if (!(TopP is > 0 and <= 1)) { throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "top-p must be in (0, 1]"); }
     }
 }

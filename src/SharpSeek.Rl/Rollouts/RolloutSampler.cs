@@ -2,7 +2,7 @@
 // (continuous batching over the KV cache), each with its own seed derived from (run seed, step, prompt, sample) so a
 // resumed run draws the same tokens (karpathy/nanochat: scripts/chat_rl.py seeds per sample the same way). Every token
 // comes back with the policy's log-probability at the sampling temperature: the old log-probs of the update.
-// Not here: rewards, the update. Tested by RolloutSamplerTests.
+// Not here: rewards, the update. Tested by GrpoRunTests (rollout log-probs against the trainer's, exact resume) and EvaluationTests.
 using SharpSeek.Inference.Engine;
 using SharpSeek.Training.Data;
 

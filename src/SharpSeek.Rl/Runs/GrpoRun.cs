@@ -44,8 +44,28 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
     /// <summary>A user's own rewards, added to the built-in ones with their weights (names must differ from theirs).</summary>
     public IReadOnlyList<(IReward Reward, double Weight)> ExtraRewards { get; init; } = [];
 
-    /// <summary>Prompts longer than this many tokens are refused (the KV cache holds this plus max_new_tokens per slot).</summary>
-    public int MaxPromptTokens { get; init; } = 256;
+    /// <summary>Prompt tokens a KV slot holds beside max_new_tokens (within max_position_embeddings); a longer prompt is
+    /// refused naming its problem.</summary>
+    public int MaxPromptTokens { get; init; } = 512;
+
+    /// <summary>The records of a run's rl_metrics.jsonl (or of the file), in order; a line torn by a kill is skipped.</summary>
+    public static IReadOnlyList<RlRecord> ReadMetrics(string path)
+    {
+        if (Directory.Exists(path)) { path = Path.Combine(path, MetricsFileName); }
+        var records = new List<RlRecord>();
+        foreach (var line in File.ReadLines(path))
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize<RlRecord>(line, Line) is { } r) { records.Add(r); }
+            }
+            catch (JsonException)
+            {
+                // a line torn by a kill
+            }
+        }
+        return records;
+    }
 
     public RlResult Run(CancellationToken cancel = default)
     {
@@ -60,6 +80,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         var config = ModelConfig.Load(dir);
         var tokenizer = ByteLevelBpe.Load(dir);
         var context = Math.Min(config.MaxPositionEmbeddings, MaxPromptTokens + o.MaxNewTokens);
+        if (context - o.MaxNewTokens < 1) { throw new ArgumentException($"--max-new-tokens {o.MaxNewTokens} leaves no room for a prompt in the model's {config.MaxPositionEmbeddings} positions"); }
 
         using var policy = new ModelWeights(config, DType.F32, withGradients: true);
         using (var checkpoint = CheckpointDirectory.Open(source)) { policy.Load(checkpoint); }
@@ -97,7 +118,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         while (state.Step < o.Steps && !cancel.IsCancellationRequested)
         {
             var step = state.Step + 1;
-            var (groups, used, rolloutSeconds, rewardSeconds, generated) = SampleGroups(engine, tokenizer, tasks, format, rewards, rollout, o, MaxPromptTokens, step, state.ProblemsUsed, cancel);
+            var (groups, used, rolloutSeconds, rewardSeconds, generated) = SampleGroups(engine, tokenizer, tasks, format, rewards, rollout, o, context - o.MaxNewTokens, step, state.ProblemsUsed, cancel);
             var trainClock = Stopwatch.StartNew();
             var (sequences, summary) = Sequences(groups, o);
             if (sequences.Count == 0) { _log($"step {step}: no completion to train on (all {groups.Sum(g => g.Length)} empty or truncated and masked); raise --max-new-tokens or use --truncated zero|keep"); }
@@ -142,7 +163,8 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         {
             if (!File.Exists(CheckpointCommit.Resolve(dir, RlState.FileName))) { throw new FileNotFoundException($"no {RlState.FileName} in '{dir}': nothing to resume (start without --resume)", statePath); }
             var saved = RlState.Load(CheckpointCommit.Resolve(dir, RlState.FileName));
-            return saved with { Options = saved.Options with { Steps = Math.Max(Options.Steps, saved.Step), Resume = true } };
+            var steps = Options.Steps > 0 ? Math.Max(Options.Steps, saved.Step) : saved.Options.Steps; // 0: the saved count
+            return saved with { Options = saved.Options with { Steps = steps, Resume = true } };
         }
         Options.Validate();
         if (File.Exists(statePath)) { throw new InvalidOperationException($"'{dir}' already holds a GRPO run at step {RlState.Load(statePath).Step}; pass --resume to continue it or choose another --out"); }
@@ -179,7 +201,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
             var prompts = rendered.Select((r, i) =>
             {
                 var ids = tokenizer.EncodePrompt(r.Text);
-                return ids.Length <= maxPrompt ? ids : throw new ArgumentException($"problem {problems[i].Id}: the prompt has {ids.Length} tokens; at most {maxPrompt} fit beside {o.MaxNewTokens} new tokens");
+                return ids.Length <= maxPrompt ? ids : throw new ArgumentException($"problem {problems[i].Id}: the prompt has {ids.Length} tokens; at most {maxPrompt} fit beside {o.MaxNewTokens} new tokens in the context (try --template plain or fewer --max-new-tokens)");
             }).ToList();
             var clock = Stopwatch.StartNew();
             var rollouts = RolloutSampler.SampleAsync(engine, prompts, o.Generations, rollout, (ulong)o.Seed, (step * (o.MaxRefills + 1)) + round, cancel).GetAwaiter().GetResult();

@@ -33,6 +33,7 @@ public sealed record RlOptions
     /// <summary>r1zero (DeepSeek-R1's Table 1 template) or plain ("User: …\nAssistant:").</summary>
     [JsonPropertyName("template")] public string Template { get; init; } = "r1zero";
 
+    /// <summary>Steps to reach; with <see cref="Resume"/>, 0 keeps the saved run's.</summary>
     [JsonPropertyName("steps")] public long Steps { get; init; } = 100;
 
     /// <summary>Prompts per step (P); the step samples P·G completions.</summary>
@@ -109,6 +110,7 @@ public sealed record RlOptions
         }
         if (Iterations < 1) { throw new ArgumentOutOfRangeException(nameof(Iterations), Iterations, "--iterations (μ) must be at least 1"); }
         if (MicroBatch < 1) { throw new ArgumentOutOfRangeException(nameof(MicroBatch), MicroBatch, "--micro-batch must be at least 1"); }
+        if (!(Temperature > 0)) { throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "--temperature must be positive: GRPO samples and takes its log-probs at it"); }
         if (!(Lr > 0)) { throw new ArgumentOutOfRangeException(nameof(Lr), Lr, "--lr must be positive"); }
         if (OverlongCache < 0 || OverlongCache >= MaxNewTokens) { throw new ArgumentOutOfRangeException(nameof(OverlongCache), OverlongCache, $"--overlong-cache must be in [0, max new tokens {MaxNewTokens})"); }
         if (CheckpointEvery < 1) { throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "--checkpoint-every must be at least 1"); }

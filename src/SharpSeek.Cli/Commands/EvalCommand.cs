@@ -1,0 +1,84 @@
+// EvalCommand.cs: `sharpseek eval --model DIR --task <name|file.jsonl> [--samples k] [--temperature 0.6] [--top-p 0.95]
+// [--problems N] [--json]`: DeepSeek-R1's evaluation on the task's held-out problems (pass@1 over k samples, cons@k,
+// pass@k, greedy, format rate, mean length, per difficulty level) as a table or JSON. Not here: the protocol
+// (Evaluation). Tested by EvalCommandTests.
+using System.CommandLine;
+using System.Text.Json;
+using SharpSeek.Inference.Engine;
+using SharpSeek.Rl.Eval;
+using SharpSeek.Rl.Tasks;
+
+namespace SharpSeek.Cli.Commands;
+
+internal static class EvalCommand
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public static Command Create()
+    {
+        var d = new EvalOptions();
+        var model = new Option<string>("--model") { Description = "Model directory (weights, config.json, tokenizer.json).", Required = true };
+        var task = new Option<string>("--task") { Description = "arithmetic, add, sub, mul, word, countdown or mix (with levels, e.g. add:1-3), or a .jsonl file.", DefaultValueFactory = _ => "arithmetic" };
+        var samples = new Option<int>("--samples") { Description = "Samples per problem (k).", DefaultValueFactory = _ => d.Samples };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (R1: 0.6).", DefaultValueFactory = _ => d.Temperature };
+        var topP = new Option<double>("--top-p") { Description = "Nucleus (R1: 0.95).", DefaultValueFactory = _ => d.TopP };
+        var problems = new Option<int>("--problems") { Description = "Distinct held-out problems at most.", DefaultValueFactory = _ => d.Problems };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "New tokens per completion at most.", DefaultValueFactory = _ => d.MaxNewTokens };
+        var template = new Option<string>("--template") { Description = "r1zero or plain.", DefaultValueFactory = _ => d.Template };
+        template.AcceptOnlyFromAmong("r1zero", "plain");
+        var noGreedy = new Option<bool>("--no-greedy") { Description = "Skip the greedy completion per problem." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the samples.", DefaultValueFactory = _ => d.Seed };
+        var dtype = new Option<string>("--dtype") { Description = "Weights in memory: f32, bf16 or fp8.", DefaultValueFactory = _ => "f32" };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var command = new Command("eval", "Evaluate a model on a task's held-out problems the way DeepSeek-R1 reports (pass@1 over k samples, cons@k, pass@k).")
+        {
+            model, task, samples, temperature, topP, problems, maxNew, template, noGreedy, seed, dtype, json,
+        };
+        command.SetAction(parse =>
+        {
+            var o = new EvalOptions
+            {
+                Samples = parse.GetValue(samples),
+                Temperature = parse.GetValue(temperature),
+                TopP = parse.GetValue(topP),
+                Problems = parse.GetValue(problems),
+                MaxNewTokens = parse.GetValue(maxNew),
+                Template = parse.GetValue(template)!,
+                Greedy = !parse.GetValue(noGreedy),
+                Seed = parse.GetValue(seed),
+            };
+            try
+            {
+                if (o.Samples < 1) { throw new ArgumentException($"--samples must be at least 1; got {o.Samples}"); }
+                if (o.Problems < 1) { throw new ArgumentException($"--problems must be at least 1; got {o.Problems}"); }
+                var dir = parse.GetValue(model)!;
+                var tasks = TaskCatalog.Resolve(parse.GetValue(task)!, o.Seed);
+                var slots = Math.Clamp(16 * (o.Samples + 1), o.Samples + 1, 128);
+                var context = Math.Min(SharpSeek.Model.ModelConfig.Load(dir).MaxPositionEmbeddings, 512 + o.MaxNewTokens);
+                using var engine = BatchEngine.Load(dir, new BatchEngineOptions { Format = WeightFormatOption.Parse(parse.GetValue(dtype)!), MaxConcurrency = slots, QueueCapacity = slots, MaxContext = context });
+                var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; evaluation reads and writes text");
+                var report = Evaluation.Run(engine, tokenizer, tasks, o, (done, total) => { if (!parse.GetValue(json)) { Console.Error.Write($"\r{done}/{total} problems"); } });
+                if (parse.GetValue(json))
+                {
+                    Console.Out.WriteLine(JsonSerializer.Serialize(report, Json));
+                    return 0;
+                }
+                Console.Error.WriteLine();
+                Console.Out.WriteLine($"{report.Task}: {o.Samples} samples per problem at temperature {o.Temperature}, top-p {o.TopP}; {report.Seconds:F1} s, {report.TokensPerSecond:N0} tok/s");
+                Console.Out.WriteLine($"{"level",-6} {"problems",8} {"pass@1",7} {$"cons@{o.Samples}",7} {$"pass@{o.Samples}",7} {"greedy",7} {"format",7} {"length",7}");
+                foreach (var r in report.Rows)
+                {
+                    Console.Out.WriteLine($"{r.Level,-6} {r.Problems,8} {r.Pass1,7:P1} {r.ConsK,7:P1} {r.PassK,7:P1} {(r.GreedyAccuracy is { } g ? g.ToString("P1") : "-"),7} {r.FormatRate,7:P1} {r.MeanLength,7:F1}"
+                        + (r.Unscorable > 0 ? $"  ({r.Unscorable} unscorable)" : ""));
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}
