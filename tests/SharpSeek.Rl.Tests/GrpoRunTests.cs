@@ -1,7 +1,9 @@
 // GrpoRunTests.cs: `sharpseek rl`'s loop on a tiny random DeepSeek-V3 model with a trained tokenizer: the rollout's
 // log-probs equal the trainer's at rounding level (same weights, two code paths), every step is logged with its
 // rewards and timings, the policy the engine samples moves with the optimizer (no save/load between steps), a resumed run
-// reproduces the uninterrupted one exactly, β > 0 keeps and checkpoints a reference, and bad options are named.
+// reproduces the uninterrupted one exactly (also after a crash between checkpoints, with a reference), β > 0 keeps and
+// checkpoints a reference, a sampling temperature and μ, U > 1 keep the log-probs consistent, dynamic sampling drops groups
+// without spread, masked truncations train nothing, and bad options are named.
 using System.Text.Json;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
@@ -125,6 +127,56 @@ public sealed class GrpoRunTests : IDisposable
         Assert.Equal(0, records[0].Kl, 6); // the policy starts as the reference
         Assert.True(records[1].Kl > 0);    // one update later they differ
         Assert.True(File.Exists(Path.Combine(_root, "kl", "reference.safetensors")));
+    }
+
+    [Fact]
+    public void Temperature_SeveralPassesAndUpdates_KeepTheRolloutLogProbsTheTrainers()
+    {
+        var records = new List<RlRecord>();
+        Run(Options("t07", 1) with { Temperature = 0.7, Iterations = 2, Updates = 2 }, records.Add);
+        Assert.InRange(records[0].LogProbMismatch, 1e-9, 1e-4); // the engine divides in double, the trainer scales in f32
+        Assert.True(records[0].MaxRatio != 1);                  // the second pass sees the policy its first updates moved
+    }
+
+    [Fact]
+    public void Resume_AfterACrashBetweenCheckpoints_WithAReference_ReproducesTheUninterruptedRun()
+    {
+        var options = Options("crash", 4) with { CheckpointEvery = 2, Grpo = new GrpoOptions { Beta = 0.05 } };
+        var straight = new List<RlRecord>();
+        Run(options with { OutDir = Path.Combine(_root, "whole") }, straight.Add);
+        var crash = Assert.Throws<InvalidOperationException>(() => Run(options, r =>
+        {
+            if (r.Step == 3) { throw new InvalidOperationException("killed"); } // after step 3 was logged, before its checkpoint
+        }));
+        Assert.Equal("killed", crash.Message);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(_root, "crash", GrpoRun.MetricsFileName)).Length);
+        var resumed = new List<RlRecord>();
+        Run(options with { Resume = true }, resumed.Add);
+        Assert.Equal([3L, 4L], resumed.Select(r => r.Step));
+        Assert.Equal(straight[3].Loss, resumed[1].Loss);
+        Assert.Equal(straight[3].Kl, resumed[1].Kl);
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(_root, "crash", GrpoRun.MetricsFileName)).Length);
+        var steps = File.ReadAllLines(Path.Combine(_root, "crash", GrpoRun.CompletionsFileName)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToList();
+        Assert.Equal(steps.Order(), steps); // the lost step's completions were cut before it was sampled again
+        Assert.Equal(4 * 2 * 4, steps.Count);
+    }
+
+    [Fact]
+    public void DynamicSampling_DropsGroupsWithoutSpread_AndMaskedTruncationsTrainNothing()
+    {
+        // A random model answers nothing and formats nothing: every reward is 0, so every group is dropped.
+        var records = new List<RlRecord>();
+        new GrpoRun(Options("dynamic", 1) with { DynamicSampling = true, MaxRefills = 2 }) { OnStep = records.Add }.Run();
+        Assert.Equal(2 * 3, records[0].DroppedGroups);
+        Assert.Equal(1.0, records[0].ZeroStdGroups);
+        Assert.Equal(0, records[0].GradNorm);
+
+        // Kept groups whose completions all hit the 12-token limit: masked, they are not trained on.
+        records.Clear();
+        Run(Options("masked", 1) with { Truncated = TruncatedCompletions.Mask }, records.Add);
+        Assert.Equal(1.0, records[0].Truncated);
+        Assert.Equal(0, records[0].GradNorm);
+        Assert.True(records[0].ZeroStdGroups < 1); // the groups had a signal; masking, not the rewards, left nothing to train
     }
 
     [Fact]

@@ -53,7 +53,7 @@ internal static class EvalCommand
                 if (o.Problems < 1) { throw new ArgumentException($"--problems must be at least 1; got {o.Problems}"); }
                 var dir = parse.GetValue(model)!;
                 var tasks = TaskCatalog.Resolve(parse.GetValue(task)!, o.Seed);
-                var slots = Math.Clamp(16 * (o.Samples + 1), o.Samples + 1, 128);
+                var slots = Math.Max(o.Samples + 1, Math.Min(16 * (o.Samples + 1), 128)); // one problem's samples at least, 128 slots otherwise
                 var context = Math.Min(SharpSeek.Model.ModelConfig.Load(dir).MaxPositionEmbeddings, 512 + o.MaxNewTokens);
                 using var engine = BatchEngine.Load(dir, new BatchEngineOptions { Format = WeightFormatOption.Parse(parse.GetValue(dtype)!), MaxConcurrency = slots, QueueCapacity = slots, MaxContext = context });
                 var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; evaluation reads and writes text");

@@ -119,25 +119,8 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
 
     /// <summary>Validates and queues at the call (so <see cref="QueueFullException"/> and bad requests throw here, not
     /// at the first MoveNextAsync); the returned stream yields the updates.</summary>
-    public IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        Validate(request);
-        var sequence = new EngineSequence(request, _tokenizer, _eos, MaxContext);
-        sequence.OnCancel = Wake;
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);                                    // the engine drains the queue under _gate after it stops
-            if (_queue.Count >= _queueCapacity) { DropCancelledQueued(); }
-            if (_queue.Count >= _queueCapacity) { throw new QueueFullException(_queueCapacity); }
-            _queue.Enqueue(sequence);
-            _requests++;
-            _promptTokens += sequence.Prompt.Length;
-        }
-        sequence.Registration = cancellationToken.Register(sequence.Cancel);
-        Wake();
-        return Stream(sequence, cancellationToken);
-    }
+    public IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default) =>
+        GenerateAll([request], cancellationToken)[0];
 
     /// <summary>
     /// Queues every request in one go (one lock, one wake) and returns their streams in order. The engine takes them into
@@ -151,19 +134,28 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         foreach (var r in requests) { Validate(r); }
         var sequences = requests.Select(r => new EngineSequence(r, _tokenizer, _eos, MaxContext) { OnCancel = Wake }).ToList();
-        lock (_gate)
+        // Registered before the engine can see them, so its Unregister at the end always finds the registration.
+        foreach (var sequence in sequences) { sequence.Registration = cancellationToken.Register(sequence.Cancel); }
+        try
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_queue.Count + sequences.Count > _queueCapacity) { DropCancelledQueued(); }
-            if (_queue.Count + sequences.Count > _queueCapacity) { throw new QueueFullException(_queueCapacity); }
-            foreach (var sequence in sequences)
+            lock (_gate)
             {
-                _queue.Enqueue(sequence);
-                _requests++;
-                _promptTokens += sequence.Prompt.Length;
+                ObjectDisposedException.ThrowIf(_disposed, this);                                    // the engine drains the queue under _gate after it stops
+                if (_queue.Count + sequences.Count > _queueCapacity) { DropCancelledQueued(); }
+                if (_queue.Count + sequences.Count > _queueCapacity) { throw new QueueFullException(_queueCapacity); }
+                foreach (var sequence in sequences)
+                {
+                    _queue.Enqueue(sequence);
+                    _requests++;
+                    _promptTokens += sequence.Prompt.Length;
+                }
             }
         }
-        foreach (var sequence in sequences) { sequence.Registration = cancellationToken.Register(sequence.Cancel); }
+        catch
+        {
+            foreach (var sequence in sequences) { sequence.Registration.Dispose(); }
+            throw;
+        }
         Wake();
         return [.. sequences.Select(s => Stream(s, cancellationToken))];
     }

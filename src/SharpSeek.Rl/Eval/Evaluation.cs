@@ -3,7 +3,9 @@
 // majority vote of their answers, the unbiased pass@k, and the greedy answer beside them; the format rate and the mean
 // completion length too, overall and per difficulty level. Problems are the task's held-out split, each once (small
 // levels repeat problems across indexes). Samples are seeded per (seed, problem, sample) and queued together, so a run
-// is reproducible. Not here: the rewards (Rewards/), the estimator (PassAtK). Tested by EvaluationTests.
+// is reproducible whatever the engine's slot count. Countdown answers vote by their expression's text, so different
+// correct expressions split the vote. Not here: the rewards (Rewards/), the estimator (PassAtK). Tested by
+// EvaluationTests (pass@k) and EvalCommandTests (the whole protocol).
 using SharpSeek.Inference.Engine;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Prompts;
@@ -69,9 +71,9 @@ public static class Evaluation
             var rendered = chunk.Select(format.Render).ToList();
             var prompts = rendered.Select(r => tokenizer.EncodePrompt(r.Text)).ToList();
             var sampled = RolloutSampler.SampleAsync(engine, prompts, options.Samples,
-                new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP }, (ulong)options.Seed, start).GetAwaiter().GetResult();
+                new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP }, (ulong)options.Seed, 0, firstPrompt: start).GetAwaiter().GetResult();
             var greedy = options.Greedy
-                ? RolloutSampler.SampleAsync(engine, prompts, 1, new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = 0 }, (ulong)options.Seed, start).GetAwaiter().GetResult()
+                ? RolloutSampler.SampleAsync(engine, prompts, 1, new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = 0 }, (ulong)options.Seed, 0, firstPrompt: start).GetAwaiter().GetResult()
                 : null;
             tokens += sampled.Sum(r => (long)r.Completion.Length) + (greedy?.Sum(r => (long)r.Completion.Length) ?? 0);
             for (var i = 0; i < chunk.Count; i++)

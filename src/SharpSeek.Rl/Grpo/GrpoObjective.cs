@@ -4,7 +4,7 @@
 // with the per-token weights of the chosen aggregation (grpo, bnpo, dapo, dr_grpo). The loss is a function of each
 // completion token's log-probability only, so its backward is one coefficient per token (dL/dlogπθ), handed to the tape
 // at the TokenLogProbOp output; the value and the coefficients are computed side by side here, in double.
-// Not here: advantages (GroupAdvantages), the forward that produces the log-probs (GrpoStep). Tested by GrpoObjectiveTests.
+// Not here: advantages (GroupAdvantages), the forward that produces the log-probs (GrpoUpdate). Tested by GrpoObjectiveTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 

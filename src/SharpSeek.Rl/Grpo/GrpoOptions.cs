@@ -39,7 +39,7 @@ public enum LossAggregation
     DrGrpo,
 }
 
-/// <summary>The objective's settings. Defaults follow the small-model suggestions: Dr. GRPO's loss, clip-higher, no KL.</summary>
+/// <summary>The objective's settings. Defaults: group-normalized advantages, DAPO's token-level loss and clip-higher, no KL.</summary>
 public sealed record GrpoOptions
 {
     public AdvantageScale Scale { get; init; } = AdvantageScale.Group;

@@ -29,8 +29,10 @@ public static class GrpoUpdate
     /// |log π_θ − log π_old| over the completion tokens: before the update's first optimizer step that is the mismatch
     /// between the rollout's and the trainer's log-probs of the same weights.
     /// </summary>
+    /// <remarks><paramref name="batchSequences"/>: the sequences the update was sampled as, before any were left out
+    /// (masked truncations), dr_grpo's constant normalizer; null: the sequences given.</remarks>
     public static UpdateTotals Accumulate(Transformer policy, Tape tape, IReadOnlyList<PolicySequence> sequences, int microBatch, double temperature,
-        int maxCompletionTokens, GrpoOptions options)
+        int maxCompletionTokens, GrpoOptions options, int? batchSequences = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(tape);
@@ -59,7 +61,8 @@ public static class GrpoUpdate
             for (var b = 0; b < count; b++)
             {
                 var s = sequences[start + b];
-                var weight = GrpoObjective.Weight(options.Loss, s.Completion.Length, sequences.Count, microTokens, updateTokens, maxCompletionTokens, microBatches);
+                var weight = GrpoObjective.Weight(options.Loss, s.Completion.Length, options.Loss == LossAggregation.DrGrpo ? batchSequences ?? sequences.Count : sequences.Count,
+                    microTokens, updateTokens, maxCompletionTokens, microBatches);
                 for (var j = 0; j < s.Completion.Length; j++)
                 {
                     var row = b * width + s.Prompt.Length + j - 1;

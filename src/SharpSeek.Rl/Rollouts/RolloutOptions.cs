@@ -1,5 +1,5 @@
 // RolloutOptions.cs: how GRPO samples its groups: new tokens at most, temperature and nucleus, where a completion stops.
-// Not here: the sampling itself (RolloutSampler). Tested by GrpoRunTests (rollout log-probs against the trainer's, exact resume) and EvaluationTests.
+// Not here: the sampling itself (RolloutSampler). Tested by GrpoRunTests and EvalCommandTests.
 namespace SharpSeek.Rl.Rollouts;
 
 /// <summary>Sampling settings of the rollouts (temperature 1, no truncation: the policy's own distribution).</summary>

@@ -2,7 +2,7 @@
 // (continuous batching over the KV cache), each with its own seed derived from (run seed, step, prompt, sample) so a
 // resumed run draws the same tokens (karpathy/nanochat: scripts/chat_rl.py seeds per sample the same way). Every token
 // comes back with the policy's log-probability at the sampling temperature: the old log-probs of the update.
-// Not here: rewards, the update. Tested by GrpoRunTests (rollout log-probs against the trainer's, exact resume) and EvaluationTests.
+// Not here: rewards, the update. Tested by GrpoRunTests (rollout log-probs against the trainer's, exact resume) and EvalCommandTests.
 using SharpSeek.Inference.Engine;
 using SharpSeek.Training.Data;
 
@@ -23,8 +23,10 @@ public static class RolloutSampler
     /// Samples <paramref name="generations"/> completions of every prompt (ids, already templated), returned group by
     /// group: prompt i's sample j at i·G + j.
     /// </summary>
+    /// <remarks><paramref name="firstPrompt"/>: the index of prompts[0] among the step's prompts (its seeds are those of
+    /// that index).</remarks>
     public static async Task<Rollout[]> SampleAsync(BatchEngine engine, IReadOnlyList<int[]> prompts, int generations, RolloutOptions options,
-        ulong runSeed, long step, CancellationToken cancel = default)
+        ulong runSeed, long step, int firstPrompt = 0, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(prompts);
@@ -43,7 +45,7 @@ public static class RolloutSampler
                 requests.Add(new GenerationRequest
                 {
                     Prompt = prompts[i],
-                    Sampling = new SamplingParameters { Temperature = options.Temperature, TopP = options.TopP, Seed = SeedOf(runSeed, step, i, j) },
+                    Sampling = new SamplingParameters { Temperature = options.Temperature, TopP = options.TopP, Seed = SeedOf(runSeed, step, firstPrompt + i, j) },
                     MaxNewTokens = options.MaxNewTokens,
                     StopStrings = options.StopStrings,
                     LogProbs = true,

@@ -108,6 +108,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         using var arena = new Arena("rl-step");
         var tape = new Tape(arena);
         using var metrics = OpenMetrics(Path.Combine(dir, MetricsFileName), state.Step);
+        KeepCompletions(Path.Combine(dir, CompletionsFileName), state.Step);
         _log($"GRPO on {o.Task} from {source}: {policy.Unique.Sum(p => p.Value.ElementCount):N0} parameters, steps {state.Step + 1} .. {o.Steps}, "
             + $"{o.Prompts} prompts × {o.Generations} samples, ≤ {o.MaxNewTokens} new tokens, loss {o.Grpo.Loss}, β {o.Grpo.Beta}");
 
@@ -118,17 +119,33 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         while (state.Step < o.Steps && !cancel.IsCancellationRequested)
         {
             var step = state.Step + 1;
-            var (groups, used, rolloutSeconds, rewardSeconds, generated) = SampleGroups(engine, tokenizer, tasks, format, rewards, rollout, o, context - o.MaxNewTokens, step, state.ProblemsUsed, cancel);
+            Sampled sampled;
+            try
+            {
+                sampled = SampleGroups(engine, tokenizer, tasks, format, rewards, rollout, o, context - o.MaxNewTokens, step, state.ProblemsUsed, _log, cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                break; // sampling changes neither the weights nor the state: the last completed step is checkpointed below
+            }
+            catch when (checkpointStep < state.Step)
+            {
+                RlCheckpoint.Save(dir, config, policy, optimizer, reference, state); // keep the completed steps, then report
+                throw;
+            }
+            var (groups, all, used, rolloutSeconds, rewardSeconds, generated) = sampled;
             var trainClock = Stopwatch.StartNew();
             var (sequences, summary) = Sequences(groups, o);
-            if (sequences.Count == 0) { _log($"step {step}: no completion to train on (all {groups.Sum(g => g.Length)} empty or truncated and masked); raise --max-new-tokens or use --truncated zero|keep"); }
+            if (sequences.Count == 0) { _log($"step {step}: no completion to train on ({all.Count} groups sampled, {groups.Count} kept; completions empty, or truncated and masked); raise --max-new-tokens or use --truncated zero|keep"); }
             var lr = schedule.At(step);
             var (update, gradNorm, skipped, trainTokens) = Train(model, referenceModel, optimizer, policy, tape, sequences, o, lr, step, checkpointStep);
             if (reference is not null && o.ReferenceResetEvery > 0 && step % o.ReferenceResetEvery == 0) { CopyValues(policy, reference); }
             var trainSeconds = trainClock.Elapsed.TotalSeconds;
 
             state = state with { Step = step, ProblemsUsed = used, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, LastSkippedStep = skipped ? step : state.LastSkippedStep };
-            var record = Record(step, groups, rewards, summary, update, gradNorm, lr, skipped, generated, rolloutSeconds, rewardSeconds, trainSeconds, trainTokens, state.ElapsedSeconds);
+            var record = Record(step, all, rewards, summary, update, gradNorm, lr, skipped, generated, rolloutSeconds, rewardSeconds, trainSeconds, trainTokens, state.ElapsedSeconds)
+                with
+            { DroppedGroups = all.Count - groups.Count, ZeroStdGroups = all.Count(g => !Informative(g)) / (double)Math.Max(1, all.Count) };
             metrics.WriteLine(JsonSerializer.Serialize(record, Line));
             metrics.Flush();
             if (o.LogCompletionsEvery > 0 && step % o.LogCompletionsEvery == 0) { LogCompletions(dir, step, groups, rewards); }
@@ -187,10 +204,20 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
     }
 
     // Samples P groups (more with dynamic sampling, which keeps only groups whose rewards differ) and scores them.
-    private static (List<Scored[]> Groups, long Used, double RolloutSeconds, double RewardSeconds, long Generated) SampleGroups(BatchEngine engine, ByteLevelBpe tokenizer,
-        ITaskSet tasks, IPromptFormat format, RewardSet rewards, RolloutOptions rollout, RlOptions o, int maxPrompt, long step, long used, CancellationToken cancel)
+    private readonly record struct Sampled(List<Scored[]> Kept, List<Scored[]> All, long Used, double RolloutSeconds, double RewardSeconds, long Generated);
+
+    // Whether a group's scorable rewards differ (it carries a learning signal).
+    private static bool Informative(Scored[] group)
+    {
+        var scorable = group.Where(s => s.Total is not null).Select(s => s.Total!.Value).ToList();
+        return scorable.Count >= 2 && scorable.Distinct().Count() > 1;
+    }
+
+    private static Sampled SampleGroups(BatchEngine engine, ByteLevelBpe tokenizer,
+        ITaskSet tasks, IPromptFormat format, RewardSet rewards, RolloutOptions rollout, RlOptions o, int maxPrompt, long step, long used, Action<string> log, CancellationToken cancel)
     {
         var groups = new List<Scored[]>();
+        var all = new List<Scored[]>();
         double rolloutSeconds = 0, rewardSeconds = 0;
         long generated = 0;
         for (var round = 0; round <= (o.DynamicSampling ? o.MaxRefills : 0) && groups.Count < o.Prompts; round++)
@@ -198,13 +225,19 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
             var problems = Enumerable.Range(0, o.Prompts).Select(i => tasks.Get(ProblemSplit.Train, used + i)).ToList();
             used += o.Prompts;
             var rendered = problems.Select(format.Render).ToList();
-            var prompts = rendered.Select((r, i) =>
+            var prompts = rendered.Select(r => tokenizer.EncodePrompt(r.Text)).ToList();
+            for (var i = prompts.Count - 1; i >= 0; i--) // a prompt the context cannot hold is skipped, and said
             {
-                var ids = tokenizer.EncodePrompt(r.Text);
-                return ids.Length <= maxPrompt ? ids : throw new ArgumentException($"problem {problems[i].Id}: the prompt has {ids.Length} tokens; at most {maxPrompt} fit beside {o.MaxNewTokens} new tokens in the context (try --template plain or fewer --max-new-tokens)");
-            }).ToList();
+                if (prompts[i].Length <= maxPrompt) { continue; }
+                log($"step {step}: problem {problems[i].Id} skipped: its prompt has {prompts[i].Length} tokens, at most {maxPrompt} fit beside {o.MaxNewTokens} new tokens");
+                (problems, rendered, prompts) = ([.. problems.Where((_, k) => k != i)], [.. rendered.Where((_, k) => k != i)], [.. prompts.Where((_, k) => k != i)]);
+            }
+            if (prompts.Count == 0)
+            {
+                throw new ArgumentException($"no prompt of step {step} fits: each is longer than the {maxPrompt} tokens left beside {o.MaxNewTokens} new tokens (try --template plain or fewer --max-new-tokens)");
+            }
             var clock = Stopwatch.StartNew();
-            var rollouts = RolloutSampler.SampleAsync(engine, prompts, o.Generations, rollout, (ulong)o.Seed, (step * (o.MaxRefills + 1)) + round, cancel).GetAwaiter().GetResult();
+            var rollouts = RolloutSampler.SampleAsync(engine, prompts, o.Generations, rollout, (ulong)o.Seed, (step * (o.MaxRefills + 1)) + round, cancel: cancel).GetAwaiter().GetResult();
             rolloutSeconds += clock.Elapsed.TotalSeconds;
             generated += rollouts.Sum(r => (long)r.Completion.Length);
             clock.Restart();
@@ -221,14 +254,13 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
                     var total = r.Truncated && o.Truncated == TruncatedCompletions.Zero ? 0 : scores.Total;
                     group[j] = new Scored(problems[i], rendered[i].Text, r, text, scores, total);
                 }
-                var scorable = group.Where(s => s.Total is not null).Select(s => s.Total!.Value).ToList();
-                var informative = scorable.Count >= 2 && scorable.Distinct().Count() > 1;
-                if (!o.DynamicSampling || informative) { groups.Add(group); }
+                all.Add(group);
+                if (!o.DynamicSampling || Informative(group)) { groups.Add(group); }
                 if (groups.Count == o.Prompts) { break; }
             }
             rewardSeconds += clock.Elapsed.TotalSeconds;
         }
-        return (groups, used, rolloutSeconds, rewardSeconds, generated);
+        return new Sampled(groups, all, used, rolloutSeconds, rewardSeconds, generated);
     }
 
     // Advantages per group; the sequences the update trains on (empty and, with Mask, truncated completions left out).
@@ -267,7 +299,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
                 UpdateTotals totals;
                 try
                 {
-                    totals = GrpoUpdate.Accumulate(model, tape, batch, o.MicroBatch, o.Temperature, o.MaxNewTokens, o.Grpo);
+                    totals = GrpoUpdate.Accumulate(model, tape, batch, o.MicroBatch, o.Temperature, o.MaxNewTokens, o.Grpo, batchSequences: o.Prompts * o.Generations / o.Updates);
                 }
                 catch (ArithmeticException e)
                 {
@@ -381,6 +413,26 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         }
         AtomicFile.WriteAllText(path, kept.ToString());
         return new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+    }
+
+    // completions.jsonl keeping only the steps the checkpoint covers.
+    private static void KeepCompletions(string path, long keepThroughStep)
+    {
+        if (!File.Exists(path)) { return; }
+        var kept = new StringBuilder();
+        foreach (var line in File.ReadLines(path))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.GetProperty("step").GetInt64() <= keepThroughStep) { kept.Append(line).Append('\n'); }
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                // a line torn by a kill
+            }
+        }
+        AtomicFile.WriteAllText(path, kept.ToString());
     }
 
     private static void CopyValues(ModelWeights from, ModelWeights to)

@@ -17,7 +17,10 @@ public sealed record RlRecord
     [JsonPropertyName("rewards")] public Dictionary<string, double[]> Rewards { get; init; } = [];
     [JsonPropertyName("accuracy")] public double Accuracy { get; init; }
     [JsonPropertyName("format_rate")] public double FormatRate { get; init; }
+    /// <summary>Share of the sampled groups whose rewards are all equal (with dynamic sampling, before they are dropped).</summary>
     [JsonPropertyName("zero_std_groups")] public double ZeroStdGroups { get; init; }
+    /// <summary>Groups dynamic sampling dropped this step.</summary>
+    [JsonPropertyName("dropped_groups")] public int DroppedGroups { get; init; }
     [JsonPropertyName("skipped_groups")] public int SkippedGroups { get; init; }
     [JsonPropertyName("unscorable")] public int Unscorable { get; init; }
     [JsonPropertyName("length_mean")] public double LengthMean { get; init; }
