@@ -143,9 +143,8 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
             var trainSeconds = trainClock.Elapsed.TotalSeconds;
 
             state = state with { Step = step, ProblemsUsed = used, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, LastSkippedStep = skipped ? step : state.LastSkippedStep };
-            var record = Record(step, all, rewards, summary, update, gradNorm, lr, skipped, generated, rolloutSeconds, rewardSeconds, trainSeconds, trainTokens, state.ElapsedSeconds)
-                with
-            { DroppedGroups = all.Count - groups.Count, ZeroStdGroups = all.Count(g => !Informative(g)) / (double)Math.Max(1, all.Count) };
+            var record = Record(step, all, rewards, summary, update, gradNorm, lr, skipped, generated, rolloutSeconds, rewardSeconds, trainSeconds, trainTokens, state.ElapsedSeconds);
+            record = record with { DroppedGroups = all.Count - groups.Count, ZeroStdGroups = all.Count(g => !Informative(g)) / (double)Math.Max(1, all.Count) };
             metrics.WriteLine(JsonSerializer.Serialize(record, Line));
             metrics.Flush();
             if (o.LogCompletionsEvery > 0 && step % o.LogCompletionsEvery == 0) { LogCompletions(dir, step, groups, rewards); }
