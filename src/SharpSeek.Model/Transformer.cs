@@ -45,9 +45,11 @@ public sealed class Transformer : IDisposable
     /// The same, written into <paramref name="result"/> (which it returns): the logits, the logits of every MTP depth k
     /// (B, T − k, V) for k ≤ min(MTP modules, T − 1), and the routing of every MoE layer. With <paramref name="replay"/>
     /// (an earlier forward's result over tokens of the same shape, its tape not yet reset), each MoE layer sends the
-    /// tokens to the experts it chose there. Reusing <paramref name="result"/>, a forward allocates nothing.
+    /// tokens to the experts it chose there. With <paramref name="mtp"/> false the MTP modules do not run (a caller that
+    /// reads the main head only: evaluation, a policy's log-probs). Reusing <paramref name="result"/>, a forward
+    /// allocates nothing.
     /// </summary>
-    public ForwardResult Forward(Tape tape, Tensor tokens, ForwardResult result, int startPos = 0, ForwardResult? replay = null)
+    public ForwardResult Forward(Tape tape, Tensor tokens, ForwardResult result, int startPos = 0, ForwardResult? replay = null, bool mtp = true)
     {
         ArgumentNullException.ThrowIfNull(result);
         if (ReferenceEquals(result, replay)) { throw new ArgumentException("replay must be an earlier result, not the one this forward writes", nameof(replay)); }
@@ -62,7 +64,7 @@ public sealed class Transformer : IDisposable
         }
         CheckTokens(tokens.AsSpan<int>(), Config.VocabSize);
         var w = Weights;
-        var depths = Math.Max(0, Math.Min(w.Mtp.Count, t - 1));
+        var depths = mtp ? Math.Max(0, Math.Min(w.Mtp.Count, t - 1)) : 0;
         result.Start(tape, Config, b, t, depths, w.Layers.Count + depths);
 
         var embedded = EmbeddingOp.Apply(tape, w.Embedding.Bind(tape), tokens);  // (B, T, D)

@@ -34,6 +34,13 @@ public sealed class TransformerTests
         var loads = result.Routing.ToArray();
         Assert.Equal([1, 2, 3], loads.Select(l => l.Layer)); // two MoE layers and the MTP block
         Assert.Equal(B * (T - 1) * c.ExpertsPerToken, loads[2].Load.AsSpan<int>().ToArray().Sum());
+
+        // Without the MTP depths: the same main logits, no MTP logits, no routing of the MTP block.
+        var main = tape.Value(logits).AsSpan<float>().ToArray();
+        var headOnly = model.Forward(tape, Tokens(arena, seed: 2), new ForwardResult(), mtp: false);
+        Assert.Equal(main, tape.Value(headOnly.Logits).AsSpan<float>().ToArray());
+        Assert.Equal(0, headOnly.MtpLogits.Length);
+        Assert.Equal([1, 2], headOnly.Routing.ToArray().Select(l => l.Layer));
     }
 
     [Fact]

@@ -133,7 +133,7 @@ public static class GrpoUpdate
 
     private static (Var LogProbs, Var Scaled) LogProbs(Tape tape, Transformer model, Tensor inputs, Tensor targets, double temperature, ForwardResult result)
     {
-        var logits = model.Forward(tape, inputs, result).Logits; // (B, T, V): one row per position
+        var logits = model.Forward(tape, inputs, result, mtp: false).Logits; // (B, T, V): one row per position; no MTP depths
         var scaled = temperature == 1 ? logits : ScaleOp.Apply(tape, logits, 1 / temperature);
         return (TokenLogProbOp.Apply(tape, scaled, targets, Ignore), scaled);
     }

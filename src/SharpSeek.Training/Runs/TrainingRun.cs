@@ -302,7 +302,7 @@ public sealed class TrainingRun
                 tape.Reset();
                 var x = tape.Arena.FromSpan<int>(inputs, inputs.Length / o.SeqLen, o.SeqLen);  // (B, T)
                 var y = tape.Arena.FromSpan<int>(targets, targets.Length);                    // (B·T)
-                var logits = model.Forward(tape, x, forward).Logits;                           // (B, T, V)
+                var logits = model.Forward(tape, x, forward, mtp: false).Logits;              // (B, T, V)
                 var loss = CrossEntropyOp.Apply(tape, logits, y);
                 sum += tape.Value(loss).AsSpan<float>()[0];
                 count++;
