@@ -98,27 +98,13 @@ internal static class RlCommand
             try
             {
                 if (!options.Resume) { ConfigWarnings.Write(options.Model, Console.Error); }
-                using var cancel = new CancellationTokenSource();
-                ConsoleCancelEventHandler onCancel = (_, e) =>
-                {
-                    e.Cancel = true;
-                    cancel.Cancel();
-                    Console.Error.WriteLine("stopping after this step; writing a checkpoint");
-                };
-                Console.CancelKeyPress += onCancel;
-                try
-                {
-                    var run = new GrpoRun(options, Console.Out.WriteLine) { OnStep = r => Console.Out.WriteLine(Line(r, options.Steps)) };
-                    var result = run.Run(cancel.Token);
-                    Console.Out.WriteLine($"stopped at step {result.Step}, checkpoint step {result.CheckpointStep} in {options.OutDir}"
-                        + (result.First is { } f && result.Last is { } l ? $"; accuracy {f.Accuracy:P1} -> {l.Accuracy:P1}, format {f.FormatRate:P1} -> {l.FormatRate:P1}" : ""));
-                    Console.Out.WriteLine($"metrics: {Path.Combine(options.OutDir, GrpoRun.MetricsFileName)}   completions: {Path.Combine(options.OutDir, GrpoRun.CompletionsFileName)}");
-                    return 0;
-                }
-                finally
-                {
-                    Console.CancelKeyPress -= onCancel;
-                }
+                using var stop = new StopOnCtrlC();
+                var run = new GrpoRun(options, Console.Out.WriteLine) { OnStep = r => Console.Out.WriteLine(Line(r, options.Steps)) };
+                var result = run.Run(stop.Token);
+                Console.Out.WriteLine($"stopped at step {result.Step}, checkpoint step {result.CheckpointStep} in {options.OutDir}"
+                    + (result.First is { } f && result.Last is { } l ? $"; accuracy {f.Accuracy:P1} -> {l.Accuracy:P1}, format {f.FormatRate:P1} -> {l.FormatRate:P1}" : ""));
+                Console.Out.WriteLine($"metrics: {Path.Combine(options.OutDir, GrpoRun.MetricsFileName)}   completions: {Path.Combine(options.OutDir, GrpoRun.CompletionsFileName)}");
+                return 0;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
             {

@@ -92,27 +92,13 @@ internal static class TrainCommand
 
     private static int Run(RunOptions options)
     {
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-            Console.Error.WriteLine("stopping after this step; writing a checkpoint");
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            var result = Console.IsOutputRedirected ? RunPlain(options, cancel.Token) : RunLive(options, cancel.Token);
-            Console.Out.WriteLine($"{(result.Completed ? "finished" : "stopped")} at step {result.Step}: loss {result.FirstLoss:F4} -> {result.LastLoss:F4}"
-                + (result.EvalLoss is { } e ? $", eval {e:F4}" : "") + $"; checkpoint step {result.CheckpointStep} in {options.OutDir}");
-            PrintSamples(options);
-            Console.Out.WriteLine($"next: sharpseek plot {options.OutDir}   sharpseek generate --model {options.OutDir} --prompt \"…\"");
-            return 0;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        using var stop = new StopOnCtrlC();
+        var result = Console.IsOutputRedirected ? RunPlain(options, stop.Token) : RunLive(options, stop.Token);
+        Console.Out.WriteLine($"{(result.Completed ? "finished" : "stopped")} at step {result.Step}: loss {result.FirstLoss:F4} -> {result.LastLoss:F4}"
+            + (result.EvalLoss is { } e ? $", eval {e:F4}" : "") + $"; checkpoint step {result.CheckpointStep} in {options.OutDir}");
+        PrintSamples(options);
+        Console.Out.WriteLine($"next: sharpseek plot {options.OutDir}   sharpseek generate --model {options.OutDir} --prompt \"…\"");
+        return 0;
     }
 
     // Not a terminal: one line every ~2% of the run, every eval and the last step.

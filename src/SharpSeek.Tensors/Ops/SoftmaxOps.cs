@@ -57,14 +57,7 @@ public static class CrossEntropyOp
     /// </summary>
     public static Var Apply(Tape tape, Var logits, Tensor targets, int ignoreIndex = -100)
     {
-        var x = tape.Value(logits);
-        Expect.FloatingPoint(x, "cross-entropy", "logits");
-        Expect.Int32(targets, "cross-entropy", "targets");
-        int rows = (int)x.Shape.Rows, vocab = (int)x.Shape.Last;
-        if (targets.ElementCount != rows)
-        {
-            throw new ArgumentException($"cross-entropy: logits {x.Shape} have {rows} rows but targets {targets.Shape} hold {targets.ElementCount}");
-        }
+        var (x, rows, vocab) = RowTargets(tape, logits, targets, "cross-entropy");
         var rowStats = tape.Arena.Allocate(x.DType, new Shape(rows, 2)); // (max, log Σ exp(x − max)) per row
         var losses = tape.Arena.Allocate(x.DType, new Shape(rows));
         var y = tape.Arena.Allocate(x.DType, new Shape(1));
@@ -73,6 +66,20 @@ public static class CrossEntropyOp
         else { y.AsSpan<float>()[0] = CrossEntropy.Forward<float>(x.AsSpan<float>(), ids, vocab, ignoreIndex, losses.AsSpan<float>(), rowStats.AsSpan<float>()); }
         var node = new Node(OpKind.CrossEntropy, default, logits) { Saved0 = targets, Saved1 = rowStats, I0 = vocab, I1 = ignoreIndex };
         return Expect.Record(tape, y, node, tape.ShouldRecord(logits));
+    }
+
+    // The logits (floating point, one row per target) and the I32 targets of a per-row loss, checked.
+    internal static (Tensor X, int Rows, int Vocab) RowTargets(Tape tape, Var logits, Tensor targets, string op)
+    {
+        var x = tape.Value(logits);
+        Expect.FloatingPoint(x, op, "logits");
+        Expect.Int32(targets, op, "targets");
+        int rows = (int)x.Shape.Rows, vocab = (int)x.Shape.Last;
+        if (targets.ElementCount != rows)
+        {
+            throw new ArgumentException($"{op}: logits {x.Shape} have {rows} rows but targets {targets.Shape} hold {targets.ElementCount}");
+        }
+        return (x, rows, vocab);
     }
 
     internal static void Backward(Tape tape, in Node node)
@@ -100,14 +107,7 @@ public static class TokenLogProbOp
     /// </summary>
     public static Var Apply(Tape tape, Var logits, Tensor targets, int ignoreIndex = -100)
     {
-        var x = tape.Value(logits);
-        Expect.FloatingPoint(x, "token log-prob", "logits");
-        Expect.Int32(targets, "token log-prob", "targets");
-        int rows = (int)x.Shape.Rows, vocab = (int)x.Shape.Last;
-        if (targets.ElementCount != rows)
-        {
-            throw new ArgumentException($"token log-prob: logits {x.Shape} have {rows} rows but targets {targets.Shape} hold {targets.ElementCount}");
-        }
+        var (x, rows, vocab) = CrossEntropyOp.RowTargets(tape, logits, targets, "token log-prob");
         var rowStats = tape.Arena.Allocate(x.DType, new Shape(rows, 2));
         var y = tape.Arena.Allocate(x.DType, new Shape(rows));
         var ids = targets.AsSpan<int>();
