@@ -48,8 +48,8 @@ public static unsafe partial class Attention
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ValidateInputs(q.Length, k.Length, v.Length, mask.Length, shape);
-        Expect(nameof(output), output.Length, (long)shape.Batch * shape.Tokens * shape.Heads * shape.VHeadDim, "B·T·H·Dv");
-        Expect(nameof(logSumExp), logSumExp.Length, (long)shape.Batch * shape.Heads * shape.Tokens, "B·H·T");
+        AttentionRows.Expect(nameof(output), output.Length, (long)shape.Batch * shape.Tokens * shape.Heads * shape.VHeadDim, "B·T·H·Dv", exact: true);
+        AttentionRows.Expect(nameof(logSumExp), logSumExp.Length, (long)shape.Batch * shape.Heads * shape.Tokens, "B·H·T", exact: true);
         if (Resolve(path, shape) == AttentionPath.Materialized)
         {
             ForwardMaterialized(q, k, v, mask, shape, output, logSumExp, pool);
@@ -94,12 +94,12 @@ public static unsafe partial class Attention
     {
         ValidateInputs(q.Length, k.Length, v.Length, mask.Length, shape);
         var outputLength = (long)shape.Batch * shape.Tokens * shape.Heads * shape.VHeadDim;
-        Expect(nameof(dOutput), dOutput.Length, outputLength, "B·T·H·Dv");
-        Expect(nameof(output), output.Length, outputLength, "B·T·H·Dv");
-        Expect(nameof(logSumExp), logSumExp.Length, (long)shape.Batch * shape.Heads * shape.Tokens, "B·H·T");
-        Expect(nameof(dq), dq.Length, q.Length, "B·T·H·Dqk");
-        Expect(nameof(dk), dk.Length, k.Length, "B·Tk·H·Dqk");
-        Expect(nameof(dv), dv.Length, v.Length, "B·Tk·H·Dv");
+        AttentionRows.Expect(nameof(dOutput), dOutput.Length, outputLength, "B·T·H·Dv", exact: true);
+        AttentionRows.Expect(nameof(output), output.Length, outputLength, "B·T·H·Dv", exact: true);
+        AttentionRows.Expect(nameof(logSumExp), logSumExp.Length, (long)shape.Batch * shape.Heads * shape.Tokens, "B·H·T", exact: true);
+        AttentionRows.Expect(nameof(dq), dq.Length, q.Length, "B·T·H·Dqk", exact: true);
+        AttentionRows.Expect(nameof(dk), dk.Length, k.Length, "B·Tk·H·Dqk", exact: true);
+        AttentionRows.Expect(nameof(dv), dv.Length, v.Length, "B·Tk·H·Dv", exact: true);
         if (Resolve(path, shape) == AttentionPath.Materialized)
         {
             BackwardMaterialized(dOutput, q, k, v, mask, output, logSumExp, shape, dq, dk, dv, pool);
@@ -359,8 +359,8 @@ public static unsafe partial class Attention
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ValidateInputs(q.Length, k.Length, v.Length, mask.Length, shape);
-        Expect(nameof(output), output.Length, (long)shape.Batch * shape.Tokens * shape.Heads * shape.VHeadDim, "B·T·H·Dv");
-        Expect(nameof(logSumExp), logSumExp.Length, (long)shape.Batch * shape.Heads * shape.Tokens, "B·H·T");
+        AttentionRows.Expect(nameof(output), output.Length, (long)shape.Batch * shape.Tokens * shape.Heads * shape.VHeadDim, "B·T·H·Dv", exact: true);
+        AttentionRows.Expect(nameof(logSumExp), logSumExp.Length, (long)shape.Batch * shape.Heads * shape.Tokens, "B·H·T", exact: true);
         int tq = shape.Tokens, tk = shape.KeyTokens, heads = shape.Heads, dqk = shape.QkHeadDim, dvh = shape.VHeadDim;
         var scores = new double[tk];
         var o = new double[dvh];
@@ -396,10 +396,10 @@ public static unsafe partial class Attention
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ValidateInputs(q.Length, k.Length, v.Length, mask.Length, shape);
-        Expect(nameof(dOutput), dOutput.Length, (long)shape.Batch * shape.Tokens * shape.Heads * shape.VHeadDim, "B·T·H·Dv");
-        Expect(nameof(dq), dq.Length, q.Length, "B·T·H·Dqk");
-        Expect(nameof(dk), dk.Length, k.Length, "B·Tk·H·Dqk");
-        Expect(nameof(dv), dv.Length, v.Length, "B·Tk·H·Dv");
+        AttentionRows.Expect(nameof(dOutput), dOutput.Length, (long)shape.Batch * shape.Tokens * shape.Heads * shape.VHeadDim, "B·T·H·Dv", exact: true);
+        AttentionRows.Expect(nameof(dq), dq.Length, q.Length, "B·T·H·Dqk", exact: true);
+        AttentionRows.Expect(nameof(dk), dk.Length, k.Length, "B·Tk·H·Dqk", exact: true);
+        AttentionRows.Expect(nameof(dv), dv.Length, v.Length, "B·Tk·H·Dv", exact: true);
         int tq = shape.Tokens, tk = shape.KeyTokens, heads = shape.Heads, dqk = shape.QkHeadDim, dvh = shape.VHeadDim;
         var scores = new double[tk];
         var prob = new double[tq, tk];
@@ -498,17 +498,9 @@ public static unsafe partial class Attention
         {
             throw new ArgumentException($"shape: Scale must be finite, got {shape.Scale}", nameof(shape));
         }
-        Expect("q", qLength, (long)shape.Batch * shape.Tokens * shape.Heads * shape.QkHeadDim, "B·T·H·Dqk");
-        Expect("k", kLength, (long)shape.Batch * shape.KeyTokens * shape.Heads * shape.QkHeadDim, "B·Tk·H·Dqk");
-        Expect("v", vLength, (long)shape.Batch * shape.KeyTokens * shape.Heads * shape.VHeadDim, "B·Tk·H·Dv");
-        if (maskLength != 0) { Expect("mask", maskLength, (long)shape.Tokens * shape.KeyTokens, "T·Tk, or empty"); }
-    }
-
-    private static void Expect(string name, int actual, long expected, string formula)
-    {
-        if (actual != expected)
-        {
-            throw new ArgumentException($"{name}: expected {expected} elements ({formula}), got {actual}", name);
-        }
+        AttentionRows.Expect("q", qLength, (long)shape.Batch * shape.Tokens * shape.Heads * shape.QkHeadDim, "B·T·H·Dqk", exact: true);
+        AttentionRows.Expect("k", kLength, (long)shape.Batch * shape.KeyTokens * shape.Heads * shape.QkHeadDim, "B·Tk·H·Dqk", exact: true);
+        AttentionRows.Expect("v", vLength, (long)shape.Batch * shape.KeyTokens * shape.Heads * shape.VHeadDim, "B·Tk·H·Dv", exact: true);
+        if (maskLength != 0) { AttentionRows.Expect("mask", maskLength, (long)shape.Tokens * shape.KeyTokens, "T·Tk, or empty", exact: true); }
     }
 }

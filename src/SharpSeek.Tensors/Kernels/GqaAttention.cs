@@ -192,7 +192,7 @@ public static unsafe class GqaAttention
         }
         for (; e < n; e++) { total += p[e] = MathF.Exp(p[e] - next); }
         (max, sum) = (next, (alpha * sum) + total);
-        Accumulate(p, values, stride, n, d, alpha, o);
+        AttentionRows.Accumulate(p, values, stride, n, d, alpha, o);
     }
 
     // Whether the eight-key paths run (AVX2 and FMA); otherwise the four-key ones. Fixed per machine, so every row is
@@ -285,89 +285,6 @@ public static unsafe class GqaAttention
         (s[0], s[1], s[2], s[3]) = (s0, s1, s2, s3);
     }
 
-    // o = α·o + Σ_j p[j]·x_j over n rows x_j = x + j·stride (length d): o in register chunks of 64 (AVX-512) or 32, then
-    // 16 or 8 (or 4), then scalars; every element of o takes the same multiply, then the same adds in j order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate(float* p, float* x, int stride, int n, int d, float alpha, float* o)
-    {
-        var k = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var a = Vector512.Create(alpha);
-            for (; k <= d - 64; k += 64)
-            {
-                Vector512<float> o0 = Vector512.Load(o + k) * a, o1 = Vector512.Load(o + k + 16) * a;
-                Vector512<float> o2 = Vector512.Load(o + k + 32) * a, o3 = Vector512.Load(o + k + 48) * a;
-                var row = x + k;
-                for (var j = 0; j < n; j++, row += stride)
-                {
-                    var pj = Vector512.Create(p[j]);
-                    o0 = Vector512.MultiplyAddEstimate(pj, Vector512.Load(row), o0);
-                    o1 = Vector512.MultiplyAddEstimate(pj, Vector512.Load(row + 16), o1);
-                    o2 = Vector512.MultiplyAddEstimate(pj, Vector512.Load(row + 32), o2);
-                    o3 = Vector512.MultiplyAddEstimate(pj, Vector512.Load(row + 48), o3);
-                }
-                o0.Store(o + k);
-                o1.Store(o + k + 16);
-                o2.Store(o + k + 32);
-                o3.Store(o + k + 48);
-            }
-            for (; k <= d - 16; k += 16)
-            {
-                var o0 = Vector512.Load(o + k) * a;
-                var row = x + k;
-                for (var j = 0; j < n; j++, row += stride) { o0 = Vector512.MultiplyAddEstimate(Vector512.Create(p[j]), Vector512.Load(row), o0); }
-                o0.Store(o + k);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var a = Vector256.Create(alpha);
-            for (; k <= d - 32; k += 32)
-            {
-                Vector256<float> o0 = Vector256.Load(o + k) * a, o1 = Vector256.Load(o + k + 8) * a;
-                Vector256<float> o2 = Vector256.Load(o + k + 16) * a, o3 = Vector256.Load(o + k + 24) * a;
-                var row = x + k;
-                for (var j = 0; j < n; j++, row += stride)
-                {
-                    var pj = Vector256.Create(p[j]);
-                    o0 = Vector256.MultiplyAddEstimate(pj, Vector256.Load(row), o0);
-                    o1 = Vector256.MultiplyAddEstimate(pj, Vector256.Load(row + 8), o1);
-                    o2 = Vector256.MultiplyAddEstimate(pj, Vector256.Load(row + 16), o2);
-                    o3 = Vector256.MultiplyAddEstimate(pj, Vector256.Load(row + 24), o3);
-                }
-                o0.Store(o + k);
-                o1.Store(o + k + 8);
-                o2.Store(o + k + 16);
-                o3.Store(o + k + 24);
-            }
-            for (; k <= d - 8; k += 8)
-            {
-                var o0 = Vector256.Load(o + k) * a;
-                var row = x + k;
-                for (var j = 0; j < n; j++, row += stride) { o0 = Vector256.MultiplyAddEstimate(Vector256.Create(p[j]), Vector256.Load(row), o0); }
-                o0.Store(o + k);
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            var a = Vector128.Create(alpha);
-            for (; k <= d - 4; k += 4)
-            {
-                var o0 = Vector128.Load(o + k) * a;
-                var row = x + k;
-                for (var j = 0; j < n; j++, row += stride) { o0 = Vector128.MultiplyAddEstimate(Vector128.Create(p[j]), Vector128.Load(row), o0); }
-                o0.Store(o + k);
-            }
-        }
-        for (; k < d; k++)
-        {
-            var acc = o[k] * alpha;
-            for (var j = 0; j < n; j++) { acc += p[j] * x[((nint)j * stride) + k]; }
-            o[k] = acc;
-        }
-    }
-
     private static void Validate(int q, int keys, int values, int output, in GqaAttentionShape shape)
     {
         var s = shape;
@@ -377,17 +294,9 @@ public static unsafe class GqaAttention
         }
         if (s.HeadDim > MaxHeadDim) { throw new ArgumentException($"shape: the head dimension d = {s.HeadDim} exceeds the kernel's {MaxHeadDim}", nameof(shape)); }
         if (!float.IsFinite(s.Scale)) { throw new ArgumentException($"shape: the softmax scale must be finite, got {s.Scale}", nameof(shape)); }
-        Expect("q", q, (long)s.Tokens * s.Heads * s.HeadDim, "T·H·d", exact: true);
-        Expect("keys", keys, (long)s.KeyTokens * s.KvWidth, "(Start + T)·H_kv·d", exact: false);
-        Expect("values", values, (long)s.KeyTokens * s.KvWidth, "(Start + T)·H_kv·d", exact: false);
-        Expect("output", output, (long)s.Tokens * s.Heads * s.HeadDim, "T·H·d", exact: true);
-    }
-
-    private static void Expect(string name, int actual, long expected, string formula, bool exact)
-    {
-        if (exact ? actual != expected : actual < expected)
-        {
-            throw new ArgumentException($"{name}: expected {(exact ? "" : "at least ")}{expected} elements ({formula}), got {actual}", name);
-        }
+        AttentionRows.Expect("q", q, (long)s.Tokens * s.Heads * s.HeadDim, "T·H·d", exact: true);
+        AttentionRows.Expect("keys", keys, (long)s.KeyTokens * s.KvWidth, "(Start + T)·H_kv·d", exact: false);
+        AttentionRows.Expect("values", values, (long)s.KeyTokens * s.KvWidth, "(Start + T)·H_kv·d", exact: false);
+        AttentionRows.Expect("output", output, (long)s.Tokens * s.Heads * s.HeadDim, "T·H·d", exact: true);
     }
 }

@@ -136,7 +136,7 @@ public static unsafe class LatentAttention
                 // q_abs = Σ_n q_nope[n]·W_UK_h[n, :]
                 var qNope = w.Q + ((((nint)(r0 + r) * h) + head) * s.QkHeadDim);
                 new Span<float>(qAbs + (r * c), c).Clear();
-                Accumulate(qNope, wUk, dn, c, 1f, qAbs + (r * c));
+                AttentionRows.Accumulate(qNope, wUk, c, dn, c, 1f, qAbs + (r * c));
                 new Span<float>(oLat + (r * c), c).Clear();
                 (max[r], sum[r]) = (float.NegativeInfinity, 0f);
             }
@@ -213,7 +213,7 @@ public static unsafe class LatentAttention
         var total = 0f;
         for (var j = 0; j < n; j++) { total += p[j]; }
         (max, sum) = (next, (alpha * sum) + total);
-        Accumulate(p, keys, n, c, alpha, oLat);
+        AttentionRows.Accumulate(p, keys, c, n, c, alpha, oLat);
     }
 
     // Block with AVX2 and FMA: the scores of eight keys at a time (Dot8: one horizontal-add tree for the eight instead of
@@ -249,7 +249,7 @@ public static unsafe class LatentAttention
         var total = Vector256.Sum(totals);
         for (; e < n; e++) { total += p[e]; }
         (max, sum) = (next, (alpha * sum) + total);
-        Accumulate(p, keys, n, c, alpha, oLat);
+        AttentionRows.Accumulate(p, keys, c, n, c, alpha, oLat);
     }
 
     // Whether the eight-key paths run (AVX2 and FMA); otherwise the four-key ones. Fixed per machine, so every row is
@@ -320,60 +320,6 @@ public static unsafe class LatentAttention
         return Vector256.Load(t);
     }
 
-    // o = α·o + Σ_j p[j]·x_j over n rows x_j (length c, contiguous): o in register chunks of 32, then 8 (or 4), then
-    // scalars; every element of o takes the same multiply, then the same adds in j order, whichever chunk holds it.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate(float* p, float* x, int n, int c, float alpha, float* o)
-    {
-        var k = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var a = Vector256.Create(alpha);
-            for (; k <= c - 32; k += 32)
-            {
-                Vector256<float> o0 = Vector256.Load(o + k) * a, o1 = Vector256.Load(o + k + 8) * a;
-                Vector256<float> o2 = Vector256.Load(o + k + 16) * a, o3 = Vector256.Load(o + k + 24) * a;
-                var row = x + k;
-                for (var j = 0; j < n; j++, row += c)
-                {
-                    var pj = Vector256.Create(p[j]);
-                    o0 = Vector256.MultiplyAddEstimate(pj, Vector256.Load(row), o0);
-                    o1 = Vector256.MultiplyAddEstimate(pj, Vector256.Load(row + 8), o1);
-                    o2 = Vector256.MultiplyAddEstimate(pj, Vector256.Load(row + 16), o2);
-                    o3 = Vector256.MultiplyAddEstimate(pj, Vector256.Load(row + 24), o3);
-                }
-                o0.Store(o + k);
-                o1.Store(o + k + 8);
-                o2.Store(o + k + 16);
-                o3.Store(o + k + 24);
-            }
-            for (; k <= c - 8; k += 8)
-            {
-                var o0 = Vector256.Load(o + k) * a;
-                var row = x + k;
-                for (var j = 0; j < n; j++, row += c) { o0 = Vector256.MultiplyAddEstimate(Vector256.Create(p[j]), Vector256.Load(row), o0); }
-                o0.Store(o + k);
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            var a = Vector128.Create(alpha);
-            for (; k <= c - 4; k += 4)
-            {
-                var o0 = Vector128.Load(o + k) * a;
-                var row = x + k;
-                for (var j = 0; j < n; j++, row += c) { o0 = Vector128.MultiplyAddEstimate(Vector128.Create(p[j]), Vector128.Load(row), o0); }
-                o0.Store(o + k);
-            }
-        }
-        for (; k < c; k++)
-        {
-            var acc = o[k] * alpha;
-            for (var j = 0; j < n; j++) { acc += p[j] * x[((nint)j * c) + k]; }
-            o[k] = acc;
-        }
-    }
-
     // s[i] = a·b_i for four vectors b_i of length n (they may repeat): vector partial sums over the whole length, one
     // horizontal sum, then the scalar tail, so each b_i's sum is the same whichever slot it takes.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -430,19 +376,11 @@ public static unsafe class LatentAttention
             throw new ArgumentException($"shape: the latent width c = {s.KvLoraRank} exceeds the kernel's {MaxRank}", nameof(shape));
         }
         if (!float.IsFinite(s.Scale)) { throw new ArgumentException($"shape: the softmax scale must be finite, got {s.Scale}", nameof(shape)); }
-        Expect("q", q, (long)s.Tokens * s.Heads * s.QkHeadDim, "T·H·(d_n + d_r)", exact: true);
-        Expect("qPe", qPe, (long)s.Tokens * s.Heads * s.QkRopeHeadDim, "T·H·d_r", exact: true);
-        Expect("kvB", kvB, (long)s.Heads * (s.QkNopeHeadDim + s.VHeadDim) * s.KvLoraRank, "H·(d_n + d_v)·c", exact: true);
-        Expect("latent", latent, (long)s.KeyTokens * s.KvLoraRank, "(Start + T)·c", exact: false);
-        Expect("ropeKeys", rope, (long)s.KeyTokens * s.QkRopeHeadDim, "(Start + T)·d_r", exact: false);
-        Expect("output", output, (long)s.Tokens * s.Heads * s.VHeadDim, "T·H·d_v", exact: true);
-    }
-
-    private static void Expect(string name, int actual, long expected, string formula, bool exact)
-    {
-        if (exact ? actual != expected : actual < expected)
-        {
-            throw new ArgumentException($"{name}: expected {(exact ? "" : "at least ")}{expected} elements ({formula}), got {actual}", name);
-        }
+        AttentionRows.Expect("q", q, (long)s.Tokens * s.Heads * s.QkHeadDim, "T·H·(d_n + d_r)", exact: true);
+        AttentionRows.Expect("qPe", qPe, (long)s.Tokens * s.Heads * s.QkRopeHeadDim, "T·H·d_r", exact: true);
+        AttentionRows.Expect("kvB", kvB, (long)s.Heads * (s.QkNopeHeadDim + s.VHeadDim) * s.KvLoraRank, "H·(d_n + d_v)·c", exact: true);
+        AttentionRows.Expect("latent", latent, (long)s.KeyTokens * s.KvLoraRank, "(Start + T)·c", exact: false);
+        AttentionRows.Expect("ropeKeys", rope, (long)s.KeyTokens * s.QkRopeHeadDim, "(Start + T)·d_r", exact: false);
+        AttentionRows.Expect("output", output, (long)s.Tokens * s.Heads * s.VHeadDim, "T·H·d_v", exact: true);
     }
 }
