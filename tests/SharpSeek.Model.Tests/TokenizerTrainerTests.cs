@@ -75,7 +75,7 @@ public sealed class TokenizerTrainerTests(ITestOutputHelper output)
         var path = Path.Combine(Repo.Root, "..", "shared", "data", "tinyshakespeare.txt");
         if (!File.Exists(path))
         {
-            output.WriteLine($"skipped: {Path.GetFullPath(path)} not found (the test reads ../shared/data/tinyshakespeare.txt beside the repository)");
+            output.WriteLine($"skipped: {Path.GetFullPath(path)} not found (the public-domain Tiny Shakespeare text this test trains on)");
             return;
         }
         var text = File.ReadAllText(path);
