@@ -108,7 +108,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         using var arena = new Arena("rl-step");
         var tape = new Tape(arena);
         using var metrics = OpenMetrics(Path.Combine(dir, MetricsFileName), state.Step);
-        KeepCompletions(Path.Combine(dir, CompletionsFileName), state.Step);
+        KeepThroughStep(Path.Combine(dir, CompletionsFileName), state.Step);
         _log($"GRPO on {o.Task} from {source}: {policy.Unique.Sum(p => p.Value.ElementCount):N0} parameters, steps {state.Step + 1} .. {o.Steps}, "
             + $"{o.Prompts} prompts × {o.Generations} samples, ≤ {o.MaxNewTokens} new tokens, loss {o.Grpo.Loss}, β {o.Grpo.Beta}");
 
@@ -392,30 +392,16 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         File.AppendAllText(Path.Combine(dir, CompletionsFileName), lines.ToString());
     }
 
-    // rl_metrics.jsonl keeping only the steps the checkpoint covers (a resumed run's log reads as if it never stopped).
+    // rl_metrics.jsonl, cut back to the steps the checkpoint covers, open for appending.
     private static StreamWriter OpenMetrics(string path, long keepThroughStep)
     {
-        var kept = new StringBuilder();
-        if (File.Exists(path) && keepThroughStep > 0)
-        {
-            foreach (var line in File.ReadLines(path))
-            {
-                try
-                {
-                    if (JsonSerializer.Deserialize<RlRecord>(line, Line) is { } r && r.Step <= keepThroughStep) { kept.Append(line).Append('\n'); }
-                }
-                catch (JsonException)
-                {
-                    // a line torn by a kill
-                }
-            }
-        }
-        AtomicFile.WriteAllText(path, kept.ToString());
+        KeepThroughStep(path, keepThroughStep);
         return new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
     }
 
-    // completions.jsonl keeping only the steps the checkpoint covers.
-    private static void KeepCompletions(string path, long keepThroughStep)
+    // A JSONL log of this run (metrics or completions) keeping only the lines of steps the checkpoint covers, so a
+    // resumed run's logs read as if it never stopped; a line torn by a kill is dropped.
+    private static void KeepThroughStep(string path, long keepThroughStep)
     {
         if (!File.Exists(path)) { return; }
         var kept = new StringBuilder();
