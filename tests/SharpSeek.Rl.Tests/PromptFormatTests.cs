@@ -5,6 +5,7 @@ using SharpSeek.Inference.Text;
 using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Tasks;
 using SharpSeek.Training.Data;
+using SharpSeek.Training.Tasks;
 
 namespace SharpSeek.Rl.Tests;
 
@@ -20,7 +21,7 @@ public sealed class PromptFormatTests
         var rendered = new R1ZeroPrompt().Render(Ask("Reach 10 using 2 and 5"));
         Assert.Equal(Table1.Replace("User: prompt.", "User: Reach 10 using 2 and 5.", StringComparison.Ordinal), rendered.Text);
         Assert.False(rendered.StartsInThink);
-        Assert.StartsWith(R1ZeroPrompt.Preamble, Table1, StringComparison.Ordinal);
+        Assert.StartsWith(R1ZeroTemplate.Preamble, Table1, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -51,6 +52,23 @@ public sealed class PromptFormatTests
             var question = doc[6..doc.IndexOf("\nAssistant:", StringComparison.Ordinal)];
             Assert.StartsWith(new PlainPrompt().Render(Ask(question)).Text + " <think>\n", doc, StringComparison.Ordinal);
             Assert.StartsWith(new PlainPrompt(openThink: true).Render(Ask(question)).Text, doc, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void R1Zero_IsWhatTheCorpusPretrainsOn()
+    {
+        // A fifth of the corpus is framed in the template, so a base model pretrained on it continues the prompt with
+        // the think block: the prompt must be exactly the document's text before " <think>\n".
+        var docs = ReasoningCorpus.Generate(1, 400).ToList();
+        var framed = docs.Where(d => d.StartsWith(R1ZeroTemplate.Preamble, StringComparison.Ordinal)).ToList();
+        Assert.InRange(framed.Count, 50, 110);
+        foreach (var doc in framed)
+        {
+            var start = R1ZeroTemplate.Preamble.Length + " User: ".Length;
+            var question = doc[start..doc.IndexOf(" Assistant: <think>\n", StringComparison.Ordinal)];
+            Assert.StartsWith(new R1ZeroPrompt().Render(Ask(question)).Text + " <think>\n", doc, StringComparison.Ordinal);
+            Assert.StartsWith(new R1ZeroPrompt(openThink: true).Render(Ask(question)).Text, doc, StringComparison.Ordinal);
         }
     }
 

@@ -28,6 +28,8 @@ public sealed class TaskCatalogTests : IDisposable
     [InlineData("word:1-3", "Word 1-3")]
     [InlineData("countdown:4", "Countdown 4-4")]
     [InlineData("arithmetic:5-6", "Add 5-6, Sub 5-6, Mul 5-6")]
+    [InlineData("add:1-2,sub:3", "Add 1-2, Sub 3-3")]
+    [InlineData("add:4, countdown", "Add 4-4, Countdown 3-4")]
     public void Resolve_NameAndLevels(string name, string mix)
     {
         var set = Assert.IsType<GeneratedTasks>(TaskCatalog.Resolve(name, seed: 0));
@@ -47,6 +49,9 @@ public sealed class TaskCatalogTests : IDisposable
     [InlineData("add:-3", "levels must be N or N-M")]
     [InlineData("countdown:5", "with 3 <= N <= M <= 4")]
     [InlineData("mix:2", "mix takes no levels")]
+    [InlineData("add:1,algebra", "unknown task 'algebra' in 'add:1,algebra'; expected one of")]
+    [InlineData("add:1,", "unknown task '' in 'add:1,'")]
+    [InlineData("add:1,sub:9", "task 'sub:9': levels must be N or N-M with 1 <= N <= M <= 6")]
     public void Resolve_BadName_SaysWhatIsValid(string name, string message) =>
         Assert.Contains(message, Assert.Throws<ArgumentException>(() => TaskCatalog.Resolve(name, 0)).Message, StringComparison.Ordinal);
 

@@ -8,6 +8,7 @@ using SharpSeek.Inference.Engine;
 using SharpSeek.Training;
 using SharpSeek.Training.Data;
 using SharpSeek.Training.Runs;
+using SharpSeek.Training.Tasks;
 using Spectre.Console;
 
 namespace SharpSeek.Cli.Commands;
@@ -21,6 +22,7 @@ internal static class TrainCommand
         var d = new RunOptions();
         var config = new Option<string>("--config") { Description = "Preset (tiny, small, 16B, 671B) or config.json path.", DefaultValueFactory = _ => d.Config };
         var data = new Option<string[]>("--data") { Description = "Text or .parquet files (a 'text' column), or directories of them (default: the generated reasoning corpus).", AllowMultipleArgumentsPerToken = true };
+        var tasks = new Option<string?>("--tasks") { Description = "The generated corpus's problems: task names with levels, e.g. add:1-4,sub:1-3 (default: every family)." };
         var documents = new Option<int>("--documents") { Description = "Documents of the generated corpus.", DefaultValueFactory = _ => d.CorpusDocuments };
         var output = new Option<string?>("--out") { Description = "Run directory, also a model directory (default: runs/<config>)." };
         var steps = new Option<long?>("--steps") { Description = $"Optimizer steps in the run (default {d.Steps}; on --resume, the saved count)." };
@@ -41,7 +43,7 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("train", "Train a model into a run directory (config.json, model.safetensors, tokenizer, metrics.jsonl).")
         {
-            config, data, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, init, resume,
+            config, data, tasks, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, init, resume,
         };
         command.SetAction(parse =>
         {
@@ -58,6 +60,7 @@ internal static class TrainCommand
                         Init = from,
                         Data = parse.GetValue(data) ?? [],
                         CorpusDocuments = parse.GetValue(documents),
+                        CorpusTasks = parse.GetValue(tasks),
                         OutDir = dir,
                         Steps = parse.GetValue(steps) ?? d.Steps,
                         BatchTokens = parse.GetValue(batchTokens),
@@ -150,7 +153,7 @@ internal static class TrainCommand
     private static void PrintSamples(RunOptions options)
     {
         var prompts = options.Data.Count == 0
-            ? ReasoningCorpus.Generate(options.Seed + 7919, SampleCount).Select(Cut)
+            ? ReasoningCorpus.Generate(options.Seed + 7919, SampleCount, options.CorpusTasks is null ? null : TaskMix.Parse(options.CorpusTasks)).Select(Cut)
             : CorpusReader.Read(options.Data).Take(SampleCount).Select(t => t[..Math.Min(t.Length, 80)]);
         using var generator = new GenerateCommand.TextGenerator(options.OutDir);
         Console.Out.WriteLine("sample completions (greedy):");

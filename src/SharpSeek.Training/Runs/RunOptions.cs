@@ -23,6 +23,12 @@ public sealed record RunOptions
     /// <summary>Documents of the generated corpus when <see cref="Data"/> is empty.</summary>
     [JsonPropertyName("corpus_documents")] public int CorpusDocuments { get; init; } = 20_000;
 
+    /// <summary>The generated corpus's task mix (<see cref="Tasks.TaskMix.Parse"/>, e.g. "add:1-4,sub:1-3"); null for
+    /// the default mix of every family.</summary>
+    [JsonPropertyName("corpus_tasks")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CorpusTasks { get; init; }
+
     /// <summary>The run directory, which is also a model directory.</summary>
     [JsonPropertyName("out")] public string OutDir { get; init; } = Path.Combine("runs", "small");
 
@@ -101,5 +107,10 @@ public sealed record RunOptions
         if (EvalEvery < 0 || EvalBatches < 1) { throw new ArgumentException($"eval-every must be ≥ 0 and eval batches ≥ 1; got {EvalEvery} and {EvalBatches}"); }
         if (CheckpointEvery < 1) { throw new ArgumentException($"checkpoint-every must be ≥ 1; got {CheckpointEvery}"); }
         if (Data.Count == 0 && CorpusDocuments < 1) { throw new ArgumentException($"the generated corpus needs at least 1 document; got {CorpusDocuments}"); }
+        if (CorpusTasks is not null)
+        {
+            if (Data.Count > 0) { throw new ArgumentException("--tasks chooses the generated corpus's problems; it cannot be used with --data"); }
+            Tasks.TaskMix.Parse(CorpusTasks);
+        }
     }
 }

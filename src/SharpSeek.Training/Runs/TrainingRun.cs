@@ -12,6 +12,7 @@ using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
 using SharpSeek.Training.Data;
+using SharpSeek.Training.Tasks;
 
 namespace SharpSeek.Training.Runs;
 
@@ -262,7 +263,7 @@ public sealed class TrainingRun
     }
 
     private static IEnumerable<string> Texts(RunOptions o) =>
-        o.Data.Count == 0 ? ReasoningCorpus.Generate(o.Seed, o.CorpusDocuments) : CorpusReader.Read(o.Data);
+        o.Data.Count == 0 ? ReasoningCorpus.Generate(o.Seed, o.CorpusDocuments, o.CorpusTasks is null ? null : TaskMix.Parse(o.CorpusTasks)) : CorpusReader.Read(o.Data);
 
     private static IEnumerable<string> Prefix(IEnumerable<string> texts, long maxChars)
     {

@@ -114,11 +114,29 @@ public sealed partial class ReasoningCorpusTests
     }
 
     [Fact]
+    public void Generate_TaskMix_OnlyThoseFamiliesAndLevels_AllTrainSplit()
+    {
+        var mix = TaskMix.Parse("add:2-3,countdown:4");
+        var docs = ReasoningCorpus.Documents(5, 1500, mix).ToList();
+        Assert.Equal(ReasoningCorpus.Generate(5, 1500, mix), docs.Select(d => d.Text));
+        var seen = docs.GroupBy(d => (d.Problem.Family, d.Problem.Level)).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal([(TaskFamily.Add, 2), (TaskFamily.Add, 3), (TaskFamily.Countdown, 4)], seen.Keys.Order());
+        // An entry is picked uniformly, then a level within it: 1/4, 1/4 and 1/2 of the documents.
+        Assert.InRange(seen[(TaskFamily.Add, 2)], 320, 430);
+        Assert.InRange(seen[(TaskFamily.Add, 3)], 320, 430);
+        Assert.InRange(seen[(TaskFamily.Countdown, 4)], 690, 810);
+        Assert.All(docs, d => Assert.Equal(ProblemSplit.Train, d.Problem.Split));
+        Assert.All(docs, d => Check(d.Text));
+        Assert.Throws<ArgumentException>(() => ReasoningCorpus.Generate(5, 10, []).ToList());
+    }
+
+    [Fact]
     public void Generate_DocumentsAreShortAndUseTheTags()
     {
         foreach (var doc in ReasoningCorpus.Generate(3, 2000))
         {
-            Assert.InRange(doc.Length, 60, 900);
+            // R1-Zero's template adds its fixed preamble to the question.
+            Assert.InRange(doc.Replace(R1ZeroTemplate.Preamble, "", StringComparison.Ordinal).Length, 60, 900);
             Assert.Single(Regex.Matches(doc, "</think>\n<answer>"));
             Assert.EndsWith("</answer>", doc, StringComparison.Ordinal);
         }

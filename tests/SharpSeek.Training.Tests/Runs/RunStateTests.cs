@@ -57,4 +57,16 @@ public sealed class RunStateTests
         var e = Assert.Throws<ArgumentException>(options.Validate);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("algebra", new string[0], "unknown task 'algebra'")]
+    [InlineData("add:9", new string[0], "levels must be N or N-M with 1 <= N <= M <= 6")]
+    [InlineData("add:1-3", new[] { "corpus.txt" }, "cannot be used with --data")]
+    public void Validate_CorpusTasks_NamesTheProblem(string tasks, string[] data, string expected)
+    {
+        var options = new RunOptions { CorpusTasks = tasks, Data = data };
+        var e = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        new RunOptions { CorpusTasks = "add:1-3,sub:2" }.Validate();
+    }
 }
