@@ -19,6 +19,7 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
     ForwardCommand.Create(),
     TokenizerCommand.Create(),
     TrainCommand.Create(),
+    SftCommand.Create(),
     RlCommand.Create(),
     EvalCommand.Create(),
     PlotCommand.Create(),

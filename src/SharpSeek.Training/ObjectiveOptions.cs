@@ -23,5 +23,5 @@ public sealed record ObjectiveOptions
     public bool UseMtp { get; init; } = true;
 
     /// <summary>A target equal to this is left out of every mean.</summary>
-    public int IgnoreIndex { get; init; } = -100;
+    public int IgnoreIndex { get; init; } = Data.TokenShard.IgnoredTarget;
 }

@@ -56,6 +56,18 @@ public sealed class PromptFormatTests
     }
 
     [Fact]
+    public void Create_ByName_ChatUsesTheModelsTemplate()
+    {
+        Assert.IsType<R1ZeroPrompt>(PromptFormats.Create("r1zero", ""));
+        Assert.IsType<PlainPrompt>(PromptFormats.Create("plain", ""));
+        // No tokenizer_config.json: DeepSeek's built-in template, whose generation prompt opens the think block.
+        var chat = PromptFormats.Create("chat", Path.GetTempPath()).Render(Ask("What is 2 + 3?"));
+        Assert.Equal(new RenderedPrompt(ChatTemplate.BuiltIn.Render([new ChatTurn("user", "What is 2 + 3?")]), true), chat);
+        Assert.EndsWith("<｜Assistant｜><think>\n", chat.Text, StringComparison.Ordinal);
+        Assert.Contains("one of r1zero, plain, chat; got 'jinja'", Assert.Throws<ArgumentException>(() => PromptFormats.Create("jinja", "")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void R1Zero_IsWhatTheCorpusPretrainsOn()
     {
         // A fifth of the corpus is framed in the template, so a base model pretrained on it continues the prompt with

@@ -6,6 +6,7 @@ using System.CommandLine;
 using System.Text.Json;
 using SharpSeek.Inference.Engine;
 using SharpSeek.Rl.Eval;
+using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Tasks;
 
 namespace SharpSeek.Cli.Commands;
@@ -24,8 +25,8 @@ internal static class EvalCommand
         var topP = new Option<double>("--top-p") { Description = "Nucleus (R1: 0.95).", DefaultValueFactory = _ => d.TopP };
         var problems = new Option<int>("--problems") { Description = "Distinct held-out problems at most.", DefaultValueFactory = _ => d.Problems };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "New tokens per completion at most.", DefaultValueFactory = _ => d.MaxNewTokens };
-        var template = new Option<string>("--template") { Description = "r1zero or plain.", DefaultValueFactory = _ => d.Template };
-        template.AcceptOnlyFromAmong("r1zero", "plain");
+        var template = new Option<string>("--template") { Description = "r1zero (DeepSeek-R1's Table 1), plain (User: …\\nAssistant:) or chat (the model's chat template).", DefaultValueFactory = _ => d.Template };
+        template.AcceptOnlyFromAmong([.. PromptFormats.Names]);
         var noGreedy = new Option<bool>("--no-greedy") { Description = "Skip the greedy completion per problem." };
         var seed = new Option<int>("--seed") { Description = "Seed of the samples.", DefaultValueFactory = _ => d.Seed };
         var dtype = new Option<string>("--dtype") { Description = "Weights in memory: f32, bf16 or fp8.", DefaultValueFactory = _ => "f32" };
@@ -57,7 +58,7 @@ internal static class EvalCommand
                 var context = Math.Min(SharpSeek.Model.ModelConfig.Load(dir).MaxPositionEmbeddings, 512 + o.MaxNewTokens);
                 using var engine = BatchEngine.Load(dir, new BatchEngineOptions { Format = WeightFormatOption.Parse(parse.GetValue(dtype)!), MaxConcurrency = slots, QueueCapacity = slots, MaxContext = context });
                 var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; evaluation reads and writes text");
-                var report = Evaluation.Run(engine, tokenizer, tasks, o, (done, total) => { if (!parse.GetValue(json)) { Console.Error.Write($"\r{done}/{total} problems"); } });
+                var report = Evaluation.Run(engine, tokenizer, tasks, o, (done, total) => { if (!parse.GetValue(json)) { Console.Error.Write($"\r{done}/{total} problems"); } }, dir);
                 if (parse.GetValue(json))
                 {
                     Console.Out.WriteLine(JsonSerializer.Serialize(report, Json));

@@ -124,6 +124,9 @@ internal static class GenerateCommand
 
         public void Dispose() => _weights.Dispose();
 
+        /// <summary>Whether <paramref name="prompt"/> leaves room in the context for at least one new token.</summary>
+        public bool Fits(string prompt) => _tokenizer.EncodePrompt(prompt).Length < _weights.Config.MaxPositionEmbeddings;
+
         /// <summary>The decoded continuation (EOS dropped); prompts get an EOS in front, as documents follow one in the shards.</summary>
         public string Complete(string prompt, SamplingParameters sampling, int maxNewTokens)
         {

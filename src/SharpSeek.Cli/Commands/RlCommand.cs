@@ -5,6 +5,7 @@
 // Tested by RlCommandTests.
 using System.CommandLine;
 using SharpSeek.Rl.Grpo;
+using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Runs;
 
 namespace SharpSeek.Cli.Commands;
@@ -18,8 +19,8 @@ internal static class RlCommand
         var model = new Option<string?>("--model") { Description = "The starting model directory (weights, config.json, tokenizer.json)." };
         var task = new Option<string>("--task") { Description = "arithmetic, add, sub, mul, word, countdown or mix, optionally with levels (add:3, mul:2-4), or a .jsonl file of {prompt|messages, answer}.", DefaultValueFactory = _ => d.Task };
         var output = new Option<string>("--out") { Description = "Run directory, also a model directory.", DefaultValueFactory = _ => d.OutDir };
-        var template = new Option<string>("--template") { Description = "Prompt template: r1zero (DeepSeek-R1's Table 1) or plain (User: …\\nAssistant:).", DefaultValueFactory = _ => d.Template };
-        template.AcceptOnlyFromAmong("r1zero", "plain");
+        var template = new Option<string>("--template") { Description = "Prompt template: r1zero (DeepSeek-R1's Table 1), plain (User: …\\nAssistant:) or chat (the model's chat template).", DefaultValueFactory = _ => d.Template };
+        template.AcceptOnlyFromAmong([.. PromptFormats.Names]);
         var steps = new Option<long?>("--steps") { Description = $"GRPO steps (default {d.Steps}; on --resume, the saved count unless given)." };
         var prompts = new Option<int>("--prompts") { Description = "Prompts per step (P).", DefaultValueFactory = _ => d.Prompts };
         var generations = new Option<int>("--generations") { Description = "Samples per prompt (G ≥ 2).", DefaultValueFactory = _ => d.Generations };

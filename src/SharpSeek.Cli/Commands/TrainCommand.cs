@@ -96,13 +96,17 @@ internal static class TrainCommand
     private static int Run(RunOptions options)
     {
         using var stop = new StopOnCtrlC();
-        var result = Console.IsOutputRedirected ? RunPlain(options, stop.Token) : RunLive(options, stop.Token);
+        var result = Execute(options, stop.Token);
         Console.Out.WriteLine($"{(result.Completed ? "finished" : "stopped")} at step {result.Step}: loss {result.FirstLoss:F4} -> {result.LastLoss:F4}"
             + (result.EvalLoss is { } e ? $", eval {e:F4}" : "") + $"; checkpoint step {result.CheckpointStep} in {options.OutDir}");
         PrintSamples(options);
         Console.Out.WriteLine($"next: sharpseek plot {options.OutDir}   sharpseek generate --model {options.OutDir} --prompt \"…\"");
         return 0;
     }
+
+    /// <summary>Runs the loop with a live progress bar on a terminal, plain lines otherwise (also for sft).</summary>
+    internal static RunResult Execute(RunOptions options, CancellationToken cancel) =>
+        Console.IsOutputRedirected ? RunPlain(options, cancel) : RunLive(options, cancel);
 
     // Not a terminal: one line every ~2% of the run, every eval and the last step.
     private static RunResult RunPlain(RunOptions options, CancellationToken cancel)
@@ -152,12 +156,12 @@ internal static class TrainCommand
     // set (a different seed); for user data, the opening of its first documents.
     private static void PrintSamples(RunOptions options)
     {
-        var prompts = options.Data.Count == 0
-            ? ReasoningCorpus.Generate(options.Seed + 7919, SampleCount, options.CorpusTasks is null ? null : TaskMix.Parse(options.CorpusTasks)).Select(Cut)
+        var candidates = options.Data.Count == 0
+            ? ReasoningCorpus.Generate(options.Seed + 7919, 4 * SampleCount, options.CorpusTasks is null ? null : TaskMix.Parse(options.CorpusTasks)).Select(Cut)
             : CorpusReader.Read(options.Data).Take(SampleCount).Select(t => t[..Math.Min(t.Length, 80)]);
         using var generator = new GenerateCommand.TextGenerator(options.OutDir);
         Console.Out.WriteLine("sample completions (greedy):");
-        foreach (var prompt in prompts)
+        foreach (var prompt in candidates.Where(generator.Fits).Take(SampleCount)) // R1-Zero's preamble may not fit a small context
         {
             var completion = generator.Complete(prompt, SamplingParameters.Greedy, maxNewTokens: 96);
             Console.Out.WriteLine($"--- prompt: {prompt.ReplaceLineEndings(" ⏎ ")}");

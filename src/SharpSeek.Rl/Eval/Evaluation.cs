@@ -36,7 +36,7 @@ public sealed record EvalOptions
 
     public int Seed { get; init; } = 1;
 
-    /// <summary>Prompt template: r1zero or plain.</summary>
+    /// <summary>Prompt template: r1zero, plain or chat (<see cref="PromptFormats"/>).</summary>
     public string Template { get; init; } = "r1zero";
 }
 
@@ -49,7 +49,9 @@ public sealed record EvalReport(string Task, int Samples, double Temperature, do
 /// <summary>Runs R1's evaluation on a batched engine.</summary>
 public static class Evaluation
 {
-    public static EvalReport Run(BatchEngine engine, ByteLevelBpe tokenizer, ITaskSet tasks, EvalOptions options, Action<int, int>? progress = null)
+    /// <summary>Evaluates; <paramref name="modelDir"/> supplies the chat template when <see cref="EvalOptions.Template"/>
+    /// is chat (without it, DeepSeek's built-in template).</summary>
+    public static EvalReport Run(BatchEngine engine, ByteLevelBpe tokenizer, ITaskSet tasks, EvalOptions options, Action<int, int>? progress = null, string? modelDir = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -58,7 +60,7 @@ public static class Evaluation
         if (options.Samples < 1) { throw new ArgumentOutOfRangeException(nameof(options), options.Samples, "--samples must be at least 1"); }
         var problems = HeldOut(tasks, options.Problems);
         if (problems.Count == 0) { throw new InvalidOperationException($"task '{tasks.Name}' has no held-out problems to evaluate"); }
-        IPromptFormat format = options.Template == "plain" ? new PlainPrompt() : new R1ZeroPrompt();
+        var format = PromptFormats.Create(options.Template, modelDir ?? "");
         var accuracy = new AccuracyReward();
         var formatReward = new FormatReward();
         var clock = System.Diagnostics.Stopwatch.StartNew();

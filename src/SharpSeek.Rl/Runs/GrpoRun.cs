@@ -101,7 +101,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         using var engine = new BatchEngine(runner, tokenizer, queueCapacity: slots);
 
         var tasks = TaskCatalog.Resolve(o.Task, o.Seed);
-        IPromptFormat format = o.Template == "plain" ? new PlainPrompt() : new R1ZeroPrompt();
+        var format = PromptFormats.Create(o.Template, o.Model);
         var rewards = Rewards(o, ExtraRewards);
         var rollout = new RolloutOptions { MaxNewTokens = o.MaxNewTokens, Temperature = o.Temperature, TopP = o.TopP };
         var schedule = LrSchedule.WarmupCosine(o.Lr, Math.Min(o.WarmupSteps, o.Steps), o.Steps, 1.0); // constant after warm-up

@@ -3,6 +3,7 @@
 // TinyZero's 0.1/1.0 split keeps it). Not here: the loop (GrpoRun). Tested by GrpoRunTests.
 using System.Text.Json.Serialization;
 using SharpSeek.Rl.Grpo;
+using SharpSeek.Rl.Prompts;
 
 namespace SharpSeek.Rl.Runs;
 
@@ -30,7 +31,8 @@ public sealed record RlOptions
     /// <summary>A task name for TaskCatalog.Resolve, or a .jsonl file.</summary>
     [JsonPropertyName("task")] public string Task { get; init; } = "arithmetic";
 
-    /// <summary>r1zero (DeepSeek-R1's Table 1 template) or plain ("User: …\nAssistant:").</summary>
+    /// <summary>r1zero (DeepSeek-R1's Table 1 template), plain ("User: …\nAssistant:") or chat (the model's chat
+    /// template).</summary>
     [JsonPropertyName("template")] public string Template { get; init; } = "r1zero";
 
     /// <summary>Steps to reach; with <see cref="Resume"/>, 0 keeps the saved run's.</summary>
@@ -100,7 +102,7 @@ public sealed record RlOptions
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Model) && !Resume) { throw new ArgumentException("--model: the starting checkpoint is required"); }
-        if (Template is not ("r1zero" or "plain")) { throw new ArgumentException($"--template must be r1zero or plain; got '{Template}'"); }
+        if (!PromptFormats.Names.Contains(Template)) { throw new ArgumentException($"--template must be one of {string.Join(", ", PromptFormats.Names)}; got '{Template}'"); }
         if (Steps < 1) { throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "--steps must be at least 1"); }
         if (Prompts < 1) { throw new ArgumentOutOfRangeException(nameof(Prompts), Prompts, "--prompts must be at least 1"); }
         if (Generations < 2) { throw new ArgumentOutOfRangeException(nameof(Generations), Generations, "--generations (G) must be at least 2: a group of one has no baseline"); }

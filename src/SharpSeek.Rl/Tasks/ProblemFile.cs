@@ -19,48 +19,55 @@ public static class ProblemFile
     /// messages, a malformed message, a conversation that does not end with a user turn, or a file with no problems.</summary>
     public static IReadOnlyList<Problem> Read(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path)) { throw new FileNotFoundException($"{path}: no such file (expected a .jsonl file of problems)", path); }
         var name = Path.GetFileName(path);
-        var problems = new List<Problem>();
+        return ReadObjects(path, "problems", (root, number, where) => Parse(root, $"{name}:{number}", name, where));
+    }
+
+    /// <summary>Each non-blank line of <paramref name="path"/> parsed as a JSON object and handed to
+    /// <paramref name="parse"/> with its line number and "path:line"; errors name the file and the line.</summary>
+    internal static List<T> ReadObjects<T>(string path, string what, Func<JsonElement, int, string, T> parse)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) { throw new FileNotFoundException($"{path}: no such file (expected a .jsonl file of {what})", path); }
+        var items = new List<T>();
         var number = 0;
         foreach (var line in File.ReadLines(path))
         {
             number++;
             if (string.IsNullOrWhiteSpace(line)) { continue; }
-            problems.Add(Parse(line, $"{name}:{number}", name, $"{path}:{number}"));
+            var where = $"{path}:{number}";
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(line); }
+            catch (JsonException e) { throw new InvalidDataException($"{where}: not valid JSON ({e.Message})"); }
+            using (doc)
+            {
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) { throw new InvalidDataException($"{where}: expected a JSON object, got {doc.RootElement.ValueKind}"); }
+                items.Add(parse(doc.RootElement, number, where));
+            }
         }
-        if (problems.Count == 0) { throw new InvalidDataException($"{path}: no problems (expected one JSON object a line)"); }
-        return problems;
+        if (items.Count == 0) { throw new InvalidDataException($"{path}: no {what} (expected one JSON object a line)"); }
+        return items;
     }
 
-    private static Problem Parse(string line, string id, string task, string where)
+    private static Problem Parse(JsonElement root, string id, string task, string where)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(line); }
-        catch (JsonException e) { throw new InvalidDataException($"{where}: not valid JSON ({e.Message})"); }
-        using (doc)
+        var answer = Answer(root, where);
+        var hasPrompt = root.TryGetProperty("prompt", out var prompt);
+        var hasMessages = root.TryGetProperty("messages", out var messages);
+        if (hasPrompt == hasMessages)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) { throw new InvalidDataException($"{where}: expected a JSON object, got {root.ValueKind}"); }
-            var answer = Answer(root, where);
-            var hasPrompt = root.TryGetProperty("prompt", out var prompt);
-            var hasMessages = root.TryGetProperty("messages", out var messages);
-            if (hasPrompt == hasMessages)
-            {
-                throw new InvalidDataException($"{where}: {(hasPrompt ? "both" : "neither")} \"prompt\" {(hasPrompt ? "and" : "nor")} \"messages\"; give exactly one");
-            }
-            if (hasPrompt)
-            {
-                if (prompt.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(prompt.GetString()))
-                {
-                    throw new InvalidDataException($"{where}: \"prompt\" must be a non-empty string");
-                }
-                return new Problem(id, task, 0, prompt.GetString()!, answer);
-            }
-            var turns = Turns(messages, where);
-            return new Problem(id, task, 0, turns[^1].Content, answer) { Messages = turns };
+            throw new InvalidDataException($"{where}: {(hasPrompt ? "both" : "neither")} \"prompt\" {(hasPrompt ? "and" : "nor")} \"messages\"; give exactly one");
         }
+        if (hasPrompt)
+        {
+            if (prompt.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(prompt.GetString()))
+            {
+                throw new InvalidDataException($"{where}: \"prompt\" must be a non-empty string");
+            }
+            return new Problem(id, task, 0, prompt.GetString()!, answer);
+        }
+        var turns = Turns(messages, where, lastRole: "user");
+        return new Problem(id, task, 0, turns[^1].Content, answer) { Messages = turns };
     }
 
     private static string Answer(JsonElement root, string where)
@@ -79,7 +86,9 @@ public static class ProblemFile
         return text;
     }
 
-    private static List<ChatTurn> Turns(JsonElement messages, string where)
+    /// <summary>The conversation in <paramref name="messages"/>, which must end with a non-empty
+    /// <paramref name="lastRole"/> turn.</summary>
+    internal static List<ChatTurn> Turns(JsonElement messages, string where, string lastRole)
     {
         if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
         {
@@ -101,11 +110,11 @@ public static class ProblemFile
             }
             turns.Add(new ChatTurn(role.GetString()!, content.GetString()!));
         }
-        if (turns[^1].Role != "user")
+        if (turns[^1].Role != lastRole)
         {
-            throw new InvalidDataException($"{where}: the conversation must end with a user message (the last is \"{turns[^1].Role}\")");
+            throw new InvalidDataException($"{where}: the conversation must end with {(lastRole == "user" ? "a user" : "an assistant")} message (the last is \"{turns[^1].Role}\")");
         }
-        if (string.IsNullOrWhiteSpace(turns[^1].Content)) { throw new InvalidDataException($"{where}: the last user message is empty"); }
+        if (string.IsNullOrWhiteSpace(turns[^1].Content)) { throw new InvalidDataException($"{where}: the last {lastRole} message is empty"); }
         return turns;
     }
 }

@@ -5,7 +5,8 @@
 // DeepSeekTrainingStepAllocationTests.
 namespace SharpSeek.Training.Data;
 
-/// <summary>Draws (inputs, targets) batches of shape (B, T) with targets[b, t] = inputs[b, t + 1] in the shard.</summary>
+/// <summary>Draws (inputs, targets) batches of shape (B, T) with targets[b, t] = inputs[b, t + 1] in the shard, or
+/// <see cref="TokenShard.IgnoredTarget"/> where the shard's loss mask says so.</summary>
 public sealed class BatchSampler
 {
     private readonly TokenShard _shard;
@@ -56,10 +57,7 @@ public sealed class BatchSampler
         }
         for (var b = 0; b < Batch; b++)
         {
-            var window = Window(Position);
-            var tokens = _shard.Tokens((long)window * SeqLen, SeqLen + 1);
-            tokens[..SeqLen].CopyTo(inputs.Slice(b * SeqLen, SeqLen));
-            tokens[1..].CopyTo(targets.Slice(b * SeqLen, SeqLen));
+            _shard.Window((long)Window(Position) * SeqLen, inputs.Slice(b * SeqLen, SeqLen), targets.Slice(b * SeqLen, SeqLen));
             Position++;
         }
     }

@@ -45,9 +45,7 @@ public sealed class EvalBatches
             for (var b = 0; b < Batch; b++)
             {
                 var window = ((long)i * Batch) + b;
-                var tokens = _shard.Tokens(window * _stride * SeqLen, SeqLen + 1);
-                tokens[..SeqLen].CopyTo(inputs.AsSpan(b * SeqLen, SeqLen));
-                tokens[1..].CopyTo(targets.AsSpan(b * SeqLen, SeqLen));
+                _shard.Window(window * _stride * SeqLen, inputs.AsSpan(b * SeqLen, SeqLen), targets.AsSpan(b * SeqLen, SeqLen));
             }
             yield return (inputs, targets);
         }

@@ -29,6 +29,10 @@ public sealed record RunOptions
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? CorpusTasks { get; init; }
 
+    /// <summary>With <see cref="Init"/>: train on the shards already in <c>data/</c> under the run directory (written
+    /// by the caller, e.g. fine-tuning examples with their loss masks) instead of building them from texts.</summary>
+    [JsonPropertyName("prepared_data")] public bool PreparedData { get; init; }
+
     /// <summary>The run directory, which is also a model directory.</summary>
     [JsonPropertyName("out")] public string OutDir { get; init; } = Path.Combine("runs", "small");
 
@@ -107,6 +111,7 @@ public sealed record RunOptions
         if (EvalEvery < 0 || EvalBatches < 1) { throw new ArgumentException($"eval-every must be ≥ 0 and eval batches ≥ 1; got {EvalEvery} and {EvalBatches}"); }
         if (CheckpointEvery < 1) { throw new ArgumentException($"checkpoint-every must be ≥ 1; got {CheckpointEvery}"); }
         if (Data.Count == 0 && CorpusDocuments < 1) { throw new ArgumentException($"the generated corpus needs at least 1 document; got {CorpusDocuments}"); }
+        if (PreparedData && Init is null) { throw new ArgumentException("prepared data is for fine-tuning: it needs the model to start from (init)"); }
         if (CorpusTasks is not null)
         {
             if (Data.Count > 0) { throw new ArgumentException("--tasks chooses the generated corpus's problems; it cannot be used with --data"); }

@@ -146,7 +146,7 @@ public sealed class TrainingRun
             double? evalLoss = null;
             if (evalBatches is not null && (step % o.EvalEvery == 0 || step == o.Steps))
             {
-                evalLoss = Evaluate(model, tape, forward, evalBatches, o);
+                evalLoss = Evaluate(model, tape, forward, evalBatches, o, Objective.IgnoreIndex);
                 if (evalLoss is { } e)
                 {
                     lastEval = e;
@@ -252,7 +252,7 @@ public sealed class TrainingRun
         }
         CheckpointWriter.SavedConfig(config, CheckpointFormat.F32).Save(Path.Combine(dir, "config.json"));
         _log($"fine-tuning {config.ModelType} from {init} with its {tokenizer.VocabSize}-token tokenizer");
-        var (train, eval) = DatasetBuilder.Build(Texts(o), tokenizer, Path.Combine(dir, "data"), EvalFraction, o.Seed, _log);
+        var (train, eval) = o.PreparedData ? PreparedShards(dir) : DatasetBuilder.Build(Texts(o), tokenizer, Path.Combine(dir, "data"), EvalFraction, o.Seed, _log);
         return new RunState
         {
             SamplerSeed = (ulong)o.Seed,
@@ -260,6 +260,18 @@ public sealed class TrainingRun
             EvalShard = Path.GetRelativePath(dir, eval),
             Options = o,
         };
+    }
+
+    // Shards a caller wrote into data/ before the run (fine-tuning examples with their loss masks).
+    private static (string Train, string Eval) PreparedShards(string dir)
+    {
+        var train = Path.Combine(dir, "data", DatasetBuilder.TrainFileName);
+        var eval = Path.Combine(dir, "data", DatasetBuilder.EvalFileName);
+        foreach (var path in new[] { train, eval })
+        {
+            if (!File.Exists(path)) { throw new FileNotFoundException($"{path}: the run expects prepared shards in {Path.Combine(dir, "data")} (train.tokens and eval.tokens)", path); }
+        }
+        return (train, eval);
     }
 
     private static IEnumerable<string> Texts(RunOptions o) =>
@@ -290,8 +302,9 @@ public sealed class TrainingRun
         }
     }
 
-    // Mean next-token cross-entropy of the main head over the held-out batches, no gradients, not counted in the router loads.
-    private static double? Evaluate(Transformer model, Tape tape, ForwardResult forward, EvalBatches batches, RunOptions o)
+    // Mean next-token cross-entropy of the main head over the held-out batches (over their targets where a loss mask
+    // leaves some out), no gradients, not counted in the router loads.
+    private static double? Evaluate(Transformer model, Tape tape, ForwardResult forward, EvalBatches batches, RunOptions o, int ignoreIndex)
     {
         tape.GradEnabled = false;
         try
@@ -304,7 +317,7 @@ public sealed class TrainingRun
                 var x = tape.Arena.FromSpan<int>(inputs, inputs.Length / o.SeqLen, o.SeqLen);  // (B, T)
                 var y = tape.Arena.FromSpan<int>(targets, targets.Length);                    // (B·T)
                 var logits = model.Forward(tape, x, forward, mtp: false).Logits;              // (B, T, V)
-                var loss = CrossEntropyOp.Apply(tape, logits, y);
+                var loss = CrossEntropyOp.Apply(tape, logits, y, ignoreIndex);
                 sum += tape.Value(loss).AsSpan<float>()[0];
                 count++;
             }

@@ -41,7 +41,8 @@ public static class ProblemGenerator
 
     /// <summary>The levels the built-in corpus (<see cref="ReasoningCorpus"/>) draws from, uniformly: a model
     /// pretrained on it has seen these; the rest of <see cref="Levels"/> is out of its distribution. Products stop at
-    /// 3 digits so that a worked document stays under 256 tokens of a 512-token BPE.</summary>
+    /// 3 digits so that a worked document stays under 256 tokens of a 512-token BPE (besides R1-Zero's preamble, in the
+    /// documents framed with it).</summary>
     public static (int Min, int Max) CorpusLevels(TaskFamily family) => family switch
     {
         TaskFamily.Add or TaskFamily.Sub => (1, 4),

@@ -1,7 +1,7 @@
 // TaskMix.cs: the task names a --task or --tasks option takes, parsed into families and level ranges: arithmetic, add,
 // sub, mul, word, countdown and mix, each optionally with levels ("add:3", "mul:2-4"), several joined by commas
 // ("add:1-3,sub:1-2"). Without levels a family uses the levels the built-in corpus pretrains on. Not here: the problems
-// (ProblemGenerator.cs), task sets over files (the RL project's TaskCatalog). Tested by TaskMixTests.
+// (ProblemGenerator.cs), task sets over files (the RL project's TaskCatalog). Tested by TaskCatalogTests and ReasoningCorpusTests.
 using System.Globalization;
 
 namespace SharpSeek.Training.Tasks;
