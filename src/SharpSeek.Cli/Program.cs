@@ -21,6 +21,7 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
     TrainCommand.Create(),
     SftCommand.Create(),
     RlCommand.Create(),
+    R1Command.Create(),
     EvalCommand.Create(),
     PlotCommand.Create(),
     GenerateCommand.Create(),

@@ -66,10 +66,10 @@ internal static class EvalCommand
                 }
                 Console.Error.WriteLine();
                 Console.Out.WriteLine($"{report.Task}: {o.Samples} samples per problem at temperature {o.Temperature}, top-p {o.TopP}; {report.Seconds:F1} s, {report.TokensPerSecond:N0} tok/s");
-                Console.Out.WriteLine($"{"level",-6} {"problems",8} {"pass@1",7} {$"cons@{o.Samples}",7} {$"pass@{o.Samples}",7} {"greedy",7} {"format",7} {"length",7}");
+                Console.Out.WriteLine($"{"level",-6} {"problems",8} {"pass@1",7} {$"cons@{o.Samples}",7} {$"pass@{o.Samples}",7} {"greedy",7} {"format",7} {"lang",7} {"length",7}");
                 foreach (var r in report.Rows)
                 {
-                    Console.Out.WriteLine($"{r.Level,-6} {r.Problems,8} {r.Pass1,7:P1} {r.ConsK,7:P1} {r.PassK,7:P1} {(r.GreedyAccuracy is { } g ? g.ToString("P1") : "-"),7} {r.FormatRate,7:P1} {r.MeanLength,7:F1}"
+                    Console.Out.WriteLine($"{r.Level,-6} {r.Problems,8} {r.Pass1,7:P1} {r.ConsK,7:P1} {r.PassK,7:P1} {(r.GreedyAccuracy is { } g ? g.ToString("P1") : "-"),7} {r.FormatRate,7:P1} {r.LanguageRate,7:P1} {r.MeanLength,7:F1}"
                         + (r.Unscorable > 0 ? $"  ({r.Unscorable} unscorable)" : ""));
                 }
                 return 0;

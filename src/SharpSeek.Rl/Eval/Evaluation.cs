@@ -40,8 +40,9 @@ public sealed record EvalOptions
     public string Template { get; init; } = "r1zero";
 }
 
-/// <summary>One line of the report: a difficulty level, or "all".</summary>
-public sealed record EvalRow(string Level, int Problems, double Pass1, double ConsK, double PassK, double? GreedyAccuracy, double FormatRate, double MeanLength, int Unscorable);
+/// <summary>One line of the report: a difficulty level, or "all". <c>LanguageRate</c> is the mean language-consistency
+/// score of the samples (the share of chain-of-thought words in the Latin script, R1 §2.3.2).</summary>
+public sealed record EvalRow(string Level, int Problems, double Pass1, double ConsK, double PassK, double? GreedyAccuracy, double FormatRate, double LanguageRate, double MeanLength, int Unscorable);
 
 /// <summary>A model's scores on a task's held-out problems.</summary>
 public sealed record EvalReport(string Task, int Samples, double Temperature, double TopP, IReadOnlyList<EvalRow> Rows, double Seconds, double TokensPerSecond);
@@ -58,11 +59,12 @@ public static class Evaluation
         ArgumentNullException.ThrowIfNull(tasks);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Samples < 1) { throw new ArgumentOutOfRangeException(nameof(options), options.Samples, "--samples must be at least 1"); }
-        var problems = HeldOut(tasks, options.Problems);
+        var problems = DistinctProblems.Take(tasks, ProblemSplit.HeldOut, options.Problems);
         if (problems.Count == 0) { throw new InvalidOperationException($"task '{tasks.Name}' has no held-out problems to evaluate"); }
         var format = PromptFormats.Create(options.Template, modelDir ?? "");
         var accuracy = new AccuracyReward();
         var formatReward = new FormatReward();
+        var language = new LanguageReward();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var results = new List<ProblemResult>(problems.Count);
         long tokens = 0;
@@ -90,6 +92,7 @@ public static class Evaluation
                     vote is null ? 0 : accuracy.Score(chunk[i], vote.Value) ?? 0,
                     greedy is null ? null : accuracy.Score(chunk[i], Of(greedy[i])),
                     samples.Average(c => formatReward.Score(chunk[i], c) ?? 0),
+                    samples.Average(c => language.Score(chunk[i], c) ?? 0),
                     samples.Average(c => (double)c.Tokens)));
             }
             progress?.Invoke(Math.Min(start + batch, problems.Count), problems.Count);
@@ -99,21 +102,7 @@ public static class Evaluation
         return new EvalReport(tasks.Name, options.Samples, options.Temperature, options.TopP, rows, clock.Elapsed.TotalSeconds, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
     }
 
-    private sealed record ProblemResult(Problem Problem, int? Correct, double Consensus, double? Greedy, double Format, double Length);
-
-    // Distinct held-out problems, in index order, up to the limit (a file's held-out split stops at its count).
-    private static List<Problem> HeldOut(ITaskSet tasks, int limit)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var list = new List<Problem>();
-        var count = tasks.Count(ProblemSplit.HeldOut);
-        for (long i = 0; list.Count < limit && (count is null ? i < 50L * limit : i < count); i++)
-        {
-            var p = tasks.Get(ProblemSplit.HeldOut, i);
-            if (seen.Add(p.Id)) { list.Add(p); }
-        }
-        return list;
-    }
+    private sealed record ProblemResult(Problem Problem, int? Correct, double Consensus, double? Greedy, double Format, double Language, double Length);
 
     private static string Text(ByteLevelBpe tokenizer, Rollout r)
     {
@@ -144,6 +133,7 @@ public static class Evaluation
             Mean(scorable.Select(r => PassAtK.Estimate(o.Samples, r.Correct!.Value, o.Samples))),
             o.Greedy ? Mean(scorable.Select(r => r.Greedy ?? 0)) : null,
             Mean(results.Select(r => r.Format)),
+            Mean(results.Select(r => r.Language)),
             Mean(results.Select(r => r.Length)),
             results.Count - scorable.Count);
     }

@@ -1,0 +1,132 @@
+// RejectionSampling.cs: R1's rejection sampling (arXiv 2501.12948 §2.3.3): k samples per train-split problem from a
+// checkpoint, kept only when the answer is right, the format exact, the chain of thought readable (fully in the target
+// script) and the sample not cut off, duplicates dropped; the kept ones are SFT examples and a JSONL file anyone can read
+// and reuse ({"prompt": question, "completion": …}). Not here: sampling (Rollouts/), the rewards (Rewards/), training
+// on the data (SftRun.cs). Tested by R1PipelineTests.
+using System.Text.Json;
+using SharpSeek.Inference.Engine;
+using SharpSeek.Model;
+using SharpSeek.Model.Tokenizer;
+using SharpSeek.Rl.Prompts;
+using SharpSeek.Rl.Rewards;
+using SharpSeek.Rl.Rollouts;
+using SharpSeek.Rl.Tasks;
+using SharpSeek.Training.Tasks;
+
+namespace SharpSeek.Rl.Sft;
+
+/// <summary>The settings of rejection sampling.</summary>
+public sealed record RejectionOptions
+{
+    /// <summary>Train-split problems to sample (distinct problems, in index order).</summary>
+    public int Problems { get; init; } = 1000;
+
+    /// <summary>Samples per problem (k).</summary>
+    public int Samples { get; init; } = 4;
+
+    public int MaxNewTokens { get; init; } = 192;
+
+    public double Temperature { get; init; } = 0.6;
+
+    public double TopP { get; init; } = 0.95;
+
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>What rejection sampling kept and why the rest went.</summary>
+public sealed record RejectionReport(int Problems, int Samples, int Kept, int Wrong, int BadFormat, int Unreadable, int Truncated, int Duplicates, double Seconds, double TokensPerSecond);
+
+/// <summary>Why a sample is kept or not, in the order the checks run.</summary>
+public enum SampleVerdict
+{
+    Kept,
+    Truncated,
+    Wrong,
+    BadFormat,
+    Unreadable,
+}
+
+/// <summary>Samples, filters and writes.</summary>
+public static class RejectionSampling
+{
+    private static readonly AccuracyReward Accuracy = new();
+    private static readonly FormatReward Format = new();
+    private static readonly LanguageReward Language = new();
+
+    /// <summary>The verdict on one sample: cut off, a wrong (or unscorable) answer, a format that is not exactly one think
+    /// block then one answer block, or a chain of thought not fully in the Latin script is rejected.</summary>
+    public static SampleVerdict Judge(Problem problem, Completion completion) =>
+        completion.Truncated ? SampleVerdict.Truncated
+        : Accuracy.Score(problem, completion) != 1 ? SampleVerdict.Wrong
+        : Format.Score(problem, completion) != 1 ? SampleVerdict.BadFormat
+        : Language.Score(problem, completion) != 1 ? SampleVerdict.Unreadable
+        : SampleVerdict.Kept;
+
+    /// <summary>Samples <see cref="RejectionOptions.Samples"/> completions of each of the first
+    /// <see cref="RejectionOptions.Problems"/> distinct train problems of <paramref name="tasks"/> and keeps the good
+    /// ones. <paramref name="progress"/> gets (problems done, problems).</summary>
+    public static (IReadOnlyList<(Problem Problem, string Completion)> Kept, RejectionReport Report) Run(BatchEngine engine, ByteLevelBpe tokenizer,
+        ITaskSet tasks, IPromptFormat format, RejectionOptions options, Action<int, int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(tasks);
+        ArgumentNullException.ThrowIfNull(format);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Problems < 1 || options.Samples < 1) { throw new ArgumentException($"rejection sampling needs at least one problem and one sample; got {options.Problems} and {options.Samples}"); }
+        var problems = DistinctProblems.Take(tasks, ProblemSplit.Train, options.Problems);
+        var seen = new HashSet<(string, string)>();
+        var kept = new List<(Problem, string)>();
+        int wrong = 0, badFormat = 0, unreadable = 0, truncated = 0, duplicates = 0;
+        long tokens = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var batch = Math.Max(1, engine.MaxConcurrency / options.Samples);
+        var rollout = new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP };
+        for (var start = 0; start < problems.Count; start += batch)
+        {
+            var chunk = problems.Skip(start).Take(batch).ToList();
+            var rendered = chunk.Select(format.Render).ToList();
+            var sampled = RolloutSampler.SampleAsync(engine, [.. rendered.Select(r => tokenizer.EncodePrompt(r.Text))], options.Samples, rollout, (ulong)options.Seed, 0, firstPrompt: start)
+                .GetAwaiter().GetResult();
+            foreach (var r in sampled)
+            {
+                tokens += r.Completion.Length;
+                var problem = chunk[r.Group];
+                var ids = r.Completion.AsSpan();
+                if (ids.Length > 0 && ids[^1] == tokenizer.EosId) { ids = ids[..^1]; }
+                var completion = new Completion(tokenizer.Decode(ids), r.Completion.Length, r.Truncated, rendered[r.Group].StartsInThink);
+                switch (Judge(problem, completion))
+                {
+                    case SampleVerdict.Truncated: truncated++; continue;
+                    case SampleVerdict.Wrong: wrong++; continue;
+                    case SampleVerdict.BadFormat: badFormat++; continue;
+                    case SampleVerdict.Unreadable: unreadable++; continue;
+                    default: break;
+                }
+                {
+                    // Stored self-contained: with the think block's opening tag even where the prompt had opened it.
+                    var text = (completion.StartsInThink ? "<think>\n" : "") + completion.Text.TrimStart();
+                    if (seen.Add((problem.Id, text))) { kept.Add((problem, text)); } else { duplicates++; }
+                }
+            }
+            progress?.Invoke(Math.Min(start + batch, problems.Count), problems.Count);
+        }
+        var seconds = clock.Elapsed.TotalSeconds;
+        return (kept, new RejectionReport(problems.Count, problems.Count * options.Samples, kept.Count, wrong, badFormat, unreadable, truncated, duplicates, seconds, tokens / Math.Max(seconds, 1e-9)));
+    }
+
+    /// <summary>Writes the kept samples as JSONL lines {"prompt": question, "completion": …, "id": …} through a
+    /// temporary file and a rename.</summary>
+    public static void Write(string path, IReadOnlyList<(Problem Problem, string Completion)> kept)
+    {
+        ArgumentNullException.ThrowIfNull(kept);
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            foreach (var (problem, completion) in kept)
+            {
+                writer.WriteLine(JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = problem.Question, ["completion"] = completion, ["id"] = problem.Id }));
+            }
+        });
+    }
+}
