@@ -23,7 +23,7 @@ internal static class InfoCommand
 
     public static Command Create()
     {
-        var config = new Option<string>("--config") { Description = "Preset (tiny, small, 16B, 671B), config.json path or model directory.", Required = true };
+        var config = new Option<string>("--config") { Description = "Preset (tiny, small, dense-1m, 16B, 671B), config.json path or model directory.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var command = new Command("info", "Parameter counts (total, activated per token, per component, MTP) and KV-cache bytes per token of a config.")
         {

@@ -6,7 +6,6 @@ using System.CommandLine;
 using SharpSeek.Rl.Eval;
 using SharpSeek.Rl.Pipeline;
 using SharpSeek.Rl.Prompts;
-using SharpSeek.Rl.Runs;
 using SharpSeek.Rl.Sft;
 
 namespace SharpSeek.Cli.Commands;
@@ -31,12 +30,13 @@ internal static class R1Command
         var generations = new Option<int>("--generations") { Description = "RL samples per prompt (G).", DefaultValueFactory = _ => d.Rl.Generations };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "New tokens per completion at most (RL, sampling, evaluation).", DefaultValueFactory = _ => d.Rl.MaxNewTokens };
         var lr = new Option<double>("--lr") { Description = "RL learning rate.", DefaultValueFactory = _ => d.Rl.Lr };
+        var beta = new Option<double>("--beta") { Description = "β of the RL stages' k3 KL to their starting model (0: none).", DefaultValueFactory = _ => d.Rl.Grpo.Beta };
         var evalProblems = new Option<int>("--eval-problems") { Description = "Held-out problems in each stage's evaluation.", DefaultValueFactory = _ => d.Eval.Problems };
         var evalSamples = new Option<int>("--eval-samples") { Description = "Samples per held-out problem (k of pass@1 and cons@k).", DefaultValueFactory = _ => d.Eval.Samples };
         var seed = new Option<int>("--seed") { Description = "Seed of every stage.", DefaultValueFactory = _ => d.Seed };
         var command = new Command("r1", "DeepSeek-R1's multi-stage pipeline: cold-start SFT, reasoning RL, rejection sampling + SFT, final RL; rerun to resume.")
         {
-            baseModel, output, task, template, coldStart, rlSteps, finalSteps, problems, samples, nonReasoning, prompts, generations, maxNew, lr, evalProblems, evalSamples, seed,
+            baseModel, output, task, template, coldStart, rlSteps, finalSteps, problems, samples, nonReasoning, prompts, generations, maxNew, lr, beta, evalProblems, evalSamples, seed,
         };
         command.SetAction(parse =>
         {
@@ -52,7 +52,7 @@ internal static class R1Command
                 FinalRlSteps = parse.GetValue(finalSteps),
                 NonReasoning = parse.GetValue(nonReasoning),
                 Seed = parse.GetValue(seed),
-                Rl = new RlOptions { Prompts = parse.GetValue(prompts), Generations = parse.GetValue(generations), MaxNewTokens = maxNewTokens, Lr = parse.GetValue(lr) },
+                Rl = d.Rl with { Prompts = parse.GetValue(prompts), Generations = parse.GetValue(generations), MaxNewTokens = maxNewTokens, Lr = parse.GetValue(lr), Grpo = d.Rl.Grpo with { Beta = parse.GetValue(beta) } },
                 Rejection = new RejectionOptions { Problems = parse.GetValue(problems), Samples = parse.GetValue(samples), MaxNewTokens = maxNewTokens },
                 Eval = new EvalOptions { Problems = parse.GetValue(evalProblems), Samples = parse.GetValue(evalSamples), MaxNewTokens = maxNewTokens },
             };

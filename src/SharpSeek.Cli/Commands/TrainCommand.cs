@@ -20,7 +20,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var d = new RunOptions();
-        var config = new Option<string>("--config") { Description = "Preset (tiny, small, 16B, 671B) or config.json path.", DefaultValueFactory = _ => d.Config };
+        var config = new Option<string>("--config") { Description = "Preset (tiny, small, dense-1m, 16B, 671B) or config.json path.", DefaultValueFactory = _ => d.Config };
         var data = new Option<string[]>("--data") { Description = "Text or .parquet files (a 'text' column), or directories of them (default: the generated reasoning corpus).", AllowMultipleArgumentsPerToken = true };
         var tasks = new Option<string?>("--tasks") { Description = "The generated corpus's problems: task names with levels, e.g. add:1-4,sub:1-3 (default: every family)." };
         var documents = new Option<int>("--documents") { Description = "Documents of the generated corpus.", DefaultValueFactory = _ => d.CorpusDocuments };

@@ -11,6 +11,7 @@ using System.Text.Json.Serialization;
 using SharpSeek.Inference.Engine;
 using SharpSeek.Model;
 using SharpSeek.Rl.Eval;
+using SharpSeek.Rl.Grpo;
 using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Runs;
 using SharpSeek.Rl.Sft;
@@ -49,7 +50,18 @@ public sealed record R1Options
     /// <summary>The language-consistency reward's weight in both RL stages (R1 §2.3.2).</summary>
     public double LanguageWeight { get; init; } = 0.1;
 
-    public RlOptions Rl { get; init; } = new();
+    /// <summary>Defaults measured on the base-model recipe (README "R1-Zero"): Dr. GRPO's unscaled advantages (with
+    /// the group std, the small format reward's spread in an all-wrong group weighs as much as correctness and trains
+    /// wrong answers), a k3 KL to the start with β 0.04, a small learning rate and 128 samples a step.</summary>
+    public RlOptions Rl { get; init; } = new()
+    {
+        Prompts = 16,
+        Generations = 8,
+        MicroBatch = 32,
+        MaxNewTokens = 160,
+        Lr = 5e-5,
+        Grpo = new GrpoOptions { Scale = AdvantageScale.None, Beta = 0.04 },
+    };
 
     public RejectionOptions Rejection { get; init; } = new();
 

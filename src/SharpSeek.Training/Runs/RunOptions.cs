@@ -8,7 +8,7 @@ namespace SharpSeek.Training.Runs;
 /// <summary>The settings of a training run. Sizes are in tokens and sequences; steps count optimizer updates.</summary>
 public sealed record RunOptions
 {
-    /// <summary>A preset name (tiny, small, 16B, 671B) or a config.json path.</summary>
+    /// <summary>A preset name (tiny, small, dense-1m, 16B, 671B) or a config.json path.</summary>
     [JsonPropertyName("config")] public string Config { get; init; } = "small";
 
     /// <summary>Text or .parquet files, or directories of them; empty means the generated reasoning corpus.</summary>
