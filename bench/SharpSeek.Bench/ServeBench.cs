@@ -16,6 +16,7 @@ using SharpSeek.Model;
 using SharpSeek.Server;
 using SharpSeek.Tensors.Kernels;
 using SharpSeek.Training.Data;
+using SharpSeek.Training.Tasks;
 
 namespace SharpSeek.Bench;
 
@@ -170,7 +171,10 @@ public static class ServeBench
 
     // The question part of generated reasoning-corpus documents: what the default run's model was trained on.
     private static string[] Questions(int count) =>
-        [.. ReasoningCorpus.Generate(104729, count).Select(t => t.IndexOf("<think>", StringComparison.Ordinal) is var at and > 0 ? t[..at].Trim() : t[..(t.Length / 2)])];
+        [.. ReasoningCorpus.Generate(104729, 2 * count)
+            .Where(t => !t.StartsWith(R1ZeroTemplate.Preamble, StringComparison.Ordinal)) // the question alone: the chat template frames it
+            .Take(count)
+            .Select(t => t.IndexOf("<think>", StringComparison.Ordinal) is var at and > 0 ? t[..at].Trim() : t[..(t.Length / 2)])];
 
     private static string Table(IReadOnlyList<ServeBenchRow> rows, ServeBenchOptions options)
     {
