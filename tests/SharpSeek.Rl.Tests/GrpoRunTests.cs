@@ -5,14 +5,12 @@
 // checkpoints a reference, a sampling temperature and μ, U > 1 keep the log-probs consistent, dynamic sampling drops groups
 // without spread, masked truncations train nothing, and bad options are named.
 using System.Text.Json;
-using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Grpo;
 using SharpSeek.Rl.Rewards;
 using SharpSeek.Rl.Runs;
 using SharpSeek.Rl.Tasks;
-using SharpSeek.Training.Data;
 
 namespace SharpSeek.Rl.Tests;
 
@@ -25,17 +23,7 @@ public sealed class GrpoRunTests : IDisposable
         if (Directory.Exists(_root)) { Directory.Delete(_root, recursive: true); }
     }
 
-    private string Model()
-    {
-        var dir = Path.Combine(_root, "base");
-        if (File.Exists(Path.Combine(dir, "config.json"))) { return dir; }
-        Directory.CreateDirectory(dir);
-        var tokenizer = BpeTrainer.Train(ReasoningCorpus.Generate(3, 200), 400, DeepSeekTokens.All, BpeTrainerOptions.DeepSeek);
-        tokenizer.Save(dir);
-        var config = ModelConfig.LoadPreset("tiny") with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId, MaxPositionEmbeddings = 512 };
-        RandomCheckpoint.Write(dir, config, CheckpointFormat.F32, seed: 4);
-        return dir;
-    }
+    private string Model() => TinyModel.Write(Path.Combine(_root, "base"), tokenizerDocuments: 200, maxPositions: 512);
 
     private RlOptions Options(string name, long steps) => new()
     {

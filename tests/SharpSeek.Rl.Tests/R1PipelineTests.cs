@@ -3,16 +3,12 @@
 // are evaluated, stage 3 stops with a clear error when no sample is right, and a rerun skips the finished stages, takes
 // stage 3's data file as it is and finishes with a table of the base and all four stages.
 using System.Text.Json;
-using SharpSeek.Model;
-using SharpSeek.Model.Checkpoint;
-using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Eval;
 using SharpSeek.Rl.Pipeline;
 using SharpSeek.Rl.Rewards;
 using SharpSeek.Rl.Runs;
 using SharpSeek.Rl.Sft;
 using SharpSeek.Rl.Tasks;
-using SharpSeek.Training.Data;
 
 namespace SharpSeek.Rl.Tests;
 
@@ -36,16 +32,7 @@ public sealed class R1PipelineTests : IDisposable
         Assert.Equal(expected, RejectionSampling.Judge(problem, new Completion(text, 20, truncated)));
     }
 
-    private string Model()
-    {
-        var dir = Path.Combine(_root, "base");
-        Directory.CreateDirectory(dir);
-        var tokenizer = BpeTrainer.Train(ReasoningCorpus.Generate(3, 300), 400, DeepSeekTokens.All, BpeTrainerOptions.DeepSeek);
-        tokenizer.Save(dir);
-        var config = ModelConfig.LoadPreset("tiny") with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId };
-        RandomCheckpoint.Write(dir, config, CheckpointFormat.F32, seed: 4);
-        return dir;
-    }
+    private string Model() => TinyModel.Write(Path.Combine(_root, "base"));
 
     [Fact]
     public void Pipeline_StopsWhenNothingIsKept_ThenResumesAndFinishes()

@@ -5,9 +5,6 @@
 // on a tiny model lowers the held-out loss, a resumed run ends with the uninterrupted run's weights, and a directory
 // that already holds a run is refused before anything is written.
 using SharpSeek.Inference.Text;
-using SharpSeek.Model;
-using SharpSeek.Model.Checkpoint;
-using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Sft;
 using SharpSeek.Training.Data;
@@ -137,17 +134,7 @@ public sealed class SftTests : IDisposable
         }
     }
 
-    private string Model()
-    {
-        var dir = Path.Combine(_root, "base");
-        if (File.Exists(Path.Combine(dir, "config.json"))) { return dir; }
-        Directory.CreateDirectory(dir);
-        var tokenizer = BpeTrainer.Train(ReasoningCorpus.Generate(3, 300), 400, DeepSeekTokens.All, BpeTrainerOptions.DeepSeek);
-        tokenizer.Save(dir);
-        var config = ModelConfig.LoadPreset("tiny") with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId };
-        RandomCheckpoint.Write(dir, config, CheckpointFormat.F32, seed: 4);
-        return dir;
-    }
+    private string Model() => TinyModel.Write(Path.Combine(_root, "base"));
 
     private SftOptions Options(string name, long steps) => new()
     {

@@ -74,10 +74,9 @@ internal static class EvalCommand
                 }
                 return 0;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            catch (Exception e) when (UserError.Is(e))
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
+                return UserError.Report(e);
             }
         });
         return command;

@@ -66,10 +66,9 @@ internal static class ForwardCommand
             if (outputPath is null) { stdout.WriteLine(json); } else { AtomicFile.WriteAllText(outputPath, json); }
             return 0;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (UserError.Is(e))
         {
-            stderr.WriteLine($"error: {e.Message}");
-            return 1;
+            return UserError.Report(e, stderr);
         }
     }
 

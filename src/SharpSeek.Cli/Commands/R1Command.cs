@@ -69,10 +69,9 @@ internal static class R1Command
                 Console.Out.WriteLine(rows.Count == 5 ? $"done: {Path.Combine(options.OutDir, R1Pipeline.TableFileName)}" : "stopped: rerun the same command to resume");
                 return 0;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            catch (Exception e) when (UserError.Is(e))
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
+                return UserError.Report(e);
             }
         });
         return command;

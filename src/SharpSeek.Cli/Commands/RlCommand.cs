@@ -107,10 +107,9 @@ internal static class RlCommand
                 Console.Out.WriteLine($"metrics: {Path.Combine(options.OutDir, GrpoRun.MetricsFileName)}   completions: {Path.Combine(options.OutDir, GrpoRun.CompletionsFileName)}");
                 return 0;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            catch (Exception e) when (UserError.Is(e))
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
+                return UserError.Report(e);
             }
         });
         return command;

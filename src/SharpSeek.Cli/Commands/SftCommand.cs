@@ -73,15 +73,9 @@ internal static class SftCommand
                 Console.Out.WriteLine($"next: sharpseek eval --model {options.OutDir} --task …   sharpseek rl --model {options.OutDir} …");
                 return 0;
             }
-            catch (TrainingDivergedException e)
+            catch (Exception e) when (UserError.Is(e))
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
+                return UserError.Report(e);
             }
         });
         return command;

@@ -79,15 +79,9 @@ internal static class TrainCommand
                 ConfigWarnings.Write(options.Resume ? options.OutDir : options.Init ?? options.Config, Console.Error);
                 return Run(options);
             }
-            catch (TrainingDivergedException e)
+            catch (Exception e) when (UserError.Is(e))
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
+                return UserError.Report(e);
             }
         });
         return command;
