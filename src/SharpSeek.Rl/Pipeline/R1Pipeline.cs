@@ -154,7 +154,7 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
             }, _log);
         }
         new TrainingRun(run, _log) { OnStep = r => { if (r.EvalLoss is { } e) { _log($"{Path.GetFileName(dir)} step {r.Step}/{run.Steps}: loss {r.Loss:F4}, eval {e:F4}"); } } }.Run(cancel);
-        return RunState.Load(state).ElapsedSeconds;
+        return File.Exists(state) ? RunState.Load(state).ElapsedSeconds : 0; // none when stopped before the first step
     }
 
     // An RL stage with the accuracy, format and language rewards; skipped when done, resumed when begun.
@@ -178,7 +178,7 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
         {
             OnStep = r => { if (r.Step % 10 == 0 || r.Step == run.Steps) { _log($"{Path.GetFileName(dir)} step {r.Step}: reward {r.RewardMean:F3}, acc {r.Accuracy:P0}, format {r.FormatRate:P0}, length {r.LengthMean:F0}"); } },
         }.Run(cancel);
-        return RlState.Load(state).ElapsedSeconds;
+        return File.Exists(state) ? RlState.Load(state).ElapsedSeconds : 0;
     }
 
     // Stage 3's data: rejection sampling from the reasoning-RL checkpoint, then the user's non-reasoning lines; skipped
