@@ -4,7 +4,6 @@
 // (Evaluation). Tested by EvalCommandTests.
 using System.CommandLine;
 using System.Text.Json;
-using SharpSeek.Inference.Engine;
 using SharpSeek.Rl.Eval;
 using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Tasks;
@@ -54,10 +53,8 @@ internal static class EvalCommand
                 if (o.Problems < 1) { throw new ArgumentException($"--problems must be at least 1; got {o.Problems}"); }
                 var dir = parse.GetValue(model)!;
                 var tasks = TaskCatalog.Resolve(parse.GetValue(task)!, o.Seed);
-                var slots = Math.Max(o.Samples + 1, Math.Min(16 * (o.Samples + 1), 128)); // one problem's samples at least, 128 slots otherwise
-                var context = Math.Min(SharpSeek.Model.ModelConfig.Load(dir).MaxPositionEmbeddings, 512 + o.MaxNewTokens);
-                using var engine = BatchEngine.Load(dir, new BatchEngineOptions { Format = WeightFormatOption.Parse(parse.GetValue(dtype)!), MaxConcurrency = slots, QueueCapacity = slots, MaxContext = context });
-                var tokenizer = engine.Tokenizer ?? throw new FileNotFoundException($"'{dir}' has no tokenizer.json; evaluation reads and writes text");
+                using var engine = Evaluation.LoadEngine(dir, o.Samples + 1, o.MaxNewTokens, WeightFormatOption.Parse(parse.GetValue(dtype)!));
+                var tokenizer = engine.Tokenizer!;
                 var report = Evaluation.Run(engine, tokenizer, tasks, o, (done, total) => { if (!parse.GetValue(json)) { Console.Error.Write($"\r{done}/{total} problems"); } }, dir);
                 if (parse.GetValue(json))
                 {

@@ -7,6 +7,7 @@
 // correct expressions split the vote. Not here: the rewards (Rewards/), the estimator (PassAtK). Tested by
 // EvaluationTests (pass@k) and EvalCommandTests (the whole protocol).
 using SharpSeek.Inference.Engine;
+using SharpSeek.Model;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Rewards;
@@ -50,6 +51,22 @@ public sealed record EvalReport(string Task, int Samples, double Temperature, do
 /// <summary>Runs R1's evaluation on a batched engine.</summary>
 public static class Evaluation
 {
+    /// <summary>A batched engine over the model in <paramref name="dir"/> for sampling <paramref name="perProblem"/>
+    /// completions of many problems at once (one problem's at least, up to 128 slots) of at most
+    /// <paramref name="maxNewTokens"/> tokens after a prompt of up to 512. Throws when the directory has no tokenizer.</summary>
+    public static BatchEngine LoadEngine(string dir, int perProblem, int maxNewTokens, WeightFormat format = WeightFormat.F32)
+    {
+        var slots = Math.Max(perProblem, Math.Min(16 * perProblem, 128));
+        var context = Math.Min(ModelConfig.Load(dir).MaxPositionEmbeddings, 512 + maxNewTokens);
+        var engine = BatchEngine.Load(dir, new BatchEngineOptions { Format = format, MaxConcurrency = slots, QueueCapacity = slots, MaxContext = context });
+        if (engine.Tokenizer is null)
+        {
+            engine.Dispose();
+            throw new FileNotFoundException($"'{dir}' has no tokenizer.json; evaluation and sampling read and write text", Path.Combine(dir, "tokenizer.json"));
+        }
+        return engine;
+    }
+
     /// <summary>Evaluates; <paramref name="modelDir"/> supplies the chat template when <see cref="EvalOptions.Template"/>
     /// is chat (without it, DeepSeek's built-in template).</summary>
     public static EvalReport Run(BatchEngine engine, ByteLevelBpe tokenizer, ITaskSet tasks, EvalOptions options, Action<int, int>? progress = null, string? modelDir = null)

@@ -8,7 +8,6 @@
 // Tested by R1PipelineTests.
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using SharpSeek.Inference.Engine;
 using SharpSeek.Model;
 using SharpSeek.Rl.Eval;
 using SharpSeek.Rl.Grpo;
@@ -187,7 +186,7 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
     {
         if (File.Exists(path)) { return 0; }
         var o = Options;
-        using var engine = Engine(model, o.Rejection.Samples, o.Rejection.MaxNewTokens);
+        using var engine = Evaluation.LoadEngine(model, o.Rejection.Samples, o.Rejection.MaxNewTokens);
         var tasks = TaskCatalog.Resolve(o.Task, o.Seed);
         var (kept, report) = RejectionSampling.Run(engine, engine.Tokenizer!, tasks, PromptFormats.Create(o.Template, model), o.Rejection with { Seed = o.Seed });
         _log($"rejection sampling: kept {report.Kept} of {report.Samples} samples of {report.Problems} problems (wrong {report.Wrong}, format {report.BadFormat}, unreadable {report.Unreadable}, truncated {report.Truncated}, duplicates {report.Duplicates}); {report.TokensPerSecond:N0} tok/s");
@@ -212,7 +211,7 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
         else
         {
             var o = Options.Eval with { Template = Options.Template, Seed = Options.Seed };
-            using var engine = Engine(dir, o.Samples + 1, o.MaxNewTokens);
+            using var engine = Evaluation.LoadEngine(dir, o.Samples + 1, o.MaxNewTokens);
             report = Evaluation.Run(engine, engine.Tokenizer!, TaskCatalog.Resolve(Options.Task, o.Seed), o, modelDir: dir);
             AtomicFile.WriteAllText(file, JsonSerializer.Serialize(report, Json) + "\n");
         }
@@ -221,16 +220,4 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
         return new StageResult(stage, dir, seconds, all);
     }
 
-    private static BatchEngine Engine(string dir, int perProblem, int maxNewTokens)
-    {
-        var slots = Math.Max(perProblem, Math.Min(16 * perProblem, 128));
-        var context = Math.Min(ModelConfig.Load(dir).MaxPositionEmbeddings, 512 + maxNewTokens);
-        var engine = BatchEngine.Load(dir, new BatchEngineOptions { MaxConcurrency = slots, QueueCapacity = slots, MaxContext = context });
-        if (engine.Tokenizer is null)
-        {
-            engine.Dispose();
-            throw new FileNotFoundException($"'{dir}' has no tokenizer.json; the pipeline reads and writes text");
-        }
-        return engine;
-    }
 }
