@@ -61,10 +61,22 @@ public sealed class PromptFormatTests
         Assert.IsType<R1ZeroPrompt>(PromptFormats.Create("r1zero", ""));
         Assert.IsType<PlainPrompt>(PromptFormats.Create("plain", ""));
         // No tokenizer_config.json: DeepSeek's built-in template, whose generation prompt opens the think block.
-        var chat = PromptFormats.Create("chat", Path.GetTempPath()).Render(Ask("What is 2 + 3?"));
-        Assert.Equal(new RenderedPrompt(ChatTemplate.BuiltIn.Render([new ChatTurn("user", "What is 2 + 3?")]), true), chat);
+        var empty = Directory.CreateTempSubdirectory("sharpseek-prompt-").FullName;
+        var chat = PromptFormats.Create("chat", empty).Render(Ask("What is 2 + 3?"));
+        Directory.Delete(empty);
+        Assert.Equal(new RenderedPrompt(ChatTemplate.BuiltIn.Render([new ChatTurn("user", "What is 2 + 3?")]), true, Templated: true), chat);
         Assert.EndsWith("<｜Assistant｜><think>\n", chat.Text, StringComparison.Ordinal);
         Assert.Contains("one of r1zero, plain, chat; got 'jinja'", Assert.Throws<ArgumentException>(() => PromptFormats.Create("jinja", "")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Encode_TemplatedAsItIs_OtherwiseAsADocumentStart()
+    {
+        var tokenizer = SharpSeek.Model.Tokenizer.BpeTrainer.Train(ReasoningCorpus.Generate(1, 100), 300, SharpSeek.Model.Tokenizer.DeepSeekTokens.All, SharpSeek.Model.Tokenizer.BpeTrainerOptions.DeepSeek);
+        const string Text = "User: What is 2 + 3?\nAssistant:";
+        Assert.Equal(tokenizer.EncodePrompt(Text), new RenderedPrompt(Text, false).Encode(tokenizer));
+        Assert.Equal(tokenizer.Encode(Text), new RenderedPrompt(Text, false, Templated: true).Encode(tokenizer));
+        Assert.Equal(tokenizer.EosId, new RenderedPrompt(Text, false).Encode(tokenizer)[0]); // our corpora: EOS before a document
     }
 
     [Fact]

@@ -52,6 +52,10 @@ public sealed class R1PipelineTests : IDisposable
             Eval = new EvalOptions { Problems = 3, Samples = 2, MaxNewTokens = 8 },
         };
         var logs = new List<string>();
+        // What a later stage would trip on fails first, before any stage runs.
+        Assert.Throws<FileNotFoundException>(() => new R1Pipeline(options with { NonReasoning = Path.Combine(_root, "missing.jsonl") }).Run());
+        Assert.Contains("--steps must be at least 1", Assert.ThrowsAny<ArgumentException>(() => new R1Pipeline(options with { FinalRlSteps = 0 }).Run()).Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(options.OutDir, "1-cold-start")));
         var e = Assert.Throws<InvalidOperationException>(() => new R1Pipeline(options, logs.Add).Run());
         Assert.Contains("rejection sampling kept no sample of 6", e.Message, StringComparison.Ordinal);
         foreach (var stage in new[] { "1-cold-start", "2-reasoning-rl" })
@@ -71,7 +75,7 @@ public sealed class R1PipelineTests : IDisposable
         Assert.DoesNotContain(logs, l => l.Contains("1-cold-start: SFT", StringComparison.Ordinal) || l.Contains("2-reasoning-rl: GRPO", StringComparison.Ordinal));
         Assert.Contains(logs, l => l.Contains("3-rejection-sft: SFT of " + options.Base, StringComparison.Ordinal));
         Assert.All(rows.Skip(1), r => Assert.True(r.Seconds > 0, r.Stage));
-        Assert.All(rows, r => Assert.InRange(r.Eval.FormatRate, 0, 1));
+        Assert.All(rows, r => Assert.Equal(3, r.Eval.Problems));
         Assert.True(File.Exists(Path.Combine(options.OutDir, R1Pipeline.TableFileName)));
     }
 }

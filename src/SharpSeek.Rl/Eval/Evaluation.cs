@@ -90,7 +90,7 @@ public static class Evaluation
         {
             var chunk = problems.Skip(start).Take(batch).ToList();
             var rendered = chunk.Select(format.Render).ToList();
-            var prompts = rendered.Select(r => tokenizer.EncodePrompt(r.Text)).ToList();
+            var prompts = rendered.Select(r => r.Encode(tokenizer)).ToList();
             var sampled = RolloutSampler.SampleAsync(engine, prompts, options.Samples,
                 new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP }, (ulong)options.Seed, 0, firstPrompt: start).GetAwaiter().GetResult();
             var greedy = options.Greedy

@@ -82,7 +82,8 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
 {
     public const string TableFileName = "pipeline.json";
     private const string EvalFileName = "eval.json";
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    // NaN is a score (every problem unscorable), not an error.
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
     private readonly Action<string> _log = log ?? (_ => { });
 
     public R1Options Options { get; } = options;
@@ -94,8 +95,12 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
         var o = Options;
         if (string.IsNullOrWhiteSpace(o.Base)) { throw new ArgumentException("--base: the base model directory is required"); }
         if (!File.Exists(Path.Combine(o.Base, "config.json"))) { throw new FileNotFoundException($"--base '{o.Base}' is not a model directory (no config.json)", Path.Combine(o.Base, "config.json")); }
-        TaskCatalog.Resolve(o.Task, o.Seed); // a bad task fails before hours of work
-        PromptFormats.Create(o.Template, o.Base);
+        // What would fail in a later stage fails before hours of work: the task, the template, the RL settings, the
+        // non-reasoning file.
+        TaskCatalog.Resolve(o.Task, o.Seed);
+        var format = PromptFormats.Create(o.Template, o.Base);
+        foreach (var steps in new[] { o.RlSteps, o.FinalRlSteps }) { (o.Rl with { Model = o.Base, Task = o.Task, Template = o.Template, Steps = steps }).Validate(); }
+        if (o.NonReasoning is { } extra) { SftData.Read(extra, format); }
         Directory.CreateDirectory(o.OutDir);
         var rows = new List<StageResult> { Evaluate("base", o.Base, 0, Path.Combine(o.OutDir, "base-" + EvalFileName)) };
 
@@ -128,6 +133,7 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
     private double Sft(string dir, string model, string data, int examples, CancellationToken cancel)
     {
         var state = Path.Combine(dir, RunState.FileName);
+        if (Directory.Exists(dir)) { TrainingRun.RecoverCheckpoint(dir); } // a checkpoint a crash left staged counts
         RunOptions run;
         if (File.Exists(state))
         {
@@ -160,6 +166,7 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
     private double Rl(string dir, string model, long steps, CancellationToken cancel)
     {
         var state = Path.Combine(dir, RlState.FileName);
+        if (Directory.Exists(dir)) { RlCheckpoint.Recover(dir); }
         RlOptions run;
         if (File.Exists(state))
         {
@@ -186,18 +193,22 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
     {
         if (File.Exists(path)) { return 0; }
         var o = Options;
-        using var engine = Evaluation.LoadEngine(model, o.Rejection.Samples, o.Rejection.MaxNewTokens);
-        var tasks = TaskCatalog.Resolve(o.Task, o.Seed);
-        var (kept, report) = RejectionSampling.Run(engine, engine.Tokenizer!, tasks, PromptFormats.Create(o.Template, model), o.Rejection with { Seed = o.Seed });
-        _log($"rejection sampling: kept {report.Kept} of {report.Samples} samples of {report.Problems} problems (wrong {report.Wrong}, format {report.BadFormat}, unreadable {report.Unreadable}, truncated {report.Truncated}, duplicates {report.Duplicates}); {report.TokensPerSecond:N0} tok/s");
-        if (kept.Count == 0) { throw new InvalidOperationException($"rejection sampling kept no sample of {report.Samples}: the reasoning-RL checkpoint in '{model}' answers none right and well-formed; train stage 2 longer or choose an easier --task"); }
-        var lines = new List<string>();
         var samples = Path.Combine(o.OutDir, "3-rejection-samples.jsonl");
-        RejectionSampling.Write(samples, kept);
-        lines.AddRange(File.ReadAllLines(samples));
+        double seconds = 0;
+        if (!File.Exists(samples))
+        {
+            using var engine = Evaluation.LoadEngine(model, o.Rejection.Samples, o.Rejection.MaxNewTokens);
+            var tasks = TaskCatalog.Resolve(o.Task, o.Seed);
+            var (kept, report) = RejectionSampling.Run(engine, engine.Tokenizer!, tasks, PromptFormats.Create(o.Template, model), o.Rejection with { Seed = o.Seed });
+            _log($"rejection sampling: kept {report.Kept} of {report.Samples} samples of {report.Problems} problems (wrong {report.Wrong}, format {report.BadFormat}, unreadable {report.Unreadable}, truncated {report.Truncated}, duplicates {report.Duplicates}); {report.TokensPerSecond:N0} tok/s");
+            if (kept.Count == 0) { throw new InvalidOperationException($"rejection sampling kept no sample of {report.Samples}: the reasoning-RL checkpoint in '{model}' answers none right and well-formed; train stage 2 longer or choose an easier --task"); }
+            RejectionSampling.Write(samples, kept);
+            seconds = report.Seconds;
+        }
+        var lines = new List<string>(File.ReadAllLines(samples));
         if (o.NonReasoning is { } extra) { lines.AddRange(File.ReadAllLines(extra).Where(l => !string.IsNullOrWhiteSpace(l))); }
         AtomicFile.WriteAllText(path, string.Join('\n', lines) + "\n");
-        return report.Seconds;
+        return seconds;
     }
 
     private StageResult Evaluate(string stage, string dir, double seconds, string? file = null)
@@ -206,7 +217,7 @@ public sealed class R1Pipeline(R1Options options, Action<string>? log = null)
         EvalReport report;
         if (File.Exists(file))
         {
-            report = JsonSerializer.Deserialize<EvalReport>(File.ReadAllText(file))!;
+            report = JsonSerializer.Deserialize<EvalReport>(File.ReadAllText(file), Json)!;
         }
         else
         {

@@ -14,6 +14,6 @@ public sealed class ChatPrompt(ChatTemplate template) : IPromptFormat
     {
         ArgumentNullException.ThrowIfNull(problem);
         var text = template.Render(problem.Messages ?? [new ChatTurn("user", problem.Question)], addGenerationPrompt: true);
-        return new(text, template.PromptStartsInReasoning(text));
+        return new(text, template.PromptStartsInReasoning(text), Templated: true);
     }
 }

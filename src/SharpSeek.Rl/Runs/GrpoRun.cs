@@ -224,7 +224,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
             var problems = Enumerable.Range(0, o.Prompts).Select(i => tasks.Get(ProblemSplit.Train, used + i)).ToList();
             used += o.Prompts;
             var rendered = problems.Select(format.Render).ToList();
-            var prompts = rendered.Select(r => tokenizer.EncodePrompt(r.Text)).ToList();
+            var prompts = rendered.Select(r => r.Encode(tokenizer)).ToList();
             for (var i = prompts.Count - 1; i >= 0; i--) // a prompt the context cannot hold is skipped, and said
             {
                 if (prompts[i].Length <= maxPrompt) { continue; }

@@ -86,7 +86,7 @@ public static class RejectionSampling
         {
             var chunk = problems.Skip(start).Take(batch).ToList();
             var rendered = chunk.Select(format.Render).ToList();
-            var sampled = RolloutSampler.SampleAsync(engine, [.. rendered.Select(r => tokenizer.EncodePrompt(r.Text))], options.Samples, rollout, (ulong)options.Seed, 0, firstPrompt: start)
+            var sampled = RolloutSampler.SampleAsync(engine, [.. rendered.Select(r => r.Encode(tokenizer))], options.Samples, rollout, (ulong)options.Seed, 0, firstPrompt: start)
                 .GetAwaiter().GetResult();
             foreach (var r in sampled)
             {

@@ -36,7 +36,7 @@ public static class SftData
         var solution = problem.Solution ?? throw new ArgumentException($"problem {problem.Id} has no worked solution (only generated problems do)", nameof(problem));
         var prompt = format.Render(problem);
         var body = $"{solution}\n</think>\n<answer>{problem.Answer}</answer>";
-        return new(prompt.Text, Continue(prompt, "<think>\n" + body));
+        return new(prompt.Text, Continue(prompt, "<think>\n" + body), prompt.Templated);
     }
 
     /// <summary>Every line of <paramref name="path"/> as an example. A prompt line renders its prompt as the user's
@@ -63,13 +63,13 @@ public static class SftData
                 throw new InvalidDataException($"{where}: a \"prompt\" line needs a non-empty string \"completion\"");
             }
             var rendered = format.Render(new Problem($"line {number}", "sft", 0, prompt.GetString()!, ""));
-            return new(rendered.Text, Continue(rendered, completion.GetString()!));
+            return new(rendered.Text, Continue(rendered, completion.GetString()!), rendered.Templated);
         }
         var turns = ProblemFile.Turns(messages, where, lastRole: "assistant");
         if (turns.Count < 2 || turns[^2].Role != "user") { throw new InvalidDataException($"{where}: the assistant's last turn must answer a user turn"); }
         var context = turns[..^1];
         var text = format.Render(new Problem($"line {number}", "sft", 0, context[^1].Content, "") { Messages = context });
-        return new(text.Text, Continue(text, turns[^1].Content));
+        return new(text.Text, Continue(text, turns[^1].Content), text.Templated);
     }
 
     // The completion as it continues the prompt: after a prompt that opened the think block (DeepSeek-R1's chat

@@ -4,5 +4,6 @@
 namespace SharpSeek.Rl.Sft;
 
 /// <summary>A prompt and its target completion, both as the model sees them (the prompt already rendered with its
-/// template).</summary>
-public sealed record SftExample(string Prompt, string Completion);
+/// template); <paramref name="Templated"/> as in <see cref="Prompts.RenderedPrompt"/>: the prompt carries its own start
+/// tokens.</summary>
+public sealed record SftExample(string Prompt, string Completion, bool Templated = false);

@@ -1,5 +1,6 @@
-// SftPacking.cs: fine-tuning examples to token shards with loss masks. Each example is its prompt's tokens, its
-// completion's tokens (encoded apart, as generation sees them) and EOS; the loss falls on the completion and the EOS.
+// SftPacking.cs: fine-tuning examples to token shards with loss masks. Each example is its prompt's tokens (with the
+// start token generation puts first), its completion's tokens (encoded apart, as generation sees them) and EOS; the loss
+// falls on the completion and the EOS.
 // Whole examples are packed into windows of seqLen tokens, none cut in two (the rest of a window is EOS padding with no
 // loss), so every target keeps its prompt in view; like pretraining, examples in one window are not masked from each
 // other. Not here: the examples (SftData.cs), the training loop (Training's TrainingRun). Tested by SftTests.
@@ -19,14 +20,16 @@ public sealed record SftPack(int[] Tokens, byte[] Mask, int Examples, int Skippe
 /// <summary>Tokenizes and packs examples.</summary>
 public static class SftPacking
 {
-    /// <summary>The examples' (prompt, completion) token ids; the tokenizer's EOS is not added here.</summary>
+    /// <summary>The examples' (prompt, completion) token ids, the prompt encoded as generation encodes it (BOS or EOS
+    /// first unless templated: <see cref="Prompts.RenderedPrompt.Encode"/>); the EOS after the completion is added by
+    /// <see cref="Pack"/>.</summary>
     public static IReadOnlyList<(int[] Prompt, int[] Completion)> Encode(IEnumerable<SftExample> examples, ByteLevelBpe tokenizer)
     {
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(tokenizer);
         var list = examples.ToList();
         var encoded = new (int[], int[])[list.Count];
-        Parallel.For(0, list.Count, i => encoded[i] = (tokenizer.Encode(list[i].Prompt), tokenizer.Encode(list[i].Completion)));
+        Parallel.For(0, list.Count, i => encoded[i] = (new Prompts.RenderedPrompt(list[i].Prompt, false, list[i].Templated).Encode(tokenizer), tokenizer.Encode(list[i].Completion)));
         return encoded;
     }
 

@@ -49,7 +49,8 @@ public sealed record SftOptions
 
     public int CheckpointEvery { get; init; } = 50;
 
-    /// <summary>One example in this many is held out for the eval loss (at least one).</summary>
+    /// <summary>About one prompt in this many is held out for the eval loss, with every example of it (none when the
+    /// hash picks none; all but the first when it picks all).</summary>
     public int HeldOutOneIn { get; init; } = 20;
 }
 
@@ -76,7 +77,7 @@ public static class SftRun
         var format = PromptFormats.Create(o.Template, o.Model);
         var examples = SftData.Load(o.Data, format, o.Examples, o.Seed);
         var encoded = SftPacking.Encode(examples, tokenizer);
-        var heldOut = Enumerable.Range(0, encoded.Count).Where(i => IsHeldOut(i, o)).ToHashSet();
+        var heldOut = Enumerable.Range(0, encoded.Count).Where(i => IsHeldOut(examples[i].Prompt, o)).ToHashSet();
         if (heldOut.Count == encoded.Count) { heldOut.Remove(0); }
         var train = SftPacking.Pack([.. encoded.Where((_, i) => !heldOut.Contains(i))], o.SeqLen, eosId);
         var eval = SftPacking.Pack([.. encoded.Where((_, i) => heldOut.Contains(i))], o.SeqLen, eosId);
@@ -111,6 +112,13 @@ public static class SftRun
         };
     }
 
-    // A fixed hash of the example's index and the seed, so the split is the same whenever the run is prepared.
-    private static bool IsHeldOut(int index, SftOptions o) => SplitMix64.Mix((uint)o.Seed, (ulong)index) % (ulong)o.HeldOutOneIn == 0;
+    // A fixed hash of the prompt's text (FNV-1a) and the seed: the split is the same whenever the run is prepared, and
+    // examples with one prompt (a problem drawn twice, several kept samples of it) fall on the same side, so the eval
+    // loss never reads a prompt the run trains on.
+    private static bool IsHeldOut(string prompt, SftOptions o)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var c in prompt) { h = (h ^ c) * 1099511628211UL; }
+        return SplitMix64.Mix(h, (ulong)o.Seed) % (ulong)o.HeldOutOneIn == 0;
+    }
 }

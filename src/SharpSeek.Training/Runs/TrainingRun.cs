@@ -42,6 +42,10 @@ public sealed class TrainingRun
     /// <summary>Called after every step with the line just written to metrics.jsonl.</summary>
     public Action<MetricsRecord>? OnStep { get; init; }
 
+    /// <summary>Completes a checkpoint a crash left staged in <paramref name="runDirectory"/>, so its trainer_state.json
+    /// says how far the run got (what <see cref="Run"/> and <see cref="ResumeOptions"/> do first).</summary>
+    public static void RecoverCheckpoint(string runDirectory) => RunCheckpoint.Recover(runDirectory);
+
     /// <summary>The options a resumed run continues with: those saved in the run's trainer_state.json, with the step
     /// count replaced when <paramref name="steps"/> is given.</summary>
     public static RunOptions ResumeOptions(string runDirectory, long? steps = null)

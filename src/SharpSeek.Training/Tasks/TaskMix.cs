@@ -40,7 +40,7 @@ public static class TaskMix
             "word" => [TaskFamily.Word],
             "countdown" => [TaskFamily.Countdown],
             "mix" => Enum.GetValues<TaskFamily>(),
-            _ => throw new ArgumentException($"unknown task '{task}'{(task == spec ? "" : $" in '{spec}'")}; expected one of {string.Join(", ", Names)} (a family may take levels, e.g. add:3 or mul:2-4; several join with commas) or a path to a .jsonl file", nameof(spec)),
+            _ => throw new ArgumentException($"unknown task '{task}'{(task == spec ? "" : $" in '{spec}'")}; expected one of {string.Join(", ", Names)} (a family may take levels, e.g. add:3 or mul:2-4; several join with commas)", nameof(spec)),
         };
         if (colon < 0)
         {
