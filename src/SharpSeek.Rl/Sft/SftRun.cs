@@ -115,10 +115,5 @@ public static class SftRun
     // A fixed hash of the prompt's text (FNV-1a) and the seed: the split is the same whenever the run is prepared, and
     // examples with one prompt (a problem drawn twice, several kept samples of it) fall on the same side, so the eval
     // loss never reads a prompt the run trains on.
-    private static bool IsHeldOut(string prompt, SftOptions o)
-    {
-        var h = 14695981039346656037UL;
-        foreach (var c in prompt) { h = (h ^ c) * 1099511628211UL; }
-        return SplitMix64.Mix(h, (ulong)o.Seed) % (ulong)o.HeldOutOneIn == 0;
-    }
+    private static bool IsHeldOut(string prompt, SftOptions o) => SplitMix64.Mix(SplitMix64.HashText(prompt), (ulong)o.Seed) % (ulong)o.HeldOutOneIn == 0;
 }

@@ -9,6 +9,16 @@ public struct SplitMix64(ulong seed)
 {
     private ulong _state = seed;
 
+    /// <summary>FNV-1a-64 of a text's UTF-16 code units: a fixed key for text (a problem, a prompt) to mix with a salt
+    /// or seed, the same on every run and runtime.</summary>
+    public static ulong HashText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var h = 14695981039346656037UL;
+        foreach (var c in text) { h = (h ^ c) * 1099511628211UL; }
+        return h;
+    }
+
     /// <summary>A well-mixed 64-bit value of two inputs, for seeding one stream per (seed, index).</summary>
     public static ulong Mix(ulong a, ulong b) => Finalize((a * 0x9E3779B97F4A7C15UL) ^ Finalize(b + 0x632BE59BD9B4E019UL));
 

@@ -56,9 +56,7 @@ public static class ProblemGenerator
     public static ProblemSplit SplitOf(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var h = 14695981039346656037UL;
-        foreach (var c in key) { h = (h ^ c) * 1099511628211UL; }
-        return SplitMix64.Mix(h, SplitSalt) % HeldOutOneIn == 0 ? ProblemSplit.HeldOut : ProblemSplit.Train;
+        return SplitMix64.Mix(SplitMix64.HashText(key), SplitSalt) % HeldOutOneIn == 0 ? ProblemSplit.HeldOut : ProblemSplit.Train;
     }
 
     /// <summary>Problem <paramref name="index"/> of (<paramref name="family"/>, <paramref name="level"/>,
