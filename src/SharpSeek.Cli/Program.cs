@@ -22,6 +22,7 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
     SftCommand.Create(),
     RlCommand.Create(),
     R1Command.Create(),
+    DistillCommand.Create(),
     EvalCommand.Create(),
     PlotCommand.Create(),
     GenerateCommand.Create(),

@@ -16,7 +16,7 @@ public sealed partial record ModelConfig
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, IndentSize = 2 };
 
     /// <summary>The presets every build carries: tiny (tests), small (the default training job), 16B and 671B (official).</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small", "dense-1m", "16B", "671B"];
+    public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small", "dense-1m", "dense-2m", "dense-8m", "dense-25m", "16B", "671B"];
 
     /// <summary>Parses config.json text and validates it. Throws <see cref="InvalidDataException"/> naming the bad field.</summary>
     public static ModelConfig Parse(string json, string source = "config")

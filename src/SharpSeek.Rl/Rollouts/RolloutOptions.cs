@@ -16,10 +16,18 @@ public sealed record RolloutOptions
     /// end-of-sequence token always ends it.</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = ["</answer>"];
 
+    /// <summary>Also keep the n most likely tokens at each position with their log-probs, at the sampling temperature
+    /// (0: none; distillation's soft targets).</summary>
+    public int TopLogProbs { get; init; }
+
     public void Validate()
     {
         if (MaxNewTokens < 1) { throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "a rollout needs at least 1 new token"); }
         if (!(Temperature >= 0) || double.IsInfinity(Temperature)) { throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "the temperature must be a finite number ≥ 0 (0: greedy)"); }
         if (!(TopP is > 0 and <= 1)) { throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "top-p must be in (0, 1]"); }
+        if (TopLogProbs is < 0 or > Inference.Engine.GenerationRequest.MaxTopLogProbs)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TopLogProbs), TopLogProbs, $"top log-probs must be in [0, {Inference.Engine.GenerationRequest.MaxTopLogProbs}]");
+        }
     }
 }

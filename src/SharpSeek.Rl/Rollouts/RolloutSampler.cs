@@ -10,7 +10,12 @@ namespace SharpSeek.Rl.Rollouts;
 
 /// <summary>One sampled completion: the tokens (end-of-sequence included when sampled), their log-probs, and whether it
 /// ran out of new tokens.</summary>
-public sealed record Rollout(int Group, int Sample, int[] Prompt, int[] Completion, double[] LogProbs, bool Truncated);
+public sealed record Rollout(int Group, int Sample, int[] Prompt, int[] Completion, double[] LogProbs, bool Truncated)
+{
+    /// <summary>Per completion token, the <see cref="RolloutOptions.TopLogProbs"/> most likely tokens at its position
+    /// (most likely first); null when none were asked for.</summary>
+    public TokenLogProb[][]? Top { get; init; }
+}
 
 /// <summary>Samples groups of completions on an <see cref="IGenerationEngine"/>.</summary>
 public static class RolloutSampler
@@ -49,6 +54,7 @@ public static class RolloutSampler
                     MaxNewTokens = options.MaxNewTokens,
                     StopStrings = options.StopStrings,
                     LogProbs = true,
+                    TopLogProbs = options.TopLogProbs,
                 });
             }
         }
@@ -63,6 +69,7 @@ public static class RolloutSampler
     {
         var tokens = new List<int>();
         var logProbs = new List<double>();
+        var top = request.TopLogProbs > 0 ? new List<TokenLogProb[]>() : null;
         FinishReason? finish = null;
         await foreach (var update in updates.ConfigureAwait(false))
         {
@@ -70,9 +77,10 @@ public static class RolloutSampler
             foreach (var lp in update.LogProbs ?? throw new InvalidOperationException("the engine returned no log-probs for a request that asked for them"))
             {
                 logProbs.Add(lp.LogProb);
+                top?.Add(lp.Top.ToArray());
             }
             finish = update.Finish ?? finish;
         }
-        return new Rollout(group, sample, [.. request.Prompt], [.. tokens], [.. logProbs], finish == FinishReason.Length);
+        return new Rollout(group, sample, [.. request.Prompt], [.. tokens], [.. logProbs], finish == FinishReason.Length) { Top = top?.ToArray() };
     }
 }

@@ -401,7 +401,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
 
     // A JSONL log of this run (metrics or completions) keeping only the lines of steps the checkpoint covers, so a
     // resumed run's logs read as if it never stopped; a line torn by a kill is dropped.
-    private static void KeepThroughStep(string path, long keepThroughStep)
+    internal static void KeepThroughStep(string path, long keepThroughStep)
     {
         if (!File.Exists(path)) { return; }
         var kept = new StringBuilder();

@@ -14,10 +14,13 @@ internal static class RlCheckpoint
     public const string OptimizerFileName = "optimizer.safetensors";
     public const string ReferenceFileName = "reference.safetensors";
 
-    private static readonly string[] Files = [CheckpointDirectory.ConfigFile, CheckpointDirectory.SingleFile, OptimizerFileName, ReferenceFileName, RlState.FileName];
+    public static void Save(string dir, ModelConfig config, ModelWeights policy, AdamW optimizer, ModelWeights? reference, RlState state) =>
+        Save(dir, config, policy, optimizer, reference, RlState.FileName, state.Save);
 
-    public static void Save(string dir, ModelConfig config, ModelWeights policy, AdamW optimizer, ModelWeights? reference, RlState state)
+    /// <summary>The same checkpoint with another run's state file (written last, by <paramref name="saveState"/>).</summary>
+    public static void Save(string dir, ModelConfig config, ModelWeights policy, AdamW optimizer, ModelWeights? reference, string stateFile, Action<string> saveState)
     {
+        ArgumentNullException.ThrowIfNull(saveState);
         var next = CheckpointCommit.Begin(dir);
         CheckpointWriter.Save(next, config, Tensors(policy), CheckpointFormat.F32);
         optimizer.Save(Path.Combine(next, OptimizerFileName));
@@ -26,11 +29,13 @@ internal static class RlCheckpoint
             SafeTensorsWriter.Write(Path.Combine(next, ReferenceFileName),
                 [.. reference.Unique.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => new SafeTensorEntry(p.Name, DType.F32, p.Value.Shape.ToArray(), p.Value.AsBytes().ToArray()))]);
         }
-        state.Save(Path.Combine(next, RlState.FileName));
-        CheckpointCommit.Commit(dir, Files);
+        saveState(Path.Combine(next, stateFile));
+        CheckpointCommit.Commit(dir, Files(stateFile));
     }
 
-    public static void Recover(string dir) => CheckpointCommit.Recover(dir, Files);
+    public static void Recover(string dir, string stateFile = RlState.FileName) => CheckpointCommit.Recover(dir, Files(stateFile));
+
+    private static string[] Files(string stateFile) => [CheckpointDirectory.ConfigFile, CheckpointDirectory.SingleFile, OptimizerFileName, ReferenceFileName, stateFile];
 
     /// <summary>Fills <paramref name="reference"/> from the run's reference file.</summary>
     public static void LoadReference(string dir, ModelWeights reference)

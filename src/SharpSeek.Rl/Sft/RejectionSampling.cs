@@ -31,10 +31,32 @@ public sealed record RejectionOptions
     public double TopP { get; init; } = 0.95;
 
     public int Seed { get; init; } = 1;
+
+    /// <summary>Also keep the sampler's n most likely tokens per completion position (distillation's soft targets).</summary>
+    public int TopLogProbs { get; init; }
 }
 
+/// <summary>A kept sample: its problem, the completion as stored (self-contained: with the think block's opening tag),
+/// and the rollout it came from (the sampled token ids, their log-probs and any top log-probs).</summary>
+public sealed record KeptSample(Problem Problem, string Completion, Rollout Rollout);
+
 /// <summary>What rejection sampling kept and why the rest went.</summary>
-public sealed record RejectionReport(int Problems, int Samples, int Kept, int Wrong, int BadFormat, int Unreadable, int Truncated, int Duplicates, double Seconds, double TokensPerSecond);
+public sealed record RejectionReport(int Problems, int Samples, int Kept, int Wrong, int BadFormat, int Unreadable, int Truncated, int Duplicates, double Seconds, double TokensPerSecond)
+{
+    /// <summary>Sampled tokens (end-of-sequence tokens included).</summary>
+    public long Tokens { get; init; }
+
+    /// <summary>The two reports' counts, seconds and tokens added, the rate over both.</summary>
+    public RejectionReport Add(RejectionReport other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var seconds = Seconds + other.Seconds;
+        var tokens = Tokens + other.Tokens;
+        return new RejectionReport(Problems + other.Problems, Samples + other.Samples, Kept + other.Kept, Wrong + other.Wrong, BadFormat + other.BadFormat,
+            Unreadable + other.Unreadable, Truncated + other.Truncated, Duplicates + other.Duplicates, seconds, tokens / Math.Max(seconds, 1e-9))
+        { Tokens = tokens };
+    }
+}
 
 /// <summary>Why a sample is kept or not, in the order the checks run.</summary>
 public enum SampleVerdict
@@ -49,6 +71,8 @@ public enum SampleVerdict
 /// <summary>Samples, filters and writes.</summary>
 public static class RejectionSampling
 {
+    // Lines stay readable: "<think>" and "+" as they are (the file is data, never HTML).
+    private static readonly JsonSerializerOptions LineJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly AccuracyReward Accuracy = new();
     private static readonly FormatReward Format = new();
     private static readonly LanguageReward Language = new();
@@ -64,9 +88,13 @@ public static class RejectionSampling
 
     /// <summary>Samples <see cref="RejectionOptions.Samples"/> completions of each of the first
     /// <see cref="RejectionOptions.Problems"/> distinct train problems of <paramref name="tasks"/> and keeps the good
-    /// ones. <paramref name="progress"/> gets (problems done, problems).</summary>
-    public static (IReadOnlyList<(Problem Problem, string Completion)> Kept, RejectionReport Report) Run(BatchEngine engine, ByteLevelBpe tokenizer,
-        ITaskSet tasks, IPromptFormat format, RejectionOptions options, Action<int, int>? progress = null)
+    /// ones. <paramref name="progress"/> gets (problems done, problems). A sample's seed depends on its problem's index
+    /// and the run seed only, so a run that starts at <paramref name="firstProblem"/> (a resumed one) draws what the
+    /// whole run would have; <paramref name="onBatch"/> gets each batch's kept samples and report as it finishes, with
+    /// the problems done so far.</summary>
+    public static (IReadOnlyList<KeptSample> Kept, RejectionReport Report) Run(BatchEngine engine, ByteLevelBpe tokenizer,
+        ITaskSet tasks, IPromptFormat format, RejectionOptions options, Action<int, int>? progress = null, int firstProblem = 0,
+        Action<int, IReadOnlyList<KeptSample>, RejectionReport>? onBatch = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -75,19 +103,21 @@ public static class RejectionSampling
         ArgumentNullException.ThrowIfNull(options);
         if (options.Problems < 1 || options.Samples < 1) { throw new ArgumentException($"rejection sampling needs at least one problem and one sample; got {options.Problems} and {options.Samples}"); }
         var problems = DistinctProblems.Take(tasks, ProblemSplit.Train, options.Problems);
-        var seen = new HashSet<(string, string)>();
-        var kept = new List<(Problem, string)>();
-        int wrong = 0, badFormat = 0, unreadable = 0, truncated = 0, duplicates = 0;
-        long tokens = 0;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var kept = new List<KeptSample>();
+        var total = new RejectionReport(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         var batch = Math.Max(1, engine.MaxConcurrency / options.Samples);
-        var rollout = new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP };
-        for (var start = 0; start < problems.Count; start += batch)
+        var rollout = new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP, TopLogProbs = options.TopLogProbs };
+        for (var start = Math.Max(0, firstProblem); start < problems.Count && !cancel.IsCancellationRequested; start += batch)
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var chunk = problems.Skip(start).Take(batch).ToList();
             var rendered = chunk.Select(format.Render).ToList();
-            var sampled = RolloutSampler.SampleAsync(engine, [.. rendered.Select(r => r.Encode(tokenizer))], options.Samples, rollout, (ulong)options.Seed, 0, firstPrompt: start)
+            var sampled = RolloutSampler.SampleAsync(engine, [.. rendered.Select(r => r.Encode(tokenizer))], options.Samples, rollout, (ulong)options.Seed, 0, firstPrompt: start, cancel)
                 .GetAwaiter().GetResult();
+            var seen = new HashSet<(string, string)>(); // a problem's samples all fall in its batch
+            var batchKept = new List<KeptSample>();
+            int wrong = 0, badFormat = 0, unreadable = 0, truncated = 0, duplicates = 0;
+            long tokens = 0;
             foreach (var r in sampled)
             {
                 tokens += r.Completion.Length;
@@ -103,30 +133,39 @@ public static class RejectionSampling
                     case SampleVerdict.Unreadable: unreadable++; continue;
                     default: break;
                 }
-                {
-                    // Stored self-contained: with the think block's opening tag even where the prompt had opened it.
-                    var text = (completion.StartsInThink ? "<think>\n" : "") + completion.Text.TrimStart();
-                    if (seen.Add((problem.Id, text))) { kept.Add((problem, text)); } else { duplicates++; }
-                }
+                // Stored self-contained: with the think block's opening tag even where the prompt had opened it.
+                var text = (completion.StartsInThink ? "<think>\n" : "") + completion.Text.TrimStart();
+                if (seen.Add((problem.Id, text))) { batchKept.Add(new KeptSample(problem, text, r)); } else { duplicates++; }
             }
-            progress?.Invoke(Math.Min(start + batch, problems.Count), problems.Count);
+            var seconds = clock.Elapsed.TotalSeconds;
+            var report = new RejectionReport(chunk.Count, chunk.Count * options.Samples, batchKept.Count, wrong, badFormat, unreadable, truncated, duplicates, seconds,
+                tokens / Math.Max(seconds, 1e-9))
+            { Tokens = tokens };
+            total = total.Add(report);
+            kept.AddRange(batchKept);
+            var done = Math.Min(start + batch, problems.Count);
+            onBatch?.Invoke(done, batchKept, report);
+            progress?.Invoke(done, problems.Count);
         }
-        var seconds = clock.Elapsed.TotalSeconds;
-        return (kept, new RejectionReport(problems.Count, problems.Count * options.Samples, kept.Count, wrong, badFormat, unreadable, truncated, duplicates, seconds, tokens / Math.Max(seconds, 1e-9)));
+        return (kept, total);
     }
 
     /// <summary>Writes the kept samples as JSONL lines {"prompt": question, "completion": …, "id": …} through a
     /// temporary file and a rename.</summary>
-    public static void Write(string path, IReadOnlyList<(Problem Problem, string Completion)> kept)
+    public static void Write(string path, IReadOnlyList<KeptSample> kept)
     {
         ArgumentNullException.ThrowIfNull(kept);
         AtomicFile.Write(path, stream =>
         {
             using var writer = new StreamWriter(stream, leaveOpen: true);
-            foreach (var (problem, completion) in kept)
-            {
-                writer.WriteLine(JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = problem.Question, ["completion"] = completion, ["id"] = problem.Id }));
-            }
+            foreach (var k in kept) { writer.WriteLine(Line(k)); }
         });
+    }
+
+    /// <summary>A kept sample's JSONL line: {"prompt": question, "completion": …, "id": …}.</summary>
+    public static string Line(KeptSample kept)
+    {
+        ArgumentNullException.ThrowIfNull(kept);
+        return JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = kept.Problem.Question, ["completion"] = kept.Completion, ["id"] = kept.Problem.Id }, LineJson);
     }
 }
