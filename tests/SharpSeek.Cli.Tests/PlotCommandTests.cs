@@ -1,5 +1,6 @@
 // PlotCommandTests.cs: `sharpseek plot` writes the four PNGs of a trained run (valid PNG signature, non-trivial size) to
-// --out, and fails with exit code 1 on a directory without metrics.
+// --out, and fails with exit code 1 on a directory without metrics; distillation study tables give distill-study.png,
+// and a file that is not one fails naming it.
 namespace SharpSeek.Cli.Tests;
 
 public sealed class PlotCommandTests
@@ -69,6 +70,34 @@ public sealed class PlotCommandTests
         {
             if (Directory.Exists(output)) { Directory.Delete(output, recursive: true); }
             if (Directory.Exists(copy)) { Directory.Delete(copy, recursive: true); }
+        }
+    }
+
+    [Fact]
+    public void Plot_StudyTables_WritesTheStudyChart()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-plot-study-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path.Combine(dir, "a"));
+        Directory.CreateDirectory(Path.Combine(dir, "b"));
+        try
+        {
+            var a = Path.Combine(dir, "a", "study.json");
+            var b = Path.Combine(dir, "b", "study.json");
+            File.WriteAllText(a, "[{\"variant\": \"student base\", \"minutes\": 0, \"pass1\": 0.3}, {\"variant\": \"distilled (SFT)\", \"minutes\": 8.5, \"pass1\": 0.71}]");
+            File.WriteAllText(b, "[{\"variant\": \"student base\", \"minutes\": 0, \"pass1\": 0.4}]");
+            var (code, text) = CliTests.Run("plot", a, b, "--out", dir);
+            Assert.True(code == 0, text);
+            var png = File.ReadAllBytes(Path.Combine(dir, "distill-study.png"));
+            Assert.Equal(PngSignature, png[..8]);
+            Assert.True(png.Length > 5000);
+            File.WriteAllText(b, "{\"not\": \"a table\"}");
+            (code, text) = CliTests.Run("plot", a, b, "--out", dir);
+            Assert.Equal(1, code);
+            Assert.Contains("not a study table", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 }

@@ -111,9 +111,9 @@ public sealed class DistillTests(TinyPairFixture pair) : IClassFixture<TinyPairF
     [Fact]
     public void Data_StoppedAndResumed_IsTheUninterruptedFile()
     {
-        var whole = DistillData.Run(DataOptions("whole.jsonl") with { Samples = 64 })!;
+        var whole = DistillData.Run(DataOptions("whole.jsonl") with { Samples = 64, QueueBatches = 1 })!;
         using var stop = new CancellationTokenSource();
-        var o = DataOptions("resumed.jsonl") with { Samples = 64 }; // 128 slots of the engine: two problems a batch
+        var o = DataOptions("resumed.jsonl") with { Samples = 64, QueueBatches = 1 }; // 128 slots, a queue of 128: two problems a batch
         var batches = 0;
         Assert.Null(DistillData.Run(o, progress: (_, _) => { if (++batches == 1) { stop.Cancel(); } }, cancel: stop.Token));
         Assert.False(File.Exists(o.Out));
@@ -131,6 +131,9 @@ public sealed class DistillTests(TinyPairFixture pair) : IClassFixture<TinyPairF
         var e = Assert.Throws<InvalidOperationException>(() => DistillData.Run(DataOptions() with { Teacher = pair.Base }));
         Assert.Contains("kept no sample of the first 8 problems", e.Message, StringComparison.Ordinal);
         Assert.Contains("choose a task it solves", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(DataOptions().Out));
+        // Rerun with the partial data of the failed run: still refused, never an empty dataset.
+        Assert.Throws<InvalidOperationException>(() => DistillData.Run(DataOptions() with { Teacher = pair.Base }));
         Assert.False(File.Exists(DataOptions().Out));
     }
 

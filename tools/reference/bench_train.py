@@ -1,10 +1,13 @@
-"""bench_train.py: PyTorch eager training throughput of a DeepSeek-V3 config, the comparison for `sharpseek bench train`.
+"""bench_train.py: PyTorch eager training throughput of a DeepSeek-V3 or dense (qwen2, llama) config, the comparison for
+`sharpseek bench train`.
 
 Builds the model of model.py in float32 with random weights (normal(0, initializer_range), norms 1, correction bias 0),
 a fixed random token batch (B, T), and times full training steps: forward + backward of model.loss (main CE + 0.3 x MTP
 CE, embedding and head tied into the MTP module), clip_grad_norm_(1.0) and torch.optim.AdamW (betas 0.9/0.95, eps 1e-8,
 weight decay 0.1 on matrices). After the warm-up (--warmup steps and at least --warmup-seconds), prints one JSON object: best and median step seconds, tokens/s
 of the median step, and the process's peak RSS (getrusage ru_maxrss) and its RSS after importing torch.
+A dense config (model_type qwen2 or llama: the distillation students) runs dense.py's forward and its next-token
+cross-entropy instead, with the same initialization, optimizer and clipping.
 Not here: the balance loss and the bias update (model.py has neither; both are a negligible share of a step).
 
     /usr/bin/python3 tools/reference/bench_train.py --config configs/small.json --batch 8 --seq 256 --steps 5 --threads 2
@@ -21,6 +24,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dense  # noqa: E402
 import make_golden  # noqa: E402  (parameter_shapes)
 import model as ref  # noqa: E402
 
@@ -51,19 +55,22 @@ def main():
     torch.manual_seed(args.seed)
     with open(args.config, encoding="utf-8") as f:
         raw = json.load(f)
-    cfg = ref.Config(raw)
+    is_dense = raw.get("model_type") in dense.FAMILIES
+    cfg = dense.Config(raw) if is_dense else ref.Config(raw)
     if args.seq > raw.get("max_position_embeddings", args.seq):
         raise SystemExit(f"seq {args.seq} exceeds max_position_embeddings {raw['max_position_embeddings']}")
     std = raw.get("initializer_range", 0.02)
 
     params, buffers = {}, {}
-    for name, shape in make_golden.parameter_shapes(cfg):
+    for name, shape in (dense.parameter_shapes(cfg) if is_dense else make_golden.parameter_shapes(cfg)):
         mtp_copy = name.startswith("model.layers.") and name.endswith(("embed_tokens.weight", "shared_head.head.weight"))
         if mtp_copy:
             continue  # tied: the MTP module uses model.embed_tokens and lm_head
         if name.endswith("e_score_correction_bias"):
             buffers[name] = torch.zeros(shape)
-        elif name.endswith("norm.weight"):
+        elif name.endswith(".bias"):
+            params[name] = torch.zeros(shape, requires_grad=True)
+        elif name.endswith("norm.weight") or name.endswith("layernorm.weight"):
             params[name] = torch.ones(shape, requires_grad=True)
         else:
             params[name] = (std * torch.randn(shape)).requires_grad_(True)
@@ -76,7 +83,7 @@ def main():
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        total, _, _ = ref.loss(cfg, weights, tokens, mtp_lambda=0.3)
+        total = dense.loss(cfg, weights, tokens) if is_dense else ref.loss(cfg, weights, tokens, mtp_lambda=0.3)[0]
         total.backward()
         torch.nn.utils.clip_grad_norm_(params.values(), 1.0)
         optimizer.step()

@@ -2,7 +2,9 @@
 // ScottPlot: loss.png (training loss, main cross-entropy and eval loss by step), lr.png, expert_load.png (tokens per
 // expert over mean, per MoE layer, averaged over the last quarter of the steps) and max_vio.png (MaxVio per MoE layer by
 // step). With several runs: a summary line per run and compare_{eval_loss,main_loss,max_vio}.png overlays (the balancing
-// and MTP studies). A GRPO run directory (rl_metrics.jsonl) gets reward.png, length.png and kl.png. Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
+// and MTP studies). A GRPO run directory (rl_metrics.jsonl) gets reward.png, length.png and kl.png. Distillation study
+// tables (study.json of tools/study/distill.sh, one per student) give distill-study.png: held-out pass@1 against minutes
+// of compute, a marker per variant. Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
 using System.CommandLine;
 using ScottPlot;
 using SharpSeek.Model;
@@ -26,6 +28,11 @@ internal static class PlotCommand
             try
             {
                 var paths = parse.GetValue(runs)!;
+                if (paths.All(p => p.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && File.Exists(p)))
+                {
+                    Console.Out.WriteLine($"wrote {WriteStudy(paths, parse.GetValue(output) ?? Path.GetDirectoryName(Path.GetFullPath(paths[0]))!)}");
+                    return 0;
+                }
                 if (paths.Length == 1 && File.Exists(Path.Combine(paths[0], GrpoRun.MetricsFileName)) && !File.Exists(Path.Combine(paths[0], MetricsLog.FileName)))
                 {
                     var rl = GrpoRun.ReadMetrics(paths[0]);
@@ -164,6 +171,43 @@ internal static class PlotCommand
             Save(length, directory, "length.png", "Completion length", "step", "tokens"),
             Save(kl, directory, "kl.png", "KL and entropy", "step", "nats"),
         ];
+    }
+
+    /// <summary>One row of a distillation study table.</summary>
+    internal sealed record StudyRow(
+        [property: System.Text.Json.Serialization.JsonPropertyName("variant")] string Variant,
+        [property: System.Text.Json.Serialization.JsonPropertyName("minutes")] double Minutes,
+        [property: System.Text.Json.Serialization.JsonPropertyName("pass1")] double Pass1);
+
+    /// <summary>distill-study.png: pass@1 against minutes, one series per study file (named after its directory), each
+    /// variant a labelled marker.</summary>
+    internal static string WriteStudy(IReadOnlyList<string> files, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var plot = new Plot();
+        foreach (var file in files)
+        {
+            List<StudyRow>? rows;
+            try
+            {
+                rows = System.Text.Json.JsonSerializer.Deserialize<List<StudyRow>>(File.ReadAllText(file));
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new InvalidDataException($"{file}: not a study table (a JSON array of {{\"variant\", \"minutes\", \"pass1\"}}): {e.Message}", e);
+            }
+            if (rows is null || rows.Count == 0 || rows.Any(r => r.Variant is null)) { throw new InvalidDataException($"{file}: expected a non-empty JSON array of {{\"variant\", \"minutes\", \"pass1\"}}"); }
+            var scatter = plot.Add.ScatterPoints(rows.Select(r => r.Minutes).ToArray(), rows.Select(r => 100 * r.Pass1).ToArray());
+            scatter.LegendText = RunName(file);
+            scatter.MarkerSize = 10;
+            foreach (var r in rows)
+            {
+                var text = plot.Add.Text(r.Variant, r.Minutes, 100 * r.Pass1);
+                text.LabelFontSize = 11;
+                text.LabelOffsetX = 8;
+            }
+        }
+        return Save(plot, directory, "distill-study.png", "Distillation against RL: held-out pass@1", "minutes of compute (2 cores)", "pass@1 (%)");
     }
 
     // (layers, E): each expert's tokens over the layer's mean, summed over the last quarter of the steps. Rows are listed

@@ -87,6 +87,9 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
 
     public int MaxConcurrency => _cache.MaxSequences;
 
+    /// <summary>Sequences that may wait for a slot (what one <see cref="GenerateAll"/> call may queue at most).</summary>
+    public int QueueCapacity => _queueCapacity;
+
     public ByteLevelBpe? Tokenizer => _tokenizer;
 
     /// <summary>Whether the model has an MTP module, which speculative requests need.</summary>

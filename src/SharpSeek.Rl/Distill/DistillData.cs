@@ -53,6 +53,10 @@ public sealed record DistillDataOptions
     /// <summary>A JSONL file of non-reasoning {"prompt", "completion"} or chat lines appended to the data.</summary>
     [JsonIgnore] public string? NonReasoning { get; init; }
 
+    /// <summary>The engine's queue holds this many times its slots in waiting samples, and a batch is a queue's worth:
+    /// slots refill as samples finish, so only each batch's last samples run part-empty.</summary>
+    [JsonIgnore] public int QueueBatches { get; init; } = 8;
+
     /// <summary>Fail early when none of at least this many first problems' samples was kept.</summary>
     [JsonIgnore] public int EarlyCheckProblems { get; init; } = 64;
 
@@ -63,6 +67,7 @@ public sealed record DistillDataOptions
         if (string.IsNullOrWhiteSpace(Out)) { throw new ArgumentException("--data: the dataset path is required"); }
         if (Problems < 1) { throw new ArgumentOutOfRangeException(nameof(Problems), Problems, "--problems must be at least 1"); }
         if (Samples < 1) { throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "--samples (k) must be at least 1"); }
+        if (QueueBatches < 1) { throw new ArgumentOutOfRangeException(nameof(QueueBatches), QueueBatches, "the queue holds at least one batch of slots"); }
         new Rollouts.RolloutOptions { MaxNewTokens = MaxNewTokens, Temperature = Temperature, TopP = TopP, TopLogProbs = TopLogProbs }.Validate();
         if (!(Temperature > 0)) { throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "--temperature must be positive: the teacher's samples are its distribution"); }
         if (NonReasoning is { } file && !File.Exists(file)) { throw new FileNotFoundException($"--non-reasoning '{file}': no such file", file); }
@@ -154,7 +159,7 @@ public static class DistillData
         Truncate(partial, state.PartialBytes);
         if (state.ProblemsDone > 0) { log($"{o.Out}: resuming after {state.ProblemsDone} problems ({state.Report.Kept} samples kept so far)"); }
 
-        using (var engine = Evaluation.LoadEngine(o.Teacher, o.Samples, o.MaxNewTokens))
+        using (var engine = Evaluation.LoadEngine(o.Teacher, o.Samples, o.MaxNewTokens, queueSlots: o.QueueBatches))
         {
             var tasks = TaskCatalog.Resolve(o.Task, o.Seed);
             var format = PromptFormats.Create(o.Template, o.Teacher);
@@ -171,15 +176,11 @@ public static class DistillData
                 }
                 state = state with { ProblemsDone = done, PartialBytes = state.PartialBytes + bytes.Length, Report = state.Report.Add(report) };
                 AtomicFile.WriteAllText(progressPath, JsonSerializer.Serialize(state, Json) + "\n");
-                var r = state.Report;
-                if (r.Kept == 0 && done >= Math.Min(o.EarlyCheckProblems, o.Problems))
-                {
-                    throw new InvalidOperationException($"the teacher in '{o.Teacher}' kept no sample of the first {done} problems ({r.Samples} samples: wrong {r.Wrong}, format {r.BadFormat}, unreadable {r.Unreadable}, truncated {r.Truncated}): "
-                        + "it does not solve --task in R1's format; choose a task it solves (eval --model <teacher>), a stronger teacher, or more --max-new-tokens");
-                }
+                if (done >= Math.Min(o.EarlyCheckProblems, o.Problems)) { EnsureKept(state.Report, done, o); }
             }, cancel);
         }
         if (state.ProblemsDone < o.Problems && cancel.IsCancellationRequested) { return null; }
+        EnsureKept(state.Report, state.ProblemsDone, o);
         var nonReasoning = 0;
         if (o.NonReasoning is { } extra)
         {
@@ -242,8 +243,16 @@ public static class DistillData
         return new DistillLine(Text("prompt"), Text("completion"), prompt, tokens, topIds, topLp);
     });
 
+    // An empty dataset would train nothing: said as soon as it is clear, with what to change.
+    private static void EnsureKept(RejectionReport r, int done, DistillDataOptions o)
+    {
+        if (r.Kept > 0) { return; }
+        throw new InvalidOperationException($"the teacher in '{o.Teacher}' kept no sample of the first {done} problems ({r.Samples} samples: wrong {r.Wrong}, format {r.BadFormat}, unreadable {r.Unreadable}, truncated {r.Truncated}): "
+            + "it does not solve --task in R1's format; choose a task it solves (eval --model <teacher>), a stronger teacher, or more --max-new-tokens");
+    }
+
     private static bool SameSettings(DistillDataOptions a, DistillDataOptions b) =>
-        a with { Teacher = "" } == b with { Teacher = "", Out = a.Out, NonReasoning = a.NonReasoning, EarlyCheckProblems = a.EarlyCheckProblems };
+        a with { Teacher = "" } == b with { Teacher = "", Out = a.Out, NonReasoning = a.NonReasoning, EarlyCheckProblems = a.EarlyCheckProblems, QueueBatches = a.QueueBatches };
 
     private static string Describe(DistillDataOptions s) =>
         $"task {s.Task}, template {s.Template}, {s.Problems} problems × {s.Samples}, ≤ {s.MaxNewTokens} new tokens, T {s.Temperature}, top-p {s.TopP}, top {s.TopLogProbs}, seed {s.Seed}";

@@ -143,6 +143,7 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
     public DistillResult Run(CancellationToken cancel = default)
     {
         var dir = Options.OutDir;
+        if (!Options.Resume) { Options.Validate(); } // before anything is written
         Directory.CreateDirectory(dir);
         RlCheckpoint.Recover(dir, DistillState.FileName);
         var statePath = Path.Combine(dir, DistillState.FileName);

@@ -53,12 +53,13 @@ public static class Evaluation
 {
     /// <summary>A batched engine over the model in <paramref name="dir"/> for sampling <paramref name="perProblem"/>
     /// completions of many problems at once (one problem's at least, up to 128 slots) of at most
-    /// <paramref name="maxNewTokens"/> tokens after a prompt of up to 512. Throws when the directory has no tokenizer.</summary>
-    public static BatchEngine LoadEngine(string dir, int perProblem, int maxNewTokens, WeightFormat format = WeightFormat.F32)
+    /// <paramref name="maxNewTokens"/> tokens after a prompt of up to 512; its queue holds <paramref name="queueSlots"/>
+    /// times the slots in waiting requests. Throws when the directory has no tokenizer.</summary>
+    public static BatchEngine LoadEngine(string dir, int perProblem, int maxNewTokens, WeightFormat format = WeightFormat.F32, int queueSlots = 1)
     {
         var slots = Math.Max(perProblem, Math.Min(16 * perProblem, 128));
         var context = Math.Min(ModelConfig.Load(dir).MaxPositionEmbeddings, 512 + maxNewTokens);
-        var engine = BatchEngine.Load(dir, new BatchEngineOptions { Format = format, MaxConcurrency = slots, QueueCapacity = slots, MaxContext = context });
+        var engine = BatchEngine.Load(dir, new BatchEngineOptions { Format = format, MaxConcurrency = slots, QueueCapacity = slots * queueSlots, MaxContext = context });
         if (engine.Tokenizer is null)
         {
             engine.Dispose();

@@ -105,7 +105,10 @@ public static class RejectionSampling
         var problems = DistinctProblems.Take(tasks, ProblemSplit.Train, options.Problems);
         var kept = new List<KeptSample>();
         var total = new RejectionReport(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-        var batch = Math.Max(1, engine.MaxConcurrency / options.Samples);
+        // As many problems a batch as the engine's queue holds samples of: the slots refill from the queue as samples
+        // finish, so only a batch's last samples run in a part-empty batch (a queue of several slots' worth shortens
+        // that tail); every batch starts on an idle engine, so what it samples depends on its requests alone.
+        var batch = Math.Max(1, Math.Max(engine.MaxConcurrency, engine.QueueCapacity) / options.Samples);
         var rollout = new RolloutOptions { MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP, TopLogProbs = options.TopLogProbs };
         for (var start = Math.Max(0, firstProblem); start < problems.Count && !cancel.IsCancellationRequested; start += batch)
         {
