@@ -6,7 +6,7 @@
 # held-out problems with R1's protocol (pass@1 over 4 samples at T 0.6 / top-p 0.95, cons@4, format rate); the table is
 # OUT/study.json. Each finished piece is skipped on a rerun. SHARPSEEK overrides the command (default ./sharpseek).
 set -euo pipefail
-TEACHER=$1; BASE=$2; OUT=$3; TASK=${4:-add:2}
+TEACHER=$1; BASE=$2; OUT=$3; TASK=${4:-add:3}
 S=${SHARPSEEK:-./sharpseek}
 RL="--task $TASK --prompts 16 --generations 8 --max-new-tokens 160 --lr 5e-5 --advantage none --beta 0.04 --micro-batch 32 --checkpoint-every 5"
 mkdir -p "$OUT"

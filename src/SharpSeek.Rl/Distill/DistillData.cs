@@ -6,7 +6,7 @@
 // shares the teacher's tokenizer). A user's non-reasoning lines are appended as they are. Resumable: each finished batch
 // is appended to <out>.partial and counted in <out>.progress.json; a rerun with the same settings continues after the
 // last counted batch, and the finished file is renamed into place with <out>.meta.json beside it. Not here: sampling and
-// the verdicts (RejectionSampling), training on the file (DistillRun). Tested by DistillDataTests.
+// the verdicts (RejectionSampling), training on the file (DistillRun). Tested by DistillTests.
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;

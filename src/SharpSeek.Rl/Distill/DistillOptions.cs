@@ -1,5 +1,5 @@
 // DistillOptions.cs: everything `sharpseek distill train` is told, saved in distill_state.json so --resume continues with
-// the same settings. Not here: the loop (DistillRun). Tested by DistillRunTests.
+// the same settings. Not here: the loop (DistillRun). Tested by DistillTests.
 using System.Text.Json.Serialization;
 using SharpSeek.Rl.Prompts;
 

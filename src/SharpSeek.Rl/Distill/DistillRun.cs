@@ -7,7 +7,7 @@
 // the reverse KL to the teacher there. logits and on-policy checkpoint as GRPO does (distill_state.json last) and
 // resume exactly. Before any step: the student's tokenizer must express the data (sft) or be the teacher's (logits,
 // on-policy). Not here: the losses (DistillLoss), the data (DistillData), the student's directory (Students).
-// Tested by DistillRunTests.
+// Tested by DistillTests.
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;

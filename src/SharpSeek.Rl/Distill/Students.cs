@@ -2,7 +2,7 @@
 // (a run of ours, or an HF qwen2/llama checkpoint with its tokenizer), or a preset / config.json, which gets the
 // initializer's random weights and the teacher's tokenizer (so logits and on-policy modes apply) in <out>/student-init.
 // Not here: the base recipe (pretraining a preset on the corpus first: `sharpseek train`, README). Tested by
-// DistillRunTests.
+// DistillTests.
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Tokenizer;

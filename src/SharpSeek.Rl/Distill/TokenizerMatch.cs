@@ -3,7 +3,7 @@
 // tokens first: a student that cannot express "<think>" cannot learn R1's format). Logits and on-policy modes compare
 // distributions token by token, so the two tokenizers must be the same: same ids for the same tokens, same merges.
 // Checked before any training step, each error saying what to change. Not here: the data (DistillData), training
-// (DistillRun). Tested by DistillRunTests.
+// (DistillRun). Tested by DistillTests.
 using System.Security.Cryptography;
 using System.Text;
 using SharpSeek.Model.Tokenizer;
