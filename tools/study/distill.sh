@@ -2,7 +2,8 @@
 # tools/study/distill.sh TEACHER STUDENT_BASE OUT [TASK]: DeepSeek-R1's distillation study (arXiv 2501.12948 Tables 5
 # and 6) at our scale, for one student: (1) the student base, (2) GRPO alone (R1-Zero on the student) for as much
 # compute as distillation took, (3) the student distilled from the teacher (SFT on its rejection-sampled data),
-# (4) distilled + a short GRPO stage, (5) the logits and on-policy variants. Every variant is evaluated on the task's
+# (4) distilled + a short GRPO stage, (5) the logits and on-policy variants (on-policy twice: 60 steps, and 170 for about
+# the others' compute). Every variant is evaluated on the task's
 # held-out problems with R1's protocol (pass@1 over 4 samples at T 0.6 / top-p 0.95, cons@4, format rate); the table is
 # OUT/study.json. Each finished piece is skipped on a rerun. SHARPSEEK overrides the command (default ./sharpseek).
 set -euo pipefail
@@ -43,6 +44,9 @@ evaluate sft-grpo "$OUT/sft-grpo"
 evaluate logits "$OUT/logits"
 [ -f "$OUT/on-policy/distill_state.json" ] || $S distill train --teacher "$TEACHER" --student "$BASE" --out "$OUT/on-policy" --mode on-policy --steps 60 --prompts 16 --generations 4 --task "$TASK" | tail -2
 evaluate on-policy "$OUT/on-policy"
+# on-policy again for about the compute the others took (170 steps at ~3 s)
+[ -f "$OUT/on-policy-170/distill_state.json" ] || $S distill train --teacher "$TEACHER" --student "$BASE" --out "$OUT/on-policy-170" --mode on-policy --steps 170 --prompts 16 --generations 4 --task "$TASK" | tail -2
+evaluate on-policy-170 "$OUT/on-policy-170"
 
 python3 - "$OUT" <<'PY'
 import json, os, sys
@@ -56,7 +60,7 @@ data_s = json.load(open(os.path.join(out, "teacher-data.jsonl.meta.json")))["rep
 rows = []
 for name, label, s in [("base", "student base", 0), ("grpo", "base + GRPO alone", seconds("grpo")), ("sft", "distilled (SFT)", data_s + seconds("sft")),
                        ("sft-grpo", "distilled + GRPO", data_s + seconds("sft") + seconds("sft-grpo")), ("logits", "distilled, logits", data_s + seconds("logits")),
-                       ("on-policy", "on-policy distillation", seconds("on-policy"))]:
+                       ("on-policy", "on-policy, 60 steps", seconds("on-policy")), ("on-policy-170", "on-policy, 170 steps", seconds("on-policy-170"))]:
     r = json.load(open(os.path.join(out, f"eval-{name}.json")))["rows"][-1]
     rows.append({"variant": label, "minutes": round(s / 60, 1), "pass1": r["pass1"], "cons4": r["cons_k"], "pass4": r["pass_k"], "format": r["format_rate"], "length": r["mean_length"]})
 json.dump(rows, open(os.path.join(out, "study.json"), "w"), indent=2)

@@ -185,6 +185,7 @@ internal static class PlotCommand
     {
         Directory.CreateDirectory(directory);
         var plot = new Plot();
+        var right = 1.0;
         foreach (var file in files)
         {
             List<StudyRow>? rows;
@@ -197,6 +198,7 @@ internal static class PlotCommand
                 throw new InvalidDataException($"{file}: not a study table (a JSON array of {{\"variant\", \"minutes\", \"pass1\"}}): {e.Message}", e);
             }
             if (rows is null || rows.Count == 0 || rows.Any(r => r.Variant is null)) { throw new InvalidDataException($"{file}: expected a non-empty JSON array of {{\"variant\", \"minutes\", \"pass1\"}}"); }
+            right = Math.Max(right, rows.Max(r => r.Minutes));
             var scatter = plot.Add.ScatterPoints(rows.Select(r => r.Minutes).ToArray(), rows.Select(r => 100 * r.Pass1).ToArray());
             scatter.LegendText = RunName(file);
             scatter.MarkerSize = 10;
@@ -207,7 +209,8 @@ internal static class PlotCommand
                 text.LabelOffsetX = 8;
             }
         }
-        return Save(plot, directory, "distill-study.png", "Distillation against RL: held-out pass@1", "minutes of compute (2 cores)", "pass@1 (%)");
+        plot.Axes.SetLimitsX(-0.05 * right, 1.3 * right); // room for the last labels
+        return Save(plot, directory, "distill-study.png", "Distillation against RL: held-out pass@1", "minutes of compute (2 cores)", "pass@1 (%)", Alignment.LowerRight);
     }
 
     // (layers, E): each expert's tokens over the layer's mean, summed over the last quarter of the steps. Rows are listed
@@ -244,12 +247,12 @@ internal static class PlotCommand
         line.LineWidth = 2;
     }
 
-    private static string Save(Plot plot, string directory, string name, string title, string x, string y)
+    private static string Save(Plot plot, string directory, string name, string title, string x, string y, Alignment legend = Alignment.UpperRight)
     {
         plot.Title(title);
         plot.XLabel(x);
         plot.YLabel(y);
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(legend);
         var path = Path.Combine(directory, name);
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(Width, Height, ImageFormat.Png));
         return path;
