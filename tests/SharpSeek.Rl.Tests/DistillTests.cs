@@ -106,6 +106,7 @@ public sealed class DistillTests(TinyPairFixture pair) : IClassFixture<TinyPairF
         // Made once: a rerun reuses it; other settings are refused.
         Assert.Equal(meta.Report.Kept, DistillData.Run(DataOptions())!.Report.Kept);
         Assert.Contains("other settings", Assert.Throws<InvalidOperationException>(() => DistillData.Run(DataOptions() with { Samples = 2 })).Message, StringComparison.Ordinal);
+        Assert.Contains("other settings", Assert.Throws<InvalidOperationException>(() => DistillData.Run(DataOptions() with { Teacher = pair.Base })).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -123,6 +124,13 @@ public sealed class DistillTests(TinyPairFixture pair) : IClassFixture<TinyPairF
         Assert.Equal(File.ReadAllBytes(Path.Combine(_root, "whole.jsonl")), File.ReadAllBytes(o.Out));
         Assert.Equal(whole.Report.Kept, resumed.Report.Kept);
         Assert.False(File.Exists(o.Out + DistillData.ProgressSuffix));
+
+        // Stopped between the rename and the meta file: the rerun writes the meta from the progress file.
+        var meta = File.ReadAllText(o.Out + DistillData.MetaSuffix);
+        File.Move(o.Out + DistillData.MetaSuffix, o.Out + DistillData.ProgressSuffix);
+        Assert.Equal(resumed.Report.Kept, DistillData.Run(o)!.Report.Kept);
+        Assert.Equal(meta, File.ReadAllText(o.Out + DistillData.MetaSuffix));
+        Assert.False(File.Exists(o.Out + DistillData.ProgressSuffix));
     }
 
     [Fact]
@@ -132,9 +140,12 @@ public sealed class DistillTests(TinyPairFixture pair) : IClassFixture<TinyPairF
         Assert.Contains("kept no sample of the first 8 problems", e.Message, StringComparison.Ordinal);
         Assert.Contains("choose a task it solves", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(DataOptions().Out));
-        // Rerun with the partial data of the failed run: still refused, never an empty dataset.
+        // Nothing is left to resume: the same try fails again, never with an empty dataset, and a teacher that solves
+        // the task starts clean on the same path.
+        Assert.False(File.Exists(DataOptions().Out + DistillData.PartialSuffix) || File.Exists(DataOptions().Out + DistillData.ProgressSuffix));
         Assert.Throws<InvalidOperationException>(() => DistillData.Run(DataOptions() with { Teacher = pair.Base }));
         Assert.False(File.Exists(DataOptions().Out));
+        Assert.True(DistillData.Run(DataOptions())!.Report.Kept > 0);
     }
 
     [Fact]
@@ -154,6 +165,9 @@ public sealed class DistillTests(TinyPairFixture pair) : IClassFixture<TinyPairF
         Assert.Equal(6, resumed.Step);
         Assert.Equal(Weights(o.OutDir), Weights(split.OutDir));
         Assert.Contains("already holds a distillation run", Assert.Throws<InvalidOperationException>(() => new DistillRun(o).Run()).Message, StringComparison.Ordinal);
+        var other = o with { OutDir = Path.Combine(_root, "logits-template"), Template = "r1zero" };
+        Assert.Contains("pass --template plain", Assert.Throws<InvalidDataException>(() => new DistillRun(other).Run()).Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(other.OutDir));
     }
 
     [Fact]
@@ -226,6 +240,8 @@ public sealed class DistillTests(TinyPairFixture pair) : IClassFixture<TinyPairF
         Assert.Equal(Path.Combine(_root, Students.InitDirectory), dir);
         Assert.Equal(File.ReadAllBytes(Path.Combine(pair.Teacher, "tokenizer.json")), File.ReadAllBytes(Path.Combine(dir, "tokenizer.json")));
         Assert.Equal(128, ModelConfig.Load(dir).HiddenSize);
+        Assert.Equal(dir, Students.Resolve("dense-1m", pair.Teacher, _root, 3));
+        Assert.Contains("holds a student made from dense-1m", Assert.Throws<InvalidOperationException>(() => Students.Resolve("dense-2m", pair.Teacher, _root, 3)).Message, StringComparison.Ordinal);
         var small = Path.Combine(_root, "small.json");
         File.WriteAllText(small, (ModelConfig.LoadPreset("dense-1m") with { VocabSize = 16 }).ToJson());
         Assert.Contains("vocab_size 16", Assert.Throws<ArgumentException>(() => Students.Resolve(small, pair.Teacher, Path.Combine(_root, "x"), 3)).Message, StringComparison.Ordinal);

@@ -5,21 +5,27 @@
 # (4) distilled + a short GRPO stage, (5) the logits and on-policy variants (on-policy twice: 60 steps, and 170 for about
 # the others' compute). Every variant is evaluated on the task's
 # held-out problems with R1's protocol (pass@1 over 4 samples at T 0.6 / top-p 0.95, cons@4, format rate); the table is
-# OUT/study.json. Each finished piece is skipped on a rerun. SHARPSEEK overrides the command (default ./sharpseek).
+# OUT/study.json. A rerun skips what finished (NAME.done, eval-NAME.json) and resumes what was interrupted. SHARPSEEK overrides the command (default ./sharpseek).
 set -euo pipefail
 TEACHER=$1; BASE=$2; OUT=$3; TASK=${4:-add:3}
 S=${SHARPSEEK:-./sharpseek}
 RL="--task $TASK --prompts 16 --generations 8 --max-new-tokens 160 --lr 5e-5 --advantage none --beta 0.04 --micro-batch 32 --checkpoint-every 5"
 mkdir -p "$OUT"
-evaluate() { # NAME DIR
-  [ -f "$OUT/eval-$1.json" ] || $S eval --model "$2" --task "$TASK" --problems 100 --samples 4 --json > "$OUT/eval-$1.json"
+evaluate() { # NAME DIR: written whole or not at all
+  [ -f "$OUT/eval-$1.json" ] || { $S eval --model "$2" --task "$TASK" --problems 100 --samples 4 --json > "$OUT/eval-$1.json.tmp" && mv "$OUT/eval-$1.json.tmp" "$OUT/eval-$1.json"; }
+}
+once() { # NAME COMMAND...: runs a training command to its end once; an interrupted one is resumed (its command + --resume)
+  if [ -f "$OUT/$1.done" ]; then return; fi
+  local name=$1; shift
+  if [ -d "$OUT/$name" ] && ls "$OUT/$name"/*_state.json >/dev/null 2>&1; then "$@" --resume | tail -2; else "$@" | tail -2; fi
+  touch "$OUT/$name.done"
 }
 seconds() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['elapsed_seconds'])" "$1"; }
 
 evaluate base "$BASE"
 # (3) R1's distillation: the teacher's data (2000 problems x 4 samples, rejection), then SFT of the student on it.
 $S distill data --teacher "$TEACHER" --data "$OUT/teacher-data.jsonl" --task "$TASK" --problems 2000 --samples 4 | tail -1
-[ -f "$OUT/sft/trainer_state.json" ] || $S distill train --teacher "$TEACHER" --student "$BASE" --data "$OUT/teacher-data.jsonl" --out "$OUT/sft" --mode sft --epochs 2 --task "$TASK" | tail -2
+once sft $S distill train --teacher "$TEACHER" --student "$BASE" --data "$OUT/teacher-data.jsonl" --out "$OUT/sft" --mode sft --epochs 2 --task "$TASK"
 evaluate sft "$OUT/sft"
 # The compute distillation took: the teacher's sampling plus the student's training.
 DATA_S=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['report']['Seconds'])" "$OUT/teacher-data.jsonl.meta.json")
@@ -37,15 +43,15 @@ while [ ! -f "$OUT/grpo/rl_state.json" ] || python3 -c "import json,sys; sys.exi
 done
 evaluate grpo "$OUT/grpo"
 # (4) distilled + 25 GRPO steps.
-[ -f "$OUT/sft-grpo/rl_state.json" ] || $S rl --model "$OUT/sft" --out "$OUT/sft-grpo" --steps 25 $RL | tail -1
+once sft-grpo $S rl --model "$OUT/sft" --out "$OUT/sft-grpo" --steps 25 $RL
 evaluate sft-grpo "$OUT/sft-grpo"
 # (5) logits (SFT + forward KL to the teacher's top-8) and on-policy (reverse KL on the student's samples).
-[ -f "$OUT/logits/distill_state.json" ] || $S distill train --teacher "$TEACHER" --student "$BASE" --data "$OUT/teacher-data.jsonl" --out "$OUT/logits" --mode logits --epochs 2 --task "$TASK" | tail -2
+once logits $S distill train --teacher "$TEACHER" --student "$BASE" --data "$OUT/teacher-data.jsonl" --out "$OUT/logits" --mode logits --epochs 2 --task "$TASK"
 evaluate logits "$OUT/logits"
-[ -f "$OUT/on-policy/distill_state.json" ] || $S distill train --teacher "$TEACHER" --student "$BASE" --out "$OUT/on-policy" --mode on-policy --steps 60 --prompts 16 --generations 4 --task "$TASK" | tail -2
+once on-policy $S distill train --teacher "$TEACHER" --student "$BASE" --out "$OUT/on-policy" --mode on-policy --steps 60 --prompts 16 --generations 4 --task "$TASK"
 evaluate on-policy "$OUT/on-policy"
 # on-policy again for about the compute the others took (170 steps at ~3 s)
-[ -f "$OUT/on-policy-170/distill_state.json" ] || $S distill train --teacher "$TEACHER" --student "$BASE" --out "$OUT/on-policy-170" --mode on-policy --steps 170 --prompts 16 --generations 4 --task "$TASK" | tail -2
+once on-policy-170 $S distill train --teacher "$TEACHER" --student "$BASE" --out "$OUT/on-policy-170" --mode on-policy --steps 170 --prompts 16 --generations 4 --task "$TASK"
 evaluate on-policy-170 "$OUT/on-policy-170"
 
 python3 - "$OUT" <<'PY'

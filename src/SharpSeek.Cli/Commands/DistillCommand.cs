@@ -39,6 +39,7 @@ internal static class DistillCommand
         var klWeight = new Option<double>("--kl-weight") { Description = "α of logits mode's (1 − α)·CE + α·KL.", DefaultValueFactory = _ => td.KlWeight };
         var prompts = new Option<int>("--prompts") { Description = "On-policy prompts per step.", DefaultValueFactory = _ => td.Prompts };
         var generations = new Option<int>("--generations") { Description = "On-policy student samples per prompt.", DefaultValueFactory = _ => td.Generations };
+        var seqLen = new Option<int>("--seq-len") { Description = "sft's window: examples (prompt + completion + EOS) are packed whole, a longer one is skipped and counted.", DefaultValueFactory = _ => td.SeqLen };
         var seed = new Option<int>("--seed") { Description = "Seed of the teacher's samples, the student's data order and samples.", DefaultValueFactory = _ => td.Seed };
         var resume = new Option<bool>("--resume") { Description = "Continue the student's run in --out where its last checkpoint left it." };
 
@@ -69,7 +70,7 @@ internal static class DistillCommand
         var studentTemperature = new Option<double>("--temperature") { Description = "The student's sampling temperature in on-policy mode.", DefaultValueFactory = _ => td.Temperature };
         var trainCommand = new Command("train", "Train the student on the teacher's dataset (sft, logits) or on its own samples scored by the teacher (on-policy).")
         {
-            teacher, student, trainData, output, mode, template, task, epochs, steps, lr, batch, microBatch, klWeight, prompts, generations, maxNew, studentTemperature, seed, resume,
+            teacher, student, trainData, output, mode, template, task, epochs, steps, lr, batch, microBatch, seqLen, klWeight, prompts, generations, maxNew, studentTemperature, seed, resume,
         };
         trainCommand.SetAction(parse => Guard(() => Train(TrainOptions(parse, teacher, student, output, mode, template, task, epochs, steps, lr, batch, microBatch, klWeight, prompts, generations, maxNew, seed, resume)
             with
@@ -77,18 +78,21 @@ internal static class DistillCommand
 
         var command = new Command("distill", "DeepSeek-R1 distillation: the teacher's rejection-sampled reasoning data, then the student's fine-tuning (or logits / on-policy KD); rerun to resume.")
         {
-            teacher, student, output, task, template, problems, samples, topLogProbs, maxNew, nonReasoning, mode, epochs, steps, lr, batch, microBatch, klWeight, prompts, generations, seed, resume,
+            teacher, student, output, task, template, problems, samples, topLogProbs, maxNew, nonReasoning, mode, epochs, steps, lr, batch, microBatch, seqLen, klWeight, prompts, generations, seed, resume,
             dataCommand, trainCommand,
         };
         command.SetAction(parse => Guard(() =>
         {
-            var o = TrainOptions(parse, teacher, student, output, mode, template, task, epochs, steps, lr, batch, microBatch, klWeight, prompts, generations, maxNew, seed, resume);
-            if (o.Mode != DistillMode.OnPolicy)
+            var o = TrainOptions(parse, teacher, student, output, mode, template, task, epochs, steps, lr, batch, microBatch, klWeight, prompts, generations, maxNew, seed, resume)
+                with
+            { SeqLen = parse.GetValue(seqLen) };
+            var data = Path.Combine(o.OutDir, DataFileName);
+            if (o.Mode != DistillMode.OnPolicy && !(o.Resume && File.Exists(data + DistillData.MetaSuffix)))
             {
                 var made = MakeData(new DistillDataOptions
                 {
                     Teacher = o.Teacher,
-                    Out = Path.Combine(o.OutDir, DataFileName),
+                    Out = data,
                     Task = o.Task,
                     Template = o.Template,
                     Problems = parse.GetValue(problems),
@@ -98,10 +102,9 @@ internal static class DistillCommand
                     NonReasoning = parse.GetValue(nonReasoning),
                     Seed = o.Seed,
                 });
-                if (made != 0) { return made; }
-                o = o with { Data = Path.Combine(o.OutDir, DataFileName) };
+                if (made != 0 || !File.Exists(data)) { return made; } // stopped: rerun to continue
             }
-            return Train(o);
+            return Train(o with { Data = o.Mode == DistillMode.OnPolicy ? "" : data });
         }));
         return command;
     }
@@ -161,7 +164,8 @@ internal static class DistillCommand
     private static int Train(DistillOptions o)
     {
         using var stop = new StopOnCtrlC();
-        if (o.Mode == DistillMode.Sft)
+        // On --resume the run directory says which loop it was: distill_state.json (logits, on-policy) or sft's trainer state.
+        if (o.Resume ? !File.Exists(Path.Combine(o.OutDir, DistillState.FileName)) : o.Mode == DistillMode.Sft)
         {
             var run = DistillRun.PrepareSft(o, Console.Out.WriteLine);
             run.Validate();

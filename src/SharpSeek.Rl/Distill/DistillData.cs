@@ -51,7 +51,7 @@ public sealed record DistillDataOptions
     [JsonPropertyName("seed")] public int Seed { get; init; } = 1;
 
     /// <summary>A JSONL file of non-reasoning {"prompt", "completion"} or chat lines appended to the data.</summary>
-    [JsonIgnore] public string? NonReasoning { get; init; }
+    [JsonPropertyName("non_reasoning")] public string? NonReasoning { get; init; }
 
     /// <summary>The engine's queue holds this many times its slots in waiting samples, and a batch is a queue's worth:
     /// slots refill as samples finish, so only each batch's last samples run part-empty.</summary>
@@ -110,15 +110,21 @@ public static class DistillData
     public const string MetaSuffix = ".meta.json";
     public const string PartialSuffix = ".partial";
     public const string ProgressSuffix = ".progress.json";
-    // Lines stay readable: "<think>" and "+" as they are (the file is data, never HTML).
-    private static readonly JsonSerializerOptions LineJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>The meta file of a finished dataset, or null when <paramref name="path"/> has none.</summary>
-    public static DistillDataMeta? ReadMeta(string path)
+    public static DistillDataMeta? ReadMeta(string path) => File.Exists(path + MetaSuffix) ? ReadState(path + MetaSuffix) : null;
+
+    private static DistillDataMeta ReadState(string file)
     {
-        var meta = path + MetaSuffix;
-        return File.Exists(meta) ? JsonSerializer.Deserialize<DistillDataMeta>(File.ReadAllText(meta), Json) : null;
+        try
+        {
+            return JsonSerializer.Deserialize<DistillDataMeta>(File.ReadAllText(file), Json) ?? throw new InvalidDataException($"{file}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file}: not a distill data record ({e.Message}); delete it to start over", e);
+        }
     }
 
     /// <summary>Generates the dataset, or continues an interrupted generation with the same settings; returns the meta of
@@ -130,6 +136,11 @@ public static class DistillData
         ArgumentNullException.ThrowIfNull(o);
         log ??= _ => { };
         o.Validate();
+        var (partial, progressPath) = (o.Out + PartialSuffix, o.Out + ProgressSuffix);
+        if (File.Exists(o.Out) && !File.Exists(o.Out + MetaSuffix) && File.Exists(progressPath))
+        {
+            Finish(o, ReadState(progressPath)); // stopped between the rename and the meta file
+        }
         if (File.Exists(o.Out))
         {
             var done = ReadMeta(o.Out) ?? throw new InvalidOperationException($"'{o.Out}' exists but has no {Path.GetFileName(o.Out + MetaSuffix)}: it was not made by distill data; choose another --data or delete it");
@@ -138,8 +149,7 @@ public static class DistillData
             return done;
         }
         var teacher = ByteLevelBpe.Load(o.Teacher);
-        var (partial, progressPath) = (o.Out + PartialSuffix, o.Out + ProgressSuffix);
-        var state = File.Exists(progressPath) ? JsonSerializer.Deserialize<DistillDataMeta>(File.ReadAllText(progressPath), Json)! : null;
+        var state = File.Exists(progressPath) ? ReadState(progressPath) : null;
         if (state is not null && !SameSettings(state.Settings, o))
         {
             throw new InvalidOperationException($"'{partial}' was begun with other settings ({Describe(state.Settings)}); rerun with those, or delete {Path.GetFileName(partial)} and {Path.GetFileName(progressPath)} to start over");
@@ -147,7 +157,7 @@ public static class DistillData
         var fingerprint = TokenizerMatch.Fingerprint(teacher);
         state ??= new DistillDataMeta
         {
-            Settings = o with { Teacher = Path.GetFullPath(o.Teacher) },
+            Settings = Saved(o),
             Tokenizer = fingerprint,
             Vocab = teacher.VocabSize,
             AddedTokens = [.. teacher.AddedTokens.Select(t => t.Content)],
@@ -159,8 +169,9 @@ public static class DistillData
         Truncate(partial, state.PartialBytes);
         if (state.ProblemsDone > 0) { log($"{o.Out}: resuming after {state.ProblemsDone} problems ({state.Report.Kept} samples kept so far)"); }
 
-        using (var engine = Evaluation.LoadEngine(o.Teacher, o.Samples, o.MaxNewTokens, queueSlots: o.QueueBatches))
+        try
         {
+            using var engine = Evaluation.LoadEngine(o.Teacher, o.Samples, o.MaxNewTokens, queueSlots: o.QueueBatches);
             var tasks = TaskCatalog.Resolve(o.Task, o.Seed);
             var format = PromptFormats.Create(o.Template, o.Teacher);
             var rejection = new RejectionOptions { Problems = o.Problems, Samples = o.Samples, MaxNewTokens = o.MaxNewTokens, Temperature = o.Temperature, TopP = o.TopP, Seed = o.Seed, TopLogProbs = o.TopLogProbs };
@@ -168,69 +179,88 @@ public static class DistillData
             {
                 var lines = new StringBuilder();
                 foreach (var k in kept) { lines.Append(Line(k)).Append('\n'); }
-                var bytes = new UTF8Encoding(false).GetBytes(lines.ToString());
-                using (var stream = new FileStream(partial, FileMode.Append, FileAccess.Write))
-                {
-                    stream.Write(bytes);
-                    stream.Flush(flushToDisk: true);
-                }
-                state = state with { ProblemsDone = done, PartialBytes = state.PartialBytes + bytes.Length, Report = state.Report.Add(report) };
+                state = Append(partial, progressPath, state, lines.ToString()) with { ProblemsDone = done, Report = state.Report.Add(report) };
                 AtomicFile.WriteAllText(progressPath, JsonSerializer.Serialize(state, Json) + "\n");
                 if (done >= Math.Min(o.EarlyCheckProblems, o.Problems)) { EnsureKept(state.Report, done, o); }
             }, cancel);
+            if (state.ProblemsDone < o.Problems && cancel.IsCancellationRequested) { return null; }
+            EnsureKept(state.Report, state.ProblemsDone, o);
         }
-        if (state.ProblemsDone < o.Problems && cancel.IsCancellationRequested) { return null; }
-        EnsureKept(state.Report, state.ProblemsDone, o);
-        var nonReasoning = 0;
-        if (o.NonReasoning is { } extra)
+        catch (InvalidOperationException) when (state.Report.Kept == 0)
+        {
+            // Nothing worth keeping: the next try (another task or teacher) starts clean.
+            File.Delete(partial);
+            File.Delete(progressPath);
+            throw;
+        }
+        if (o.NonReasoning is { } extra && state.NonReasoning == 0)
         {
             var lines = File.ReadAllLines(extra).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
             SftData.Read(extra, new PlainPrompt()); // every line checked before it is mixed in
-            File.AppendAllText(partial, string.Join('\n', lines) + "\n");
-            nonReasoning = lines.Count;
+            state = Append(partial, progressPath, state, string.Join('\n', lines) + "\n") with { NonReasoning = lines.Count };
+            AtomicFile.WriteAllText(progressPath, JsonSerializer.Serialize(state, Json) + "\n");
         }
-        var meta = state with { NonReasoning = nonReasoning, PartialBytes = new FileInfo(partial).Length };
         File.Move(partial, o.Out, overwrite: false);
-        AtomicFile.WriteAllText(o.Out + MetaSuffix, JsonSerializer.Serialize(meta, Json) + "\n");
-        File.Delete(progressPath);
-        return meta;
+        return Finish(o, state);
+    }
+
+    // The partial file with text appended (flushed to disk) and the state counting its bytes.
+    private static DistillDataMeta Append(string partial, string progressPath, DistillDataMeta state, string text)
+    {
+        var bytes = new UTF8Encoding(false).GetBytes(text);
+        using (var stream = new FileStream(partial, FileMode.Append, FileAccess.Write))
+        {
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+        return state with { PartialBytes = state.PartialBytes + bytes.Length };
+    }
+
+    // The data file is in place: its meta, then the progress file goes.
+    private static DistillDataMeta Finish(DistillDataOptions o, DistillDataMeta state)
+    {
+        AtomicFile.WriteAllText(o.Out + MetaSuffix, JsonSerializer.Serialize(state, Json) + "\n");
+        File.Delete(o.Out + ProgressSuffix);
+        return state;
     }
 
     /// <summary>A kept sample's line: prompt, completion and id as rejection sampling writes them, plus the teacher's
     /// prompt and completion ids and the top-k per completion token (log-probs to 4 decimals).</summary>
     public static string Line(KeptSample kept)
     {
-        ArgumentNullException.ThrowIfNull(kept);
+        var line = RejectionSampling.Fields(kept);
         var r = kept.Rollout;
-        var line = new Dictionary<string, object>
-        {
-            ["prompt"] = kept.Problem.Question,
-            ["completion"] = kept.Completion,
-            ["id"] = kept.Problem.Id,
-            ["prompt_tokens"] = r.Prompt,
-            ["tokens"] = r.Completion,
-        };
+        line["prompt_tokens"] = r.Prompt;
+        line["tokens"] = r.Completion;
         if (r.Top is { } top)
         {
             line["top_ids"] = top.Select(t => t.Select(x => x.Token).ToArray()).ToArray();
             line["top_logprobs"] = top.Select(t => t.Select(x => Math.Round(x.LogProb, 4)).ToArray()).ToArray();
         }
-        return JsonSerializer.Serialize(line, LineJson);
+        return JsonSerializer.Serialize(line, RejectionSampling.LineJson);
     }
 
     /// <summary>Every line of a dataset with the teacher's ids where it has them; a line's error names file:line.</summary>
     public static IReadOnlyList<DistillLine> ReadLines(string path) => ProblemFile.ReadObjects(path, "distillation samples", (root, _, where) =>
     {
         string Text(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
-        int[]? Ints(JsonElement e) => e.ValueKind == JsonValueKind.Array ? [.. e.EnumerateArray().Select(x => x.GetInt32())] : null;
-        var prompt = root.TryGetProperty("prompt_tokens", out var p) ? Ints(p) : null;
-        var tokens = root.TryGetProperty("tokens", out var t) ? Ints(t) : null;
+        int[] Ints(JsonElement e, string name) => e.ValueKind == JsonValueKind.Array && e.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out _))
+            ? [.. e.EnumerateArray().Select(x => x.GetInt32())]
+            : throw new InvalidDataException($"{where}: \"{name}\" must be an array of token ids");
+        float[] Floats(JsonElement e, string name) => e.ValueKind == JsonValueKind.Array && e.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number)
+            ? [.. e.EnumerateArray().Select(x => (float)x.GetDouble())]
+            : throw new InvalidDataException($"{where}: \"{name}\" must hold arrays of numbers");
+        T[] Rows<T>(JsonElement e, string name, Func<JsonElement, string, T> row) => e.ValueKind == JsonValueKind.Array
+            ? [.. e.EnumerateArray().Select(x => row(x, name))]
+            : throw new InvalidDataException($"{where}: \"{name}\" must be an array with one entry per completion token");
+        var prompt = root.TryGetProperty("prompt_tokens", out var p) ? Ints(p, "prompt_tokens") : null;
+        var tokens = root.TryGetProperty("tokens", out var t) ? Ints(t, "tokens") : null;
         int[][]? topIds = null;
         float[][]? topLp = null;
         if (root.TryGetProperty("top_ids", out var ids) && root.TryGetProperty("top_logprobs", out var lps))
         {
-            topIds = [.. ids.EnumerateArray().Select(a => Ints(a)!)];
-            topLp = [.. lps.EnumerateArray().Select(a => a.EnumerateArray().Select(x => (float)x.GetDouble()).ToArray())];
+            topIds = Rows(ids, "top_ids", Ints);
+            topLp = Rows(lps, "top_logprobs", Floats);
             if (tokens is null || topIds.Length != tokens.Length || topLp.Length != tokens.Length || topIds.Zip(topLp).Any(z => z.First.Length != z.Second.Length || z.First.Length == 0))
             {
                 throw new InvalidDataException($"{where}: \"top_ids\" and \"top_logprobs\" must hold one non-empty list of equal length per completion token");
@@ -251,11 +281,15 @@ public static class DistillData
             + "it does not solve --task in R1's format; choose a task it solves (eval --model <teacher>), a stronger teacher, or more --max-new-tokens");
     }
 
-    private static bool SameSettings(DistillDataOptions a, DistillDataOptions b) =>
-        a with { Teacher = "" } == b with { Teacher = "", Out = a.Out, NonReasoning = a.NonReasoning, EarlyCheckProblems = a.EarlyCheckProblems, QueueBatches = a.QueueBatches };
+    // Saved settings (full paths) against the given ones: the teacher and the non-reasoning file by full path.
+    private static bool SameSettings(DistillDataOptions saved, DistillDataOptions o) =>
+        saved == Saved(o) with { Out = saved.Out, EarlyCheckProblems = saved.EarlyCheckProblems, QueueBatches = saved.QueueBatches };
+
+    private static DistillDataOptions Saved(DistillDataOptions o) =>
+        o with { Teacher = Path.GetFullPath(o.Teacher), NonReasoning = o.NonReasoning is { } f ? Path.GetFullPath(f) : null };
 
     private static string Describe(DistillDataOptions s) =>
-        $"task {s.Task}, template {s.Template}, {s.Problems} problems × {s.Samples}, ≤ {s.MaxNewTokens} new tokens, T {s.Temperature}, top-p {s.TopP}, top {s.TopLogProbs}, seed {s.Seed}";
+        $"teacher {s.Teacher}, task {s.Task}, template {s.Template}, {s.Problems} problems × {s.Samples}, ≤ {s.MaxNewTokens} new tokens, T {s.Temperature}, top-p {s.TopP}, top {s.TopLogProbs}, seed {s.Seed}, non-reasoning {s.NonReasoning ?? "none"}";
 
     private static void Truncate(string path, long bytes)
     {

@@ -9,7 +9,6 @@
 // on-policy). Not here: the losses (DistillLoss), the data (DistillData), the student's directory (Students).
 // Tested by DistillTests.
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SharpSeek.Inference.Engine;
@@ -143,23 +142,21 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
     public DistillResult Run(CancellationToken cancel = default)
     {
         var dir = Options.OutDir;
-        if (!Options.Resume) { Options.Validate(); } // before anything is written
+        if (!Options.Resume)
+        {
+            Options.Validate(); // and the data and the student's tokenizer, before anything is written
+            Check(Options, Students.Resolve(Options.Student, Options.Teacher, dir, Options.Seed, _log));
+        }
         Directory.CreateDirectory(dir);
         RlCheckpoint.Recover(dir, DistillState.FileName);
         var statePath = Path.Combine(dir, DistillState.FileName);
         var state = Prepare(dir, statePath);
         var o = state.Options;
         if (o.Mode == DistillMode.Sft) { throw new InvalidOperationException("sft mode runs through DistillRun.PrepareSft and the fine-tuning loop"); }
-        var meta = RequireData(o);
+        var meta = Check(o, dir);
         var config = ModelConfig.Load(dir);
         var tokenizer = TokenizerMatch.LoadStudent(dir);
-        var teacherTokenizer = ByteLevelBpe.Load(o.Teacher);
-        TokenizerMatch.EnsureSame(tokenizer, dir, meta?.Tokenizer ?? TokenizerMatch.Fingerprint(teacherTokenizer), meta?.Vocab ?? teacherTokenizer.VocabSize, DistillOptions.Name(o.Mode));
         var teacherConfig = ModelConfig.Load(o.Teacher);
-        if (o.Mode == DistillMode.OnPolicy && teacherConfig.VocabSize != config.VocabSize)
-        {
-            throw new InvalidDataException($"--mode on-policy compares whole distributions: the teacher's vocab_size is {teacherConfig.VocabSize}, the student's {config.VocabSize}; use --mode sft or logits");
-        }
         var sequences = o.Mode == DistillMode.Logits ? LogitsSequences(o, tokenizer, dir) : [];
         var steps = o.Steps ?? Math.Max(1, (long)Math.Ceiling(o.Epochs * sequences.Count / o.Batch));
         var context = Math.Min(config.MaxPositionEmbeddings, 512 + o.MaxNewTokens);
@@ -189,8 +186,7 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
         using var teacherArena = new Arena("distill-teacher");
         var tape = new Tape(arena);
         var teacherTape = new Tape(teacherArena) { GradEnabled = false };
-        GrpoRun.KeepThroughStep(Path.Combine(dir, MetricsFileName), state.Step);
-        using var metrics = new StreamWriter(new FileStream(Path.Combine(dir, MetricsFileName), FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        using var metrics = GrpoRun.OpenMetrics(Path.Combine(dir, MetricsFileName), state.Step);
         _log($"distill ({DistillOptions.Name(o.Mode)}) from {o.Teacher}: {policy.Unique.Sum(p => p.Value.ElementCount):N0} student parameters, steps {state.Step + 1} .. {steps}"
             + (o.Mode == DistillMode.Logits ? $", {sequences.Count} sequences, {o.Batch} a step, α {o.KlWeight}" : $", {o.Prompts} prompts × {o.Generations} samples, ≤ {o.MaxNewTokens} new tokens"));
 
@@ -277,6 +273,26 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
 
     internal readonly record struct Totals(double Loss, double CrossEntropy, double Kl, long Tokens, long KlTokens);
 
+    // What must hold before a step: the data (logits: its top-k and template) and the student's tokenizer and vocabulary
+    // against the teacher's. Returns the data's meta (null for on-policy).
+    private static DistillDataMeta? Check(DistillOptions o, string student)
+    {
+        var meta = RequireData(o);
+        if (o.Mode == DistillMode.Logits && meta!.Settings.Template != o.Template)
+        {
+            throw new InvalidDataException($"--mode logits trains on the teacher's prompt ids, rendered with --template {meta.Settings.Template} when '{o.Data}' was made; pass --template {meta.Settings.Template}");
+        }
+        var tokenizer = TokenizerMatch.LoadStudent(student);
+        var teacher = ByteLevelBpe.Load(o.Teacher);
+        TokenizerMatch.EnsureSame(tokenizer, student, meta?.Tokenizer ?? TokenizerMatch.Fingerprint(teacher), meta?.Vocab ?? teacher.VocabSize, DistillOptions.Name(o.Mode));
+        var (mine, theirs) = (ModelConfig.Load(student).VocabSize, ModelConfig.Load(o.Teacher).VocabSize);
+        if (o.Mode == DistillMode.OnPolicy && mine != theirs)
+        {
+            throw new InvalidDataException($"--mode on-policy compares whole distributions: the teacher's vocab_size is {theirs}, the student's {mine}; use --mode sft or logits");
+        }
+        return meta;
+    }
+
     // The teacher data's meta, checked against the settings: logits mode needs the top-k the data may lack.
     private static DistillDataMeta? RequireData(DistillOptions o)
     {
@@ -300,12 +316,7 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
         }
         Options.Validate();
         if (File.Exists(statePath)) { throw new InvalidOperationException($"'{dir}' already holds a distillation run at step {DistillState.Load(statePath).Step}; pass --resume to continue it or choose another --out"); }
-        var student = Students.Resolve(Options.Student, Options.Teacher, dir, Options.Seed, _log);
-        foreach (var file in new[] { CheckpointDirectory.ConfigFile, ByteLevelBpe.TokenizerFileName, "tokenizer_config.json" })
-        {
-            var from = Path.Combine(student, file);
-            if (File.Exists(from) && Path.GetFullPath(from) != Path.GetFullPath(Path.Combine(dir, file))) { File.Copy(from, Path.Combine(dir, file), overwrite: true); }
-        }
+        GrpoRun.CopyModelFiles(Students.Resolve(Options.Student, Options.Teacher, dir, Options.Seed, _log), dir);
         return new DistillState { Options = Options };
     }
 

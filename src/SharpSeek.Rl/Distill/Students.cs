@@ -27,7 +27,13 @@ public static class Students
             return student;
         }
         var init = Path.Combine(outDir, InitDirectory);
-        if (File.Exists(Path.Combine(init, CheckpointDirectory.SingleFile)) && File.Exists(Path.Combine(init, ByteLevelBpe.TokenizerFileName))) { return init; }
+        var made = $"{student}\nseed {seed}\n"; // what the directory was made from, so a different --student is not silently reused
+        var marker = Path.Combine(init, "made-from.txt");
+        if (File.Exists(marker))
+        {
+            if (File.ReadAllText(marker) == made) { return init; }
+            throw new InvalidOperationException($"'{init}' holds a student made from {File.ReadAllText(marker).ReplaceLineEndings(", ").TrimEnd(',', ' ')}; choose another --out or delete it");
+        }
         var config = ModelConfig.LoadPreset(student);
         var tokenizer = ByteLevelBpe.Load(teacherDir);
         if (config.VocabSize < tokenizer.VocabSize)
@@ -40,6 +46,7 @@ public static class Students
         {
             if (File.Exists(Path.Combine(teacherDir, file))) { File.Copy(Path.Combine(teacherDir, file), Path.Combine(init, file), overwrite: true); }
         }
+        AtomicFile.WriteAllText(marker, made); // last: the directory is complete
         return init;
     }
 }

@@ -188,10 +188,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         {
             throw new FileNotFoundException($"--model '{Options.Model}' has no {ByteLevelBpe.TokenizerFileName}; GRPO samples text and needs the model's tokenizer");
         }
-        foreach (var file in new[] { CheckpointDirectory.ConfigFile, ByteLevelBpe.TokenizerFileName, "tokenizer_config.json" })
-        {
-            if (File.Exists(Path.Combine(Options.Model, file))) { File.Copy(Path.Combine(Options.Model, file), Path.Combine(dir, file), overwrite: true); }
-        }
+        CopyModelFiles(Options.Model, dir);
         return new RlState { Options = Options };
     }
 
@@ -392,8 +389,19 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         File.AppendAllText(Path.Combine(dir, CompletionsFileName), lines.ToString());
     }
 
-    // rl_metrics.jsonl, cut back to the steps the checkpoint covers, open for appending.
-    private static StreamWriter OpenMetrics(string path, long keepThroughStep)
+    /// <summary>Copies a model directory's config and tokenizer files into a run directory (a model directory from its
+    /// first checkpoint on); the same directory is left as it is.</summary>
+    internal static void CopyModelFiles(string model, string dir)
+    {
+        foreach (var file in new[] { CheckpointDirectory.ConfigFile, ByteLevelBpe.TokenizerFileName, "tokenizer_config.json" })
+        {
+            var from = Path.Combine(model, file);
+            if (File.Exists(from) && Path.GetFullPath(from) != Path.GetFullPath(Path.Combine(dir, file))) { File.Copy(from, Path.Combine(dir, file), overwrite: true); }
+        }
+    }
+
+    // A run's JSONL metrics, cut back to the steps the checkpoint covers, open for appending.
+    internal static StreamWriter OpenMetrics(string path, long keepThroughStep)
     {
         KeepThroughStep(path, keepThroughStep);
         return new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));

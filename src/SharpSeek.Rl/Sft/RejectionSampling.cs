@@ -72,7 +72,7 @@ public enum SampleVerdict
 public static class RejectionSampling
 {
     // Lines stay readable: "<think>" and "+" as they are (the file is data, never HTML).
-    private static readonly JsonSerializerOptions LineJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonSerializerOptions LineJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly AccuracyReward Accuracy = new();
     private static readonly FormatReward Format = new();
     private static readonly LanguageReward Language = new();
@@ -115,7 +115,8 @@ public static class RejectionSampling
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var chunk = problems.Skip(start).Take(batch).ToList();
             var rendered = chunk.Select(format.Render).ToList();
-            var sampled = RolloutSampler.SampleAsync(engine, [.. rendered.Select(r => r.Encode(tokenizer))], options.Samples, rollout, (ulong)options.Seed, 0, firstPrompt: start, cancel)
+            // Not cancelled inside a batch: a stop takes effect between batches, where the caller can keep what was done.
+            var sampled = RolloutSampler.SampleAsync(engine, [.. rendered.Select(r => r.Encode(tokenizer))], options.Samples, rollout, (ulong)options.Seed, 0, firstPrompt: start, CancellationToken.None)
                 .GetAwaiter().GetResult();
             var seen = new HashSet<(string, string)>(); // a problem's samples all fall in its batch
             var batchKept = new List<KeptSample>();
@@ -166,9 +167,12 @@ public static class RejectionSampling
     }
 
     /// <summary>A kept sample's JSONL line: {"prompt": question, "completion": …, "id": …}.</summary>
-    public static string Line(KeptSample kept)
+    public static string Line(KeptSample kept) => JsonSerializer.Serialize(Fields(kept), LineJson);
+
+    /// <summary>The line's fields, in order: prompt (the question), completion, id.</summary>
+    internal static Dictionary<string, object> Fields(KeptSample kept)
     {
         ArgumentNullException.ThrowIfNull(kept);
-        return JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = kept.Problem.Question, ["completion"] = kept.Completion, ["id"] = kept.Problem.Id }, LineJson);
+        return new Dictionary<string, object> { ["prompt"] = kept.Problem.Question, ["completion"] = kept.Completion, ["id"] = kept.Problem.Id };
     }
 }
