@@ -375,9 +375,7 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
         var batch = new List<DistillSequence>();
         foreach (var r in rollouts)
         {
-            var ids = r.Completion.AsSpan();
-            if (ids.Length > 0 && ids[^1] == tokenizer.EosId) { ids = ids[..^1]; }
-            right += accuracy.Score(problems[r.Group], new Completion(tokenizer.Decode(ids), r.Completion.Length, r.Truncated, rendered[r.Group].StartsInThink)) ?? 0;
+            right += accuracy.Score(problems[r.Group], r.ToCompletion(tokenizer, rendered[r.Group].StartsInThink)) ?? 0;
             if (r.Completion.Length > 0) { batch.Add(new DistillSequence(r.Prompt, r.Completion, new int[]?[r.Completion.Length], new float[]?[r.Completion.Length])); }
         }
         return (batch, right / rollouts.Length, rollouts.Average(r => r.Completion.Length));

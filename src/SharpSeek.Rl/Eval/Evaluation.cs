@@ -100,7 +100,7 @@ public static class Evaluation
             tokens += sampled.Sum(r => (long)r.Completion.Length) + (greedy?.Sum(r => (long)r.Completion.Length) ?? 0);
             for (var i = 0; i < chunk.Count; i++)
             {
-                Completion Of(Rollout r) => new(Text(tokenizer, r), r.Completion.Length, r.Truncated, rendered[i].StartsInThink);
+                Completion Of(Rollout r) => r.ToCompletion(tokenizer, rendered[i].StartsInThink);
                 var samples = sampled.Skip(i * options.Samples).Take(options.Samples).Select(Of).ToList();
                 var correct = samples.Select(c => accuracy.Score(chunk[i], c)).ToList();
                 var vote = Majority(samples);
@@ -121,13 +121,6 @@ public static class Evaluation
     }
 
     private sealed record ProblemResult(Problem Problem, int? Correct, double Consensus, double? Greedy, double Format, double Language, double Length);
-
-    private static string Text(ByteLevelBpe tokenizer, Rollout r)
-    {
-        var ids = r.Completion.AsSpan();
-        if (ids.Length > 0 && ids[^1] == tokenizer.EosId) { ids = ids[..^1]; }
-        return tokenizer.Decode(ids);
-    }
 
     // The completion whose answer most samples gave (numbers compared by value, other answers by their trimmed text;
     // ties to the earliest); null when no sample has an answer.

@@ -4,6 +4,8 @@
 // comes back with the policy's log-probability at the sampling temperature: the old log-probs of the update.
 // Not here: rewards, the update. Tested by GrpoRunTests (rollout log-probs against the trainer's, exact resume) and EvalCommandTests.
 using SharpSeek.Inference.Engine;
+using SharpSeek.Model.Tokenizer;
+using SharpSeek.Rl.Rewards;
 using SharpSeek.Training.Data;
 
 namespace SharpSeek.Rl.Rollouts;
@@ -15,6 +17,16 @@ public sealed record Rollout(int Group, int Sample, int[] Prompt, int[] Completi
     /// <summary>Per completion token, the <see cref="RolloutOptions.TopLogProbs"/> most likely tokens at its position
     /// (most likely first); null when none were asked for.</summary>
     public TokenLogProb[][]? Top { get; init; }
+
+    /// <summary>The completion as the rewards read it: its text with a final end-of-sequence token left out, its token
+    /// count (that token included), whether it was cut off, and whether its prompt opened the think block.</summary>
+    public Completion ToCompletion(ByteLevelBpe tokenizer, bool startsInThink)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var ids = Completion.AsSpan();
+        if (ids.Length > 0 && ids[^1] == tokenizer.EosId) { ids = ids[..^1]; }
+        return new Completion(tokenizer.Decode(ids), Completion.Length, Truncated, startsInThink);
+    }
 }
 
 /// <summary>Samples groups of completions on an <see cref="IGenerationEngine"/>.</summary>

@@ -243,12 +243,10 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
                 for (var j = 0; j < o.Generations; j++)
                 {
                     var r = rollouts[(i * o.Generations) + j];
-                    var ids = r.Completion.AsSpan();
-                    if (ids.Length > 0 && ids[^1] == tokenizer.EosId) { ids = ids[..^1]; } // end-of-sequence stripped before scoring
-                    var text = tokenizer.Decode(ids);
-                    var scores = rewards.Score(problems[i], new Completion(text, r.Completion.Length, r.Truncated, rendered[i].StartsInThink));
+                    var completion = r.ToCompletion(tokenizer, rendered[i].StartsInThink); // end-of-sequence stripped before scoring
+                    var scores = rewards.Score(problems[i], completion);
                     var total = r.Truncated && o.Truncated == TruncatedCompletions.Zero ? 0 : scores.Total;
-                    group[j] = new Scored(problems[i], rendered[i].Text, r, text, scores, total);
+                    group[j] = new Scored(problems[i], rendered[i].Text, r, completion.Text, scores, total);
                 }
                 all.Add(group);
                 if (!o.DynamicSampling || Informative(group)) { groups.Add(group); }

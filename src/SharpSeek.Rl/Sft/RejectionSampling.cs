@@ -126,9 +126,7 @@ public static class RejectionSampling
             {
                 tokens += r.Completion.Length;
                 var problem = chunk[r.Group];
-                var ids = r.Completion.AsSpan();
-                if (ids.Length > 0 && ids[^1] == tokenizer.EosId) { ids = ids[..^1]; }
-                var completion = new Completion(tokenizer.Decode(ids), r.Completion.Length, r.Truncated, rendered[r.Group].StartsInThink);
+                var completion = r.ToCompletion(tokenizer, rendered[r.Group].StartsInThink);
                 switch (Judge(problem, completion))
                 {
                     case SampleVerdict.Truncated: truncated++; continue;
