@@ -16,6 +16,7 @@ using SharpSeek.Inference.Runtime;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Tokenizer;
+using SharpSeek.Rl.Grpo;
 using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Rewards;
 using SharpSeek.Rl.Rollouts;
@@ -142,18 +143,21 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
     public DistillResult Run(CancellationToken cancel = default)
     {
         var dir = Options.OutDir;
+        string? student = null; // a fresh run's starting weights; a resumed run starts from its own checkpoint
+        DistillDataMeta? meta = null;
         if (!Options.Resume)
         {
             Options.Validate(); // and the data and the student's tokenizer, before anything is written
-            Check(Options, Students.Resolve(Options.Student, Options.Teacher, dir, Options.Seed, _log));
+            if (Options.Mode == DistillMode.Sft) { throw new InvalidOperationException("sft mode runs through DistillRun.PrepareSft and the fine-tuning loop"); }
+            student = Students.Resolve(Options.Student, Options.Teacher, dir, Options.Seed, _log);
+            meta = Check(Options, student);
         }
         Directory.CreateDirectory(dir);
         RlCheckpoint.Recover(dir, DistillState.FileName);
         var statePath = Path.Combine(dir, DistillState.FileName);
-        var state = Prepare(dir, statePath);
+        var state = Prepare(dir, statePath, student);
         var o = state.Options;
-        if (o.Mode == DistillMode.Sft) { throw new InvalidOperationException("sft mode runs through DistillRun.PrepareSft and the fine-tuning loop"); }
-        var meta = Check(o, dir);
+        if (Options.Resume) { meta = Check(o, dir); }
         var config = ModelConfig.Load(dir);
         var tokenizer = TokenizerMatch.LoadStudent(dir);
         var teacherConfig = ModelConfig.Load(o.Teacher);
@@ -163,7 +167,7 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
         if (o.Mode == DistillMode.Logits) { context = Math.Min(config.MaxPositionEmbeddings, Math.Max(context, sequences.Max(s => s.InputLength))); }
 
         using var policy = new ModelWeights(config, DType.F32, withGradients: true);
-        using (var checkpoint = CheckpointDirectory.Open(Options.Resume ? dir : Students.Resolve(o.Student, o.Teacher, dir, o.Seed, _log))) { policy.Load(checkpoint); }
+        using (var checkpoint = CheckpointDirectory.Open(student ?? dir)) { policy.Load(checkpoint); }
         using var model = new Transformer(policy, context);
         using var optimizer = new AdamW(policy, new AdamWOptions());
         if (Options.Resume) { optimizer.Load(CheckpointCommit.Resolve(dir, RlCheckpoint.OptimizerFileName)); }
@@ -306,7 +310,7 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
 
     // A fresh run copies the student's config and tokenizer files (the directory is a model directory from the first
     // checkpoint on); a resume reads the saved state.
-    private DistillState Prepare(string dir, string statePath)
+    private DistillState Prepare(string dir, string statePath, string? student)
     {
         if (Options.Resume)
         {
@@ -314,9 +318,8 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
             var saved = DistillState.Load(CheckpointCommit.Resolve(dir, DistillState.FileName));
             return saved with { Options = saved.Options with { Steps = Options.Steps ?? saved.Options.Steps, Resume = true, OutDir = dir } };
         }
-        Options.Validate();
         if (File.Exists(statePath)) { throw new InvalidOperationException($"'{dir}' already holds a distillation run at step {DistillState.Load(statePath).Step}; pass --resume to continue it or choose another --out"); }
-        GrpoRun.CopyModelFiles(Students.Resolve(Options.Student, Options.Teacher, dir, Options.Seed, _log), dir);
+        GrpoRun.CopyModelFiles(student!, dir);
         return new DistillState { Options = Options };
     }
 
@@ -352,11 +355,17 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
     private static List<DistillSequence> Batch(List<DistillSequence> all, long step, DistillOptions o)
     {
         var batch = new List<DistillSequence>(o.Batch);
+        int[] order = [];
+        var orderEpoch = -1;
         for (var k = (step - 1) * o.Batch; k < step * o.Batch; k++)
         {
             var epoch = (int)(k / all.Count);
-            var order = Enumerable.Range(0, all.Count).ToArray();
-            new Random(unchecked((o.Seed * 1_000_003) + epoch)).Shuffle(order);
+            if (epoch != orderEpoch) // a step crosses at most a few epoch boundaries: each order is drawn once
+            {
+                order = [.. Enumerable.Range(0, all.Count)];
+                new Random(unchecked((o.Seed * 1_000_003) + epoch)).Shuffle(order);
+                orderEpoch = epoch;
+            }
             batch.Add(all[order[(int)(k % all.Count)]]);
         }
         return batch;
@@ -392,15 +401,7 @@ public sealed class DistillRun(DistillOptions options, Action<string>? log = nul
         for (var start = 0; start < batch.Count; start += o.MicroBatch)
         {
             var count = Math.Min(o.MicroBatch, batch.Count - start);
-            var width = 0;
-            for (var b = 0; b < count; b++) { width = Math.Max(width, batch[start + b].InputLength); }
-            var inputs = new int[count * width];
-            for (var b = 0; b < count; b++)
-            {
-                var s = batch[start + b];
-                s.Prompt.CopyTo(inputs, b * width);
-                s.Completion.AsSpan(0, s.Completion.Length - 1).CopyTo(inputs.AsSpan((b * width) + s.Prompt.Length));
-            }
+            var (inputs, width) = GrpoUpdate.PadInputs(count, b => (batch[start + b].Prompt, batch[start + b].Completion));
             tape.Reset();
             var logits = student.Forward(tape, tape.Arena.FromSpan<int>(inputs, count, width), result, mtp: false).Logits;
             var values = tape.Value(logits).AsSpan<float>();

@@ -115,20 +115,37 @@ public static class GrpoUpdate
     // Inputs (B, T) right-padded with token 0 and targets with the ignore index everywhere but the completion tokens.
     private static (Tensor Inputs, Tensor Targets, int Width) Pack(Arena arena, IReadOnlyList<PolicySequence> sequences, int start, int count)
     {
-        var width = 0;
-        for (var b = 0; b < count; b++) { width = Math.Max(width, sequences[start + b].InputLength); }
-        var inputs = new int[count * width];
+        var (inputs, width) = PadInputs(count, b => (sequences[start + b].Prompt, sequences[start + b].Completion));
         var targets = new int[count * width];
         Array.Fill(targets, Ignore);
         for (var b = 0; b < count; b++)
         {
             var s = sequences[start + b];
-            var row = inputs.AsSpan(b * width, width);
-            s.Prompt.CopyTo(row);
-            s.Completion.AsSpan(0, s.Completion.Length - 1).CopyTo(row[s.Prompt.Length..]);
             s.Completion.CopyTo(targets.AsSpan(b * width + s.Prompt.Length - 1, s.Completion.Length));
         }
         return (arena.FromSpan<int>(inputs, count, width), arena.FromSpan<int>(targets, count * width), width);
+    }
+
+    /// <summary>The (count, width) inputs of <paramref name="count"/> (prompt, completion) pairs, right-padded with token
+    /// 0: each row is the prompt and every completion token but the last, so completion token j is predicted at row
+    /// position prompt length − 1 + j (causal attention keeps the padding out of every real position).</summary>
+    internal static (int[] Inputs, int Width) PadInputs(int count, Func<int, (int[] Prompt, int[] Completion)> sequence)
+    {
+        var width = 0;
+        for (var b = 0; b < count; b++)
+        {
+            var (prompt, completion) = sequence(b);
+            width = Math.Max(width, prompt.Length + completion.Length - 1);
+        }
+        var inputs = new int[count * width];
+        for (var b = 0; b < count; b++)
+        {
+            var (prompt, completion) = sequence(b);
+            var row = inputs.AsSpan(b * width, width);
+            prompt.CopyTo(row);
+            completion.AsSpan(0, completion.Length - 1).CopyTo(row[prompt.Length..]);
+        }
+        return (inputs, width);
     }
 
     private static (Var LogProbs, Var Scaled) LogProbs(Tape tape, Transformer model, Tensor inputs, Tensor targets, double temperature, ForwardResult result)
