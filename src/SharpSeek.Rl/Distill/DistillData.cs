@@ -161,7 +161,7 @@ public static class DistillData
             Tokenizer = fingerprint,
             Vocab = teacher.VocabSize,
             AddedTokens = [.. teacher.AddedTokens.Select(t => t.Content)],
-            Report = new RejectionReport(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+            Report = RejectionReport.Empty,
         };
         if (state.Tokenizer != fingerprint) { throw new InvalidOperationException($"the teacher in '{o.Teacher}' has another tokenizer than the one '{partial}' was begun with; delete the partial files to start over"); }
         var directory = Path.GetDirectoryName(Path.GetFullPath(o.Out))!;
@@ -179,8 +179,8 @@ public static class DistillData
             {
                 var lines = new StringBuilder();
                 foreach (var k in kept) { lines.Append(Line(k)).Append('\n'); }
-                state = Append(partial, progressPath, state, lines.ToString()) with { ProblemsDone = done, Report = state.Report.Add(report) };
-                AtomicFile.WriteAllText(progressPath, JsonSerializer.Serialize(state, Json) + "\n");
+                state = Append(partial, state, lines.ToString()) with { ProblemsDone = done, Report = state.Report.Add(report) };
+                Save(progressPath, state);
                 if (done >= Math.Min(o.EarlyCheckProblems, o.Problems)) { EnsureKept(state.Report, done, o); }
             }, cancel);
             if (state.ProblemsDone < o.Problems && cancel.IsCancellationRequested) { return null; }
@@ -197,15 +197,15 @@ public static class DistillData
         {
             var lines = File.ReadAllLines(extra).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
             SftData.Read(extra, new PlainPrompt()); // every line checked before it is mixed in
-            state = Append(partial, progressPath, state, string.Join('\n', lines) + "\n") with { NonReasoning = lines.Count };
-            AtomicFile.WriteAllText(progressPath, JsonSerializer.Serialize(state, Json) + "\n");
+            state = Append(partial, state, string.Join('\n', lines) + "\n") with { NonReasoning = lines.Count };
+            Save(progressPath, state);
         }
         File.Move(partial, o.Out, overwrite: false);
         return Finish(o, state);
     }
 
     // The partial file with text appended (flushed to disk) and the state counting its bytes.
-    private static DistillDataMeta Append(string partial, string progressPath, DistillDataMeta state, string text)
+    private static DistillDataMeta Append(string partial, DistillDataMeta state, string text)
     {
         var bytes = new UTF8Encoding(false).GetBytes(text);
         using (var stream = new FileStream(partial, FileMode.Append, FileAccess.Write))
@@ -219,10 +219,13 @@ public static class DistillData
     // The data file is in place: its meta, then the progress file goes.
     private static DistillDataMeta Finish(DistillDataOptions o, DistillDataMeta state)
     {
-        AtomicFile.WriteAllText(o.Out + MetaSuffix, JsonSerializer.Serialize(state, Json) + "\n");
+        Save(o.Out + MetaSuffix, state);
         File.Delete(o.Out + ProgressSuffix);
         return state;
     }
+
+    // The progress or meta file, written whole.
+    private static void Save(string path, DistillDataMeta state) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(state, Json) + "\n");
 
     /// <summary>A kept sample's line: prompt, completion and id as rejection sampling writes them, plus the teacher's
     /// prompt and completion ids and the top-k per completion token (log-probs to 4 decimals).</summary>

@@ -43,6 +43,9 @@ public sealed record KeptSample(Problem Problem, string Completion, Rollout Roll
 /// <summary>What rejection sampling kept and why the rest went.</summary>
 public sealed record RejectionReport(int Problems, int Samples, int Kept, int Wrong, int BadFormat, int Unreadable, int Truncated, int Duplicates, double Seconds, double TokensPerSecond)
 {
+    /// <summary>Nothing sampled yet.</summary>
+    public static RejectionReport Empty { get; } = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
     /// <summary>Sampled tokens (end-of-sequence tokens included).</summary>
     public long Tokens { get; init; }
 
@@ -104,7 +107,7 @@ public static class RejectionSampling
         if (options.Problems < 1 || options.Samples < 1) { throw new ArgumentException($"rejection sampling needs at least one problem and one sample; got {options.Problems} and {options.Samples}"); }
         var problems = DistinctProblems.Take(tasks, ProblemSplit.Train, options.Problems);
         var kept = new List<KeptSample>();
-        var total = new RejectionReport(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        var total = RejectionReport.Empty;
         // As many problems a batch as the engine's queue holds samples of: the slots refill from the queue as samples
         // finish, so only a batch's last samples run in a part-empty batch (a queue of several slots' worth shortens
         // that tail); every batch starts on an idle engine, so what it samples depends on its requests alone.
