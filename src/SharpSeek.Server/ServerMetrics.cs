@@ -37,13 +37,14 @@ internal sealed class ServerMetrics
         Metric(sb, "sharpseek_http_completion_tokens_total", "counter", "completion tokens returned to clients", [("", Interlocked.Read(ref _completionTokens))]);
         Metric(sb, "sharpseek_http_streams_open", "gauge", "SSE responses in progress", [("", Interlocked.Read(ref _streams))]);
         Metric(sb, "sharpseek_requests_total", "counter", "generations the engine accepted", [("", e.Requests)]);
-        Metric(sb, "sharpseek_prompt_tokens_total", "counter", "prompt tokens the engine prefilled", [("", e.PromptTokens)]);
+        Metric(sb, "sharpseek_prompt_tokens_total", "counter", "prompt tokens of the generations the engine accepted", [("", e.PromptTokens)]);
+        Metric(sb, "sharpseek_prompt_tokens_shared_total", "counter", "prompt tokens copied from another sequence's prefill of the same prompt", [("", e.SharedPromptTokens)]);
         Metric(sb, "sharpseek_generated_tokens_total", "counter", "tokens the engine generated", [("", e.GeneratedTokens)]);
         Metric(sb, "sharpseek_requests_running", "gauge", "generations decoding now", [("", e.Running)]);
         Metric(sb, "sharpseek_requests_queued", "gauge", "generations waiting for a slot (queue depth)", [("", e.Queued)]);
         Metric(sb, "sharpseek_prompt_seconds_total", "counter", "seconds spent in prefill", [("", e.PromptSeconds)]);
         Metric(sb, "sharpseek_decode_seconds_total", "counter", "seconds spent in decode steps", [("", e.DecodeSeconds)]);
-        Metric(sb, "sharpseek_prompt_tokens_per_second", "gauge", "prefill throughput since start", [("", Rate(e.PromptTokens, e.PromptSeconds))]);
+        Metric(sb, "sharpseek_prompt_tokens_per_second", "gauge", "prefill throughput since start", [("", Rate(e.PromptTokens - e.SharedPromptTokens, e.PromptSeconds))]);
         Metric(sb, "sharpseek_generated_tokens_per_second", "gauge", "decode throughput since start", [("", Rate(e.GeneratedTokens, e.DecodeSeconds))]);
         Metric(sb, "sharpseek_spec_drafted_tokens_total", "counter", "tokens drafted by MTP speculation", [("", e.DraftedTokens)]);
         Metric(sb, "sharpseek_spec_accepted_tokens_total", "counter", "drafted tokens the main model accepted", [("", e.AcceptedDraftTokens)]);

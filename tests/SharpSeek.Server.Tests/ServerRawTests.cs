@@ -171,6 +171,7 @@ public sealed class ServerRawTests
         Assert.Contains("sharpseek_spec_acceptance_rate 0.8\n", text, StringComparison.Ordinal);
         Assert.Contains("sharpseek_http_responses_total{code=\"400\"} 1\n", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE sharpseek_prompt_tokens_total counter\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE sharpseek_prompt_tokens_shared_total counter\n", text, StringComparison.Ordinal);
         Assert.Contains($"sharpseek_http_completion_tokens_total {generated}\n", text, StringComparison.Ordinal);
     }
 

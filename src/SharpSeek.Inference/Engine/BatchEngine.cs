@@ -4,7 +4,10 @@
 // sequences (at most PrefillChunk prompt tokens each, so decodes keep flowing), 1-token decode chunks and 2-token
 // [token, draft] verify chunks; then samples, takes log-probs when asked (from the step's row as the model gave it: for
 // a speculated token the main model's row at its position), detokenizes, applies the stop rules and streams one update
-// per sequence.
+// per sequence. A sequence admitted while another in the step is prefilling the same prompt waits for it and copies its
+// cache rows and last logits (KvCache.CopyPrefix); one admitted after another has read the same prompt copies all its
+// rows but the last and runs that one: k samples of one prompt, as rejection sampling, GRPO and distillation draw
+// them, cost one prefill.
 // A finished or cancelled sequence frees its slot at once, so a queued request takes it on the next iteration.
 // Speculation is MtpSpeculation's protocol, the one SpeculativeDecoder runs, and is greedy-only (temperature 0, no
 // penalties); other requests that ask for it decode normally. Sampling is the same Sampler call SpeculativeDecoder
@@ -34,7 +37,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
     private readonly Thread _thread;
     private readonly float[] _logits;
     private volatile bool _disposed;
-    private long _requests, _promptTokens, _generatedTokens, _drafted, _accepted;
+    private long _requests, _promptTokens, _sharedPromptTokens, _generatedTokens, _drafted, _accepted;
     private double _promptSeconds, _decodeSeconds;
     private int _runningCount;
 
@@ -105,6 +108,7 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
                 {
                     Requests = _requests,
                     PromptTokens = _promptTokens,
+                    SharedPromptTokens = _sharedPromptTokens,
                     GeneratedTokens = _generatedTokens,
                     Running = _runningCount,
                     Queued = _queue.Count,
@@ -328,8 +332,12 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
             }
         }
 
-        // 2. One ragged main step: prefill chunks, decode tokens, [token, draft] verify pairs.
-        var batch = _running.ToArray();
+        // 2. One ragged main step: prefill chunks, decode tokens, [token, draft] verify pairs. A new sequence whose prompt
+        //    another one in the step is prefilling sits the step out and takes that one's cache rows and last logits
+        //    when it finishes; one whose prompt a running sequence has already read copies all but the prompt's last
+        //    row and runs that one token (k samples of one prompt, as rejection sampling and GRPO draw them, cost one
+        //    prefill).
+        var (batch, sharing, copied) = Schedule();
         var chunks = new SequenceChunk[batch.Length];
         var prefillRows = 0;
         for (var i = 0; i < batch.Length; i++)
@@ -349,13 +357,13 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         var step = _runner.Step(chunks, drafting.Length > 0 ? LogitRows.All : LogitRows.Last);
         var rows = chunks.Sum(c => c.Tokens.Length);
         var seconds = clock.Elapsed.TotalSeconds;
-        long generated = 0, accepted = 0;
+        long generated = 0, accepted = 0, shared = copied;
 
         // 3. Each sequence's tokens, in its own failure domain.
         for (var i = 0; i < batch.Length; i++)
         {
             var s = batch[i];
-            var before = s.Generated.Count;
+            var (before, prefilling) = (s.Generated.Count, s.Prefilling);
             try
             {
                 accepted += Advance(s, step, i) ? 1 : 0;
@@ -363,18 +371,75 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
             }
             catch (Exception e)
             {
-                Remove(s, e);
+                Remove(s, e);                                                                  // its followers prefill for themselves next step
                 continue;
             }
             generated += s.Generated.Count - before;
+            if (prefilling && !s.Prefilling)
+            {
+                foreach (var (follower, leader) in sharing)
+                {
+                    if (leader == s && TakePrefill(follower, s, step.LastLogits(i)) is var taken and > 0) { (generated, shared) = (generated + taken, shared + s.Prompt.Length); }
+                }
+            }
             if (s.Finished) { Remove(s, null); }
         }
         lock (_gate)
         {
-            (_generatedTokens, _drafted, _accepted) = (_generatedTokens + generated, _drafted + drafted, _accepted + accepted);
+            (_generatedTokens, _drafted, _accepted, _sharedPromptTokens) = (_generatedTokens + generated, _drafted + drafted, _accepted + accepted, _sharedPromptTokens + shared);
             _promptSeconds += seconds * prefillRows / rows;                                     // a mixed step's time is split by rows
             _decodeSeconds += seconds * (rows - prefillRows) / rows;
         }
+    }
+
+    // The sequences that run this step, in slot-admission order, the new ones that wait on a leader prefilling the same
+    // prompt in it, and how many prompt tokens were copied from a running sequence that has already read the same
+    // prompt (all but the last, which the new sequence then runs itself for its first logits). Speculating sequences
+    // keep their own prefill: MTP needs its hidden rows.
+    private (EngineSequence[] Batch, List<(EngineSequence Follower, EngineSequence Leader)> Sharing, int Copied) Schedule()
+    {
+        var batch = new List<EngineSequence>(_running.Count);
+        var sharing = new List<(EngineSequence, EngineSequence)>();
+        var copied = 0;
+        foreach (var s in _running)
+        {
+            if (s.Prefilled == 0 && s.Mtp is null && s.Prompt.Length > 1)
+            {
+                if (_running.Find(o => !o.Prefilling && o.Mtp is null && o.Prompt.AsSpan().SequenceEqual(s.Prompt)) is { } source)
+                {
+                    _cache.CopyPrefix(source.Slot, s.Slot, s.Prompt.Length - 1);
+                    s.Prefilled = s.Prompt.Length - 1;
+                    copied += s.Prefilled;
+                }
+                else if (batch.Find(o => o.Prefilling && o.Mtp is null && o.Prompt.AsSpan().SequenceEqual(s.Prompt)) is { } leader)
+                {
+                    sharing.Add((s, leader));
+                    continue;
+                }
+            }
+            batch.Add(s);
+        }
+        return ([.. batch], sharing, copied);
+    }
+
+    // A follower takes its leader's just-prefilled prompt: the cache rows, then its first token sampled with its own
+    // sampler from the leader's last logits row. Returns the tokens it generated (0 when it failed).
+    private int TakePrefill(EngineSequence follower, EngineSequence leader, ReadOnlySpan<float> logits)
+    {
+        try
+        {
+            _cache.CopyPrefix(leader.Slot, follower.Slot, follower.Prompt.Length);
+            follower.Prefilled = follower.Prompt.Length;
+            follower.Accept(Sample(follower, logits), logits);
+            follower.Flush();
+        }
+        catch (Exception e)
+        {
+            Remove(follower, e);
+            return 0;
+        }
+        if (follower.Finished) { Remove(follower, null); }
+        return follower.Generated.Count;
     }
 
     // Takes the step's rows for one sequence; returns whether its draft was accepted.

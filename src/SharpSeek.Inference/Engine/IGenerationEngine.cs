@@ -113,6 +113,10 @@ public sealed record EngineMetrics
 {
     public long Requests { get; init; }
     public long PromptTokens { get; init; }
+
+    /// <summary>Prompt tokens not computed but copied from another sequence's prefill of the same prompt (k samples of
+    /// one prompt cost one prefill); the prefill rate counts the others.</summary>
+    public long SharedPromptTokens { get; init; }
     public long GeneratedTokens { get; init; }
     public int Running { get; init; }
     public int Queued { get; init; }

@@ -121,6 +121,26 @@ public sealed class KvCache : IDisposable
         _draftLength[slot] = Math.Min(_draftLength[slot], Math.Max(0, length - 1));
     }
 
+    /// <summary>Makes slot <paramref name="to"/> hold the first <paramref name="length"/> main-layer positions of slot
+    /// <paramref name="from"/> (a prompt prefilled once for several sequences); its MTP layers stay empty.</summary>
+    public void CopyPrefix(int from, int to, int length)
+    {
+        Check(from);
+        Check(to);
+        if (from == to) { throw new ArgumentException($"slot {from} cannot take its own positions", nameof(to)); }
+        if (length < 0 || length > _length[from])
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"slot {from} holds {_length[from]} positions; cannot copy {length}");
+        }
+        var (first, second) = ((int)_latent.Shape[3], (int)_rope.Shape[3]);
+        for (var layer = 0; layer < Config.NumHiddenLayers; layer++)
+        {
+            Latent(layer, from)[..(length * first)].CopyTo(Latent(layer, to));
+            RopeKey(layer, from)[..(length * second)].CopyTo(RopeKey(layer, to));
+        }
+        (_length[to], _draftLength[to]) = (length, 0);
+    }
+
     public void Dispose() => _storage.Dispose();
 
     internal void Check(int slot)

@@ -2,7 +2,8 @@
 // slots, prompts longer than the prefill chunk) give exactly a lone SpeculativeDecoder's tokens, with and without MTP
 // speculation; seeded sampling repeats across different neighbours; stop string / stop token / EOS / max tokens /
 // context full end with the right reason and text; cancellation and early exit free the slot; queue full, prompt too
-// long and bad requests throw at the call; metrics add up; Dispose fails what is left.
+// long and bad requests throw at the call; metrics add up; Dispose fails what is left; k samples of one prompt share one
+// prefill (KvCache.CopyPrefix) and each equals its separate run.
 using SharpSeek.Inference.Engine;
 using SharpSeek.Inference.Runtime;
 using SharpSeek.Inference.Tests.Runtime;
@@ -59,6 +60,9 @@ public sealed class BatchEngineTests
     private static GenerationRequest Greedy(int[] prompt, int? max, bool speculative = false) =>
         new() { Prompt = prompt, MaxNewTokens = max, Sampling = new SamplingParameters { Temperature = 0 }, Speculative = speculative };
 
+    private static GenerationRequest Seeded(int[] prompt, long seed, int maxNew, SamplingParameters sampling) =>
+        new() { Prompt = prompt, MaxNewTokens = maxNew, Sampling = sampling with { Seed = seed } };
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -110,12 +114,7 @@ public sealed class BatchEngineTests
         using var runner = new ModelRunner(weights, cache);
         using var engine = new BatchEngine(runner, tokenizer: null, prefillChunk: 4);
         var prompt = RuntimeFixture.Tokens(9, config.VocabSize, 44);
-        GenerationRequest Sampled(int[] p, long seed) => new()
-        {
-            Prompt = p,
-            MaxNewTokens = 20,
-            Sampling = new SamplingParameters { Temperature = 1.3, TopK = 50, TopP = 0.95, Seed = seed },
-        };
+        GenerationRequest Sampled(int[] p, long seed) => Seeded(p, seed, 20, new SamplingParameters { Temperature = 1.3, TopK = 50, TopP = 0.95 });
         var alone = await Collect(engine.GenerateAsync(Sampled(prompt, 7)));
         var neighbours = Enumerable.Range(0, 3).Select(i => engine.GenerateAsync(Sampled(RuntimeFixture.Tokens(3 + (5 * i), config.VocabSize, 50 + i), 60 + i))).ToArray();
         var again = engine.GenerateAsync(Sampled(prompt, 7));
@@ -124,6 +123,57 @@ public sealed class BatchEngineTests
         Assert.Equal(alone.Tokens, crowded.Tokens);
         var other = await Collect(engine.GenerateAsync(Sampled(prompt, 8)));
         Assert.NotEqual(alone.Tokens, other.Tokens);
+    }
+
+    [Fact]
+    public async Task SamePrompt_IsPrefilledOnce_AndEachSampleEqualsItsSeparateRun()
+    {
+        var config = RuntimeFixture.Config();
+        var weights = Model(config, seed: 47);
+        using var cache = new KvCache(config, 4, 64);
+        using var runner = new ModelRunner(weights, cache);
+        using var engine = new BatchEngine(runner, tokenizer: null, prefillChunk: 4);
+        var (prompt, other) = (RuntimeFixture.Tokens(11, config.VocabSize, 48), RuntimeFixture.Tokens(6, config.VocabSize, 49)); // 3 prefill chunks, 2
+        GenerationRequest Sampled(int[] p, long seed) => Seeded(p, seed, 12, new SamplingParameters { Temperature = 1.2, TopP = 0.95 });
+        var alone = new List<(List<int> Tokens, string Text, GenerationUpdate Last)>();
+        for (var seed = 0; seed < 4; seed++) { alone.Add(await Collect(engine.GenerateAsync(Sampled(prompt, seed)))); }
+        Assert.Equal(0, engine.Metrics.SharedPromptTokens);
+        Assert.True(alone.Select(a => string.Join(",", a.Tokens)).Distinct().Count() > 1, "the seeds should give different samples");
+
+        // Four slots: samples 1 and 2 wait on sample 0's prefill beside a different prompt; sample 3 is admitted when the
+        // other prompt's slot frees, copies all but the prompt's last row from a running sibling and runs that one.
+        var updates = engine.GenerateAll([Sampled(prompt, 0), Sampled(other, 9), Sampled(prompt, 1), Sampled(prompt, 2), Sampled(prompt, 3)]);
+        var together = await Task.WhenAll(updates.Select(Collect));
+        var samples = new[] { together[0], together[2], together[3], together[4] };
+        for (var seed = 0; seed < 4; seed++)
+        {
+            Assert.Equal(alone[seed].Tokens, samples[seed].Tokens);
+            Assert.Equal(prompt.Length, samples[seed].Last.PromptTokens);
+        }
+        Assert.Equal((2 * prompt.Length) + prompt.Length - 1, engine.Metrics.SharedPromptTokens);
+        Assert.Equal(12, together[1].Tokens.Count);
+        Assert.Equal(4, Enumerable.Range(0, 4).Select(_ => cache.Acquire()).Distinct().Count());  // every slot came back
+    }
+
+    [Fact]
+    public void CopyPrefix_TakesTheRows_AndRefusesBadSlotsAndLengths()
+    {
+        var config = RuntimeFixture.Config();
+        var weights = Model(config, seed: 53);
+        using var cache = new KvCache(config, 3, 16);
+        using var runner = new ModelRunner(weights, cache);
+        var (a, b, free) = (cache.Acquire(), cache.Acquire(), 2);
+        runner.Step([new SequenceChunk(a, RuntimeFixture.Tokens(5, config.VocabSize, 54))]);
+        var sequel = new[] { 3 };
+        cache.CopyPrefix(a, b, 5);
+        Assert.Equal((5, 0), (cache.Length(b), cache.DraftLength(b)));
+        // The copy continues as the original does: the same next logits, bit for bit.
+        var fromCopy = runner.Step([new SequenceChunk(b, sequel)]).LastLogits(0).ToArray();
+        var fromOriginal = runner.Step([new SequenceChunk(a, sequel)]).LastLogits(0).ToArray();
+        Assert.Equal(fromOriginal, fromCopy);
+        Assert.Throws<ArgumentException>(() => cache.CopyPrefix(a, a, 2));
+        Assert.Contains("holds 6 positions", Assert.Throws<ArgumentOutOfRangeException>(() => cache.CopyPrefix(a, b, 7)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.CopyPrefix(a, free, 2));
     }
 
     [Fact]
