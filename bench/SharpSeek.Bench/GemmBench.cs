@@ -92,12 +92,18 @@ public static class GemmBench
         var scaleInv = new float[(n + 127) / 128 * ((k + 127) / 128)];
         Array.Fill(scaleInv, 0.01f);
         var y = new float[m * n];
+        // Training's FP8 Fprop: E4M3 activations in 1×128 tiles too, each 128-block's exact sum promoted with both scales.
+        var (xq, xs, ws) = (new Float8E4M3[m * k], new float[m * Fp8Quant.Tiles(k)], new float[n * Fp8Quant.Tiles(k)]);
+        Fp8Quant.QuantizeActivations(x, m, k, xq, xs);
+        Fp8Gemm.RowScales(scaleInv, n, k, ws);
         var flop = 2.0 * m * n * k;
         var times = Time(quick, () => Matmul.Gemm<float>(x, wf, y, m, n, k, transposeB: true),
-            () => Matmul.GemmBf16Weights(x, wb, y, m, n, k), () => Matmul.GemmFp8Weights(x, w8, scaleInv, y, m, n, k));
-        var (f32, bf16, fp8) = (times[0], times[1], times[2]);
+            () => Matmul.GemmBf16Weights(x, wb, y, m, n, k), () => Matmul.GemmFp8Weights(x, w8, scaleInv, y, m, n, k),
+            () => Fp8Gemm.Gemm(xq, xs, w8, ws, y, m, n, k));
+        var (f32, bf16, fp8, fp8Training) = (times[0], times[1], times[2], times[3]);
         Line("bf16-weights", bf16, 2L * n * k);
         Line("fp8-weights", fp8, (long)n * k + 4L * scaleInv.Length);
+        Line("fp8-training", fp8Training, (long)n * k + 4L * scaleInv.Length);
 
         void Line(string kind, double seconds, long bytes)
         {

@@ -1,6 +1,7 @@
 // Fp8QuantTests.cs: 1x128 activation and 128x128 weight-block E4M3 quantization: the fast kernels equal the naive ones,
 // every scale is max(amax, 1e-4)/448 over the real elements of its tile, dequantization is within half an E4M3 ulp times
-// the scale, edge tiles, constant and zero tiles, and power-of-two (UE8M0) scales.
+// the scale, edge tiles, constant and zero tiles, a single outlier, NaN/±Inf inputs (a clear error naming row and tile),
+// and power-of-two (UE8M0) scales.
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Tests;
@@ -221,6 +222,44 @@ public sealed class Fp8QuantTests
         Assert.Equal(1e-4f / 448f, scales[1]);
         Assert.All(q.AsSpan(0, 129).ToArray(), c => Assert.Equal(0, c.Bits));
         Assert.Equal(Float8E4M3.FromSingle(1e-6f / (1e-4f / 448f)).Bits, q[129].Bits); // 4.48 -> 4.5
+    }
+
+    [Fact]
+    public void ASingleOutlier_SetsItsTileScale_AndOnlyItsTile()
+    {
+        const int Cols = 256;
+        var rng = new Random(3);
+        var x = Enumerable.Range(0, Cols).Select(_ => (float)(rng.NextDouble() + 0.5)).ToArray();
+        x[77] = -1e4f;                                                                       // tile 0 only
+        var (q, scales) = (new Float8E4M3[Cols], new float[2]);
+        Fp8Quant.QuantizeActivations(x, 1, Cols, q, scales);
+        Assert.Equal(1e4f / 448f, scales[0]);
+        Assert.Equal(x.Skip(128).Max(MathF.Abs) / 448f, scales[1]);
+        Assert.Equal(0xFE, q[77].Bits);                                                      // −448: the outlier keeps full precision
+        var back = new float[Cols];
+        Fp8Quant.DequantizeActivations(q, scales, 1, Cols, back);
+        for (var c = 0; c < Cols; c++) { AssertWithinHalfUlp(x[c], back[c], scales[c / 128], $"column {c}"); }
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void NonFiniteInputs_FailWithTheRowAndTile(float bad)
+    {
+        const int Rows = 4, Cols = 300;
+        var x = RandomMatrix(seed: 9, Rows, Cols);
+        x[(2 * Cols) + 140] = bad;                                                           // row 2, tile 1
+        var (q, scales) = (new Float8E4M3[x.Length], new float[Rows * 3]);
+        Fp8Quant.QuantizeActivations(x, Rows, Cols, q, scales);
+        var error = Assert.Throws<NonFiniteTensorException>(() => Fp8Quant.ThrowIfNotFinite(q, Cols, "the fc1 input"));
+        Assert.Contains("the fc1 input holds a NaN or infinite value in row 2, tile 1 (columns 128 .. 255)", error.Message, StringComparison.Ordinal);
+        var (w, scaleInv) = (new Float8E4M3[x.Length], new float[3]);
+        Fp8Quant.QuantizeWeightBlocks(x, Rows, Cols, w, scaleInv);
+        Assert.Contains(", tile 1 (columns 128 .. 255)", Assert.Throws<NonFiniteTensorException>(() => Fp8Quant.ThrowIfNotFinite(w, Cols, "fc1.weight")).Message, StringComparison.Ordinal); // the NaN may fill its whole block
+        x[(2 * Cols) + 140] = 1f;
+        Fp8Quant.QuantizeActivations(x, Rows, Cols, q, scales);
+        Fp8Quant.ThrowIfNotFinite(q, Cols, "the fc1 input");                                 // finite again: no throw
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 // Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles and 128x128 weight blocks, each with an
 // online max-abs scale (scale = max(amax, 1e-4) / 448, q = E4M3(x / scale), x ~ q * scale), plus the dequantizers.
-// Not here: FP8 GEMMs and delayed scaling; NaN/Inf inputs give unspecified scales. Tested by Fp8QuantTests.
+// NaN/Inf inputs leave NaN codes, which ThrowIfNotFinite turns into a clear error. Not here: FP8 GEMMs (Fp8Gemm) and
+// delayed scaling. Tested by Fp8QuantTests.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -102,6 +103,20 @@ public static unsafe class Fp8Quant
     /// <summary>Whether any code is an E4M3 NaN (S.1111.111): the check a loaded projection makes once so that the GEMV
     /// can skip it per call.</summary>
     public static bool HasNaNCode(ReadOnlySpan<Float8E4M3> codes) => MemoryMarshal.AsBytes(codes).IndexOfAny((byte)0x7F, (byte)0xFF) >= 0;
+
+    /// <summary>
+    /// Throws when quantized codes of a (rows, <paramref name="cols"/>) tensor hold a NaN code: what a NaN or infinite
+    /// input leaves (an infinite max-abs makes its tile's scale infinite and the value itself x/∞ = NaN). One byte scan;
+    /// the message names the tensor, row and 1×128 tile.
+    /// </summary>
+    public static void ThrowIfNotFinite(ReadOnlySpan<Float8E4M3> q, int cols, string tensor)
+    {
+        var at = MemoryMarshal.AsBytes(q).IndexOfAny((byte)0x7F, (byte)0xFF);
+        if (at < 0) { return; }
+        var (row, col) = (at / Math.Max(cols, 1), at % Math.Max(cols, 1));
+        throw new NonFiniteTensorException($"{tensor} holds a NaN or infinite value in row {row}, tile {col / Block} (columns {col / Block * Block} .. {Math.Min(cols, (col / Block * Block) + Block) - 1}); "
+            + "FP8 scaling needs finite values: the step diverged, so lower the learning rate or resume from the last good checkpoint");
+    }
 
     /// <summary>The scale of a tile with max-abs <paramref name="amax"/>: max(amax, 1e-4) / 448, or its UE8M0 ceiling.</summary>
     public static float ScaleOf(float amax, bool powerOfTwo)
@@ -305,3 +320,6 @@ public static unsafe class Fp8Quant
         }
     }
 }
+
+/// <summary>A tensor that FP8 quantization met holds NaN or ±∞.</summary>
+public sealed class NonFiniteTensorException(string message) : ArithmeticException(message);
