@@ -217,6 +217,23 @@ public sealed partial class ModelWeights : IDisposable
         return bytes;
     }
 
+    /// <summary>
+    /// Sets the training GEMMs' precision of every Linear in attention, the MLPs, the experts and the MTP projection
+    /// (DeepSeek-V3 §3.3.1: FP8 there; the embedding, the output head, the routers, norms and attention itself stay in
+    /// high precision, as they do here whatever the mode). Master weights and gradients stay F32.
+    /// </summary>
+    public void UsePrecision(LinearPrecision precision)
+    {
+        foreach (var (linear, _) in Projections())
+        {
+            if (linear != Head) { linear.Precision = precision; }
+        }
+        Precision = precision;
+    }
+
+    /// <summary>The precision <see cref="UsePrecision"/> last set (F32 until then).</summary>
+    public LinearPrecision Precision { get; private set; }
+
     // Every Linear with its weight's one view, and whether the view keeps its f32 widening.
     private IEnumerable<(Linear Linear, bool Widen)> Projections()
     {

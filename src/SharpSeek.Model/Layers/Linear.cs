@@ -5,8 +5,9 @@
 // place, so generation sees an optimizer step at once; a BF16 or FP8 view is converted from the master when asked
 // (UseFormat) and stays as it was until asked again. A model loaded inference-only from BF16 files has no master: its
 // weight is the file's BF16 tensor, read in place, and its only view is BF16 (ModelWeights.MapBF16). Forward runs the
-// master on the tape; Infer and Apply run the view with gradients off. Not here: which format a model asks for
-// (ModelWeights.UseFormat). Tested through MlaTests, DenseFamilyTests, TransformerTests, InferenceWeightsTests,
+// master on the tape, its three GEMMs in F32, BF16 or DeepSeek-V3's FP8 (Precision: FP8 is a property of the Linear);
+// Infer and Apply run the view with gradients off. Not here: which format or precision a model asks for
+// (ModelWeights.UseFormat, UsePrecision). Tested through MlaTests, DenseFamilyTests, TransformerTests, InferenceWeightsTests,
 // DenseRunnerTests and MappedWeightsTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
@@ -46,10 +47,18 @@ public sealed class Linear
     public Projection UseFp8(Float8E4M3[] codes, float[] scaleInv, bool widen = false) =>
         _view = Projection.FromFp8(codes, scaleInv, (int)Weight.Value.Size(0), (int)Weight.Value.Size(1), widen);
 
-    /// <summary>x: (..., in) → (..., out), the master on the tape.</summary>
-    public Var Forward(Tape tape, Var x) => Weight.Value.DType == DType.BF16
-        ? throw ModelWeights.NoMasters($"the forward on the tape through '{Weight.Name}'")
-        : Apply(tape, x, Weight, Bias);
+    /// <summary>The inputs of this Linear's training GEMMs (<see cref="Forward"/>): F32 unless
+    /// <see cref="ModelWeights.UsePrecision"/> chose BF16 or FP8. Inference (<see cref="Infer"/>, <see cref="Apply(ReadOnlySpan{float}, Span{float}, int, bool)"/>) reads <see cref="View"/> whatever this is.</summary>
+    public LinearPrecision Precision { get; set; }
+
+    /// <summary>x: (..., in) → (..., out), the master on the tape, its GEMMs in <see cref="Precision"/>.</summary>
+    public Var Forward(Tape tape, Var x)
+    {
+        if (Weight.Value.DType == DType.BF16) { throw ModelWeights.NoMasters($"the forward on the tape through '{Weight.Name}'"); }
+        if (Precision == LinearPrecision.Fp32 || tape.Value(x).DType != DType.F32) { return Apply(tape, x, Weight, Bias); }   // F64: the gradient checks' reference path
+        var y = Precision == LinearPrecision.Fp8 ? Fp8LinearOp.Apply(tape, x, Weight.Bind(tape)) : Bf16LinearOp.Apply(tape, x, Weight.Bind(tape));
+        return Bias is null ? y : BiasAddOp.Apply(tape, y, Bias.Bind(tape));
+    }
 
     /// <summary>x: (..., in) → (..., out) through <see cref="View"/>, gradients off (a cached inference step).</summary>
     public Var Infer(Tape tape, Var x)

@@ -31,6 +31,8 @@ public enum OpKind : byte
     NormalizeRows,
     BiasAdd,
     TokenLogProb,
+    Fp8Linear,
+    Bf16Linear,
 }
 
 /// <summary>A recorded op. Fields are interpreted by the op's Backward.</summary>
