@@ -40,10 +40,11 @@ internal static class TrainCommand
         balance.AcceptOnlyFromAmong("aux-free", "v2", "none");
         var noMtp = new Option<bool>("--no-mtp") { Description = "Leave the MTP loss out (the module is still in the checkpoint)." };
         var init = new Option<string?>("--init") { Description = "Start from this model directory's weights, config and tokenizer (fine-tuning; e.g. an HF qwen2/llama checkpoint or an earlier run) instead of a random --config." };
+        var precision = PrecisionOption.Create();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("train", "Train a model into a run directory (config.json, model.safetensors, tokenizer, metrics.jsonl).")
         {
-            config, data, tasks, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, init, resume,
+            config, data, tasks, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, init, precision, resume,
         };
         command.SetAction(parse =>
         {
@@ -74,6 +75,7 @@ internal static class TrainCommand
                         Schedule = parse.GetValue(schedule)!,
                         Balance = parse.GetValue(balance) switch { "v2" => BalanceMode.V2AuxLoss, "none" => BalanceMode.None, _ => BalanceMode.AuxLossFree },
                         Mtp = !parse.GetValue(noMtp),
+                        Precision = PrecisionOption.Parse(parse.GetValue(precision)!),
                     };
                 options.Validate();
                 ConfigWarnings.Write(options.Resume ? options.OutDir : options.Init ?? options.Config, Console.Error);

@@ -2,6 +2,7 @@
 // reasoning corpus, about ten minutes on two cores). Saved inside trainer_state.json so that --resume continues with the
 // same settings. Not here: the loop (TrainingRun), the command line (TrainCommand). Tested by TrainingRunTests.
 using System.Text.Json.Serialization;
+using SharpSeek.Model.Layers;
 
 namespace SharpSeek.Training.Runs;
 
@@ -82,6 +83,11 @@ public sealed record RunOptions
 
     /// <summary>Train the MTP module (λ = 0.3) or leave its loss out.</summary>
     [JsonPropertyName("mtp")] public bool Mtp { get; init; } = true;
+
+    /// <summary>The Linears' training GEMMs: F32, BF16 inputs, or DeepSeek-V3's FP8 recipe (ModelWeights.UsePrecision).</summary>
+    [JsonPropertyName("precision")]
+    [JsonConverter(typeof(JsonStringEnumConverter<LinearPrecision>))]
+    public LinearPrecision Precision { get; init; } = LinearPrecision.Fp32;
 
     /// <summary>Continue the run found in <see cref="OutDir"/>.</summary>
     [JsonIgnore] public bool Resume { get; init; }

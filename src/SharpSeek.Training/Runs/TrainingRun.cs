@@ -7,9 +7,11 @@
 using System.Diagnostics;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Layers;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
 using SharpSeek.Training.Data;
 using SharpSeek.Training.Tasks;
@@ -93,6 +95,7 @@ public sealed class TrainingRun
         {
             weights.InitializeRandom(o.Seed);
         }
+        weights.UsePrecision(o.Precision);
         using var model = new Transformer(weights, o.SeqLen);
         using var optimizer = new AdamW(weights, new AdamWOptions { WeightDecay = o.WeightDecay });
         if (o.Resume) { optimizer.Load(Path.Combine(dir, RunCheckpoint.OptimizerFileName)); }
@@ -104,7 +107,8 @@ public sealed class TrainingRun
             : LrSchedule.WarmupCosine(o.Lr, warmup, o.Steps, o.MinLrRatio);
         using var metrics = MetricsLog.Open(dir, state.Step);
         _log($"training {weights.Unique.Sum(p => p.Value.ElementCount):N0} parameters for steps {state.Step + 1} .. {o.Steps}: {o.BatchTokens} tokens/step "
-            + $"({o.AccumulationSteps()} × {o.MicroBatch} × {o.SeqLen}), train shard {trainShard.TokenCount:N0} tokens");
+            + $"({o.AccumulationSteps()} × {o.MicroBatch} × {o.SeqLen}), train shard {trainShard.TokenCount:N0} tokens"
+            + (o.Precision == LinearPrecision.Fp32 ? "" : $", {o.Precision.ToString().ToUpperInvariant()} GEMMs"));
 
         using var arena = new Arena("step");
         var tape = new Tape(arena);
@@ -130,13 +134,20 @@ public sealed class TrainingRun
                 sampler.Next(inputs, targets);
                 var x = arena.FromSpan<int>(inputs, o.MicroBatch, o.SeqLen);  // (B, T)
                 var y = arena.FromSpan<int>(targets, o.MicroBatch, o.SeqLen); // (B, T)
-                var (loss, parts) = Training.Objective.Compute(tape, model, x, y, Objective, forward);
-                bias.Add(forward);
-                tape.Backward(accumulation == 1 ? loss : ScaleOp.Apply(tape, loss, 1.0 / accumulation));
-                total += parts.Total / accumulation;
-                main += parts.Main / accumulation;
-                mtp += parts.Mtp / accumulation;
-                balance += parts.Balance / accumulation;
+                try
+                {
+                    var (loss, parts) = Training.Objective.Compute(tape, model, x, y, Objective, forward);
+                    bias.Add(forward);
+                    tape.Backward(accumulation == 1 ? loss : ScaleOp.Apply(tape, loss, 1.0 / accumulation));
+                    total += parts.Total / accumulation;
+                    main += parts.Main / accumulation;
+                    mtp += parts.Mtp / accumulation;
+                    balance += parts.Balance / accumulation;
+                }
+                catch (NonFiniteTensorException e)
+                {
+                    throw new TrainingDivergedException(e, step, checkpointStep);                       // FP8 quantization met a NaN/Inf
+                }
             }
             if (!double.IsFinite(total)) { throw new TrainingDivergedException("loss", total, step, checkpointStep); }
             var gradNorm = GradClip.ClipGlobalNorm(weights, o.GradClip);

@@ -5,6 +5,7 @@
 // what readers of the run directory already load and what --resume rolls forward.
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Layers;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Training.Runs;
 
@@ -120,6 +121,44 @@ public sealed class TrainingRunTests
         using var checkpoint = CheckpointDirectory.Open(options.OutDir);
         using var weights = new ModelWeights(checkpoint.Config);
         weights.Load(checkpoint);
+    }
+
+    [Fact]
+    public void Fp8AndBf16_TrainCloseToF32_AndAnFp8RunResumesExactly()
+    {
+        using var tmp = new TinyRun();
+        new TrainingRun(TinyRun.Options(tmp.Sub("f32"), steps: 6)).Run();
+        new TrainingRun(TinyRun.Options(tmp.Sub("bf16"), steps: 6) with { Precision = LinearPrecision.Bf16 }).Run();
+        var fp8 = TinyRun.Options(tmp.Sub("fp8"), steps: 6) with { Precision = LinearPrecision.Fp8 };
+        new TrainingRun(fp8).Run();
+        var (f32, bf16, fp8Losses) = (MetricsLog.Read(tmp.Sub("f32")), MetricsLog.Read(tmp.Sub("bf16")), MetricsLog.Read(fp8.OutDir));
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.InRange(Math.Abs((bf16[i].Loss / f32[i].Loss) - 1), 0, 2e-3);
+            Assert.InRange(Math.Abs((fp8Losses[i].Loss / f32[i].Loss) - 1), 0, 1e-2);
+        }
+        Assert.NotEqual(f32[^1].Loss, fp8Losses[^1].Loss);                                     // the FP8 GEMMs ran
+        Assert.NotEqual(f32[^1].Loss, bf16[^1].Loss);
+
+        var split = TinyRun.Options(tmp.Sub("fp8-split"), steps: 6) with { Precision = LinearPrecision.Fp8 };
+        using var cancel = new CancellationTokenSource();
+        new TrainingRun(split) { OnStep = r => { if (r.Step == 3) { cancel.Cancel(); } } }.Run(cancel.Token);
+        var resumed = TrainingRun.ResumeOptions(split.OutDir);
+        Assert.Equal(LinearPrecision.Fp8, resumed.Precision);                                  // kept in trainer_state.json
+        new TrainingRun(resumed).Run();
+        AssertSameLosses(fp8Losses, MetricsLog.Read(split.OutDir));
+    }
+
+    [Fact]
+    public void Fp8_NonFiniteValues_StopWithTheLastGoodCheckpointIntact()
+    {
+        using var tmp = new TinyRun();
+        var options = TinyRun.Options(tmp.Sub("run"), steps: 10) with { Lr = 1e30, WarmupSteps = 0, CheckpointEvery = 1, Precision = LinearPrecision.Fp8 };
+        var e = Assert.Throws<TrainingDivergedException>(() => new TrainingRun(options).Run());
+        Assert.Equal(e.Step - 1, e.LastCheckpointStep);
+        Assert.Contains("NaN or infinite", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"the last good checkpoint is step {e.LastCheckpointStep}", e.Message, StringComparison.Ordinal);
+        Assert.Equal(e.LastCheckpointStep, RunState.Load(Path.Combine(options.OutDir, RunState.FileName)).Step);
     }
 
     [Fact]

@@ -1,0 +1,28 @@
+// PrecisionOption.cs: --precision fp32|bf16|fp8, the training GEMMs' inputs (LinearPrecision; DeepSeek-V3 §3.3) for
+// the commands that train. Tested through TrainCommandTests.
+using System.CommandLine;
+using SharpSeek.Model.Layers;
+
+namespace SharpSeek.Cli.Commands;
+
+internal static class PrecisionOption
+{
+    public static Option<string> Create() => new Option<string>("--precision")
+    {
+        Description = "The Linears' training GEMMs: fp32, bf16 (BF16 inputs, F32 accumulation) or fp8 (DeepSeek-V3's recipe: E4M3 with 1x128 / 128x128 scales, F32 promotion every 128 products). Master weights and gradients stay F32.",
+        DefaultValueFactory = _ => "fp32",
+    }.AcceptingOnly("fp32", "bf16", "fp8");
+
+    public static LinearPrecision Parse(string value) => value switch
+    {
+        "bf16" => LinearPrecision.Bf16,
+        "fp8" => LinearPrecision.Fp8,
+        _ => LinearPrecision.Fp32,
+    };
+
+    private static Option<string> AcceptingOnly(this Option<string> option, params string[] values)
+    {
+        option.AcceptOnlyFromAmong(values);
+        return option;
+    }
+}
