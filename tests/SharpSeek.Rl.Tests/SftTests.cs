@@ -5,6 +5,7 @@
 // on a tiny model lowers the held-out loss, a resumed run ends with the uninterrupted run's weights, and a directory
 // that already holds a run is refused before anything is written.
 using SharpSeek.Inference.Text;
+using SharpSeek.Model.Layers;
 using SharpSeek.Rl.Prompts;
 using SharpSeek.Rl.Sft;
 using SharpSeek.Training.Data;
@@ -173,6 +174,11 @@ public sealed class SftTests : IDisposable
         var resumed = new TrainingRun(TrainingRun.ResumeOptions(first.OutDir)).Run();
         Assert.Equal(10, resumed.Step);
         Assert.Equal(File.ReadAllBytes(Path.Combine(options.OutDir, "model.safetensors")), File.ReadAllBytes(Path.Combine(first.OutDir, "model.safetensors")));
+
+        // The precision reaches the run: a BF16 fine-tune lands near the F32 one, not on it.
+        var bf16 = new TrainingRun(SftRun.Prepare(Options("bf16", 10) with { Precision = LinearPrecision.Bf16 }, _ => { })).Run();
+        Assert.Equal(LinearPrecision.Bf16, TrainingRun.ResumeOptions(Path.Combine(Path.GetDirectoryName(options.OutDir)!, "bf16")).Precision);
+        Assert.InRange(Math.Abs((bf16.LastLoss / full.LastLoss) - 1), 1e-9, 1e-2);
 
         Assert.Contains("already holds a run", Assert.Throws<InvalidOperationException>(() => SftRun.Prepare(Options("full", 6))).Message, StringComparison.Ordinal);
         Assert.Contains("no training example fits --seq-len 8", Assert.Throws<ArgumentException>(() => SftRun.Prepare(Options("short", 6) with { SeqLen = 8 })).Message, StringComparison.Ordinal);

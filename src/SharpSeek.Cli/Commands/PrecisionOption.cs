@@ -9,7 +9,7 @@ internal static class PrecisionOption
 {
     public static Option<string> Create() => new Option<string>("--precision")
     {
-        Description = "The Linears' training GEMMs: fp32, bf16 (BF16 inputs, F32 accumulation) or fp8 (DeepSeek-V3's recipe: E4M3 with 1x128 / 128x128 scales, F32 promotion every 128 products). Master weights and gradients stay F32.",
+        Description = "The Linears' training GEMMs: fp32, bf16 (BF16 inputs, F32 accumulation) or fp8 (DeepSeek-V3's recipe: E4M3 with 1x128 / 128x128 scales, F32 promotion every 128 products). Master weights and gradients stay F32; a resumed run keeps its own.",
         DefaultValueFactory = _ => "fp32",
     }.AcceptingOnly("fp32", "bf16", "fp8");
 

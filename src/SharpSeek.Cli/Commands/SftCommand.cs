@@ -28,10 +28,11 @@ internal static class SftCommand
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (warm-up, then cosine down to 10%).", DefaultValueFactory = _ => d.Lr };
         var seed = new Option<int>("--seed") { Description = "Seed of the examples drawn, the held-out split and the data order.", DefaultValueFactory = _ => d.Seed };
         var evalEvery = new Option<int>("--eval-every") { Description = "Eval loss on the held-out examples every N steps (0: never).", DefaultValueFactory = _ => d.EvalEvery };
+        var precision = PrecisionOption.Create();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("sft", "Supervised fine-tuning on prompt/completion or chat data, loss on the completions only.")
         {
-            model, data, output, template, examples, epochs, steps, seqLen, microBatch, batchTokens, lr, seed, evalEvery, resume,
+            model, data, output, template, examples, epochs, steps, seqLen, microBatch, batchTokens, lr, seed, evalEvery, precision, resume,
         };
         command.SetAction(parse =>
         {
@@ -63,6 +64,7 @@ internal static class SftCommand
                         Lr = parse.GetValue(lr),
                         Seed = parse.GetValue(seed),
                         EvalEvery = parse.GetValue(evalEvery),
+                        Precision = PrecisionOption.Parse(parse.GetValue(precision)!),
                     }, Console.Out.WriteLine);
                 }
                 options.Validate();

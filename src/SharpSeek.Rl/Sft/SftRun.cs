@@ -4,6 +4,7 @@
 // is a model directory; --resume continues it exactly as pretraining does. Not here: the examples (SftData.cs), packing
 // (SftPacking.cs), the loop. Tested by SftTests.
 using System.Globalization;
+using SharpSeek.Model.Layers;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Prompts;
 using SharpSeek.Training.Data;
@@ -48,6 +49,9 @@ public sealed record SftOptions
     public int EvalEvery { get; init; } = 20;
 
     public int CheckpointEvery { get; init; } = 50;
+
+    /// <summary>The Linears' training GEMMs (F32, BF16 inputs or DeepSeek-V3's FP8 recipe).</summary>
+    public LinearPrecision Precision { get; init; }
 
     /// <summary>About one prompt in this many is held out for the eval loss, with every example of it (none when the
     /// hash picks none; all but the first when it picks all).</summary>
@@ -109,6 +113,7 @@ public static class SftRun
             EvalEvery = o.EvalEvery,
             EvalBatches = 1 << 20, // every held-out window, not a sample of them
             CheckpointEvery = o.CheckpointEvery,
+            Precision = o.Precision,
         };
     }
 

@@ -5,7 +5,8 @@
 // Wgrad as the 1×128 tiles of the transposed operands. P_b is exact: an E4M3 value is a multiple of 2⁻⁹ below 2⁹, so a
 // product is a multiple of 2⁻¹⁸ below 2¹⁸ and 128 of them sum below 2²⁵: 43 bits, which double holds in any order of
 // additions. P_b is rounded once to f32 (what the tensor core hands over), then promoted as DeepGEMM does on the CUDA
-// cores: acc = acc + (sa·sb)·p in f32, one rounding per operation (no fused multiply-add). Gemm decodes both operands
+// cores: acc = acc + (sa·sb)·p in f32, here one rounding per operation (no fused multiply-add: our choice, which keeps
+// the vector and scalar paths equal; nvcc may fuse DeepGEMM's). Gemm decodes both operands
 // into block-major double panels and runs the double packed GEMM block by block (so it equals Reference bit for bit
 // whatever its kernel's order); Reference loops, and can emulate Hopper's limited in-block accumulator instead
 // (Fp8Accumulator). Not here: quantization (Fp8Quant). Tested by Fp8GemmTests.
@@ -57,9 +58,14 @@ public static unsafe class Fp8Gemm
         if (!accumulate) { c[..(m * n)].Clear(); }
         if (m == 0 || n == 0 || k == 0) { return; }
         var blocks = Fp8Quant.Tiles(k);
-        var rows = Math.Clamp(PartialBytes / (n * sizeof(double)), 1, m);
+        var padded = (long)blocks * Block;
+        if (Math.Max(m, n) * padded > Array.MaxLength)
+        {
+            throw new ArgumentException($"an FP8 GEMM of ({m}, {k}) by ({n}, {k}) would decode {Math.Max(m, n) * padded:N0} values into one panel, past .NET's {Array.MaxLength:N0}; split the operands");
+        }
+        var rows = (int)Math.Clamp(PartialBytes / ((long)n * sizeof(double)), 1, m);
         var pool = ArrayPool<double>.Shared;
-        var (aPanel, bPanel, partial) = (pool.Rent(m * blocks * Block), pool.Rent(n * blocks * Block), pool.Rent(rows * n));
+        var (aPanel, bPanel, partial) = (pool.Rent((int)(m * padded)), pool.Rent((int)(n * padded)), pool.Rent(rows * n));
         var bScalesT = ArrayPool<float>.Shared.Rent(blocks * n);
         try
         {

@@ -1,8 +1,9 @@
 // Bf16LinearOp.cs: y = x·Wᵀ with BF16 GEMM inputs and F32 accumulation, the mixed-precision baseline DeepSeek-V3 compares
 // its FP8 recipe against (arXiv 2412.19437 §3.3, Fig. 10), forward and backward side by side: x, W and dY are rounded to
 // BF16 (nearest even) before each of the three GEMMs; a product of two BF16 values is exact in F32, so the F32 GEMM then
-// accumulates exactly as a BF16 tensor core with F32 accumulation would, up to summation order. The forward saves x in
-// BF16 (half the bytes of F32); W is rounded again in backward from its unchanged master. Not here: the bias
+// accumulates exactly as a BF16 tensor core with F32 accumulation would, up to summation order. The forward keeps x's
+// BF16 copy for backward (the F32 x stays in the step arena too, so this saves nothing yet); W is rounded again in
+// backward from its unchanged master. Not here: the bias
 // (BiasAddOp). Tested by Fp8LinearOpTests.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;

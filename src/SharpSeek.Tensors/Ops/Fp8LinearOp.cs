@@ -4,8 +4,8 @@
 // dW = dYᵀ·X with both operands in 128×1 tiles, i.e. the 1×128 tiles of dYᵀ and Xᵀ along the tokens; X is read back
 // from its FP8 cache, dequantized, transposed and quantized again (§3.5.2). Every GEMM is Fp8Gemm: each 128-block's
 // products summed exactly, promoted to f32 with both scales. The forward saves x as E4M3 codes plus a scale per
-// 1×128 tile (1 byte + 1/32 of a float per element instead of 4 bytes); W is quantized again in backward from its
-// unchanged master, which gives the same codes. A NaN or infinity in x, W or dY fails with NonFiniteTensorException.
+// 1×128 tile (1 byte + 1/32 of a float per element; the F32 x stays in the step arena too, so the saving is still to
+// come); W is quantized again in backward from its unchanged master, which gives the same codes. A NaN or infinity in x, W or dY fails with NonFiniteTensorException.
 // Scales are plain amax/448 unless powerOfTwoScales (UE8M0, as DeepSeek-V3.1 and the dispatch use). Not here: which
 // Linears use it (the model), the bias (BiasAddOp). Tested by Fp8LinearOpTests.
 using SharpSeek.Tensors.Autograd;

@@ -161,7 +161,14 @@ public sealed class TrainingRun
             double? evalLoss = null;
             if (evalBatches is not null && (step % o.EvalEvery == 0 || step == o.Steps))
             {
-                evalLoss = Evaluate(model, tape, forward, evalBatches, o, Objective.IgnoreIndex);
+                try
+                {
+                    evalLoss = Evaluate(model, tape, forward, evalBatches, o, Objective.IgnoreIndex);
+                }
+                catch (NonFiniteTensorException nonFinite)
+                {
+                    throw new TrainingDivergedException(nonFinite, step, checkpointStep);               // the step's weights overflow an FP8 GEMM
+                }
                 if (evalLoss is { } e)
                 {
                     lastEval = e;

@@ -102,6 +102,7 @@ public sealed class BatchEngineTests
         {
             Assert.Equal((0, 0), (m.DraftedTokens, m.AcceptedDraftTokens));
         }
+        Assert.True(SpinWait.SpinUntil(() => engine.Metrics.Running == 0, 5000), "the engine should release every slot"); // it releases after the last update
         Assert.Equal(3, Enumerable.Range(0, 3).Select(_ => cache.Acquire()).Distinct().Count());  // every slot came back
     }
 
@@ -152,6 +153,7 @@ public sealed class BatchEngineTests
         }
         Assert.Equal((2 * prompt.Length) + prompt.Length - 1, engine.Metrics.SharedPromptTokens);
         Assert.Equal(12, together[1].Tokens.Count);
+        Assert.True(SpinWait.SpinUntil(() => engine.Metrics.Running == 0, 5000), "the engine should release every slot"); // it releases after the last update
         Assert.Equal(4, Enumerable.Range(0, 4).Select(_ => cache.Acquire()).Distinct().Count());  // every slot came back
     }
 
