@@ -6,6 +6,7 @@
 // without spread, masked truncations train nothing, and bad options are named.
 using System.Text.Json;
 using SharpSeek.Model.Checkpoint;
+using SharpSeek.Model.Layers;
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Grpo;
 using SharpSeek.Rl.Rewards;
@@ -165,6 +166,17 @@ public sealed class GrpoRunTests : IDisposable
         Assert.Equal(1.0, records[0].Truncated);
         Assert.Equal(0, records[0].GradNorm);
         Assert.True(records[0].ZeroStdGroups < 1); // the groups had a signal; masking, not the rewards, left nothing to train
+    }
+
+    [Fact]
+    public void Precision_ReachesThePolicyUpdate_NotTheRollouts()
+    {
+        var (f32, bf16) = (new List<RlRecord>(), new List<RlRecord>());
+        Run(Options("f32", 1), f32.Add);
+        Run(Options("bf16", 1) with { Precision = LinearPrecision.Bf16 }, bf16.Add);
+        Assert.Equal(f32[0].RewardMean, bf16[0].RewardMean);                                    // the same rollouts (F32 engine)
+        Assert.InRange(Math.Abs((bf16[0].GradNorm / f32[0].GradNorm) - 1), 1e-9, 1e-2);         // a BF16 update, near F32's
+        Assert.Contains("\"precision\": \"Bf16\"", File.ReadAllText(Path.Combine(_root, "bf16", "rl_state.json")), StringComparison.Ordinal);
     }
 
     [Fact]

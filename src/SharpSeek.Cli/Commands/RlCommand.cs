@@ -49,13 +49,14 @@ internal static class RlCommand
         var language = new Option<double>("--language-weight") { Description = "Weight of the language-consistency reward.", DefaultValueFactory = _ => d.LanguageWeight };
         var overlong = new Option<int>("--overlong-cache") { Description = "DAPO soft overlong penalty over the last N tokens before --max-new-tokens (0: off).", DefaultValueFactory = _ => d.OverlongCache };
         var seed = new Option<int>("--seed") { Description = "Seed of the problems and the rollouts.", DefaultValueFactory = _ => d.Seed };
+        var precision = PrecisionOption.Create();
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (and at the end).", DefaultValueFactory = _ => d.CheckpointEvery };
         var logCompletions = new Option<int>("--log-completions-every") { Description = "Write the step's completions, rewards and advantages to completions.jsonl every N steps (0: never).", DefaultValueFactory = _ => d.LogCompletionsEvery };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("rl", "Reinforcement learning with GRPO and rule-based rewards (R1-Zero from a base model).")
         {
             model, task, output, template, steps, prompts, generations, maxNew, temperature, topP, lr, iterations, updates, microBatch, loss, scale, std,
-            clipLow, clipHigh, beta, refReset, dynamic, truncated, accuracy, format, language, overlong, seed, checkpointEvery, logCompletions, resume,
+            clipLow, clipHigh, beta, refReset, dynamic, truncated, accuracy, format, language, overlong, seed, checkpointEvery, logCompletions, precision, resume,
         };
         command.SetAction(parse =>
         {
@@ -94,6 +95,7 @@ internal static class RlCommand
                 Seed = parse.GetValue(seed),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 LogCompletionsEvery = parse.GetValue(logCompletions),
+                Precision = PrecisionOption.Parse(parse.GetValue(precision)!),
                 Resume = parse.GetValue(resume),
             };
             try

@@ -84,6 +84,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
 
         using var policy = new ModelWeights(config, DType.F32, withGradients: true);
         using (var checkpoint = CheckpointDirectory.Open(source)) { policy.Load(checkpoint); }
+        policy.UsePrecision(o.Precision);
         using var reference = o.Grpo.Beta != 0 ? new ModelWeights(config) : null;
         if (reference is not null)
         {

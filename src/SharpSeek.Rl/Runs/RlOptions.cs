@@ -2,6 +2,7 @@
 // Defaults are small-model ones (DAPO's clip-higher and token-level loss, no KL, format weight a tenth of accuracy as
 // TinyZero's 0.1/1.0 split keeps it). Not here: the loop (GrpoRun). Tested by GrpoRunTests.
 using System.Text.Json.Serialization;
+using SharpSeek.Model.Layers;
 using SharpSeek.Rl.Grpo;
 using SharpSeek.Rl.Prompts;
 
@@ -96,6 +97,12 @@ public sealed record RlOptions
 
     /// <summary>Every this many steps the step's completions, rewards and advantages go to completions.jsonl (0: never).</summary>
     [JsonPropertyName("log_completions_every")] public int LogCompletionsEvery { get; init; } = 10;
+
+    /// <summary>The policy's training GEMMs (F32, BF16 inputs or DeepSeek-V3's FP8 recipe); rollouts run on the engine
+    /// over the F32 masters whatever this is.</summary>
+    [JsonPropertyName("precision")]
+    [JsonConverter(typeof(JsonStringEnumConverter<LinearPrecision>))]
+    public LinearPrecision Precision { get; init; } = LinearPrecision.Fp32;
 
     [JsonIgnore] public bool Resume { get; init; }
 
