@@ -1,5 +1,6 @@
 // MatmulThreadingTests.cs: Matmul results (blocked and fused small-m / small-n paths) are bitwise the same with 1, 2
-// and 3 threads. Swaps WorkerPool.Current, so it runs in a collection that never overlaps other tests.
+// and 3 threads, and the fused paths allocate nothing on any thread after warm-up. Swaps WorkerPool.Current and reads
+// the workers' process-wide allocation counter, so it runs in a collection that never overlaps other tests.
 using SharpSeek.Tensors.Kernels;
 using static SharpSeek.Tensors.Tests.MatmulTests;
 
@@ -90,5 +91,23 @@ public sealed class MatmulThreadingTests
             Assert.Equal(one[i], two[i]);
             Assert.Equal(one[i], three[i]);
         }
+    }
+
+    // The workers' allocation counter is process-wide: measured here, in the serial collection, so that no other test's
+    // GEMM can warm a worker's buffers in the middle of it.
+    [Theory]
+    [InlineData(64, 700, 600)]
+    [InlineData(700, 64, 600)]
+    public void Gemm_FusedPaths_AllocateNothingAfterWarmUp(int m, int n, int k)
+    {
+        var rng = new Random(5);
+        var a = RandomFloats(rng, m * k);
+        var b = RandomFloats(rng, k * n);
+        var c = new float[m * n];
+        var pool = WorkerPool.Current;
+        Matmul.Gemm<float>(a, b, c, m, n, k, transposeB: true);
+        var before = GC.GetAllocatedBytesForCurrentThread() + pool.WorkerAllocatedBytes;
+        for (var i = 0; i < 5; i++) { Matmul.Gemm<float>(a, b, c, m, n, k, transposeB: true, accumulate: true); }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() + pool.WorkerAllocatedBytes - before);
     }
 }
