@@ -24,13 +24,22 @@ public sealed class Fp8GemmTests
         return (codes, scales);
     }
 
-    private static void AssertBitwise(float[] expected, float[] actual, string what)
+    internal static void AssertBitwise(float[] expected, float[] actual, string what)
     {
+        Assert.Equal(expected.Length, actual.Length);
         for (var i = 0; i < expected.Length; i++)
         {
             Assert.True(BitConverter.SingleToUInt32Bits(expected[i]) == BitConverter.SingleToUInt32Bits(actual[i]),
                 $"{what}: element {i} is {actual[i]:R}, the reference {expected[i]:R}");
         }
+    }
+
+    /// <summary>DeepGEMM's acceptance measure (tests/test_core.py calc_diff): 1 − 2Σxy / Σ(x² + y²), 0 when equal.</summary>
+    internal static double CalcDiff(float[] x, float[] y)
+    {
+        double xy = 0, squares = 0;
+        for (var i = 0; i < x.Length; i++) { (xy, squares) = (xy + ((double)x[i] * y[i]), squares + ((double)x[i] * x[i]) + ((double)y[i] * y[i])); }
+        return 1 - (2 * xy / squares);
     }
 
     [Theory]
@@ -135,9 +144,7 @@ public sealed class Fp8GemmTests
         Fp8Gemm.Gemm(qx, sx, qw, rows, y, m, n, k);
         var exact = new float[m * n];
         Matmul.Naive<float>(x, w, exact, m, n, k, transposeB: true);
-        double xy = 0, squares = 0;
-        for (var i = 0; i < y.Length; i++) { (xy, squares) = (xy + ((double)y[i] * exact[i]), squares + ((double)y[i] * y[i]) + ((double)exact[i] * exact[i])); }
-        Assert.InRange(1 - (2 * xy / squares), 0, 1e-3);
+        Assert.InRange(CalcDiff(y, exact), 0, 1e-3);
     }
 
     [Fact]

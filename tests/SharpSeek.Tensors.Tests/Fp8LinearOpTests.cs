@@ -6,6 +6,7 @@
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
+using static SharpSeek.Tensors.Tests.Fp8GemmTests;
 
 namespace SharpSeek.Tensors.Tests;
 
@@ -47,15 +48,6 @@ public sealed class Fp8LinearOpTests
         var y = fp8 ? Fp8LinearOp.Apply(tape, xv, wv) : bf16 ? Bf16LinearOp.Apply(tape, xv, wv) : MatmulOp.Apply(tape, xv, wv, transposeB: true);
         tape.Backward(y, g);
         return (tape.Value(y).AsSpan<float>().ToArray(), tape.Grad(xv).AsSpan<float>().ToArray(), dw.AsSpan<float>().ToArray());
-    }
-
-    private static void AssertBitwise(float[] expected, float[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (var i = 0; i < expected.Length; i++)
-        {
-            Assert.True(BitConverter.SingleToUInt32Bits(expected[i]) == BitConverter.SingleToUInt32Bits(actual[i]), $"{what}[{i}]: {actual[i]:R}, expected {expected[i]:R}");
-        }
     }
 
     [Theory]
@@ -119,9 +111,7 @@ public sealed class Fp8LinearOpTests
         var f32 = Step(arena, x, w, g, fp8: false);
         foreach (var (name, a, b) in new[] { ("y", low.Y, f32.Y), ("dX", low.Dx, f32.Dx), ("dW", low.Dw, f32.Dw) })
         {
-            double xy = 0, squares = 0;
-            for (var i = 0; i < a.Length; i++) { (xy, squares) = (xy + ((double)a[i] * b[i]), squares + ((double)a[i] * a[i]) + ((double)b[i] * b[i])); }
-            var diff = 1 - (2 * xy / squares);
+            var diff = CalcDiff(a, b);
             Assert.True(diff < (bf16 ? 1e-5 : 1e-3) && diff > 0, $"{name}: diff {diff:E2}");  // a low-precision result that equalled f32 would mean no rounding happened
         }
     }

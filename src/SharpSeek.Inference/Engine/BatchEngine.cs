@@ -405,13 +405,13 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
         {
             if (s.Prefilled == 0 && s.Mtp is null && s.Prompt.Length > 1)
             {
-                if (_running.Find(o => !o.Prefilling && o.Mtp is null && o.Prompt.AsSpan().SequenceEqual(s.Prompt)) is { } source)
+                if (_running.Find(o => !o.Prefilling && SamePlainPrompt(o, s)) is { } source)
                 {
                     _cache.CopyPrefix(source.Slot, s.Slot, s.Prompt.Length - 1);
                     s.Prefilled = s.Prompt.Length - 1;
                     copied += s.Prefilled;
                 }
-                else if (batch.Find(o => o.Prefilling && o.Mtp is null && o.Prompt.AsSpan().SequenceEqual(s.Prompt)) is { } leader)
+                else if (batch.Find(o => o.Prefilling && SamePlainPrompt(o, s)) is { } leader)
                 {
                     sharing.Add((s, leader));
                     continue;
@@ -420,6 +420,8 @@ public sealed class BatchEngine : IGenerationEngine, IDisposable
             batch.Add(s);
         }
         return ([.. batch], sharing, copied);
+
+        static bool SamePlainPrompt(EngineSequence other, EngineSequence s) => other.Mtp is null && other.Prompt.AsSpan().SequenceEqual(s.Prompt);
     }
 
     // A follower takes its leader's just-prefilled prompt: the cache rows, then its first token sampled with its own

@@ -44,9 +44,6 @@ public static unsafe class Fp8Gemm
     // block serves many rows.
     private const int PartialBytes = 1 << 23;
 
-    // Below this many elements a pass runs on the calling thread: waking the pool costs more than the work.
-    private const long ParallelThreshold = 1 << 15;
-
     /// <summary>
     /// c (m, n) = [c +] Σ_b (aScales[i, b]·bScales[j, b])·P_b[i, j] with P_b = Σ_{p in block b} a[i, p]·b[j, p] exact;
     /// a: (m, k) E4M3 codes, aScales: (m, ceil(k/128)); b: (n, k) codes, bScales: (n, ceil(k/128)); c: (m, n) f32.
@@ -88,7 +85,7 @@ public static unsafe class Fp8Gemm
                         var panelB = new ReadOnlySpan<double>(db + ((long)blk * n * Block), n * Block);
                         Matmul.Gemm(panelA, panelB, new Span<double>(pp, mc * n), mc, n, Block, transposeB: true);
                         var promote = new PromoteRows { Partial = pp, RowScales = sa + ((long)i0 * blocks) + blk, Blocks = blocks, ColumnScales = sbT + ((long)blk * n), C = pc + ((long)i0 * n), N = n };
-                        Run(mc, (long)mc * n, ref promote);
+                        RowLoop.Run(mc, n, ref promote);
                     }
                 }
             }
@@ -163,29 +160,17 @@ public static unsafe class Fp8Gemm
     private static void Decode(Float8E4M3* codes, int rows, int k, double* panel)
     {
         var work = new DecodeRows { Codes = (byte*)codes, Rows = rows, K = k, Panel = panel };
-        Run(rows, (long)rows * k, ref work);
+        RowLoop.Run(rows, k, ref work);
     }
 
-    private static void Run<T>(int items, long elements, ref T work) where T : struct, IWorkItem
-    {
-        if (elements < ParallelThreshold)
-        {
-            for (var i = 0; i < items; i++) { work.Execute(i, 0); }
-        }
-        else
-        {
-            WorkerPool.Current.For(items, ref work);
-        }
-    }
-
-    private struct DecodeRows : IWorkItem
+    private struct DecodeRows : IRowBody
     {
         public byte* Codes;
         public int Rows;
         public int K;
         public double* Panel;
 
-        public readonly void Execute(int index, int worker)
+        public readonly void Row(int index)
         {
             var table = Float8E4M3.DecodeTable;
             var blocks = Fp8Quant.Tiles(K);
@@ -201,7 +186,7 @@ public static unsafe class Fp8Gemm
     }
 
     // Row i of a pass: c[i, j] = c[i, j] + (sa[i]·sb[j])·(float)p[i, j], each product and sum rounded to f32 on its own.
-    private struct PromoteRows : IWorkItem
+    private struct PromoteRows : IRowBody
     {
         public double* Partial;
         public float* RowScales;
@@ -210,7 +195,7 @@ public static unsafe class Fp8Gemm
         public float* C;
         public int N;
 
-        public readonly void Execute(int index, int worker)
+        public readonly void Row(int index)
         {
             var p = Partial + ((long)index * N);
             var acc = C + ((long)index * N);

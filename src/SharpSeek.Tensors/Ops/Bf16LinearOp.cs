@@ -16,17 +16,9 @@ public static class Bf16LinearOp
     public static Var Apply(Tape tape, Var x, Var weight)
     {
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
-        if (xv.DType != DType.F32 || wv.DType != DType.F32 || wv.Rank != 2 || xv.Rank < 1 || xv.Shape.Last != wv.Size(1))
-        {
-            throw new ArgumentException($"bf16 linear: expected x (..., in) and weight (out, in), both F32; got x {xv.DType} {xv.Shape}, weight {wv.DType} {wv.Shape}");
-        }
-        var (rows, n, k) = ((int)xv.Shape.Rows, (int)wv.Size(0), (int)wv.Size(1));
+        var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "bf16 linear");
         var xb = tape.Arena.Allocate(DType.BF16, new Shape(rows, k));
         DTypeConvert.ToBFloat16(xv.AsSpan<float>(), xb.AsSpan<BFloat16>());
-        Span<long> dims = stackalloc long[xv.Rank];
-        for (var i = 0; i < xv.Rank - 1; i++) { dims[i] = xv.Size(i); }
-        dims[^1] = n;
-        var y = tape.Arena.Allocate(DType.F32, new Shape(dims));
         Gemm(Widened(tape, xb), Rounded(tape, wv.AsSpan<float>()), y.AsSpan<float>(), rows, n, k, false, true, false);
         var node = new Node(OpKind.Bf16Linear, default, x, weight) { Saved0 = xb, I0 = rows, I1 = n, I2 = k };
         return Expect.Record(tape, y, node, tape.ShouldRecord(x, weight));

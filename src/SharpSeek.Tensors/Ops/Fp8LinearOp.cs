@@ -19,17 +19,9 @@ public static class Fp8LinearOp
     public static Var Apply(Tape tape, Var x, Var weight, bool powerOfTwoScales = false)
     {
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
-        if (xv.DType != DType.F32 || wv.DType != DType.F32 || wv.Rank != 2 || xv.Rank < 1 || xv.Shape.Last != wv.Size(1))
-        {
-            throw new ArgumentException($"fp8 linear: expected x (..., in) and weight (out, in), both F32; got x {xv.DType} {xv.Shape}, weight {wv.DType} {wv.Shape}");
-        }
-        var (rows, n, k) = ((int)xv.Shape.Rows, (int)wv.Size(0), (int)wv.Size(1));
+        var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "fp8 linear");
         var (xq, xs) = QuantizeRows(tape, xv.AsSpan<float>(), rows, k, powerOfTwoScales, "the FP8 linear's input");
         var (wq, ws) = QuantizeWeight(tape, wv, transpose: false);
-        Span<long> dims = stackalloc long[xv.Rank];
-        for (var i = 0; i < xv.Rank - 1; i++) { dims[i] = xv.Size(i); }
-        dims[^1] = n;
-        var y = tape.Arena.Allocate(DType.F32, new Shape(dims));
         Gemm(xq, xs, wq, ws, y.AsSpan<float>(), rows, n, k);
         var node = new Node(OpKind.Fp8Linear, default, x, weight) { Saved0 = xq, Saved1 = xs, I0 = rows, I1 = n, I2 = k, Flag0 = powerOfTwoScales };
         return Expect.Record(tape, y, node, tape.ShouldRecord(x, weight));
@@ -52,8 +44,8 @@ public static class Fp8LinearOp
             // Wgrad: dW (n, k) += dYᵀ (n, rows) · X (rows, k), both in 128×1 tiles: the 1×128 tiles of dYᵀ and Xᵀ.
             var xBack = tape.Arena.Allocate(DType.F32, new Shape(rows, k));
             Fp8Quant.DequantizeActivations(node.Saved0.AsSpan<Float8E4M3>(), node.Saved1.AsSpan<float>(), rows, k, xBack.AsSpan<float>());
-            var (dytq, dyts) = QuantizeRows(tape, Transposed(tape, dy, rows, n), n, rows, pow2, "the FP8 linear's output gradient");
-            var (xtq, xts) = QuantizeRows(tape, Transposed(tape, xBack.AsSpan<float>(), rows, k), k, rows, pow2, "the FP8 linear's input");
+            var (dytq, dyts) = QuantizeRows(tape, Transposed<float>(tape, dy, rows, n).AsSpan<float>(), n, rows, pow2, "the FP8 linear's output gradient");
+            var (xtq, xts) = QuantizeRows(tape, Transposed<float>(tape, xBack.AsSpan<float>(), rows, k).AsSpan<float>(), k, rows, pow2, "the FP8 linear's input");
             Gemm(dytq, dyts, xtq, xts, dw.AsSpan<float>(), n, k, rows, accumulate: true);
         }
     }
@@ -86,34 +78,23 @@ public static class Fp8LinearOp
             Fp8Gemm.RowScales(blocks.AsSpan<float>(), n, k, rowScales.AsSpan<float>());
             return (q, rowScales);
         }
-        var qt = tape.Arena.Allocate(DType.F8E4M3, new Shape(k, n));
-        var src = q.AsSpan<Float8E4M3>();
-        var dst = qt.AsSpan<Float8E4M3>();
-        for (var r = 0; r < n; r++)
-        {
-            for (var c = 0; c < k; c++) { dst[(c * n) + r] = src[(r * k) + c]; }
-        }
-        var blocksT = tape.Arena.Allocate(DType.F32, new Shape(Fp8Quant.Tiles(k), Fp8Quant.Tiles(n)));
-        var b = blocks.AsSpan<float>();
-        var bt = blocksT.AsSpan<float>();
-        for (var i = 0; i < Fp8Quant.Tiles(n); i++)
-        {
-            for (var j = 0; j < Fp8Quant.Tiles(k); j++) { bt[(j * Fp8Quant.Tiles(n)) + i] = b[(i * Fp8Quant.Tiles(k)) + j]; }
-        }
+        var qt = Transposed<Float8E4M3>(tape, q.AsSpan<Float8E4M3>(), n, k);                   // a block's codes and scale stay its own
+        var blocksT = Transposed<float>(tape, blocks.AsSpan<float>(), Fp8Quant.Tiles(n), Fp8Quant.Tiles(k));
         var rowScalesT = tape.Arena.Allocate(DType.F32, new Shape(k, Fp8Quant.Tiles(n)));
-        Fp8Gemm.RowScales(bt, k, n, rowScalesT.AsSpan<float>());
+        Fp8Gemm.RowScales(blocksT.AsSpan<float>(), k, n, rowScalesT.AsSpan<float>());
         return (qt, rowScalesT);
     }
 
-    private static ReadOnlySpan<float> Transposed(Tape tape, ReadOnlySpan<float> values, int rows, int cols)
+    // values (rows, cols) → (cols, rows) on the tape's arena.
+    private static Tensor Transposed<T>(Tape tape, ReadOnlySpan<T> values, int rows, int cols) where T : unmanaged
     {
-        var t = tape.Arena.Allocate(DType.F32, new Shape(cols, rows));
-        var dst = t.AsSpan<float>();
+        var t = tape.Arena.Allocate(DTypeInfo.Of<T>(), new Shape(cols, rows));
+        var dst = t.AsSpan<T>();
         for (var r = 0; r < rows; r++)
         {
             for (var c = 0; c < cols; c++) { dst[(c * rows) + r] = values[(r * cols) + c]; }
         }
-        return dst;
+        return t;
     }
 
     private static void Gemm(Tensor a, Tensor aScales, Tensor b, Tensor bScales, Span<float> c, int m, int n, int k, bool accumulate = false)
