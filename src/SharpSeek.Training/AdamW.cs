@@ -1,6 +1,7 @@
 // AdamW.cs: Adam with decoupled weight decay (Loshchilov & Hutter), the paper's optimizer (DeepSeek-V3 technical report §4.2), over every trainable
 // parameter of a ModelWeights: all but the router correction biases, which the bias rule moves and no gradient reaches.
-// The moments live in their own arena in the parameters' dtype; the update is elementwise (vectorized in f32, per element
+// The moments live in their own arena in the parameters' dtype, or in BF16 (AdamWOptions.Moments: the FP8 recipe's
+// optimizer, DeepSeek-V3 technical report §3.3.3, which widens them to f32 for the update and rounds them back); the update is elementwise (vectorized in f32, per element
 // in double on the f64 reference path) over fixed chunks on the worker pool, so the result does not depend on the
 // thread count. State is saved as safetensors with the step count in the metadata.
 // Not here: the learning-rate schedule (LrSchedule), clipping (GradClip). Tested by AdamWTests and ReferenceAdamWTests.
@@ -41,10 +42,15 @@ public sealed class AdamW : IDisposable
         }
         Options = options;
         _params = [.. weights.Unique.Where(IsTrainable)];
-        var bytes = _params.Sum(p => 2 * ((p.Value.ElementCount * p.Value.DType.SizeOf() + 63) / 64 * 64));
+        if (options.Moments is { } md && (md != DType.BF16 || _params.Any(p => p.Value.DType != DType.F32)))
+        {
+            throw new ArgumentException($"AdamW keeps moments in the parameters' dtype or in BF16 beside F32 parameters; got {md} moments for {weights.DType} parameters", nameof(options));
+        }
+        var momentType = (Parameter p) => options.Moments ?? p.Value.DType;
+        var bytes = _params.Sum(p => 2 * ((p.Value.ElementCount * momentType(p).SizeOf() + 63) / 64 * 64));
         _state = new Arena("adamw", Math.Max(bytes, 64));
-        _m = [.. _params.Select(p => _state.Allocate(p.Value.DType, p.Value.Shape))];
-        _v = [.. _params.Select(p => _state.Allocate(p.Value.DType, p.Value.Shape))];
+        _m = [.. _params.Select(p => _state.Allocate(momentType(p), p.Value.Shape))];
+        _v = [.. _params.Select(p => _state.Allocate(momentType(p), p.Value.Shape))];
         _decay = [.. _params.Select(p => p.Value.Rank >= 2 || options.DecayNormsAndBiases)];
         _firstChunk = new int[_params.Length + 1];
         for (var i = 0; i < _params.Length; i++) { _firstChunk[i + 1] = _firstChunk[i] + (int)((_params[i].Value.ElementCount + Chunk - 1) / Chunk); }
@@ -148,17 +154,39 @@ public sealed class AdamW : IDisposable
     private static void Update(Parameter p, Tensor m, Tensor v, int start, int length, double decay, Coefficients c)
     {
         if (p.Value.DType == DType.F64) { Update<double>(p, m, v, start, length, decay, c); }
-        else { UpdateSingle(p, m, v, start, length, decay, c); }
+        else if (m.DType == DType.BF16) { UpdateBf16Moments(p, m, v, start, length, decay, c); }
+        else
+        {
+            UpdateSingle(p.Value.AsSpan<float>().Slice(start, length), p.Grad.AsSpan<float>().Slice(start, length),
+                m.AsSpan<float>().Slice(start, length), v.AsSpan<float>().Slice(start, length), decay, c);
+        }
+    }
+
+    // BF16 moments: each piece widened to f32 (exact), updated by the f32 path, rounded back to BF16 (nearest-even), so a
+    // step equals the f32-moment step followed by rounding m and v.
+    private static void UpdateBf16Moments(Parameter p, Tensor m, Tensor v, int start, int length, double decay, Coefficients c)
+    {
+        const int Piece = 512;
+        Span<float> mf = stackalloc float[Piece], vf = stackalloc float[Piece];
+        var ms = m.AsSpan<BFloat16>().Slice(start, length);
+        var vs = v.AsSpan<BFloat16>().Slice(start, length);
+        for (var s = 0; s < length; s += Piece)
+        {
+            var n = Math.Min(Piece, length - s);
+            var mp = mf[..n];
+            var vp = vf[..n];
+            DTypeConvert.ToSingle(ms.Slice(s, n), mp);
+            DTypeConvert.ToSingle(vs.Slice(s, n), vp);
+            UpdateSingle(p.Value.AsSpan<float>().Slice(start + s, n), p.Grad.AsSpan<float>().Slice(start + s, n), mp, vp, decay, c);
+            DTypeConvert.ToBFloat16(mp, ms.Slice(s, n));
+            DTypeConvert.ToBFloat16(vp, vs.Slice(s, n));
+        }
     }
 
     // The f32 path, vectorized: f32 lanes widened to f64, the same f64 operations in the same order as the reference path
     // below, narrowed back with round-to-nearest, so both paths give the same bits.
-    private static void UpdateSingle(Parameter p, Tensor m, Tensor v, int start, int length, double decay, Coefficients c)
+    private static void UpdateSingle(Span<float> ps, ReadOnlySpan<float> gs, Span<float> ms, Span<float> vs, double decay, Coefficients c)
     {
-        var ps = p.Value.AsSpan<float>().Slice(start, length);
-        var gs = p.Grad.AsSpan<float>().Slice(start, length);
-        var ms = m.AsSpan<float>().Slice(start, length);
-        var vs = v.AsSpan<float>().Slice(start, length);
         var j = 0;
         if (Vector.IsHardwareAccelerated)
         {

@@ -1,5 +1,6 @@
 // AdamWTests.cs: decay applies to matrices only by default (norms too when asked), the correction bias is never touched,
-// a save/load round trip continues bit for bit, a state file for another model is rejected naming the problems, and weights
+// a save/load round trip continues bit for bit (F32 and BF16 moments), BF16 moments are the f32 update rounded and
+// refused beside F64 parameters, a state file for another model is rejected naming the problems, and weights
 // loaded inference-only from BF16 files (no F32 masters) are refused saying how to load them for training.
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
@@ -65,23 +66,26 @@ public sealed class AdamWTests
         Assert.DoesNotContain(adamw.Parameters, p => p.Name.EndsWith("e_score_correction_bias", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void SaveAndLoad_ContinueBitForBit()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SaveAndLoad_ContinueBitForBit(bool bf16Moments)
     {
+        var options = new AdamWOptions { Moments = bf16Moments ? DType.BF16 : null };
         var path = Path.Combine(Path.GetTempPath(), $"adamw-{Environment.ProcessId}-{Guid.NewGuid():N}.safetensors");
         try
         {
             using var a = Weights(2);
             using var modelA = new Transformer(a, maxPositions: T);
             using var arena = new Arena("adamw");
-            using var optA = new AdamW(a, new AdamWOptions());
+            using var optA = new AdamW(a, options);
             for (var s = 0; s < 3; s++) { Gradients(modelA, arena, 10 + s); optA.Step(1e-2); }
             optA.Save(path);
 
             using var b = Weights(99);
             foreach (var p in a.Unique) { b.Set(p.Name, p.Value.AsSpan<float>()); }
             using var modelB = new Transformer(b, maxPositions: T);
-            using var optB = new AdamW(b, new AdamWOptions());
+            using var optB = new AdamW(b, options);
             optB.Load(path);
             Assert.Equal(3, optB.StepCount);
 
@@ -98,7 +102,7 @@ public sealed class AdamWTests
             using var c = Weights(99);
             foreach (var p in b.Unique) { c.Set(p.Name, p.Value.AsSpan<float>()); }
             using var modelC = new Transformer(c, maxPositions: T);
-            using var optC = new AdamW(c, new AdamWOptions());
+            using var optC = new AdamW(c, options);
             Gradients(modelC, arena, 20);
             optC.Step(1e-2);
             Gradients(modelA, arena, 20);
@@ -134,19 +138,24 @@ public sealed class AdamWTests
         }
     }
 
-    [Fact]
-    public void F32Steps_EqualThePerElementDoubleFormula_BitForBit()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void F32Steps_EqualThePerElementDoubleFormula_BitForBit(bool bf16Moments)
     {
-        // Two steps with real gradients: the vectorized f32 path must give exactly what the formula gives element by
-        // element in double (m, v and p each rounded to f32 after every step).
+        // Three steps with real gradients: the vectorized f32 path must give exactly what the formula gives element by
+        // element in double (m, v and p each rounded to f32 after every step; with BF16 moments, m and v then rounded on to
+        // BF16, so the next step reads the rounded moments).
         using var w = Weights(3);
         using var model = new Transformer(w, maxPositions: T);
         using var arena = new Arena("adamw-bits");
-        var options = new AdamWOptions();
+        var options = new AdamWOptions { Moments = bf16Moments ? DType.BF16 : null };
         using var adamw = new AdamW(w, options);
         var m = adamw.Parameters.Select(p => new float[p.Value.ElementCount]).ToArray();
         var v = adamw.Parameters.Select(p => new float[p.Value.ElementCount]).ToArray();
-        for (var step = 1; step <= 2; step++)
+        var stored = (double x) => bf16Moments ? BFloat16.FromSingle((float)x).ToSingle() : (float)x;
+        var roundedAway = 0;
+        for (var step = 1; step <= 3; step++)
         {
             Gradients(model, arena, seed: step);
             const double Lr = 3e-3;
@@ -165,8 +174,8 @@ public sealed class AdamWTests
                     var mj = (options.Beta1 * m[i][j]) + ((1 - options.Beta1) * g);
                     var vj = (options.Beta2 * v[i][j]) + ((1 - options.Beta2) * g * g);
                     expected[i][j] = (float)((ps[j] * decay) - (Lr * (mj / c1) / (Math.Sqrt(vj / c2) + options.Eps)));
-                    m[i][j] = (float)mj;
-                    v[i][j] = (float)vj;
+                    (m[i][j], v[i][j]) = (stored(mj), stored(vj));
+                    roundedAway += m[i][j] != (float)mj ? 1 : 0;
                 }
             }
             adamw.Step(Lr);
@@ -174,6 +183,30 @@ public sealed class AdamWTests
             {
                 Assert.Equal(expected[i], adamw.Parameters[i].Value.AsSpan<float>().ToArray());
             }
+        }
+        Assert.Equal(bf16Moments, roundedAway > 0); // the BF16 case rounds something, so it tests the rounding
+    }
+
+    [Fact]
+    public void Bf16Moments_HalveTheState_AndAreRefusedBesideF64Parameters()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"adamw-{Environment.ProcessId}-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var w = Weights(4);
+            using (var adamw = new AdamW(w, new AdamWOptions { Moments = DType.BF16 })) { adamw.Save(path); }
+            using (var file = SafeTensorsFile.Open(path))
+            {
+                Assert.All(file.Tensors, t => Assert.Equal(DType.BF16, t.DType));
+            }
+            using var f64 = new ModelWeights(Repo.Tiny(), DType.F64, withGradients: true);
+            var e = Assert.Throws<ArgumentException>(() => new AdamW(f64, new AdamWOptions { Moments = DType.BF16 }));
+            Assert.Contains("BF16 moments for F64 parameters", e.Message, StringComparison.Ordinal);
+            Assert.Throws<ArgumentException>(() => new AdamW(w, new AdamWOptions { Moments = DType.F16 }));
+        }
+        finally
+        {
+            File.Delete(path);
         }
     }
 }

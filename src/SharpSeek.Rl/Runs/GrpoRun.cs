@@ -92,7 +92,7 @@ public sealed class GrpoRun(RlOptions options, Action<string>? log = null)
         }
         using var model = new Transformer(policy, context);
         using var referenceModel = reference is null ? null : new Transformer(reference, context);
-        using var optimizer = new AdamW(policy, new AdamWOptions { WeightDecay = o.WeightDecay });
+        using var optimizer = new AdamW(policy, new AdamWOptions { WeightDecay = o.WeightDecay, Moments = AdamWOptions.MomentsFor(o.Precision) });
         if (Options.Resume) { optimizer.Load(CheckpointCommit.Resolve(dir, RlCheckpoint.OptimizerFileName)); }
 
         var slots = o.Prompts * o.Generations;

@@ -97,7 +97,7 @@ public sealed class TrainingRun
         }
         weights.UsePrecision(o.Precision);
         using var model = new Transformer(weights, o.SeqLen);
-        using var optimizer = new AdamW(weights, new AdamWOptions { WeightDecay = o.WeightDecay });
+        using var optimizer = new AdamW(weights, new AdamWOptions { WeightDecay = o.WeightDecay, Moments = AdamWOptions.MomentsFor(o.Precision) });
         if (o.Resume) { optimizer.Load(Path.Combine(dir, RunCheckpoint.OptimizerFileName)); }
         var sampler = new BatchSampler(trainShard, o.MicroBatch, o.SeqLen, state.SamplerSeed, state.SamplerPosition);
         var evalBatches = o.EvalEvery > 0 ? HeldOut(evalShard, o) : null;

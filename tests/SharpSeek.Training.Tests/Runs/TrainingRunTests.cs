@@ -1,6 +1,6 @@
 // TrainingRunTests.cs: the tiny preset trained end to end in a temporary directory: the run directory is a loadable
 // model directory, the loss falls on a repetitive corpus, a resumed run (after a cancel or after a simulated kill)
-// repeats the uninterrupted run's losses bit for bit, a NaN stops the run with the last checkpoint intact, and a
+// repeats the uninterrupted run's losses bit for bit (an FP8 one too, with its BF16 moments), a NaN stops the run with the last checkpoint intact, and a
 // half-written checkpoint is discarded or rolled forward, and a committed first checkpoint not yet moved into place is
 // what readers of the run directory already load and what --resume rolls forward.
 using SharpSeek.Model;
@@ -145,6 +145,10 @@ public sealed class TrainingRunTests
         new TrainingRun(split) { OnStep = r => { if (r.Step == 3) { cancel.Cancel(); } } }.Run(cancel.Token);
         var resumed = TrainingRun.ResumeOptions(split.OutDir);
         Assert.Equal(LinearPrecision.Fp8, resumed.Precision);                                  // kept in trainer_state.json
+        using (var state = SafeTensorsFile.Open(Path.Combine(split.OutDir, RunCheckpoint.OptimizerFileName)))
+        {
+            Assert.All(state.Tensors, t => Assert.Equal(Tensors.DType.BF16, t.DType));        // the recipe's BF16 moments
+        }
         new TrainingRun(resumed).Run();
         AssertSameLosses(fp8Losses, MetricsLog.Read(split.OutDir));
     }
