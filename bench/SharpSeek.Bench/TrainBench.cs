@@ -8,9 +8,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SharpSeek.Model;
+using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
+using SharpSeek.Tensors.Ops;
 using SharpSeek.Training;
 
 namespace SharpSeek.Bench;
@@ -38,7 +40,7 @@ public static class TrainBench
 
     /// <summary>Measures <paramref name="preset"/> in this process: <c>Warmup</c> steps and at least <c>WarmupSeconds</c>, <paramref name="steps"/> timed
     /// steps with the profiler off, then <paramref name="steps"/> profiled steps for the fractions.</summary>
-    public static TrainBenchResult Measure(string preset, int threads, int steps)
+    public static TrainBenchResult Measure(string preset, int threads, int steps, LinearPrecision precision = LinearPrecision.Fp32, string fp8Recipe = "")
     {
         if (threads < 1 || steps < 1) { throw new ArgumentOutOfRangeException(nameof(steps), $"need threads ≥ 1 and steps ≥ 1; got {threads} and {steps}"); }
         var baseline = Environment.WorkingSet;
@@ -47,8 +49,9 @@ public static class TrainBench
         var (b, t) = DefaultShape(preset, config);
         using var weights = new ModelWeights(config, DType.F32, withGradients: true);
         weights.InitializeRandom(1);
+        weights.UsePrecision(precision, Fp8Recipe.Parse(fp8Recipe));
         using var model = new Transformer(weights, t);
-        using var adamw = new AdamW(weights, new AdamWOptions());
+        using var adamw = new AdamW(weights, new AdamWOptions { Moments = AdamWOptions.MomentsFor(precision) });
         var options = new ObjectiveOptions();
         var forward = new ForwardResult();
         var bias = new BiasUpdate(model);
@@ -106,14 +109,14 @@ public static class TrainBench
             Seq = t,
             Threads = threads,
             Steps = steps,
+            Precision = PrecisionName(precision) + (fp8Recipe.Length > 0 ? $"({fp8Recipe})" : ""),
             BestSeconds = times[0],
             MedianSeconds = median,
             TokensPerSecond = b * t / median,
             Loss = loss,
             PeakMiB = self.PeakWorkingSet64 / 1048576.0,
             BaselineMiB = baseline / 1048576.0,
-            StateMiB = (weights.Parameters.CapacityBytes + (weights.Gradients?.CapacityBytes ?? 0)
-                + 2L * sizeof(float) * adamw.Parameters.Sum(p => p.Value.ElementCount)) / 1048576.0, // parameters, gradients, AdamW m and v
+            StateMiB = (weights.Parameters.CapacityBytes + (weights.Gradients?.CapacityBytes ?? 0) + adamw.StateBytes) / 1048576.0, // parameters, gradients, AdamW m and v
             StepArenaMiB = arena.HighWaterBytes / 1048576.0,
             Gemm = Profiler.Seconds(ProfileCategory.Gemm) / profiled,
             Attention = Profiler.Seconds(ProfileCategory.Attention) / profiled,
@@ -124,10 +127,11 @@ public static class TrainBench
 
     /// <summary>Runs <see cref="Measure"/> in a fresh process: <paramref name="command"/> (this program and the words that
     /// select its one-preset mode) followed by the preset, threads and steps; reads the JSON line it prints.</summary>
-    public static TrainBenchResult MeasureInChild(IReadOnlyList<string> command, string preset, int threads, int steps)
+    public static TrainBenchResult MeasureInChild(IReadOnlyList<string> command, string preset, int threads, int steps,
+        LinearPrecision precision = LinearPrecision.Fp32, string fp8Recipe = "")
     {
         ArgumentNullException.ThrowIfNull(command);
-        var args = command.Skip(1).Concat([preset, "--threads", Invariant(threads), "--steps", Invariant(steps)]);
+        var args = command.Skip(1).Concat([preset, "--threads", Invariant(threads), "--steps", Invariant(steps), "--precisions", PrecisionName(precision), "--fp8-recipe", fp8Recipe]);
         var (code, stdout, stderr) = RunProcess(command[0], args, threads);
         if (code != 0) { throw new InvalidOperationException($"bench train {preset} (child process) exited with {code}: {stderr.Trim()}"); }
         return Parse(stdout) ?? throw new InvalidOperationException($"bench train {preset}: expected a JSON result line; got '{stdout.Trim()}'");
@@ -160,7 +164,10 @@ public static class TrainBench
     }
 
     /// <summary>Measures every preset (each side in its own process) and prints one line per preset and a profile line.</summary>
-    public static int Run(TextWriter output, IReadOnlyList<string> presets, int threads, int steps, bool json, IReadOnlyList<string> self)
+    /// <summary>With precisions other than fp32, each is measured in its own process after fp32 (against PyTorch) and
+    /// printed with its step time and peak memory relative to fp32's.</summary>
+    public static int Run(TextWriter output, IReadOnlyList<string> presets, int threads, int steps, bool json, IReadOnlyList<string> self,
+        IReadOnlyList<LinearPrecision>? precisions = null, string fp8Recipe = "")
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(presets);
@@ -169,13 +176,20 @@ public static class TrainBench
         {
             var ours = MeasureInChild(self, preset, threads, steps);
             var torch = MeasurePyTorch(preset, threads, steps, out var why);
+            var others = (precisions ?? []).Where(p => p != LinearPrecision.Fp32).Select(p => MeasureInChild(self, preset, threads, steps, p, p == LinearPrecision.Fp8 ? fp8Recipe : "")).ToList();
             if (json)
             {
-                results.Add($"{{\"sharpseek\": {JsonSerializer.Serialize(ours)}, \"pytorch\": {(torch is null ? "null" : JsonSerializer.Serialize(torch))}}}");
+                results.Add($"{{\"sharpseek\": {JsonSerializer.Serialize(ours)}, \"pytorch\": {(torch is null ? "null" : JsonSerializer.Serialize(torch))}"
+                    + (others.Count > 0 ? $", \"precisions\": [{string.Join(", ", others.Select(o => JsonSerializer.Serialize(o)))}]" : "") + "}");
                 continue;
             }
             output.WriteLine(Line(ours, torch, why));
             output.WriteLine(ProfileLine(ours));
+            foreach (var other in others)
+            {
+                output.WriteLine(PrecisionLine(other, ours));
+                output.WriteLine(ProfileLine(other));
+            }
         }
         if (json) { output.WriteLine("[" + string.Join(",\n ", results) + "]"); }
         return 0;
@@ -192,12 +206,25 @@ public static class TrainBench
             $"pytorch {torch.TokensPerSecond:F0} tok/s, ratio {ours.TokensPerSecond / torch.TokensPerSecond:F2}, peak memory {ours.PeakMiB:F0} MiB vs {torch.PeakMiB:F0} MiB");
     }
 
+    /// <summary><c>train small 8×256 fp8: X tok/s, step R× fp32's; peak memory A MiB (P% of fp32's B), state S MiB, step arena T MiB</c>.</summary>
+    public static string PrecisionLine(TrainBenchResult other, TrainBenchResult fp32)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        ArgumentNullException.ThrowIfNull(fp32);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"train {other.Preset} {other.Batch}×{other.Seq} {other.Precision}: {other.TokensPerSecond:F0} tok/s, step {other.MedianSeconds / fp32.MedianSeconds:F2}× fp32's; "
+            + $"peak memory {other.PeakMiB:F0} MiB ({100 * other.PeakMiB / fp32.PeakMiB:F0}% of fp32's {fp32.PeakMiB:F0}), state {other.StateMiB:F1} vs {fp32.StateMiB:F1} MiB, step arena {other.StepArenaMiB:F1} vs {fp32.StepArenaMiB:F1} MiB");
+    }
+
+    /// <summary>The --precision spelling of a mode: fp32, bf16, fp8.</summary>
+    public static string PrecisionName(LinearPrecision precision) => precision.ToString().ToLowerInvariant();
+
     /// <summary><c>profile small: gemm g%, attention a%, moe routing/dispatch m%, optimizer o%, other r%</c>.</summary>
     public static string ProfileLine(TrainBenchResult ours)
     {
         ArgumentNullException.ThrowIfNull(ours);
         return string.Create(CultureInfo.InvariantCulture,
-            $"profile {ours.Preset}: gemm {100 * ours.Gemm:F0}%, attention {100 * ours.Attention:F0}%, moe routing/dispatch {100 * ours.Routing:F0}%, optimizer {100 * ours.Optimizer:F0}%, other {100 * ours.Other:F0}%");
+            $"profile {ours.Preset}{(ours.Precision == "fp32" ? "" : " " + ours.Precision)}: gemm {100 * ours.Gemm:F0}%, attention {100 * ours.Attention:F0}%, moe routing/dispatch {100 * ours.Routing:F0}%, optimizer {100 * ours.Optimizer:F0}%, other {100 * ours.Other:F0}%");
     }
 
     /// <summary>The result as the one JSON line the one-preset mode prints.</summary>

@@ -15,6 +15,7 @@ public sealed record TrainBenchResult
     [JsonPropertyName("seq")] public int Seq { get; init; }
     [JsonPropertyName("threads")] public int Threads { get; init; }
     [JsonPropertyName("steps")] public int Steps { get; init; }
+    [JsonPropertyName("precision")] public string Precision { get; init; } = "fp32";
     [JsonPropertyName("best_s")] public double BestSeconds { get; init; }
     [JsonPropertyName("median_s")] public double MedianSeconds { get; init; }
     [JsonPropertyName("tokens_per_s")] public double TokensPerSecond { get; init; }

@@ -10,6 +10,7 @@ using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 using Fp8Quant = SharpSeek.Tensors.Kernels.Fp8Quant;
+using Fp8Recipe = SharpSeek.Tensors.Ops.Fp8Recipe;
 
 namespace SharpSeek.Model;
 
@@ -220,13 +221,14 @@ public sealed partial class ModelWeights : IDisposable
     /// <summary>
     /// Sets the training GEMMs' precision of every Linear in attention, the MLPs, the experts and the MTP projection
     /// (DeepSeek-V3 §3.3.1: FP8 there; the embedding, the output head, the routers, norms and attention itself stay in
-    /// high precision, as they do here whatever the mode). Master weights and gradients stay F32.
+    /// high precision, as they do here whatever the mode). Master weights and gradients stay F32. Under FP8 the GEMMs
+    /// follow <paramref name="recipe"/> (the paper's by default).
     /// </summary>
-    public void UsePrecision(LinearPrecision precision)
+    public void UsePrecision(LinearPrecision precision, Fp8Recipe recipe = default)
     {
         foreach (var (linear, _) in Projections())
         {
-            if (linear != Head) { linear.Precision = precision; }
+            if (linear != Head) { (linear.Precision, linear.Fp8Recipe) = (precision, recipe); }
         }
         Precision = precision;
     }

@@ -1,6 +1,7 @@
 // Arena.cs: bump allocation of tensors for one lifetime (parameters, gradients, optimizer state, step activations).
 // The first pass grows by chunks; Reset() folds them into one block sized for the high-water mark, so after warm-up
-// a step allocates nothing, natively or on the GC heap. Not here: freeing single tensors. Tested by ArenaTests.
+// a step allocates nothing, natively or on the GC heap. Mark/Rewind give back, in stack order, what an op allocated for
+// its own use (the FP8 and BF16 Linears' quantized copies and transposes). Not here: freeing single tensors. Tested by ArenaTests.
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors;
@@ -90,11 +91,32 @@ public sealed class Arena : IDisposable
         return (current, offset);
     }
 
+    /// <summary>The current top, for <see cref="Rewind"/>.</summary>
+    public ArenaMark Mark() => new(_blocks.Count, _used, _totalUsed);
+
+    /// <summary>Gives back everything allocated since <paramref name="mark"/> (those tensors become invalid; older ones
+    /// stay valid). Blocks grown since are released; the high-water mark keeps the peak, so the next
+    /// <see cref="Reset"/> still sizes one block for it.</summary>
+    public void Rewind(ArenaMark mark)
+    {
+        if (mark.Blocks < 1 || mark.Blocks > _blocks.Count || mark.TotalUsed > _totalUsed || (mark.Blocks == _blocks.Count && mark.Used > _used))
+        {
+            throw new InvalidOperationException($"arena '{_name}': a rewind to {mark} past the current top ({_blocks.Count} blocks, {_used} bytes in the last), after a Reset or an out-of-order rewind");
+        }
+        _highWater = Math.Max(_highWater, _totalUsed);
+        for (var i = _blocks.Count - 1; i >= mark.Blocks; i--)
+        {
+            _blocks[i].Dispose();
+            _blocks.RemoveAt(i);
+        }
+        (_used, _totalUsed) = (mark.Used, mark.TotalUsed);
+    }
+
     /// <summary>Invalidates every tensor handed out; if the arena grew, its blocks are replaced by one block of the high-water size.</summary>
     public void Reset()
     {
         _highWater = Math.Max(_highWater, _totalUsed);
-        if (_blocks.Count > 1)
+        if (_blocks.Count > 1 || _blocks[0].ByteLength < _highWater) // grown, or a rewind gave the growth back
         {
             foreach (var b in _blocks) { b.Dispose(); }
             _blocks.Clear();
@@ -112,3 +134,6 @@ public sealed class Arena : IDisposable
 
     public override string ToString() => $"Arena '{_name}': {UsedBytes} of {CapacityBytes} bytes in {BlockCount} block(s)";
 }
+
+/// <summary>An arena's top at one moment (<see cref="Arena.Mark"/>).</summary>
+public readonly record struct ArenaMark(int Blocks, long Used, long TotalUsed);

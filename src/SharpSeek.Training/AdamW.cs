@@ -58,6 +58,9 @@ public sealed class AdamW : IDisposable
 
     public AdamWOptions Options { get; }
 
+    /// <summary>Bytes of m and v together.</summary>
+    public long StateBytes => _m.Concat(_v).Sum(t => t.ElementCount * t.DType.SizeOf());
+
     /// <summary>Updates taken so far (t of the last step).</summary>
     public long StepCount { get; private set; }
 

@@ -1,8 +1,30 @@
-// ArenaTests.cs: growth, coalescing on reset, and zero native or GC allocation after warm-up.
+// ArenaTests.cs: growth, coalescing on reset, rewinding to a mark, and zero native or GC allocation after warm-up.
 namespace SharpSeek.Tensors.Tests;
 
 public sealed class ArenaTests
 {
+    [Fact]
+    public void Rewind_GivesBackWhatFollowedTheMark_KeepsWhatCameBefore_AndThePeak()
+    {
+        using var arena = new Arena("step", 1024);
+        var kept = arena.Allocate<float>(16);
+        kept.AsSpan<float>().Fill(7);
+        var mark = arena.Mark();
+        for (var i = 0; i < 20; i++) { arena.Allocate<float>(100); }                                  // grows past the first block
+        Assert.True(arena.BlockCount > 1);
+        var peak = arena.UsedBytes;
+        arena.Rewind(mark);
+        Assert.Equal(1, arena.BlockCount);
+        Assert.Equal(64, arena.UsedBytes);
+        Assert.Equal(peak, arena.HighWaterBytes);
+        Assert.All(kept.AsSpan<float>().ToArray(), v => Assert.Equal(7f, v));
+        var next = arena.Allocate<float>(16);                                                        // reuses the given-back space, zeroed
+        Assert.All(next.AsSpan<float>().ToArray(), v => Assert.Equal(0f, v));
+        arena.Reset();
+        Assert.True(arena.CapacityBytes >= peak);                                                    // sized for the peak, rewinds and all
+        Assert.Throws<InvalidOperationException>(() => arena.Rewind(mark));                          // the mark is past the reset top
+    }
+
     [Fact]
     public void Growth_CoalescesIntoOneBlockOnReset()
     {

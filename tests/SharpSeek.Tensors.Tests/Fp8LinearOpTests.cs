@@ -1,6 +1,8 @@
-// Fp8LinearOpTests.cs: the FP8 Linear's three GEMMs against their definitions, bit for bit: the forward is Fp8Gemm's
-// reference over 1×128-quantized x and the 128×128-quantized weight; Dgrad over 1×128-quantized dY and the transposed
-// weight blocks; Wgrad over the 1×128 tiles of dYᵀ and of x read back from its FP8 cache and transposed. Against the
+// Fp8LinearOpTests.cs: the FP8 Linear's three GEMMs against their definitions, bit for bit, for the paper's recipe
+// (f32 sums) and its variants (exact block sums, per-tensor scales, 128×128 gradient blocks, power-of-two scales): the
+// forward over 1×128-quantized x and the 128×128-quantized weight; Dgrad over 1×128-quantized dY and the transposed
+// weight blocks; Wgrad over the 1×128 tiles of dYᵀ and of x read back from its FP8 cache and transposed. The recipe's
+// names parse and round-trip; the op gives its temporaries back to the arena. Against the
 // f32 op, output and both gradients agree by DeepGEMM's acceptance measure; a NaN or infinity in x or dY fails clearly.
 // The BF16 baseline (Bf16LinearOp) rounds each GEMM's inputs to BF16 and no more.
 using SharpSeek.Tensors.Autograd;
@@ -22,11 +24,39 @@ public sealed class Fp8LinearOpTests
         return t;
     }
 
-    private static (Float8E4M3[] Codes, float[] Scales) Tiles(ReadOnlySpan<float> x, int rows, int cols)
+    // An activation-like operand (rows, cols): 1×128 tiles, or one scale for the tensor.
+    private static (Float8E4M3[] Codes, float[] Scales) Tiles(ReadOnlySpan<float> x, int rows, int cols, Fp8Recipe recipe = default)
     {
         var (q, s) = (new Float8E4M3[rows * cols], new float[rows * Fp8Quant.Tiles(cols)]);
-        Fp8Quant.QuantizeActivations(x, rows, cols, q, s);
+        if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(x, rows, cols, q, s); }
+        else { Fp8Quant.QuantizeActivations(x, rows, cols, q, s, recipe.PowerOfTwoScales); }
         return (q, s);
+    }
+
+    // A weight-like operand (n, k) in 128×128 blocks (or one scale), as the GEMM reads it: its own rows, or its
+    // transpose's (k, n), whose blocks keep their codes and scales.
+    private static (Float8E4M3[] Codes, float[] RowScales) Blocks(ReadOnlySpan<float> w, int n, int k, bool transpose, Fp8Recipe recipe)
+    {
+        if (recipe.PerTensorScales) { return transpose ? Tiles(Transpose(w, n, k), k, n, recipe) : Tiles(w, n, k, recipe); }
+        var (q, blocks) = (new Float8E4M3[n * k], new float[Fp8Quant.Tiles(n) * Fp8Quant.Tiles(k)]);
+        Fp8Quant.QuantizeWeightBlocks(w, n, k, q, blocks);
+        if (!transpose)
+        {
+            var rows = new float[n * Fp8Quant.Tiles(k)];
+            Fp8Gemm.RowScales(blocks, n, k, rows);
+            return (q, rows);
+        }
+        var qt = new Float8E4M3[k * n];
+        for (var r = 0; r < n; r++)
+        {
+            for (var c = 0; c < k; c++) { qt[(c * n) + r] = q[(r * k) + c]; }
+        }
+        var rowsT = new float[k * Fp8Quant.Tiles(n)];
+        for (var c = 0; c < k; c++)
+        {
+            for (var blk = 0; blk < Fp8Quant.Tiles(n); blk++) { rowsT[(c * Fp8Quant.Tiles(n)) + blk] = blocks[(blk * Fp8Quant.Tiles(k)) + (c / 128)]; }
+        }
+        return (qt, rowsT);
     }
 
     private static float[] Transpose(ReadOnlySpan<float> x, int rows, int cols)
@@ -39,62 +69,101 @@ public sealed class Fp8LinearOpTests
         return t;
     }
 
+    // The recipe's GEMM by its definition: the exact block sums (Fp8Gemm.Reference) or both operands dequantized and
+    // multiplied by the f32 GEMM.
+    private static float[] Product((Float8E4M3[] Q, float[] S) a, (Float8E4M3[] Q, float[] S) b, int m, int n, int k, Fp8Sum sum)
+    {
+        var c = new float[m * n];
+        if (sum == Fp8Sum.Exact)
+        {
+            Fp8Gemm.Reference(a.Q, a.S, b.Q, b.S, c, m, n, k);
+            return c;
+        }
+        var (da, db) = (new float[m * k], new float[n * k]);
+        Fp8Quant.DequantizeActivations(a.Q, a.S, m, k, da);
+        Fp8Quant.DequantizeActivations(b.Q, b.S, n, k, db);
+        Matmul.Gemm<float>(da, db, c, m, n, k, transposeB: true);
+        return c;
+    }
+
     // One step through the op: y, dX and dW for the output gradient g.
-    private static (float[] Y, float[] Dx, float[] Dw) Step(Arena arena, Tensor x, Tensor w, Tensor g, bool fp8, bool bf16 = false)
+    private static (float[] Y, float[] Dx, float[] Dw) Step(Arena arena, Tensor x, Tensor w, Tensor g, bool fp8, bool bf16 = false, Fp8Recipe recipe = default)
     {
         var tape = new Tape(arena);
         var dw = arena.Allocate(DType.F32, w.Shape);
         var (xv, wv) = (tape.Input(x), tape.Leaf(w, dw));
-        var y = fp8 ? Fp8LinearOp.Apply(tape, xv, wv) : bf16 ? Bf16LinearOp.Apply(tape, xv, wv) : MatmulOp.Apply(tape, xv, wv, transposeB: true);
+        var y = fp8 ? Fp8LinearOp.Apply(tape, xv, wv, recipe) : bf16 ? Bf16LinearOp.Apply(tape, xv, wv) : MatmulOp.Apply(tape, xv, wv, transposeB: true);
         tape.Backward(y, g);
         return (tape.Value(y).AsSpan<float>().ToArray(), tape.Grad(xv).AsSpan<float>().ToArray(), dw.AsSpan<float>().ToArray());
     }
 
-    [Theory]
-    [InlineData(3, 130, 200)]
-    [InlineData(20, 64, 129)]
-    [InlineData(140, 256, 96)]
-    public void ThreeGemms_AreTheRecipesDefinitions_BitForBit(int rows, int k, int n)
+    public static TheoryData<int, int, int, string> Shapes()
     {
+        var data = new TheoryData<int, int, int, string>();
+        foreach (var recipe in new[] { "", "exact", "tensor-scales", "block-gradients", "exact,block-gradients,pow2-scales" })
+        {
+            data.Add(3, 130, 200, recipe);
+            data.Add(20, 64, 129, recipe);
+            data.Add(140, 256, 96, recipe);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ThreeGemms_AreTheRecipesDefinitions_BitForBit(int rows, int k, int n, string recipeText)
+    {
+        var recipe = Fp8Recipe.Parse(recipeText);
         using var arena = new Arena("fp8-linear");
         var x = Random(arena, rows + k, 2f, 1, rows, k);                                          // (1, rows, k): leading dims
         var w = Random(arena, n, 0.2f, n, k);
         var g = Random(arena, rows * n, 1f, 1, rows, n);
-        var (y, dx, dw) = Step(arena, x, w, g, fp8: true);
+        var (y, dx, dw) = Step(arena, x, w, g, fp8: true, recipe: recipe);
 
-        var (xq, xs) = Tiles(x.AsSpan<float>(), rows, k);
-        var (wq, wBlocks) = (new Float8E4M3[n * k], new float[Fp8Quant.Tiles(n) * Fp8Quant.Tiles(k)]);
-        Fp8Quant.QuantizeWeightBlocks(w.AsSpan<float>(), n, k, wq, wBlocks);
-        var wRows = new float[n * Fp8Quant.Tiles(k)];
-        Fp8Gemm.RowScales(wBlocks, n, k, wRows);
-        var expectY = new float[rows * n];
-        Fp8Gemm.Reference(xq, xs, wq, wRows, expectY, rows, n, k);
-        AssertBitwise(expectY, y, "y");
+        var xt = Tiles(x.AsSpan<float>(), rows, k, recipe);
+        AssertBitwise(Product(xt, Blocks(w.AsSpan<float>(), n, k, transpose: false, recipe), rows, n, k, recipe.Sum), y, "y");
 
-        // Dgrad: dY tiles along n; Wᵀ's codes and its transposed block scales expanded to its rows.
-        var (gq, gs) = Tiles(g.AsSpan<float>(), rows, n);
-        var wtq = new Float8E4M3[k * n];
-        for (var r = 0; r < n; r++)
-        {
-            for (var c = 0; c < k; c++) { wtq[(c * n) + r] = wq[(r * k) + c]; }
-        }
-        var wtRows = new float[k * Fp8Quant.Tiles(n)];
-        for (var c = 0; c < k; c++)
-        {
-            for (var blk = 0; blk < Fp8Quant.Tiles(n); blk++) { wtRows[(c * Fp8Quant.Tiles(n)) + blk] = wBlocks[(blk * Fp8Quant.Tiles(k)) + (c / 128)]; }
-        }
-        var expectDx = new float[rows * k];
-        Fp8Gemm.Reference(gq, gs, wtq, wtRows, expectDx, rows, k, n);
-        AssertBitwise(expectDx, dx, "dX");
+        // Dgrad: dY in tiles along n (or 128×128 blocks); Wᵀ's codes and its transposed block scales expanded to its rows.
+        var gq = recipe.BlockGradients ? Blocks(g.AsSpan<float>(), rows, n, transpose: false, recipe) : Tiles(g.AsSpan<float>(), rows, n, recipe);
+        AssertBitwise(Product(gq, Blocks(w.AsSpan<float>(), n, k, transpose: true, recipe), rows, k, n, recipe.Sum), dx, "dX");
 
-        // Wgrad: dYᵀ and the FP8-cached x, dequantized and transposed, each in tiles along the tokens.
+        // Wgrad: dYᵀ and the FP8-cached x, dequantized and transposed, each in tiles along the tokens (dY's blocks transposed).
         var xBack = new float[rows * k];
-        Fp8Quant.DequantizeActivations(xq, xs, rows, k, xBack);
-        var (gtq, gts) = Tiles(Transpose(g.AsSpan<float>(), rows, n), n, rows);
-        var (xtq, xts) = Tiles(Transpose(xBack, rows, k), k, rows);
-        var expectDw = new float[n * k];
-        Fp8Gemm.Reference(gtq, gts, xtq, xts, expectDw, n, k, rows);
-        AssertBitwise(expectDw, dw, "dW");
+        Fp8Quant.DequantizeActivations(xt.Codes, xt.Scales, rows, k, xBack);
+        var gtq = recipe.BlockGradients ? Blocks(g.AsSpan<float>(), rows, n, transpose: true, recipe) : Tiles(Transpose(g.AsSpan<float>(), rows, n), n, rows, recipe);
+        AssertBitwise(Product(gtq, Tiles(Transpose(xBack, rows, k), k, rows, recipe), n, k, rows, recipe.Sum), dw, "dW");
+    }
+
+    [Fact]
+    public void Recipe_ParsesItsNames_AndRejectsOthersNamingThem()
+    {
+        Assert.Equal(default, Fp8Recipe.Parse(""));
+        var all = Fp8Recipe.Parse(" exact , tensor-scales,block-gradients,pow2-scales");
+        Assert.Equal(new Fp8Recipe(Fp8Sum.Exact, PerTensorScales: true, BlockGradients: true, PowerOfTwoScales: true), all);
+        Assert.Equal(all, Fp8Recipe.Parse(all.ToString()));
+        var e = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse("exact,14-bit"));
+        Assert.Contains("unknown FP8 recipe choice '14-bit'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheOpsTemporaries_AreGivenBack_SoOnlyTheCacheStays()
+    {
+        // Forward keeps y and x's codes and scales; backward keeps dX (dW is the caller's): nothing else of the quantized
+        // copies, transposes or dequantized x stays in the arena.
+        using var arena = new Arena("fp8-linear");
+        const int rows = 64, k = 256, n = 192;
+        var (x, w, g) = (Random(arena, 1, 2f, rows, k), Random(arena, 2, 0.1f, n, k), Random(arena, 3, 1f, rows, n));
+        var dw = arena.Allocate(DType.F32, w.Shape);
+        var tape = new Tape(arena);
+        var (xv, wv) = (tape.Input(x), tape.Leaf(w, dw));
+        var before = arena.UsedBytes;
+        var y = Fp8LinearOp.Apply(tape, xv, wv);
+        Assert.Equal((rows * n * 4) + (rows * k) + (rows * 2 * 4), arena.UsedBytes - before);  // y, codes, a scale per 1×128 tile
+        var forward = arena.UsedBytes;
+        tape.Backward(y, g);
+        Assert.True(arena.UsedBytes - forward <= (rows * k * 4) + (rows * n * 4), $"backward kept {arena.UsedBytes - forward} bytes"); // dX and at most dY's own buffer
+        Assert.True(arena.HighWaterBytes > arena.UsedBytes);                                      // the temporaries were there
     }
 
     [Theory]

@@ -1,7 +1,7 @@
 // Fp8QuantTests.cs: 1x128 activation and 128x128 weight-block E4M3 quantization: the fast kernels equal the naive ones,
 // every scale is max(amax, 1e-4)/448 over the real elements of its tile, dequantization is within half an E4M3 ulp times
 // the scale, edge tiles, constant and zero tiles, a single outlier, NaN/±Inf inputs (a clear error naming row and tile),
-// and power-of-two (UE8M0) scales.
+// power-of-two (UE8M0) scales, and per-tensor scaling (the ablation).
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Tests;
@@ -260,6 +260,42 @@ public sealed class Fp8QuantTests
         x[(2 * Cols) + 140] = 1f;
         Fp8Quant.QuantizeActivations(x, Rows, Cols, q, scales);
         Fp8Quant.ThrowIfNotFinite(q, Cols, "the fc1 input");                                 // finite again: no throw
+    }
+
+    [Fact]
+    public void PerTensor_OneScaleFromTheWholeTensor_AnOutlierCostsEveryTile()
+    {
+        // The ablation's scaling: the outlier in row 0 sets the scale of all rows and tiles, so small values elsewhere
+        // lose precision they keep under 1×128 tiles; zeros, NaN and ±∞ behave as in the tiled quantizer.
+        const int Rows = 3, Cols = 200;
+        var rng = new Random(4);
+        var x = Enumerable.Range(0, Rows * Cols).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        x[5] = 1e5f;
+        var (q, scales) = (new Float8E4M3[x.Length], new float[Rows * 2]);
+        Fp8Quant.QuantizeTensor(x, Rows, Cols, q, scales);
+        Assert.All(scales, s => Assert.Equal(1e5f / 448f, s));
+        for (var i = 0; i < x.Length; i++) { Assert.Equal(Float8E4M3.FromSingle(x[i] / scales[0]).Bits, q[i].Bits); }
+        var (tiled, tiledScales) = (new Float8E4M3[x.Length], new float[Rows * 2]);
+        Fp8Quant.QuantizeActivations(x, Rows, Cols, tiled, tiledScales);
+        double ErrorOf(Float8E4M3[] codes, float[] sc)
+        {
+            var back = new float[x.Length];
+            Fp8Quant.DequantizeActivations(codes, sc, Rows, Cols, back);
+            return x.Zip(back).Skip(Cols).Sum(p => Math.Abs(p.First - p.Second));                 // rows 1 and 2: away from the outlier
+        }
+        Assert.True(ErrorOf(q, scales) > 10 * ErrorOf(tiled, tiledScales));
+
+        var zeros = new float[Rows * Cols];
+        Fp8Quant.QuantizeTensor(zeros, Rows, Cols, q, scales);
+        Assert.All(scales, s => Assert.Equal(Fp8Quant.MinAmax / 448f, s));
+        Assert.All(q, c => Assert.Equal(0, c.Bits));
+        foreach (var bad in new[] { float.NaN, float.PositiveInfinity })
+        {
+            x[(2 * Cols) + 150] = bad;
+            Fp8Quant.QuantizeTensor(x, Rows, Cols, q, scales);
+            Assert.Contains("row 2, tile 1", Assert.Throws<NonFiniteTensorException>(() => Fp8Quant.ThrowIfNotFinite(q, Cols, "x")).Message, StringComparison.Ordinal);
+        }
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeTensor(new float[10], 2, 5, new Float8E4M3[10], new float[1]));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
-// BenchTrainCommand.cs: `sharpseek bench train [--configs tiny small] [--threads 2] [--steps N] [--json]`, training
-// tokens/s and peak memory against PyTorch eager, and the step profile. Each preset is measured in a fresh copy of this
+// BenchTrainCommand.cs: `sharpseek bench train [--configs tiny small] [--threads 2] [--steps N] [--precisions fp32 bf16
+// fp8] [--json]`, training tokens/s and peak memory against PyTorch eager, each precision against fp32, and the step profile. Each preset is measured in a fresh copy of this
 // program (the hidden --one mode), so each peak memory is that preset's own. Not here: the measuring code
 // (bench/SharpSeek.Bench/TrainBench.cs). No test runs it; never run in CI.
 using System.CommandLine;
@@ -15,6 +15,9 @@ internal static class BenchTrainCommand
         var threads = new Option<int>("--threads") { Description = "Threads for both SharpSeek and PyTorch.", DefaultValueFactory = _ => 2 };
         var steps = new Option<int>("--steps") { Description = "Timed steps after 2 warm-up steps (and as many profiled).", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
+        var precisions = new Option<string[]>("--precisions") { Description = "Training precisions to measure (fp32, bf16, fp8), each against fp32: step time, peak memory, state and step arena.", DefaultValueFactory = _ => ["fp32"], AllowMultipleArgumentsPerToken = true };
+        precisions.AcceptOnlyFromAmong("fp32", "bf16", "fp8");
+        var fp8Recipe = PrecisionOption.CreateRecipe();
         var one = new Option<string?>("--one") { Description = "Measure one preset in this process and print its JSON line.", Hidden = true };
         var command = new Command("train", "Training tokens/s and peak memory of the presets against PyTorch eager, and where a step's time goes.")
         {
@@ -22,6 +25,8 @@ internal static class BenchTrainCommand
             threads,
             steps,
             json,
+            precisions,
+            fp8Recipe,
             one,
         };
         command.SetAction(parse =>
@@ -34,10 +39,12 @@ internal static class BenchTrainCommand
             }
             if (parse.GetValue(one) is { } preset)
             {
-                Console.WriteLine(TrainBench.ToJson(TrainBench.Measure(preset, t, n)));
+                var precision = PrecisionOption.Parse(parse.GetValue(precisions)?.FirstOrDefault() ?? "fp32");
+                Console.WriteLine(TrainBench.ToJson(TrainBench.Measure(preset, t, n, precision, parse.GetValue(fp8Recipe)!)));
                 return 0;
             }
-            return TrainBench.Run(Console.Out, parse.GetValue(configs) ?? ["tiny", "small"], t, n, parse.GetValue(json), Self());
+            var modes = (parse.GetValue(precisions) ?? ["fp32"]).Select(PrecisionOption.Parse).Distinct().ToList();
+            return TrainBench.Run(Console.Out, parse.GetValue(configs) ?? ["tiny", "small"], t, n, parse.GetValue(json), Self(), modes, parse.GetValue(fp8Recipe)!);
         });
         return command;
     }

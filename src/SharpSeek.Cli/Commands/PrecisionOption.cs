@@ -1,7 +1,8 @@
 // PrecisionOption.cs: --precision fp32|bf16|fp8, the training GEMMs' inputs (LinearPrecision; DeepSeek-V3 §3.3) for
-// the commands that train. Tested through TrainCommandTests.
+// the commands that train, and --fp8-recipe, the FP8 recipe's ablations (Fp8Recipe). Tested through TrainCommandTests.
 using System.CommandLine;
 using SharpSeek.Model.Layers;
+using SharpSeek.Tensors.Ops;
 
 namespace SharpSeek.Cli.Commands;
 
@@ -12,6 +13,22 @@ internal static class PrecisionOption
         Description = "The Linears' training GEMMs: fp32, bf16 (BF16 inputs, F32 accumulation) or fp8 (DeepSeek-V3's recipe: E4M3 with 1x128 / 128x128 scales, F32 promotion every 128 products). Master weights and gradients stay F32; a resumed run keeps its own.",
         DefaultValueFactory = _ => "fp32",
     }.AcceptingOnly("fp32", "bf16", "fp8");
+
+    /// <summary>--fp8-recipe: the FP8 recipe's departures from the paper's, for ablations (Fp8Recipe.Parse).</summary>
+    public static Option<string> CreateRecipe()
+    {
+        var option = new Option<string>("--fp8-recipe")
+        {
+            Description = "With --precision fp8, comma-separated departures from the paper's recipe: exact (DeepGEMM's block sums, each 128 products summed exactly and promoted; bit-exact, ~2x slower), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128x128 blocks), pow2-scales (activation scales rounded up to powers of two).",
+            DefaultValueFactory = _ => "",
+        };
+        option.Validators.Add(result =>
+        {
+            try { Fp8Recipe.Parse(result.GetValueOrDefault<string>()); }
+            catch (ArgumentException e) { result.AddError(e.Message); }
+        });
+        return option;
+    }
 
     public static LinearPrecision Parse(string value) => value switch
     {

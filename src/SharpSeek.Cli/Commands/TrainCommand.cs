@@ -41,10 +41,11 @@ internal static class TrainCommand
         var noMtp = new Option<bool>("--no-mtp") { Description = "Leave the MTP loss out (the module is still in the checkpoint)." };
         var init = new Option<string?>("--init") { Description = "Start from this model directory's weights, config and tokenizer (fine-tuning; e.g. an HF qwen2/llama checkpoint or an earlier run) instead of a random --config." };
         var precision = PrecisionOption.Create();
+        var fp8Recipe = PrecisionOption.CreateRecipe();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("train", "Train a model into a run directory (config.json, model.safetensors, tokenizer, metrics.jsonl).")
         {
-            config, data, tasks, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, init, precision, resume,
+            config, data, tasks, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, init, precision, fp8Recipe, resume,
         };
         command.SetAction(parse =>
         {
@@ -76,6 +77,7 @@ internal static class TrainCommand
                         Balance = parse.GetValue(balance) switch { "v2" => BalanceMode.V2AuxLoss, "none" => BalanceMode.None, _ => BalanceMode.AuxLossFree },
                         Mtp = !parse.GetValue(noMtp),
                         Precision = PrecisionOption.Parse(parse.GetValue(precision)!),
+                        Fp8Recipe = parse.GetValue(fp8Recipe)!,
                     };
                 options.Validate();
                 ConfigWarnings.Write(options.Resume ? options.OutDir : options.Init ?? options.Config, Console.Error);

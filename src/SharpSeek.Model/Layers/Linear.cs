@@ -51,12 +51,15 @@ public sealed class Linear
     /// <see cref="ModelWeights.UsePrecision"/> chose BF16 or FP8. Inference (<see cref="Infer"/>, <see cref="Apply(ReadOnlySpan{float}, Span{float}, int, bool)"/>) reads <see cref="View"/> whatever this is.</summary>
     public LinearPrecision Precision { get; set; }
 
+    /// <summary>The FP8 GEMMs' recipe when <see cref="Precision"/> is FP8 (the paper's by default).</summary>
+    public Fp8Recipe Fp8Recipe { get; set; }
+
     /// <summary>x: (..., in) → (..., out), the master on the tape, its GEMMs in <see cref="Precision"/>.</summary>
     public Var Forward(Tape tape, Var x)
     {
         if (Weight.Value.DType == DType.BF16) { throw ModelWeights.NoMasters($"the forward on the tape through '{Weight.Name}'"); }
         if (Precision == LinearPrecision.Fp32 || tape.Value(x).DType != DType.F32) { return Apply(tape, x, Weight, Bias); }   // F64: the gradient checks' reference path
-        var y = Precision == LinearPrecision.Fp8 ? Fp8LinearOp.Apply(tape, x, Weight.Bind(tape)) : Bf16LinearOp.Apply(tape, x, Weight.Bind(tape));
+        var y = Precision == LinearPrecision.Fp8 ? Fp8LinearOp.Apply(tape, x, Weight.Bind(tape), Fp8Recipe) : Bf16LinearOp.Apply(tape, x, Weight.Bind(tape));
         return Bias is null ? y : BiasAddOp.Apply(tape, y, Bias.Bind(tape));
     }
 

@@ -44,6 +44,35 @@ public static unsafe class Fp8Quant
         }
     }
 
+    /// <summary>
+    /// Per-tensor scaling (the ablation of fine-grained scaling, DeepSeek-V3 appendix B.2): one scale, max(amax, 1e-4) / 448
+    /// over the whole (rows, cols) tensor, written to every tile's slot of <paramref name="scales"/> (rows, ceil(cols/128))
+    /// so the result reads like <see cref="QuantizeActivations"/>' output. A NaN or ±∞ leaves NaN codes.
+    /// </summary>
+    public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(x), x.Length, count);
+        CheckLength(nameof(q), q.Length, count);
+        CheckLength(nameof(scales), scales.Length, (long)rows * Tiles(cols));
+        fixed (float* px = x)
+        fixed (Float8E4M3* pq = q)
+        fixed (float* ps = scales)
+        {
+            var amax = 0f;
+            for (var r = 0; r < rows; r++)
+            {
+                var m = MaxAbs(px + ((long)r * cols), cols);
+                if (m > amax) { amax = m; } // a NaN row max is skipped: the NaN alone becomes a NaN code, so the error names its row
+            }
+            var scale = ScaleOf(amax, powerOfTwo: false);
+            scales.Fill(scale);
+            var work = new ActivationRows { X = px, Q = (byte*)pq, Scales = ps, Cols = cols, FixedScale = scale };
+            Run(rows, count, ref work);
+        }
+    }
+
     /// <summary>Inverse of <see cref="QuantizeActivations"/>: x[r, c] = q[r, c] * scales[r, c / 128].</summary>
     public static void DequantizeActivations(ReadOnlySpan<Float8E4M3> q, ReadOnlySpan<float> scales, int rows, int cols, Span<float> x)
     {
@@ -225,6 +254,7 @@ public static unsafe class Fp8Quant
         public float* Scales;
         public int Cols;
         public bool PowerOfTwo;
+        public float FixedScale; // > 0 or NaN: every tile's scale (per-tensor scaling); 0: each tile's own
 
         public readonly void Execute(int index, int worker)
         {
@@ -235,7 +265,7 @@ public static unsafe class Fp8Quant
                 var c0 = t * Block;
                 var n = Math.Min(Cols - c0, Block);
                 var x = X + row + c0;
-                var scale = ScaleOf(MaxAbs(x, n), PowerOfTwo);
+                var scale = FixedScale != 0 ? FixedScale : ScaleOf(MaxAbs(x, n), PowerOfTwo);
                 Scales[((long)index * tiles) + t] = scale;
                 DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(x, n), scale, saturate: false, new Span<byte>(Q + row + c0, n));
             }

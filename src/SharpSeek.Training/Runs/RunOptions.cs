@@ -89,6 +89,10 @@ public sealed record RunOptions
     [JsonConverter(typeof(JsonStringEnumConverter<LinearPrecision>))]
     public LinearPrecision Precision { get; init; } = LinearPrecision.Fp32;
 
+    /// <summary>Under FP8, the recipe's departures from the paper's (Fp8Recipe.Parse: exact, tensor-scales, block-gradients,
+    /// pow2-scales); "" for the paper's recipe.</summary>
+    [JsonPropertyName("fp8_recipe")] public string Fp8Recipe { get; init; } = "";
+
     /// <summary>Continue the run found in <see cref="OutDir"/>.</summary>
     [JsonIgnore] public bool Resume { get; init; }
 
@@ -118,6 +122,8 @@ public sealed record RunOptions
         if (CheckpointEvery < 1) { throw new ArgumentException($"checkpoint-every must be ≥ 1; got {CheckpointEvery}"); }
         if (Data.Count == 0 && CorpusDocuments < 1) { throw new ArgumentException($"the generated corpus needs at least 1 document; got {CorpusDocuments}"); }
         if (PreparedData && Init is null) { throw new ArgumentException("prepared data is for fine-tuning: it needs the model to start from (init)"); }
+        Tensors.Ops.Fp8Recipe.Parse(Fp8Recipe);
+        if (Fp8Recipe.Length > 0 && Precision != LinearPrecision.Fp8) { throw new ArgumentException($"an FP8 recipe ('{Fp8Recipe}') needs precision fp8; got {Precision.ToString().ToLowerInvariant()}"); }
         if (CorpusTasks is not null)
         {
             if (Data.Count > 0) { throw new ArgumentException("--tasks chooses the generated corpus's problems; it cannot be used with --data"); }

@@ -95,7 +95,7 @@ public sealed class TrainingRun
         {
             weights.InitializeRandom(o.Seed);
         }
-        weights.UsePrecision(o.Precision);
+        weights.UsePrecision(o.Precision, Tensors.Ops.Fp8Recipe.Parse(o.Fp8Recipe));
         using var model = new Transformer(weights, o.SeqLen);
         using var optimizer = new AdamW(weights, new AdamWOptions { WeightDecay = o.WeightDecay, Moments = AdamWOptions.MomentsFor(o.Precision) });
         if (o.Resume) { optimizer.Load(Path.Combine(dir, RunCheckpoint.OptimizerFileName)); }
@@ -108,7 +108,8 @@ public sealed class TrainingRun
         using var metrics = MetricsLog.Open(dir, state.Step);
         _log($"training {weights.Unique.Sum(p => p.Value.ElementCount):N0} parameters for steps {state.Step + 1} .. {o.Steps}: {o.BatchTokens} tokens/step "
             + $"({o.AccumulationSteps()} × {o.MicroBatch} × {o.SeqLen}), train shard {trainShard.TokenCount:N0} tokens"
-            + (o.Precision == LinearPrecision.Fp32 ? "" : $", {o.Precision.ToString().ToUpperInvariant()} GEMMs"));
+            + (o.Precision == LinearPrecision.Fp32 ? "" : $", {o.Precision.ToString().ToUpperInvariant()} GEMMs")
+            + (o.Fp8Recipe.Length > 0 ? $" ({o.Fp8Recipe})" : ""));
 
         using var arena = new Arena("step");
         var tape = new Tape(arena);

@@ -1,0 +1,62 @@
+// Fp8Recipe.cs: the choices inside Fp8LinearOp's three GEMMs. The default is DeepSeek-V3's recipe (arXiv 2412.19437
+// §3.3.2): 1×128 activation and activation-gradient tiles, 128×128 weight blocks, a max-abs scale per tile, each
+// operand's quantization error exactly as the paper's; the sum is F32 over dequantized operands (fast: one packed f32
+// GEMM), or Exact, DeepGEMM's block promotion with every 128-block summed exactly (Fp8Gemm.Gemm, bit-exact against its
+// reference). The two sums differ by f32 rounding of the in-block additions, far below the E4M3 inputs' own error
+// (2⁻⁴ relative); Hopper's tensor cores keep about 14 bits there (§3.3.2), fewer than either. The ablations of the
+// paper's appendix B.2: one scale per tensor instead of per tile, and activation gradients in 128×128 blocks.
+// Parse/ToString give the comma-separated form of the CLI's --fp8-recipe. Tested by Fp8LinearOpTests.
+namespace SharpSeek.Tensors.Ops;
+
+/// <summary>How an FP8 GEMM sums its products.</summary>
+public enum Fp8Sum : byte
+{
+    /// <summary>Both operands decoded with their scales to f32 and multiplied by the packed f32 GEMM (f32 accumulation
+    /// throughout).</summary>
+    F32,
+
+    /// <summary>DeepGEMM's promotion: each 128-wide K block's products summed exactly, rounded to f32 and added with its two
+    /// scales (Fp8Gemm.Gemm).</summary>
+    Exact,
+}
+
+/// <summary>The FP8 training GEMMs' recipe: the paper's by default; the other values are its ablations.</summary>
+public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false)
+{
+    private static readonly (string Name, Func<Fp8Recipe, bool> Has, Func<Fp8Recipe, Fp8Recipe> Set)[] Flags =
+    [
+        ("exact", r => r.Sum == Fp8Sum.Exact, r => r with { Sum = Fp8Sum.Exact }),
+        ("tensor-scales", r => r.PerTensorScales, r => r with { PerTensorScales = true }),
+        ("block-gradients", r => r.BlockGradients, r => r with { BlockGradients = true }),
+        ("pow2-scales", r => r.PowerOfTwoScales, r => r with { PowerOfTwoScales = true }),
+    ];
+
+    /// <summary>The names <see cref="Parse"/> accepts, each a change from the default recipe.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. Flags.Select(f => f.Name)];
+
+    /// <summary>"" (the paper's recipe) or a comma-separated list of <see cref="Names"/>: exact (DeepGEMM's exact block
+    /// sums), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128×128 blocks), pow2-scales
+    /// (activation scales rounded up to powers of two).</summary>
+    public static Fp8Recipe Parse(string? text)
+    {
+        var recipe = default(Fp8Recipe);
+        foreach (var part in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var flag = Array.FindIndex(Flags, f => f.Name == part);
+            if (flag < 0) { throw new ArgumentException($"unknown FP8 recipe choice '{part}': expected a comma-separated list of {string.Join(", ", Names)} (or nothing, the paper's recipe)"); }
+            recipe = Flags[flag].Set(recipe);
+        }
+        return recipe;
+    }
+
+    /// <summary>The comma-separated choices that differ from the default ("" for the paper's recipe).</summary>
+    public override string ToString()
+    {
+        var self = this;
+        return string.Join(",", Flags.Where(f => f.Has(self)).Select(f => f.Name));
+    }
+
+    internal long Pack() => (long)Sum | (PerTensorScales ? 1L << 8 : 0) | (BlockGradients ? 1L << 9 : 0) | (PowerOfTwoScales ? 1L << 10 : 0);
+
+    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0);
+}
