@@ -122,6 +122,7 @@ public static class TrainBench
             Attention = Profiler.Seconds(ProfileCategory.Attention) / profiled,
             Routing = Profiler.Seconds(ProfileCategory.Routing) / profiled,
             Optimizer = Profiler.Seconds(ProfileCategory.Optimizer) / profiled,
+            Quantize = Profiler.Seconds(ProfileCategory.Quantize) / profiled,
         };
     }
 
@@ -223,8 +224,9 @@ public static class TrainBench
     public static string ProfileLine(TrainBenchResult ours)
     {
         ArgumentNullException.ThrowIfNull(ours);
+        var quantize = ours.Quantize > 0 ? string.Create(CultureInfo.InvariantCulture, $"quantize/transpose {100 * ours.Quantize:F0}%, ") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"profile {ours.Preset}{(ours.Precision == "fp32" ? "" : " " + ours.Precision)}: gemm {100 * ours.Gemm:F0}%, attention {100 * ours.Attention:F0}%, moe routing/dispatch {100 * ours.Routing:F0}%, optimizer {100 * ours.Optimizer:F0}%, other {100 * ours.Other:F0}%");
+            $"profile {ours.Preset}{(ours.Precision == "fp32" ? "" : " " + ours.Precision)}: gemm {100 * ours.Gemm:F0}%, attention {100 * ours.Attention:F0}%, moe routing/dispatch {100 * ours.Routing:F0}%, optimizer {100 * ours.Optimizer:F0}%, {quantize}other {100 * ours.Other:F0}%");
     }
 
     /// <summary>The result as the one JSON line the one-preset mode prints.</summary>

@@ -28,7 +28,8 @@ public sealed record TrainBenchResult
     [JsonPropertyName("attention")] public double Attention { get; init; }
     [JsonPropertyName("routing")] public double Routing { get; init; }
     [JsonPropertyName("optimizer")] public double Optimizer { get; init; }
+    [JsonPropertyName("quantize")] public double Quantize { get; init; }
 
-    /// <summary>The share of the profiled step time outside the four categories.</summary>
-    [JsonIgnore] public double Other => 1 - Gemm - Attention - Routing - Optimizer;
+    /// <summary>The share of the profiled step time outside the five categories.</summary>
+    [JsonIgnore] public double Other => 1 - Gemm - Attention - Routing - Optimizer - Quantize;
 }

@@ -55,6 +55,14 @@ public sealed class Arena : IDisposable
         return new Tensor(block, offset / dtype.SizeOf(), shape, shape.ContiguousStrides(), dtype);
     }
 
+    /// <summary>A new tensor whose memory holds whatever was there: for a kernel that writes every element before any is
+    /// read (a quantizer, a transpose), where zero-filling would be a second pass over it.</summary>
+    public Tensor AllocateUninitialized(DType dtype, Shape shape)
+    {
+        var (block, offset) = Carve(shape.ElementCount * dtype.SizeOf());
+        return new Tensor(block, offset / dtype.SizeOf(), shape, shape.ContiguousStrides(), dtype);
+    }
+
     /// <summary>A new tensor with element type <typeparamref name="T"/>, zero-filled.</summary>
     public Tensor Allocate<T>(params ReadOnlySpan<long> dims) where T : unmanaged => Allocate(DTypeInfo.Of<T>(), new Shape(dims));
 

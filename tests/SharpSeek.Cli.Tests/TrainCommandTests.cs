@@ -1,6 +1,6 @@
 // TrainCommandTests.cs: `sharpseek train` end to end on the tiny preset (plain progress lines when not a terminal, the
 // run directory, sample completions), --resume of a finished run extended by --steps, and exit code 1 with a message
-// for a bad --config, --steps 0, an unknown --precision and --resume of nothing; a dense Qwen2 config trains from scratch, then `forward` and
+// for a bad --config, --steps 0, an unknown --precision, an FP8 recipe without fp8 or with an unknown choice, and --resume of nothing; a dense Qwen2 config trains from scratch, then `forward` and
 // `generate` run on the run directory (also with --dtype bf16 and fp8), and `--init` fine-tunes
 // from it (its weights and tokenizer; a directory without a tokenizer is refused).
 namespace SharpSeek.Cli.Tests;
@@ -63,6 +63,8 @@ public sealed class TrainCommandTests
     [InlineData("steps must be at least 1", "--config", "tiny", "--steps", "0")]
     [InlineData("multiple of micro-batch", "--config", "tiny", "--batch-tokens", "1000")]
     [InlineData("Argument 'fp4' not recognized. Must be one of", "--config", "tiny", "--precision", "fp4")]
+    [InlineData("an FP8 recipe ('exact') needs precision fp8; got fp32", "--config", "tiny", "--fp8-recipe", "exact")]
+    [InlineData("unknown FP8 recipe choice 'fast'", "--config", "tiny", "--precision", "fp8", "--fp8-recipe", "exact,fast")]
     public void BadInput_ExitsOneWithAMessage(string expected, params string[] args)
     {
         var dir = Path.Combine(Path.GetTempPath(), $"sharpseek-cli-bad-{Guid.NewGuid():N}");

@@ -10,4 +10,8 @@ public enum ProfileCategory : byte
     Attention,
     Routing,
     Optimizer,
+
+    /// <summary>Low-precision data movement: FP8 and BF16 quantization, dequantization and transposes of the Linears'
+    /// operands.</summary>
+    Quantize,
 }

@@ -12,7 +12,7 @@ namespace SharpSeek.Tensors.Autograd;
 public static class Profiler
 {
     private const int MaxDepth = 32;
-    private const int Categories = (int)ProfileCategory.Optimizer + 1;
+    private const int Categories = (int)ProfileCategory.Quantize + 1;
 
     private static volatile bool s_enabled;
 

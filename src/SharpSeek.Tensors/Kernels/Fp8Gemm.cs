@@ -9,8 +9,7 @@
 // the vector and scalar paths equal; nvcc may fuse DeepGEMM's). Gemm decodes both operands
 // into block-major double panels and runs the double packed GEMM block by block (so it equals Reference bit for bit
 // whatever its kernel's order); Reference loops, and can emulate Hopper's limited in-block accumulator instead
-// (Fp8Accumulator). GemmDequantized is the fast alternative: operands decoded with their scales, one f32 packed GEMM.
-// Not here: quantization (Fp8Quant). Tested by Fp8GemmTests.
+// (Fp8Accumulator). Not here: quantization (Fp8Quant), the fast f32 sum over dequantized operands (Fp8LinearOp). Tested by Fp8GemmTests.
 using System.Buffers;
 using System.Runtime.Intrinsics;
 
@@ -97,30 +96,6 @@ public static unsafe class Fp8Gemm
             pool.Return(bPanel);
             pool.Return(partial);
             ArrayPool<float>.Shared.Return(bScalesT);
-        }
-    }
-
-    /// <summary>
-    /// c (m, n) = [c +] dequant(a) · dequant(b)ᵀ in f32: both operands decoded with their scales (one f32 rounding per
-    /// element, code·scale) and multiplied by the packed f32 GEMM, whose FMAs accumulate in f32 throughout. The fast sum
-    /// of the FP8 training GEMMs (Fp8Sum.F32); operands and scales as in <see cref="Gemm"/>.
-    /// </summary>
-    public static void GemmDequantized(ReadOnlySpan<Float8E4M3> a, ReadOnlySpan<float> aScales, ReadOnlySpan<Float8E4M3> b, ReadOnlySpan<float> bScales,
-        Span<float> c, int m, int n, int k, bool accumulate = false)
-    {
-        Check(a, aScales, b, bScales, c, m, n, k);
-        var pool = ArrayPool<float>.Shared;
-        var (da, db) = (pool.Rent(m * k), pool.Rent(n * k));
-        try
-        {
-            Fp8Quant.DequantizeActivations(a, aScales, m, k, da.AsSpan(0, m * k));
-            Fp8Quant.DequantizeActivations(b, bScales, n, k, db.AsSpan(0, n * k));
-            Matmul.Gemm<float>(da.AsSpan(0, m * k), db.AsSpan(0, n * k), c[..(m * n)], m, n, k, transposeB: true, accumulate: accumulate);
-        }
-        finally
-        {
-            pool.Return(da);
-            pool.Return(db);
         }
     }
 

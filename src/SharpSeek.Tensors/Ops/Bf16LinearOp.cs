@@ -17,8 +17,8 @@ public static class Bf16LinearOp
     {
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
         var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "bf16 linear");
-        var xb = tape.Arena.Allocate(DType.BF16, new Shape(rows, k));
-        DTypeConvert.ToBFloat16(xv.AsSpan<float>(), xb.AsSpan<BFloat16>());
+        var xb = tape.Arena.AllocateUninitialized(DType.BF16, new Shape(rows, k));
+        using (Profiler.Region(ProfileCategory.Quantize)) { DTypeConvert.ToBFloat16(xv.AsSpan<float>(), xb.AsSpan<BFloat16>()); }
         var mark = tape.Arena.Mark(); // the widened copies are this call's own
         try
         {
@@ -52,14 +52,16 @@ public static class Bf16LinearOp
     // values rounded to BF16 and widened back to F32, on the tape's arena.
     private static ReadOnlySpan<float> Rounded(Tape tape, ReadOnlySpan<float> values)
     {
-        var b = tape.Arena.Allocate(DType.BF16, new Shape(values.Length));
+        var b = tape.Arena.AllocateUninitialized(DType.BF16, new Shape(values.Length));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
         DTypeConvert.ToBFloat16(values, b.AsSpan<BFloat16>());
         return Widened(tape, b);
     }
 
     private static ReadOnlySpan<float> Widened(Tape tape, Tensor bf16)
     {
-        var f = tape.Arena.Allocate(DType.F32, new Shape(bf16.ElementCount));
+        var f = tape.Arena.AllocateUninitialized(DType.F32, new Shape(bf16.ElementCount));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
         DTypeConvert.ToSingle(bf16.AsSpan<BFloat16>(), f.AsSpan<float>());
         return f.AsSpan<float>();
     }

@@ -17,18 +17,19 @@ namespace SharpSeek.Tensors.Ops;
 public static class Fp8LinearOp
 {
     private const string Dy = "the FP8 linear's output gradient";
+    private const string Input = "the FP8 linear's input";
+    private const string Weight = "the FP8 linear's weight";
 
     /// <summary>x: (..., in) F32, weight: (out, in) F32 master → (..., out) F32, every GEMM in FP8 as <paramref name="recipe"/> says.</summary>
     public static Var Apply(Tape tape, Var x, Var weight, Fp8Recipe recipe = default)
     {
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
         var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "fp8 linear");
-        var (xq, xs) = QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, "the FP8 linear's input");
-        var mark = tape.Arena.Mark(); // the weight's codes are this call's own
+        var (xq, xs) = QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input);
+        var mark = tape.Arena.Mark(); // the weight's codes and the dequantized copies are this call's own
         try
         {
-            var (wq, ws) = QuantizeBlocks(tape, wv.AsSpan<float>(), n, k, recipe, transpose: false, "the FP8 linear's weight");
-            Gemm(recipe, xq, xs, wq, ws, y.AsSpan<float>(), rows, n, k);
+            Gemm(tape, recipe, (xq, xs), QuantizeBlocks(tape, wv.AsSpan<float>(), n, k, recipe, Weight), y.AsSpan<float>(), rows, n, k);
         }
         finally
         {
@@ -46,7 +47,7 @@ public static class Fp8LinearOp
         var mark = tape.Arena.Mark(); // everything below is this call's own: given back when it returns
         try
         {
-            Backward(tape, recipe, node.Saved0, node.Saved1, tape.Value(node.B), dy, dx, dw, rows, n, k);
+            Backward(tape, recipe, (node.Saved0, node.Saved1), tape.Value(node.B), dy, dx, dw, rows, n, k);
         }
         finally
         {
@@ -54,36 +55,35 @@ public static class Fp8LinearOp
         }
     }
 
-    private static void Backward(Tape tape, Fp8Recipe recipe, Tensor xCodes, Tensor xScales, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k)
+    private static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k)
     {
         if (dx.IsValid)
         {
-            // Dgrad: dX (rows, k) += dY (rows, n) · W (n, k): dY in 1×128 tiles along n (or 128×128 blocks), Wᵀ (k, n) in W's blocks.
-            var (dyq, dys) = recipe.BlockGradients ? QuantizeBlocks(tape, dy, rows, n, recipe, transpose: false, Dy) : QuantizeActivation(tape, dy, rows, n, recipe, Dy);
-            var (wtq, wts) = QuantizeBlocks(tape, w.AsSpan<float>(), n, k, recipe, transpose: true, "the FP8 linear's weight");
-            Gemm(recipe, dyq, dys, wtq, wts, dx.AsSpan<float>(), rows, k, n, accumulate: true);
+            // Dgrad: dX (rows, k) += dY (rows, n) · W (n, k): dY in 1×128 tiles along n (or 128×128 blocks), W in its blocks.
+            var dyq = recipe.BlockGradients ? QuantizeBlocks(tape, dy, rows, n, recipe, Dy) : QuantizeActivation(tape, dy, rows, n, recipe, Dy);
+            var wt = TransposedBlocks(tape, QuantizeBlocks(tape, w.AsSpan<float>(), n, k, recipe, Weight), n, k);
+            Gemm(tape, recipe, dyq, wt, dx.AsSpan<float>(), rows, k, n, accumulate: true);
         }
         if (dw.IsValid)
         {
             // Wgrad: dW (n, k) += dYᵀ (n, rows) · X (rows, k), both in 128×1 tiles: the 1×128 tiles of dYᵀ and Xᵀ (dY's
             // 128×128 blocks, transposed, under block-gradients).
-            var xBack = tape.Arena.Allocate(DType.F32, new Shape(rows, k));
-            Fp8Quant.DequantizeActivations(xCodes.AsSpan<Float8E4M3>(), xScales.AsSpan<float>(), rows, k, xBack.AsSpan<float>());
-            var (dytq, dyts) = recipe.BlockGradients
-                ? QuantizeBlocks(tape, dy, rows, n, recipe, transpose: true, Dy)
+            var xBack = Dequantized(tape, x.Q, x.S, rows, k);
+            var dytq = recipe.BlockGradients
+                ? TransposedBlocks(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n)
                 : QuantizeActivation(tape, Transposed<float>(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
-            var (xtq, xts) = QuantizeActivation(tape, Transposed<float>(tape, xBack.AsSpan<float>(), rows, k).AsSpan<float>(), k, rows, recipe, "the FP8 linear's input");
-            Gemm(recipe, dytq, dyts, xtq, xts, dw.AsSpan<float>(), n, k, rows, accumulate: true);
+            var xtq = QuantizeActivation(tape, Transposed<float>(tape, xBack.AsSpan<float>(), rows, k).AsSpan<float>(), k, rows, recipe, Input);
+            Gemm(tape, recipe, dytq, xtq, dw.AsSpan<float>(), n, k, rows, accumulate: true);
         }
     }
 
     // values (rows, cols) → E4M3 codes and one scale per row per 1×128 tile (or one for the tensor), on the tape's
     // arena; non-finite values throw.
-    private static (Tensor Codes, Tensor Scales) QuantizeActivation(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
+    private static (Tensor Q, Tensor S) QuantizeActivation(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
     {
-        var q = tape.Arena.Allocate(DType.F8E4M3, new Shape(rows, cols));
-        var s = tape.Arena.Allocate(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
-        using (Profiler.Region(ProfileCategory.Other))
+        var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols));
+        var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
+        using (Profiler.Region(ProfileCategory.Quantize))
         {
             if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>()); }
             else { Fp8Quant.QuantizeActivations(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
@@ -92,46 +92,68 @@ public static class Fp8LinearOp
         return (q, s);
     }
 
-    // values (n, k) in 128×128 blocks (or one scale for the tensor) → codes and per-row scales for the GEMM: of the
-    // (n, k) matrix, or of its transpose (k, n), whose blocks keep their codes and scales.
-    private static (Tensor Codes, Tensor RowScales) QuantizeBlocks(Tape tape, ReadOnlySpan<float> values, int n, int k, Fp8Recipe recipe, bool transpose, string what)
+    // values (n, k) in 128×128 blocks (or one scale for the tensor) → codes and their scales expanded to one per row per
+    // 128-wide K block, as the GEMM reads them.
+    private static (Tensor Q, Tensor S) QuantizeBlocks(Tape tape, ReadOnlySpan<float> values, int n, int k, Fp8Recipe recipe, string what)
     {
-        if (recipe.PerTensorScales)
-        {
-            return transpose
-                ? QuantizeActivation(tape, Transposed<float>(tape, values, n, k).AsSpan<float>(), k, n, recipe, what)
-                : QuantizeActivation(tape, values, n, k, recipe, what);
-        }
-        var q = tape.Arena.Allocate(DType.F8E4M3, new Shape(n, k));
-        var blocks = tape.Arena.Allocate(DType.F32, new Shape(Fp8Quant.Tiles(n), Fp8Quant.Tiles(k)));
-        using var region = Profiler.Region(ProfileCategory.Other);
+        if (recipe.PerTensorScales) { return QuantizeActivation(tape, values, n, k, recipe, what); }
+        var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(n, k));
+        var blocks = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(n), Fp8Quant.Tiles(k)));
+        var rowScales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(n, Fp8Quant.Tiles(k)));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
         Fp8Quant.QuantizeWeightBlocks(values, n, k, q.AsSpan<Float8E4M3>(), blocks.AsSpan<float>());
         Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), k, what);
-        if (!transpose)
+        Fp8Gemm.RowScales(blocks.AsSpan<float>(), n, k, rowScales.AsSpan<float>());
+        return (q, rowScales);
+    }
+
+    // The transpose (cols, rows) of a (rows, cols) operand whose scales are the same down each 128-row band (128×128
+    // blocks, or one for the tensor): a block's codes and scale stay its own.
+    private static (Tensor Q, Tensor S) TransposedBlocks(Tape tape, (Tensor Q, Tensor S) m, int rows, int cols)
+    {
+        var qt = Transposed<Float8E4M3>(tape, m.Q.AsSpan<Float8E4M3>(), rows, cols);
+        var (bands, colTiles) = (Fp8Quant.Tiles(rows), Fp8Quant.Tiles(cols));
+        var st = tape.Arena.AllocateUninitialized(DType.F32, new Shape(cols, bands));
+        var s = m.S.AsSpan<float>();
+        var t = st.AsSpan<float>();
+        for (var c = 0; c < cols; c++)
         {
-            var rowScales = tape.Arena.Allocate(DType.F32, new Shape(n, Fp8Quant.Tiles(k)));
-            Fp8Gemm.RowScales(blocks.AsSpan<float>(), n, k, rowScales.AsSpan<float>());
-            return (q, rowScales);
+            for (var b = 0; b < bands; b++) { t[(c * bands) + b] = s[(b * Fp8Quant.Block * colTiles) + (c / Fp8Quant.Block)]; }
         }
-        var qt = Transposed<Float8E4M3>(tape, q.AsSpan<Float8E4M3>(), n, k);                   // a block's codes and scale stay its own
-        var blocksT = Transposed<float>(tape, blocks.AsSpan<float>(), Fp8Quant.Tiles(n), Fp8Quant.Tiles(k));
-        var rowScalesT = tape.Arena.Allocate(DType.F32, new Shape(k, Fp8Quant.Tiles(n)));
-        Fp8Gemm.RowScales(blocksT.AsSpan<float>(), k, n, rowScalesT.AsSpan<float>());
-        return (qt, rowScalesT);
+        return (qt, st);
     }
 
     // values (rows, cols) → (cols, rows) on the tape's arena.
     private static Tensor Transposed<T>(Tape tape, ReadOnlySpan<T> values, int rows, int cols) where T : unmanaged
     {
-        var t = tape.Arena.Allocate(DTypeInfo.Of<T>(), new Shape(cols, rows));
+        var t = tape.Arena.AllocateUninitialized(DTypeInfo.Of<T>(), new Shape(cols, rows));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
         Transpose.Matrix(values, rows, cols, t.AsSpan<T>());
         return t;
     }
 
-    private static void Gemm(Fp8Recipe recipe, Tensor a, Tensor aScales, Tensor b, Tensor bScales, Span<float> c, int m, int n, int k, bool accumulate = false)
+    // codes (rows, cols) with a scale per row per 1×128 tile → their f32 values, on the tape's arena.
+    private static Tensor Dequantized(Tape tape, Tensor codes, Tensor scales, int rows, int cols)
     {
+        var values = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        Fp8Quant.DequantizeActivations(codes.AsSpan<Float8E4M3>(), scales.AsSpan<float>(), rows, cols, values.AsSpan<float>());
+        return values;
+    }
+
+    // c (m, n) [+]= A (m, k) · B (n, k)ᵀ, both quantized with a scale per row per 128-wide K block: Fp8Gemm's exact
+    // block sums, or (the default) both dequantized and multiplied by the packed f32 GEMM in this same (NT) form, whose
+    // summation order is then the definition the tests hold it to.
+    private static void Gemm(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) a, (Tensor Q, Tensor S) b, Span<float> c, int m, int n, int k, bool accumulate = false)
+    {
+        if (recipe.Sum == Fp8Sum.Exact)
+        {
+            using var exact = Profiler.Region(ProfileCategory.Gemm);
+            Fp8Gemm.Gemm(a.Q.AsSpan<Float8E4M3>(), a.S.AsSpan<float>(), b.Q.AsSpan<Float8E4M3>(), b.S.AsSpan<float>(), c, m, n, k, accumulate);
+            return;
+        }
+        var (da, db) = (Dequantized(tape, a.Q, a.S, m, k), Dequantized(tape, b.Q, b.S, n, k));
         using var region = Profiler.Region(ProfileCategory.Gemm);
-        if (recipe.Sum == Fp8Sum.Exact) { Fp8Gemm.Gemm(a.AsSpan<Float8E4M3>(), aScales.AsSpan<float>(), b.AsSpan<Float8E4M3>(), bScales.AsSpan<float>(), c, m, n, k, accumulate); }
-        else { Fp8Gemm.GemmDequantized(a.AsSpan<Float8E4M3>(), aScales.AsSpan<float>(), b.AsSpan<Float8E4M3>(), bScales.AsSpan<float>(), c, m, n, k, accumulate); }
+        Matmul.Gemm<float>(da.AsSpan<float>(), db.AsSpan<float>(), c, m, n, k, transposeB: true, accumulate: accumulate);
     }
 }
