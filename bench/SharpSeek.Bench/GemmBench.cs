@@ -1,5 +1,6 @@
 // GemmBench.cs: `sharpseek bench gemm`: f32 Matmul.Gemm against OpenBLAS cblas_sgemm (same run, same threads) and the
-// machine's measured FMA peak, then the BF16/FP8-weight GEMMs against the f32 time. Not here: correctness (MatmulTests).
+// machine's measured FMA peak, then the BF16/FP8-weight GEMMs against the f32 time, and once the FP8 accumulation
+// ablation (Fp8AccumulationBench). Not here: correctness (MatmulTests).
 // Never run in CI.
 using System.Diagnostics;
 using System.Globalization;
@@ -37,6 +38,7 @@ public static class GemmBench
                 foreach (var (m, n, k) in skinny) { F32Case(output, json, t, peak, openBlas != 0, m, n, k, true, quick); }
                 foreach (var m in lowPrecisionM) { LowPrecisionCases(output, json, t, m, 2048, 2048, quick); }
             }
+            Fp8AccumulationBench.Run(output, json);
         }
         finally
         {

@@ -1,8 +1,10 @@
 // TrainBench.cs: `sharpseek bench train`: training tokens/s of a preset (random init, one fixed random batch, full
 // steps: forward and backward of the objective with MTP, clipping, AdamW and the bias update), best and median of N
 // after warm-up, the process's peak memory, and the share of step time in GEMM, attention, MoE routing/dispatch and the
-// optimizer (Profiler) — side by side with the same model in PyTorch eager (tools/reference/bench_train.py). Each side
-// of each preset runs in its own fresh process, so each peak is that preset's alone. Not here: the command line
+// optimizer, and the low-precision Linears' quantization (Profiler) — side by side with the same model in PyTorch eager
+// (tools/reference/bench_train.py); each further training precision against fp32 (step time, peak memory, optimizer state,
+// step arena); and one sequence per long length for the step arena per token (RunSeqLens). Each side of each preset runs
+// in its own fresh process, so each peak is that preset's alone. Not here: the command line
 // (BenchTrainCommand), the profiler (SharpSeek.Tensors.Autograd.Profiler). Never run in CI.
 using System.Diagnostics;
 using System.Globalization;
@@ -39,14 +41,17 @@ public static class TrainBench
     }
 
     /// <summary>Measures <paramref name="preset"/> in this process: <c>Warmup</c> steps and at least <c>WarmupSeconds</c>, <paramref name="steps"/> timed
-    /// steps with the profiler off, then <paramref name="steps"/> profiled steps for the fractions.</summary>
-    public static TrainBenchResult Measure(string preset, int threads, int steps, LinearPrecision precision = LinearPrecision.Fp32, string fp8Recipe = "")
+    /// steps with the profiler off, then <paramref name="steps"/> profiled steps for the fractions.
+    /// <paramref name="seq"/>, when given, measures one sequence of that many tokens instead of the preset's batch (the
+    /// long-context memory check; the config's positions are raised to it when shorter).</summary>
+    public static TrainBenchResult Measure(string preset, int threads, int steps, LinearPrecision precision = LinearPrecision.Fp32, string fp8Recipe = "", int? seq = null)
     {
-        if (threads < 1 || steps < 1) { throw new ArgumentOutOfRangeException(nameof(steps), $"need threads ≥ 1 and steps ≥ 1; got {threads} and {steps}"); }
+        if (threads < 1 || steps < 1 || seq < 1) { throw new ArgumentOutOfRangeException(nameof(steps), $"need threads ≥ 1, steps ≥ 1 and seq ≥ 1; got {threads}, {steps} and {seq}"); }
         var baseline = Environment.WorkingSet;
         WorkerPool.UseThreads(threads);
         var config = ModelConfig.LoadPreset(preset);
-        var (b, t) = DefaultShape(preset, config);
+        if (seq is { } longer && longer > config.MaxPositionEmbeddings) { config = config with { MaxPositionEmbeddings = longer }; }
+        var (b, t) = seq is { } s ? (1, s) : DefaultShape(preset, config);
         using var weights = new ModelWeights(config, DType.F32, withGradients: true);
         weights.InitializeRandom(1);
         weights.UsePrecision(precision, Fp8Recipe.Parse(fp8Recipe));
@@ -109,7 +114,7 @@ public static class TrainBench
             Seq = t,
             Threads = threads,
             Steps = steps,
-            Precision = PrecisionName(precision) + (fp8Recipe.Length > 0 ? $"({fp8Recipe})" : ""),
+            Precision = precision.OptionName() + (fp8Recipe.Length > 0 ? $"({fp8Recipe})" : ""),
             BestSeconds = times[0],
             MedianSeconds = median,
             TokensPerSecond = b * t / median,
@@ -129,10 +134,11 @@ public static class TrainBench
     /// <summary>Runs <see cref="Measure"/> in a fresh process: <paramref name="command"/> (this program and the words that
     /// select its one-preset mode) followed by the preset, threads and steps; reads the JSON line it prints.</summary>
     public static TrainBenchResult MeasureInChild(IReadOnlyList<string> command, string preset, int threads, int steps,
-        LinearPrecision precision = LinearPrecision.Fp32, string fp8Recipe = "")
+        LinearPrecision precision = LinearPrecision.Fp32, string fp8Recipe = "", int? seq = null)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var args = command.Skip(1).Concat([preset, "--threads", Invariant(threads), "--steps", Invariant(steps), "--precisions", PrecisionName(precision), "--fp8-recipe", fp8Recipe]);
+        var args = command.Skip(1).Concat([preset, "--threads", Invariant(threads), "--steps", Invariant(steps), "--precisions", precision.OptionName(), "--fp8-recipe", fp8Recipe]);
+        if (seq is { } s) { args = args.Concat(["--seq-lens", Invariant(s)]); }
         var (code, stdout, stderr) = RunProcess(command[0], args, threads);
         if (code != 0) { throw new InvalidOperationException($"bench train {preset} (child process) exited with {code}: {stderr.Trim()}"); }
         return Parse(stdout) ?? throw new InvalidOperationException($"bench train {preset}: expected a JSON result line; got '{stdout.Trim()}'");
@@ -164,8 +170,8 @@ public static class TrainBench
         }
     }
 
-    /// <summary>Measures every preset (each side in its own process) and prints one line per preset and a profile line.</summary>
-    /// <summary>With precisions other than fp32, each is measured in its own process after fp32 (against PyTorch) and
+    /// <summary>Measures every preset (each side in its own process) and prints one line per preset and a profile line.
+    /// With precisions other than fp32, each is measured in its own process after fp32 (against PyTorch) and
     /// printed with its step time and peak memory relative to fp32's.</summary>
     public static int Run(TextWriter output, IReadOnlyList<string> presets, int threads, int steps, bool json, IReadOnlyList<string> self,
         IReadOnlyList<LinearPrecision>? precisions = null, string fp8Recipe = "")
@@ -207,6 +213,36 @@ public static class TrainBench
             $"pytorch {torch.TokensPerSecond:F0} tok/s, ratio {ours.TokensPerSecond / torch.TokensPerSecond:F2}, peak memory {ours.PeakMiB:F0} MiB vs {torch.PeakMiB:F0} MiB");
     }
 
+    /// <summary>
+    /// The long-context check: one training step of one sequence per length in <paramref name="seqLens"/>, each in its own
+    /// process, printing tokens/s, the step arena (every activation and gradient of the step) and its bytes per token.
+    /// Attention keeps only its output and a log-sum-exp per row (fused tiles), so the arena per token stays flat as T
+    /// grows when nothing in the step is quadratic in T; the last line gives the ratio between the longest and shortest.
+    /// </summary>
+    public static int RunSeqLens(TextWriter output, IReadOnlyList<string> presets, IReadOnlyList<int> seqLens, int threads, int steps, bool json, IReadOnlyList<string> self)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(presets);
+        ArgumentNullException.ThrowIfNull(seqLens);
+        var all = new List<TrainBenchResult>();
+        foreach (var preset in presets)
+        {
+            var results = seqLens.Order().Select(t => MeasureInChild(self, preset, threads, steps, seq: t)).ToList();
+            all.AddRange(results);
+            if (json) { continue; }
+            foreach (var r in results)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"train {r.Preset} 1×{r.Seq} threads={r.Threads}: {r.TokensPerSecond:F0} tok/s, step arena {r.StepArenaMiB:F1} MiB ({1024 * r.StepArenaMiB / r.Seq:F1} KiB per token), peak memory {r.PeakMiB:F0} MiB, attention {100 * r.Attention:F0}% of the step"));
+            }
+            var (first, last) = (results[0], results[^1]);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"step arena per token, {first.Seq} → {last.Seq} tokens ({(double)last.Seq / first.Seq:F0}× longer): {1024 * first.StepArenaMiB / first.Seq:F1} → {1024 * last.StepArenaMiB / last.Seq:F1} KiB (×{last.StepArenaMiB / last.Seq / (first.StepArenaMiB / first.Seq):F2}; 1 is linear in T, {(double)last.Seq / first.Seq:F0} would be quadratic)"));
+        }
+        if (json) { output.WriteLine("[" + string.Join(",\n ", all.Select(r => JsonSerializer.Serialize(r))) + "]"); }
+        return 0;
+    }
+
     /// <summary><c>train small 8×256 fp8: X tok/s, step R× fp32's; peak memory A MiB (P% of fp32's B), state S MiB, step arena T MiB</c>.</summary>
     public static string PrecisionLine(TrainBenchResult other, TrainBenchResult fp32)
     {
@@ -216,9 +252,6 @@ public static class TrainBench
             $"train {other.Preset} {other.Batch}×{other.Seq} {other.Precision}: {other.TokensPerSecond:F0} tok/s, step {other.MedianSeconds / fp32.MedianSeconds:F2}× fp32's; "
             + $"peak memory {other.PeakMiB:F0} MiB ({100 * other.PeakMiB / fp32.PeakMiB:F0}% of fp32's {fp32.PeakMiB:F0}), state {other.StateMiB:F1} vs {fp32.StateMiB:F1} MiB, step arena {other.StepArenaMiB:F1} vs {fp32.StepArenaMiB:F1} MiB");
     }
-
-    /// <summary>The --precision spelling of a mode: fp32, bf16, fp8.</summary>
-    public static string PrecisionName(LinearPrecision precision) => precision.ToString().ToLowerInvariant();
 
     /// <summary><c>profile small: gemm g%, attention a%, moe routing/dispatch m%, optimizer o%, other r%</c>.</summary>
     public static string ProfileLine(TrainBenchResult ours)

@@ -102,6 +102,9 @@ public sealed class Arena : IDisposable
     /// <summary>The current top, for <see cref="Rewind"/>.</summary>
     public ArenaMark Mark() => new(_blocks.Count, _used, _totalUsed);
 
+    /// <summary>A mark that rewinds when disposed: <c>using var scratch = arena.Scope();</c> around an op's own temporaries.</summary>
+    public ArenaScope Scope() => new(this, Mark());
+
     /// <summary>Gives back everything allocated since <paramref name="mark"/> (those tensors become invalid; older ones
     /// stay valid). Blocks grown since are released; the high-water mark keeps the peak, so the next
     /// <see cref="Reset"/> still sizes one block for it.</summary>
@@ -145,3 +148,9 @@ public sealed class Arena : IDisposable
 
 /// <summary>An arena's top at one moment (<see cref="Arena.Mark"/>).</summary>
 public readonly record struct ArenaMark(int Blocks, long Used, long TotalUsed);
+
+/// <summary>Rewinds its arena to the mark it was made at when disposed (<see cref="Arena.Scope"/>).</summary>
+public readonly struct ArenaScope(Arena arena, ArenaMark mark) : IDisposable
+{
+    public void Dispose() => arena.Rewind(mark);
+}

@@ -7,6 +7,7 @@
 // Not here: the learning-rate schedule (LrSchedule), clipping (GradClip). Tested by AdamWTests and ReferenceAdamWTests.
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using SharpSeek.Model;
 using SharpSeek.Model.Checkpoint;
 using SharpSeek.Model.Layers;
@@ -42,7 +43,7 @@ public sealed class AdamW : IDisposable
         }
         Options = options;
         _params = [.. weights.Unique.Where(IsTrainable)];
-        if (options.Moments is { } md && (md != DType.BF16 || _params.Any(p => p.Value.DType != DType.F32)))
+        if (options.Moments is { } md && _params.Any(p => p.Value.DType != md && !(md == DType.BF16 && p.Value.DType == DType.F32)))
         {
             throw new ArgumentException($"AdamW keeps moments in the parameters' dtype or in BF16 beside F32 parameters; got {md} moments for {weights.DType} parameters", nameof(options));
         }
@@ -123,7 +124,8 @@ public sealed class AdamW : IDisposable
     }
 
     /// <summary>Restores the state written by <see cref="Save"/> for the same parameters; checks every tensor's presence,
-    /// dtype and shape before changing anything, and throws listing every problem.</summary>
+    /// dtype and shape before changing anything, and throws listing every problem. F32 moments load into BF16 ones
+    /// (rounded) and BF16 into F32 (widened).</summary>
     public void Load(string path)
     {
         using var file = SafeTensorsFile.Open(path);
@@ -138,7 +140,7 @@ public sealed class AdamW : IDisposable
         {
             if (!file.Contains(name)) { problems.Add($"'{name}' missing"); continue; }
             var info = file.Info(name);
-            if (info.DType != t.DType || !info.Shape.SequenceEqual(t.Shape.ToArray()))
+            if (!(info.DType == t.DType || Convertible(info.DType, t.DType)) || !info.Shape.SequenceEqual(t.Shape.ToArray()))
             {
                 problems.Add($"'{name}' is {info.DType} {info.ShapeText}; expected {t.DType} {t.Shape}");
             }
@@ -146,11 +148,21 @@ public sealed class AdamW : IDisposable
         var extra = file.Names.Except(moments.Select(x => x.Item1), StringComparer.Ordinal).ToList();
         if (extra.Count > 0) { problems.Add($"{extra.Count} tensors this model does not have, first: {string.Join(", ", extra.Take(3))}"); }
         if (problems.Count > 0) { throw new InvalidDataException($"AdamW state '{path}' does not fit this model:\n  " + string.Join("\n  ", problems)); }
-        foreach (var (name, t) in moments) { file.Bytes(name).CopyTo(t.AsBytes()); }
+        foreach (var (name, t) in moments)
+        {
+            var stored = file.Info(name).DType;
+            if (stored == t.DType) { file.Bytes(name).CopyTo(t.AsBytes()); }
+            else if (stored == DType.F32) { DTypeConvert.ToBFloat16(MemoryMarshal.Cast<byte, float>(file.Bytes(name)), t.AsSpan<BFloat16>()); }
+            else { DTypeConvert.ToSingle(MemoryMarshal.Cast<byte, BFloat16>(file.Bytes(name)), t.AsSpan<float>()); }
+        }
         StepCount = step;
     }
 
     public void Dispose() => _state.Dispose();
+
+    // F32 and BF16 moments load into each other (rounded to nearest even, or widened exactly): a run saved before its
+    // precision kept BF16 moments, or by another precision, still resumes.
+    private static bool Convertible(DType stored, DType wanted) => (stored, wanted) is (DType.F32, DType.BF16) or (DType.BF16, DType.F32);
 
     private readonly record struct Coefficients(double Lr, double Beta1, double Beta2, double Eps, double Correction1, double Correction2);
 

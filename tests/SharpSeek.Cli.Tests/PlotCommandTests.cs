@@ -1,7 +1,6 @@
 // PlotCommandTests.cs: `sharpseek plot` writes the four PNGs of a trained run (valid PNG signature, non-trivial size) to
 // --out, and fails with exit code 1 on a directory without metrics; distillation study tables give distill-study.png,
-// and a file that is not one fails naming it; several runs are compared relative to the first (smoothed training loss,
-// eval loss) by the definition.
+// and a file that is not one fails naming it; several runs get a line each relative to the first (RunComparison).
 using SharpSeek.Cli.Commands;
 using SharpSeek.Training.Runs;
 
@@ -51,30 +50,15 @@ public sealed class PlotCommandTests
     }
 
     [Fact]
-    public void RelativeLoss_IsTheSmoothedRatioMinusOne_AtCommonSteps()
+    public void RelativeSummary_GivesTheTailsRelativeLossAndTheLastCommonEval()
     {
-        // A run 1% above its baseline at every step is +1% everywhere, whatever the smoothing; a run whose 12th step is 10%
-        // above moves the smoothed curve at steps 12 .. 21 by 1% (a tenth of the window) and nowhere else.
         var rng = new Random(5);
-        var baseline = Enumerable.Range(1, 40).Select(s => new MetricsRecord { Step = s, MainLoss = 3 + rng.NextDouble(), EvalLoss = s % 10 == 0 ? 2.5 + s / 100.0 : null }).ToList();
+        var baseline = Enumerable.Range(1, 40).Select(s => new MetricsRecord { Step = s, MainLoss = 3 + rng.NextDouble(), EvalLoss = s % 10 == 0 ? 2.5 + (s / 100.0) : null }).ToList();
         var above = baseline.Select(r => r with { MainLoss = r.MainLoss * 1.01, EvalLoss = r.EvalLoss * 0.98 }).ToList();
-        var (steps, relative) = PlotCommand.RelativeLoss(above, baseline);
-        Assert.Equal(40, steps.Length);
-        Assert.All(relative, r => Assert.Equal(0.01, r, 12));
-        var (evalSteps, evalRelative) = PlotCommand.RelativeEval(above, baseline);
-        Assert.Equal([10.0, 20, 30, 40], evalSteps);
-        Assert.All(evalRelative, r => Assert.Equal(-0.02, r, 12));
-        Assert.Contains("training loss +1.00%", PlotCommand.RelativeSummary("a", above, "b", baseline), StringComparison.Ordinal);
-        Assert.Contains("eval loss -2.00% at step 40", PlotCommand.RelativeSummary("a", above, "b", baseline), StringComparison.Ordinal);
-
-        var spike = baseline.Select(r => r.Step == 12 ? r with { MainLoss = r.MainLoss * 1.1 } : r).ToList();
-        (steps, relative) = PlotCommand.RelativeLoss(spike, baseline);
-        for (var i = 0; i < steps.Length; i++)
-        {
-            var moved = steps[i] is >= 12 and < 12 + PlotCommand.RelativeWindow;
-            Assert.True(moved ? relative[i] > 0 : relative[i] == 0, $"step {steps[i]}: {relative[i]}");
-        }
-        Assert.Empty(PlotCommand.RelativeLoss(spike.Take(5).ToList(), baseline.Skip(5).ToList()).Steps); // no common step
+        var line = PlotCommand.RelativeSummary("a", above, "b", baseline);
+        Assert.Contains("run a vs b: training loss +1.00%", line, StringComparison.Ordinal);
+        Assert.Contains("eval loss -2.00% at step 40", line, StringComparison.Ordinal);
+        Assert.Contains("no common steps", PlotCommand.RelativeSummary("a", above.Take(5).ToList(), "b", baseline.Skip(5).ToList()), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public sealed class Fp8LinearOpTests
     private static (Float8E4M3[] Codes, float[] Scales) Tiles(ReadOnlySpan<float> x, int rows, int cols, Fp8Recipe recipe = default)
     {
         var (q, s) = (new Float8E4M3[rows * cols], new float[rows * Fp8Quant.Tiles(cols)]);
-        if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(x, rows, cols, q, s); }
+        if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(x, rows, cols, q, s, recipe.PowerOfTwoScales); }
         else { Fp8Quant.QuantizeActivations(x, rows, cols, q, s, recipe.PowerOfTwoScales); }
         return (q, s);
     }
@@ -100,7 +100,7 @@ public sealed class Fp8LinearOpTests
     public static TheoryData<int, int, int, string> Shapes()
     {
         var data = new TheoryData<int, int, int, string>();
-        foreach (var recipe in new[] { "", "exact", "tensor-scales", "block-gradients", "exact,block-gradients,pow2-scales" })
+        foreach (var recipe in new[] { "", "exact", "tensor-scales", "block-gradients", "pow2-scales", "tensor-scales,pow2-scales", "exact,block-gradients,pow2-scales" })
         {
             data.Add(3, 130, 200, recipe);
             data.Add(20, 64, 129, recipe);
@@ -146,11 +146,15 @@ public sealed class Fp8LinearOpTests
         Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void TheOpsTemporaries_AreGivenBack_SoOnlyTheCacheStays()
+    [Theory]
+    [InlineData("fp8")]
+    [InlineData("fp8:exact")]
+    [InlineData("fp8:tensor-scales,block-gradients")]
+    [InlineData("bf16")]
+    public void TheOpsTemporaries_AreGivenBack_SoOnlyTheCacheStays(string mode)
     {
-        // Forward keeps y and x's codes and scales; backward keeps dX (dW is the caller's): nothing else of the quantized
-        // copies, transposes or dequantized x stays in the arena.
+        // Forward keeps y and x's low-precision copy (E4M3 codes and a scale per 1×128 tile, or BF16); backward keeps dX
+        // (dW is the caller's): nothing else of the quantized copies, transposes or dequantized values stays in the arena.
         using var arena = new Arena("fp8-linear");
         const int rows = 64, k = 256, n = 192;
         var (x, w, g) = (Random(arena, 1, 2f, rows, k), Random(arena, 2, 0.1f, n, k), Random(arena, 3, 1f, rows, n));
@@ -158,8 +162,9 @@ public sealed class Fp8LinearOpTests
         var tape = new Tape(arena);
         var (xv, wv) = (tape.Input(x), tape.Leaf(w, dw));
         var before = arena.UsedBytes;
-        var y = Fp8LinearOp.Apply(tape, xv, wv);
-        Assert.Equal((rows * n * 4) + (rows * k) + (rows * 2 * 4), arena.UsedBytes - before);  // y, codes, a scale per 1×128 tile
+        var bf16 = mode == "bf16";
+        var y = bf16 ? Bf16LinearOp.Apply(tape, xv, wv) : Fp8LinearOp.Apply(tape, xv, wv, Fp8Recipe.Parse(mode[Math.Min(mode.Length, 4)..]));
+        Assert.Equal((rows * n * 4) + (bf16 ? rows * k * 2 : (rows * k) + (rows * 2 * 4)), arena.UsedBytes - before);
         var forward = arena.UsedBytes;
         tape.Backward(y, g);
         Assert.True(arena.UsedBytes - forward <= (rows * k * 4) + (rows * n * 4), $"backward kept {arena.UsedBytes - forward} bytes"); // dX and at most dY's own buffer

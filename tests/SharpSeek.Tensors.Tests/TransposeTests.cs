@@ -1,10 +1,11 @@
 // TransposeTests.cs: the tiled transpose equals the element-by-element definition for shapes that are not multiples of
-// its tile, for 1-, 2- and 4-byte elements, serially and on the pool, and refuses spans of the wrong length.
+// its tile, for 1-, 2- and 4-byte elements, on one thread and on two (the pool), and refuses spans of the wrong length.
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Tests;
 
 [Trait("Category", "Kernels")]
+[Collection(SerialCollection.Name)]
 public sealed class TransposeTests
 {
     [Theory]
@@ -18,9 +19,21 @@ public sealed class TransposeTests
         var f = Enumerable.Range(0, rows * cols).Select(_ => (float)rng.NextDouble()).ToArray();
         var b = Enumerable.Range(0, rows * cols).Select(_ => (byte)rng.Next(256)).ToArray();
         var h = Enumerable.Range(0, rows * cols).Select(_ => (short)rng.Next()).ToArray();
-        Check(f, rows, cols);
-        Check(b, rows, cols);
-        Check(h, rows, cols);
+        var saved = WorkerPool.Current.Threads;
+        try
+        {
+            foreach (var threads in new[] { 1, 2 })
+            {
+                WorkerPool.UseThreads(threads);
+                Check(f, rows, cols);
+                Check(b, rows, cols);
+                Check(h, rows, cols);
+            }
+        }
+        finally
+        {
+            WorkerPool.UseThreads(saved);
+        }
     }
 
     [Fact]

@@ -188,6 +188,55 @@ public sealed class AdamWTests
     }
 
     [Fact]
+    public void F32State_LoadsIntoBf16Moments_Rounded_AndBack_Widened()
+    {
+        // An FP8 run saved before its moments were BF16 (or by another precision) still resumes: the F32 moments load
+        // rounded to nearest even, and BF16 moments load into F32 ones exactly.
+        var (f32Path, bf16Path) = (Path.Combine(Path.GetTempPath(), $"adamw-{Guid.NewGuid():N}.safetensors"), Path.Combine(Path.GetTempPath(), $"adamw-{Guid.NewGuid():N}.safetensors"));
+        try
+        {
+            using var w = Weights(5);
+            using var model = new Transformer(w, maxPositions: T);
+            using var arena = new Arena("adamw");
+            using (var f32 = new AdamW(w, new AdamWOptions()))
+            {
+                Gradients(model, arena, 1);
+                f32.Step(1e-2);
+                f32.Save(f32Path);
+            }
+            using var bf16 = new AdamW(w, new AdamWOptions { Moments = DType.BF16 });
+            bf16.Load(f32Path);
+            bf16.Save(bf16Path);
+            using var saved = SafeTensorsFile.Open(f32Path);
+            using var rounded = SafeTensorsFile.Open(bf16Path);
+            var changed = 0;
+            foreach (var t in saved.Tensors)
+            {
+                var (x, y) = (new float[t.Shape.Aggregate(1L, (a, b) => a * b)], new float[t.Shape.Aggregate(1L, (a, b) => a * b)]);
+                saved.ReadAsSingle(t.Name, x);
+                rounded.ReadAsSingle(t.Name, y);
+                for (var i = 0; i < x.Length; i++)
+                {
+                    Assert.Equal(BFloat16.FromSingle(x[i]).ToSingle(), y[i]);
+                    changed += x[i] != y[i] ? 1 : 0;
+                }
+            }
+            Assert.True(changed > 0);
+            Assert.Equal(1, bf16.StepCount);
+            using var back = new AdamW(w, new AdamWOptions());
+            back.Load(bf16Path);
+            back.Save(f32Path);
+            using var widened = SafeTensorsFile.Open(f32Path);
+            Assert.All(widened.Tensors, t => Assert.Equal(DType.F32, t.DType));
+        }
+        finally
+        {
+            File.Delete(f32Path);
+            File.Delete(bf16Path);
+        }
+    }
+
+    [Fact]
     public void Bf16Moments_HalveTheState_AndAreRefusedBesideF64Parameters()
     {
         var path = Path.Combine(Path.GetTempPath(), $"adamw-{Environment.ProcessId}-{Guid.NewGuid():N}.safetensors");

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tools/study/precision.sh OUT [STEPS] [SHORT_STEPS]: DeepSeek-V3's FP8 study (arXiv 2412.19437 Fig. 10 and appendix B.2)
 # at our scale. The small preset from the same seed on the same generated corpus, for the same tokens: fp32, fp8 and bf16
-# for STEPS (default 300, about 20 minutes of fp32 on 2 cores), eval loss every 25 steps; then the ablations as short runs
-# of SHORT_STEPS (default 40) beside an fp32 and an fp8 run of the same length: one scale per tensor (tensor-scales),
-# activation gradients in 128×128 blocks (block-gradients), and DeepGEMM's exact block sums (exact). Plots: OUT/plots
-# (main runs) and OUT/plots-ablations, each with the loss of every run relative to the first (fp32). A rerun skips what
-# finished (NAME.done) and resumes what was interrupted. SHARPSEEK overrides the command (default ./sharpseek).
+# for STEPS (default 300: 23 minutes of fp32 on the 2-core machine of the README's figures), eval loss every 25 steps;
+# then the ablations as short runs of SHORT_STEPS (default 40) beside an fp32 and an fp8 run of the same length: one
+# scale per tensor (tensor-scales), activation gradients in 128×128 blocks (block-gradients), and DeepGEMM's exact block
+# sums (exact). Plots: OUT/plots (main runs) and OUT/plots-ablations, each with the loss of every run relative to the
+# first (fp32). A rerun skips what finished (NAME.done) and resumes what was interrupted; a run that stops early (Ctrl-C)
+# stops the script. SHARPSEEK overrides the command (default ./sharpseek).
 set -euo pipefail
 OUT=$1; STEPS=${2:-300}; SHORT=${3:-40}
 S=${SHARPSEEK:-./sharpseek}
@@ -14,9 +15,9 @@ once() { # NAME STEPS ARGS...: one training run to its end; an interrupted one i
   local name=$1 steps=$2; shift 2
   if [ -f "$OUT/$name.done" ]; then return; fi
   if [ -f "$OUT/$name/trainer_state.json" ]; then
-    $S train --out "$OUT/$name" --resume | tail -1
+    $S train --out "$OUT/$name" --resume | grep -E "^finished"
   else
-    $S train --config small --seed 1 --steps "$steps" --eval-every 25 --checkpoint-every 50 --out "$OUT/$name" "$@" | grep -E "^(finished|stopped)"
+    $S train --config small --seed 1 --steps "$steps" --eval-every 25 --checkpoint-every 50 --out "$OUT/$name" "$@" | grep -E "^finished"
   fi
   touch "$OUT/$name.done"
 }

@@ -1,9 +1,11 @@
 // BenchTrainCommand.cs: `sharpseek bench train [--configs tiny small] [--threads 2] [--steps N] [--precisions fp32 bf16
-// fp8] [--json]`, training tokens/s and peak memory against PyTorch eager, each precision against fp32, and the step profile. Each preset is measured in a fresh copy of this
+// fp8] [--fp8-recipe …] [--seq-lens T…] [--json]`, training tokens/s and peak memory against PyTorch eager, each precision
+// against fp32, the step profile, and the step arena per token at long sequence lengths. Each preset is measured in a fresh copy of this
 // program (the hidden --one mode), so each peak memory is that preset's own. Not here: the measuring code
 // (bench/SharpSeek.Bench/TrainBench.cs). No test runs it; never run in CI.
 using System.CommandLine;
 using SharpSeek.Bench;
+using SharpSeek.Model.Layers;
 
 namespace SharpSeek.Cli.Commands;
 
@@ -18,6 +20,7 @@ internal static class BenchTrainCommand
         var precisions = new Option<string[]>("--precisions") { Description = "Training precisions to measure (fp32, bf16, fp8), each against fp32: step time, peak memory, state and step arena.", DefaultValueFactory = _ => ["fp32"], AllowMultipleArgumentsPerToken = true };
         precisions.AcceptOnlyFromAmong("fp32", "bf16", "fp8");
         var fp8Recipe = PrecisionOption.CreateRecipe();
+        var seqLens = new Option<int[]>("--seq-lens") { Description = "Instead of the preset's batch, one sequence of each length (e.g. 4096 8192 16384): tokens/s and the step arena per token, the check that training memory stays linear in T.", AllowMultipleArgumentsPerToken = true };
         var one = new Option<string?>("--one") { Description = "Measure one preset in this process and print its JSON line.", Hidden = true };
         var command = new Command("train", "Training tokens/s and peak memory of the presets against PyTorch eager, and where a step's time goes.")
         {
@@ -27,6 +30,7 @@ internal static class BenchTrainCommand
             json,
             precisions,
             fp8Recipe,
+            seqLens,
             one,
         };
         command.SetAction(parse =>
@@ -40,10 +44,22 @@ internal static class BenchTrainCommand
             if (parse.GetValue(one) is { } preset)
             {
                 var precision = PrecisionOption.Parse(parse.GetValue(precisions)?.FirstOrDefault() ?? "fp32");
-                Console.WriteLine(TrainBench.ToJson(TrainBench.Measure(preset, t, n, precision, parse.GetValue(fp8Recipe)!)));
+                int? seq = parse.GetValue(seqLens) is [var only] ? only : null;
+                Console.WriteLine(TrainBench.ToJson(TrainBench.Measure(preset, t, n, precision, parse.GetValue(fp8Recipe)!, seq)));
                 return 0;
             }
+            if (parse.GetValue(seqLens) is { Length: > 0 } lengths)
+            {
+                if (lengths.Any(l => l < 1)) { Console.Error.WriteLine($"--seq-lens must be ≥ 1; got {string.Join(" ", lengths)}"); return 2; }
+                if (parse.GetValue(precisions) is { } p && p.Any(x => x != "fp32")) { Console.Error.WriteLine("--seq-lens measures fp32 steps; leave out --precisions"); return 2; }
+                return TrainBench.RunSeqLens(Console.Out, parse.GetValue(configs) ?? ["tiny"], lengths, t, n, parse.GetValue(json), Self());
+            }
             var modes = (parse.GetValue(precisions) ?? ["fp32"]).Select(PrecisionOption.Parse).Distinct().ToList();
+            if (parse.GetValue(fp8Recipe) is { Length: > 0 } r && !modes.Contains(LinearPrecision.Fp8))
+            {
+                Console.Error.WriteLine($"--fp8-recipe '{r}' needs fp8 among --precisions");
+                return 2;
+            }
             return TrainBench.Run(Console.Out, parse.GetValue(configs) ?? ["tiny", "small"], t, n, parse.GetValue(json), Self(), modes, parse.GetValue(fp8Recipe)!);
         });
         return command;

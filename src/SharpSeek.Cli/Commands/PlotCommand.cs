@@ -81,54 +81,17 @@ internal static class PlotCommand
         return $"run {name}: {eval}, main loss {records[^1].MainLoss:F4} at step {records[^1].Step}, MaxVio {tail:F2} (mean over layers, last {Window(records.Count)} steps)";
     }
 
-    /// <summary>Training steps over which <see cref="RelativeLoss"/> averages the main loss before comparing.</summary>
-    internal const int RelativeWindow = 10;
-
-    /// <summary>
-    /// The main training loss of <paramref name="run"/> relative to <paramref name="baseline"/>'s at the steps both logged,
-    /// each first averaged over the last <see cref="RelativeWindow"/> steps (one batch's loss is noisy): (L − L₀) / L₀.
-    /// The measure of DeepSeek-V3's Fig. 10 (FP8 against BF16), for any two runs on the same data and seed.
-    /// </summary>
-    internal static (double[] Steps, double[] Relative) RelativeLoss(IReadOnlyList<MetricsRecord> run, IReadOnlyList<MetricsRecord> baseline)
-    {
-        var b = Smoothed(baseline);
-        var pairs = Smoothed(run).Where(p => b.ContainsKey(p.Key)).OrderBy(p => p.Key).ToList();
-        return ([.. pairs.Select(p => (double)p.Key)], [.. pairs.Select(p => (p.Value - b[p.Key]) / b[p.Key])]);
-    }
-
-    /// <summary>The eval loss relative to the baseline's at the steps both evaluated.</summary>
-    internal static (double[] Steps, double[] Relative) RelativeEval(IReadOnlyList<MetricsRecord> run, IReadOnlyList<MetricsRecord> baseline)
-    {
-        var b = baseline.Where(r => r.EvalLoss is not null).GroupBy(r => r.Step).ToDictionary(g => g.Key, g => g.Last().EvalLoss!.Value);
-        var pairs = run.Where(r => r.EvalLoss is not null && b.ContainsKey(r.Step)).ToList();
-        return ([.. pairs.Select(r => (double)r.Step)], [.. pairs.Select(r => (r.EvalLoss!.Value - b[r.Step]) / b[r.Step])]);
-    }
-
-    /// <summary><c>run fp8 vs fp32: training loss +0.12% (last quarter), eval loss +0.05% at step 300, |relative| at most 0.31% after the first quarter</c>.</summary>
+    /// <summary><c>run fp8 vs fp32: training loss +0.12% (last quarter), eval loss +0.05% at step 300, |relative| at most 0.31% from the end of the first quarter</c>.</summary>
     internal static string RelativeSummary(string name, IReadOnlyList<MetricsRecord> run, string baselineName, IReadOnlyList<MetricsRecord> baseline)
     {
-        var (steps, relative) = RelativeLoss(run, baseline);
+        var (steps, relative) = RunComparison.RelativeLoss(run, baseline);
         if (steps.Length == 0) { return $"run {name} vs {baselineName}: no common steps"; }
         var quarter = Window(steps.Length);
         var tail = relative.Skip(steps.Length - quarter).Average();
         var worst = relative.Skip(quarter).Select(Math.Abs).DefaultIfEmpty(Math.Abs(relative[^1])).Max();
-        var (evalSteps, evalRelative) = RelativeEval(run, baseline);
+        var (evalSteps, evalRelative) = RunComparison.RelativeEval(run, baseline);
         var eval = evalSteps.Length == 0 ? "no common eval" : $"eval loss {100 * evalRelative[^1]:+0.00;-0.00}% at step {evalSteps[^1]}";
-        return $"run {name} vs {baselineName}: training loss {100 * tail:+0.00;-0.00}% (mean of the last {quarter} steps, each over {RelativeWindow}), {eval}, |relative| at most {100 * worst:F2}% after step {steps[Math.Min(quarter, steps.Length - 1)]}";
-    }
-
-    // Step → the mean main loss of that step and the RelativeWindow − 1 logged before it.
-    private static Dictionary<long, double> Smoothed(IReadOnlyList<MetricsRecord> records)
-    {
-        var result = new Dictionary<long, double>();
-        for (var i = 0; i < records.Count; i++)
-        {
-            var from = Math.Max(0, i - RelativeWindow + 1);
-            double sum = 0;
-            for (var j = from; j <= i; j++) { sum += records[j].MainLoss; }
-            result[records[i].Step] = sum / (i - from + 1);
-        }
-        return result;
+        return $"run {name} vs {baselineName}: training loss {100 * tail:+0.00;-0.00}% (mean of the last {quarter} steps, each over {RunComparison.Window}), {eval}, |relative| at most {100 * worst:F2}% from step {steps[Math.Min(quarter, steps.Length - 1)]}";
     }
 
     /// <summary>Overlays several runs: eval loss, main training loss and mean MaxVio by step, and every run's training and
@@ -142,9 +105,9 @@ internal static class PlotCommand
         var relative = new Plot();
         foreach (var (name, records) in runs.Skip(1))
         {
-            var (steps, rel) = RelativeLoss(records, runs[0].Records);
+            var (steps, rel) = RunComparison.RelativeLoss(records, runs[0].Records);
             Line(relative, steps, [.. rel.Select(r => 100 * r)], $"{name}: training");
-            var (evalSteps, evalRel) = RelativeEval(records, runs[0].Records);
+            var (evalSteps, evalRel) = RunComparison.RelativeEval(records, runs[0].Records);
             if (evalSteps.Length > 0)
             {
                 var points = relative.Add.Scatter(evalSteps, [.. evalRel.Select(r => 100 * r)]);
@@ -166,7 +129,7 @@ internal static class PlotCommand
             Save(eval, directory, "compare_eval_loss.png", "Held-out cross-entropy", "step", "nats per token"),
             Save(main, directory, "compare_main_loss.png", "Main-head training cross-entropy", "step", "nats per token"),
             Save(vio, directory, "compare_max_vio.png", "MaxVio, mean over MoE layers", "step", "MaxVio"),
-            Save(relative, directory, "compare_relative_loss.png", $"Loss relative to {runs[0].Name} (training: mean of {RelativeWindow} steps)", "step", "relative error (%)"),
+            Save(relative, directory, "compare_relative_loss.png", $"Loss relative to {runs[0].Name} (training: mean of {RunComparison.Window} steps)", "step", "relative error (%)"),
         ];
     }
 

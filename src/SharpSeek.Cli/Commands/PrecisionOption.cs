@@ -30,12 +30,7 @@ internal static class PrecisionOption
         return option;
     }
 
-    public static LinearPrecision Parse(string value) => value switch
-    {
-        "bf16" => LinearPrecision.Bf16,
-        "fp8" => LinearPrecision.Fp8,
-        _ => LinearPrecision.Fp32,
-    };
+    public static LinearPrecision Parse(string value) => Enum.GetValues<LinearPrecision>().FirstOrDefault(p => p.OptionName() == value);
 
     private static Option<string> AcceptingOnly(this Option<string> option, params string[] values)
     {

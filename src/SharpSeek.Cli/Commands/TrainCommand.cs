@@ -77,7 +77,7 @@ internal static class TrainCommand
                         Balance = parse.GetValue(balance) switch { "v2" => BalanceMode.V2AuxLoss, "none" => BalanceMode.None, _ => BalanceMode.AuxLossFree },
                         Mtp = !parse.GetValue(noMtp),
                         Precision = PrecisionOption.Parse(parse.GetValue(precision)!),
-                        Fp8Recipe = parse.GetValue(fp8Recipe)!,
+                        Fp8Recipe = Tensors.Ops.Fp8Recipe.Normalize(parse.GetValue(fp8Recipe)),
                     };
                 options.Validate();
                 ConfigWarnings.Write(options.Resume ? options.OutDir : options.Init ?? options.Config, Console.Error);

@@ -15,3 +15,10 @@ public enum LinearPrecision
     /// (Fp8LinearOp).</summary>
     Fp8,
 }
+
+/// <summary>The command-line spelling of a <see cref="LinearPrecision"/>.</summary>
+public static class LinearPrecisionNames
+{
+    /// <summary>"fp32", "bf16" or "fp8", as --precision takes it.</summary>
+    public static string OptionName(this LinearPrecision precision) => precision.ToString().ToLowerInvariant();
+}

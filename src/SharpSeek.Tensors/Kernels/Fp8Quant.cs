@@ -46,10 +46,10 @@ public static unsafe class Fp8Quant
 
     /// <summary>
     /// Per-tensor scaling (the ablation of fine-grained scaling, DeepSeek-V3 appendix B.2): one scale, max(amax, 1e-4) / 448
-    /// over the whole (rows, cols) tensor, written to every tile's slot of <paramref name="scales"/> (rows, ceil(cols/128))
+    /// over the whole (rows, cols) tensor (its UE8M0 ceiling when <paramref name="powerOfTwoScale"/>), written to every tile's slot of <paramref name="scales"/> (rows, ceil(cols/128))
     /// so the result reads like <see cref="QuantizeActivations"/>' output. A NaN or ±∞ leaves NaN codes.
     /// </summary>
-    public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales)
+    public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScale = false)
     {
         CheckShape(rows, cols);
         var count = (long)rows * cols;
@@ -66,7 +66,7 @@ public static unsafe class Fp8Quant
                 var m = MaxAbs(px + ((long)r * cols), cols);
                 if (m > amax) { amax = m; } // a NaN row max is skipped: the NaN alone becomes a NaN code, so the error names its row
             }
-            var scale = ScaleOf(amax, powerOfTwo: false);
+            var scale = ScaleOf(amax, powerOfTwoScale);
             scales.Fill(scale);
             var work = new ActivationRows { X = px, Q = (byte*)pq, Scales = ps, Cols = cols, FixedScale = scale };
             Run(rows, count, ref work);

@@ -19,14 +19,9 @@ public static class Bf16LinearOp
         var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "bf16 linear");
         var xb = tape.Arena.AllocateUninitialized(DType.BF16, new Shape(rows, k));
         using (Profiler.Region(ProfileCategory.Quantize)) { DTypeConvert.ToBFloat16(xv.AsSpan<float>(), xb.AsSpan<BFloat16>()); }
-        var mark = tape.Arena.Mark(); // the widened copies are this call's own
-        try
+        using (tape.Arena.Scope()) // the widened copies are this call's own
         {
             Gemm(Widened(tape, xb), Rounded(tape, wv.AsSpan<float>()), y.AsSpan<float>(), rows, n, k, false, true, false);
-        }
-        finally
-        {
-            tape.Arena.Rewind(mark);
         }
         var node = new Node(OpKind.Bf16Linear, default, x, weight) { Saved0 = xb, I0 = rows, I1 = n, I2 = k };
         return Expect.Record(tape, y, node, tape.ShouldRecord(x, weight));
@@ -36,17 +31,10 @@ public static class Bf16LinearOp
     {
         var (rows, n, k) = (node.I0, node.I1, node.I2);
         var (dx, dw) = (tape.GradOrDefault(node.A), tape.GradOrDefault(node.B));
-        var mark = tape.Arena.Mark(); // the rounded copies are this call's own
-        try
-        {
-            var dy = Rounded(tape, tape.Grad(node.Out).AsSpan<float>());                          // (rows, n)
-            if (dx.IsValid) { Gemm(dy, Rounded(tape, tape.Value(node.B).AsSpan<float>()), dx.AsSpan<float>(), rows, k, n, false, false, true); } // dX = dY·W
-            if (dw.IsValid) { Gemm(dy, Widened(tape, node.Saved0), dw.AsSpan<float>(), n, k, rows, true, false, true); }                      // dW = dYᵀ·X
-        }
-        finally
-        {
-            tape.Arena.Rewind(mark);
-        }
+        using var scratch = tape.Arena.Scope(); // the rounded copies are this call's own
+        var dy = Rounded(tape, tape.Grad(node.Out).AsSpan<float>());                              // (rows, n)
+        if (dx.IsValid) { Gemm(dy, Rounded(tape, tape.Value(node.B).AsSpan<float>()), dx.AsSpan<float>(), rows, k, n, false, false, true); } // dX = dY·W
+        if (dw.IsValid) { Gemm(dy, Widened(tape, node.Saved0), dw.AsSpan<float>(), n, k, rows, true, false, true); }                      // dW = dYᵀ·X
     }
 
     // values rounded to BF16 and widened back to F32, on the tape's arena.

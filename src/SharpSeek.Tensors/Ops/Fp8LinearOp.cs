@@ -26,14 +26,9 @@ public static class Fp8LinearOp
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
         var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "fp8 linear");
         var (xq, xs) = QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input);
-        var mark = tape.Arena.Mark(); // the weight's codes and the dequantized copies are this call's own
-        try
+        using (tape.Arena.Scope()) // the weight's codes and the dequantized copies are this call's own
         {
             Gemm(tape, recipe, (xq, xs), QuantizeBlocks(tape, wv.AsSpan<float>(), n, k, recipe, Weight), y.AsSpan<float>(), rows, n, k);
-        }
-        finally
-        {
-            tape.Arena.Rewind(mark);
         }
         var node = new Node(OpKind.Fp8Linear, default, x, weight) { Saved0 = xq, Saved1 = xs, I0 = rows, I1 = n, I2 = k, L0 = recipe.Pack() };
         return Expect.Record(tape, y, node, tape.ShouldRecord(x, weight));
@@ -44,15 +39,8 @@ public static class Fp8LinearOp
         var (rows, n, k, recipe) = (node.I0, node.I1, node.I2, Fp8Recipe.Unpack(node.L0));
         var dy = tape.Grad(node.Out).AsSpan<float>();                                            // (rows, n)
         var (dx, dw) = (tape.GradOrDefault(node.A), tape.GradOrDefault(node.B));
-        var mark = tape.Arena.Mark(); // everything below is this call's own: given back when it returns
-        try
-        {
-            Backward(tape, recipe, (node.Saved0, node.Saved1), tape.Value(node.B), dy, dx, dw, rows, n, k);
-        }
-        finally
-        {
-            tape.Arena.Rewind(mark);
-        }
+        using var scratch = tape.Arena.Scope(); // everything below is this call's own: given back when it returns
+        Backward(tape, recipe, (node.Saved0, node.Saved1), tape.Value(node.B), dy, dx, dw, rows, n, k);
     }
 
     private static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k)
@@ -85,7 +73,7 @@ public static class Fp8LinearOp
         var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
         using (Profiler.Region(ProfileCategory.Quantize))
         {
-            if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>()); }
+            if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
             else { Fp8Quant.QuantizeActivations(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
             Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), cols, what);
         }

@@ -49,6 +49,10 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         return recipe;
     }
 
+    /// <summary>The canonical spelling of <paramref name="text"/> (checked, in <see cref="Names"/> order; "" for the
+    /// paper's recipe), as runs store it.</summary>
+    public static string Normalize(string? text) => Parse(text).ToString();
+
     /// <summary>The comma-separated choices that differ from the default ("" for the paper's recipe).</summary>
     public override string ToString()
     {

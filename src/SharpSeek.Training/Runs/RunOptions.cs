@@ -122,8 +122,7 @@ public sealed record RunOptions
         if (CheckpointEvery < 1) { throw new ArgumentException($"checkpoint-every must be ≥ 1; got {CheckpointEvery}"); }
         if (Data.Count == 0 && CorpusDocuments < 1) { throw new ArgumentException($"the generated corpus needs at least 1 document; got {CorpusDocuments}"); }
         if (PreparedData && Init is null) { throw new ArgumentException("prepared data is for fine-tuning: it needs the model to start from (init)"); }
-        Tensors.Ops.Fp8Recipe.Parse(Fp8Recipe);
-        if (Fp8Recipe.Length > 0 && Precision != LinearPrecision.Fp8) { throw new ArgumentException($"an FP8 recipe ('{Fp8Recipe}') needs precision fp8; got {Precision.ToString().ToLowerInvariant()}"); }
+        if (Tensors.Ops.Fp8Recipe.Parse(Fp8Recipe) != default && Precision != LinearPrecision.Fp8) { throw new ArgumentException($"an FP8 recipe ('{Fp8Recipe}') needs precision fp8; got {Precision.OptionName()}"); }
         if (CorpusTasks is not null)
         {
             if (Data.Count > 0) { throw new ArgumentException("--tasks chooses the generated corpus's problems; it cannot be used with --data"); }

@@ -151,6 +151,13 @@ public sealed class TrainingRunTests
         }
         new TrainingRun(resumed).Run();
         AssertSameLosses(fp8Losses, MetricsLog.Read(split.OutDir));
+
+        // An ablation's recipe reaches the Linears (its first loss differs from the paper's recipe's) and is kept for resume.
+        var ablation = TinyRun.Options(tmp.Sub("fp8-tensor-scales"), steps: 2) with { Precision = LinearPrecision.Fp8, Fp8Recipe = "tensor-scales" };
+        using var stop = new CancellationTokenSource();
+        new TrainingRun(ablation) { OnStep = r => { if (r.Step == 1) { stop.Cancel(); } } }.Run(stop.Token);
+        Assert.NotEqual(fp8Losses[0].Loss, MetricsLog.Read(ablation.OutDir)[0].Loss);
+        Assert.Equal("tensor-scales", TrainingRun.ResumeOptions(ablation.OutDir).Fp8Recipe);
     }
 
     [Fact]
