@@ -30,7 +30,7 @@ public static class Fp8AccumulationBench
                 var data = positive ? "positive" : "random-sign";
                 output.WriteLine(json
                     ? string.Create(CultureInfo.InvariantCulture, $"{{\"kind\":\"fp8-accumulation\",\"k\":{k},\"data\":\"{data}\",\"exact_promoted\":{exact:E3},\"hopper_promoted\":{hopper:E3},\"hopper_unpromoted\":{unpromoted:E3}}}")
-                    : string.Create(CultureInfo.InvariantCulture, $"fp8 accumulation K={k} {data}: relative error exact blocks {exact:E2}, 14-bit promoted every 128 {hopper:E2}, 14-bit never promoted {unpromoted:E2}"));
+                    : string.Create(CultureInfo.InvariantCulture, $"fp8 accumulation K={k} {data}: relative error exact blocks {exact:0.00E+0}, 14-bit promoted every 128 {hopper:0.00E+0}, 14-bit never promoted {unpromoted:0.00E+0}"));
             }
         }
     }

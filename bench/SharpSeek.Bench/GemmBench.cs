@@ -1,5 +1,5 @@
 // GemmBench.cs: `sharpseek bench gemm`: f32 Matmul.Gemm against OpenBLAS cblas_sgemm (same run, same threads) and the
-// machine's measured FMA peak, then the BF16/FP8-weight GEMMs against the f32 time, and once the FP8 accumulation
+// machine's measured FMA peak, then the BF16/FP8-weight GEMMs against the f32 time; first, once, the FP8 accumulation
 // ablation (Fp8AccumulationBench). Not here: correctness (MatmulTests).
 // Never run in CI.
 using System.Diagnostics;
@@ -26,6 +26,7 @@ public static class GemmBench
                (4096, 2048, 2048), (4096, 512, 2048), (4096, 64, 2048)];
         var lowPrecisionM = quick ? new[] { 64, 512 } : new[] { 64, 512, 4096 };
         var saved = WorkerPool.Current.Threads;
+        Fp8AccumulationBench.Run(output, json); // an accuracy table, single-threaded and quick: first, whatever the thread counts
         try
         {
             foreach (var t in threads)
@@ -38,7 +39,6 @@ public static class GemmBench
                 foreach (var (m, n, k) in skinny) { F32Case(output, json, t, peak, openBlas != 0, m, n, k, true, quick); }
                 foreach (var m in lowPrecisionM) { LowPrecisionCases(output, json, t, m, 2048, 2048, quick); }
             }
-            Fp8AccumulationBench.Run(output, json);
         }
         finally
         {

@@ -113,6 +113,7 @@ internal static class PlotCommand
                 var points = relative.Add.Scatter(evalSteps, [.. evalRel.Select(r => 100 * r)]);
                 points.LegendText = $"{name}: eval";
                 points.MarkerSize = 8;
+                points.LineWidth = 0;
             }
         }
         relative.Add.HorizontalLine(0, color: Colors.Gray);
