@@ -130,7 +130,7 @@ internal static class PlotCommand
             Save(eval, directory, "compare_eval_loss.png", "Held-out cross-entropy", "step", "nats per token"),
             Save(main, directory, "compare_main_loss.png", "Main-head training cross-entropy", "step", "nats per token"),
             Save(vio, directory, "compare_max_vio.png", "MaxVio, mean over MoE layers", "step", "MaxVio"),
-            Save(relative, directory, "compare_relative_loss.png", $"Loss relative to {runs[0].Name} (training: mean of {RunComparison.Window} steps)", "step", "relative error (%)"),
+            Save(relative, directory, "compare_relative_loss.png", $"Loss relative to {runs[0].Name} (training: mean of {RunComparison.Window} steps)", "step", "relative error (%)", Alignment.LowerLeft),
         ];
     }
 
