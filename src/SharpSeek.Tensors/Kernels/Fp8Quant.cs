@@ -28,28 +28,18 @@ public static unsafe class Fp8Quant
     /// <paramref name="powerOfTwoScales"/>), q = E4M3(x / scale), so x ~ q * scale.
     /// </summary>
     public static void QuantizeActivations(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales,
-        bool powerOfTwoScales = false)
-    {
-        CheckShape(rows, cols);
-        var count = (long)rows * cols;
-        CheckLength(nameof(x), x.Length, count);
-        CheckLength(nameof(q), q.Length, count);
-        CheckLength(nameof(scales), scales.Length, (long)rows * Tiles(cols));
-        fixed (float* px = x)
-        fixed (Float8E4M3* pq = q)
-        fixed (float* ps = scales)
-        {
-            var work = new ActivationRows { X = px, Q = (byte*)pq, Scales = ps, Cols = cols, PowerOfTwo = powerOfTwoScales };
-            Run(rows, count, ref work);
-        }
-    }
+        bool powerOfTwoScales = false) => QuantizeRows(x, rows, cols, q, scales, powerOfTwoScales, perTensor: false);
 
     /// <summary>
     /// Per-tensor scaling (the ablation of fine-grained scaling, DeepSeek-V3 appendix B.2): one scale, max(amax, 1e-4) / 448
     /// over the whole (rows, cols) tensor (its UE8M0 ceiling when <paramref name="powerOfTwoScale"/>), written to every tile's slot of <paramref name="scales"/> (rows, ceil(cols/128))
     /// so the result reads like <see cref="QuantizeActivations"/>' output. A NaN or ±∞ leaves NaN codes.
     /// </summary>
-    public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScale = false)
+    public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScale = false) =>
+        QuantizeRows(x, rows, cols, q, scales, powerOfTwoScale, perTensor: true);
+
+    // Both activation quantizers: every tile's scale from its own max-abs, or one from the whole tensor's.
+    private static void QuantizeRows(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwo, bool perTensor)
     {
         CheckShape(rows, cols);
         var count = (long)rows * cols;
@@ -60,15 +50,17 @@ public static unsafe class Fp8Quant
         fixed (Float8E4M3* pq = q)
         fixed (float* ps = scales)
         {
-            var amax = 0f;
-            for (var r = 0; r < rows; r++)
+            var work = new ActivationRows { X = px, Q = (byte*)pq, Scales = ps, Cols = cols, PowerOfTwo = powerOfTwo };
+            if (perTensor)
             {
-                var m = MaxAbs(px + ((long)r * cols), cols);
-                if (m > amax) { amax = m; } // a NaN row max is skipped: the NaN alone becomes a NaN code, so the error names its row
+                var amax = 0f;
+                for (var r = 0; r < rows; r++)
+                {
+                    var m = MaxAbs(px + ((long)r * cols), cols);
+                    if (m > amax) { amax = m; } // a NaN row max is skipped: the NaN alone becomes a NaN code, so the error names its row
+                }
+                work.FixedScale = ScaleOf(amax, powerOfTwo);
             }
-            var scale = ScaleOf(amax, powerOfTwoScale);
-            scales.Fill(scale);
-            var work = new ActivationRows { X = px, Q = (byte*)pq, Scales = ps, Cols = cols, FixedScale = scale };
             Run(rows, count, ref work);
         }
     }
@@ -254,7 +246,7 @@ public static unsafe class Fp8Quant
         public float* Scales;
         public int Cols;
         public bool PowerOfTwo;
-        public float FixedScale; // > 0 or NaN: every tile's scale (per-tensor scaling); 0: each tile's own
+        public float FixedScale; // > 0 (∞ for an infinite input): every tile's scale (per-tensor scaling); 0: each tile's own
 
         public readonly void Execute(int index, int worker)
         {
