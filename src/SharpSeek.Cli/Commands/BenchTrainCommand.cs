@@ -55,11 +55,7 @@ internal static class BenchTrainCommand
                 return TrainBench.RunSeqLens(Console.Out, parse.GetValue(configs) ?? ["tiny"], lengths, t, n, parse.GetValue(json), Self());
             }
             var modes = (parse.GetValue(precisions) ?? ["fp32"]).Select(PrecisionOption.Parse).Distinct().ToList();
-            if (parse.GetValue(fp8Recipe) is { Length: > 0 } r && !modes.Contains(LinearPrecision.Fp8))
-            {
-                Console.Error.WriteLine($"--fp8-recipe '{r}' needs fp8 among --precisions");
-                return 2;
-            }
+            if (parse.GetValue(fp8Recipe) is { Length: > 0 } r && !modes.Contains(LinearPrecision.Fp8)) { Console.Error.WriteLine($"--fp8-recipe '{r}' needs fp8 among --precisions"); return 2; }
             return TrainBench.Run(Console.Out, parse.GetValue(configs) ?? ["tiny", "small"], t, n, parse.GetValue(json), Self(), modes, parse.GetValue(fp8Recipe)!);
         });
         return command;
