@@ -230,11 +230,7 @@ public sealed partial class ModelWeights : IDisposable
         {
             if (linear != Head) { (linear.Precision, linear.Fp8Recipe) = (precision, recipe); }
         }
-        Precision = precision;
     }
-
-    /// <summary>The precision <see cref="UsePrecision"/> last set (F32 until then).</summary>
-    public LinearPrecision Precision { get; private set; }
 
     // Every Linear with its weight's one view, and whether the view keeps its f32 widening.
     private IEnumerable<(Linear Linear, bool Widen)> Projections()

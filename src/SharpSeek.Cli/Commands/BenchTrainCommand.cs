@@ -18,7 +18,7 @@ internal static class BenchTrainCommand
         var steps = new Option<int>("--steps") { Description = "Timed steps after 2 warm-up steps (and as many profiled).", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
         var precisions = new Option<string[]>("--precisions") { Description = "Training precisions to measure (fp32, bf16, fp8), each against fp32: step time, peak memory, state and step arena.", DefaultValueFactory = _ => ["fp32"], AllowMultipleArgumentsPerToken = true };
-        precisions.AcceptOnlyFromAmong("fp32", "bf16", "fp8");
+        precisions.AcceptOnlyFromAmong(PrecisionOption.Names);
         var fp8Recipe = PrecisionOption.CreateRecipe();
         var seqLens = new Option<int[]>("--seq-lens") { Description = "Instead of the preset's batch, one sequence of each length (e.g. 4096 8192 16384): tokens/s and the step arena per token, the check that training memory stays linear in T.", AllowMultipleArgumentsPerToken = true };
         var one = new Option<string?>("--one") { Description = "Measure one preset in this process and print its JSON line.", Hidden = true };

@@ -8,11 +8,19 @@ namespace SharpSeek.Cli.Commands;
 
 internal static class PrecisionOption
 {
-    public static Option<string> Create() => new Option<string>("--precision")
+    /// <summary>The values --precision (and bench train's --precisions) accept: every mode's <see cref="LinearPrecisionNames.OptionName"/>.</summary>
+    public static string[] Names { get; } = [.. Enum.GetValues<LinearPrecision>().Select(p => p.OptionName())];
+
+    public static Option<string> Create()
     {
-        Description = "The Linears' training GEMMs: fp32, bf16 (BF16 inputs, F32 accumulation) or fp8 (DeepSeek-V3's recipe: E4M3 with 1x128 / 128x128 scales, F32 promotion every 128 products). Master weights and gradients stay F32; a resumed run keeps its own.",
-        DefaultValueFactory = _ => "fp32",
-    }.AcceptingOnly("fp32", "bf16", "fp8");
+        var option = new Option<string>("--precision")
+        {
+            Description = "The Linears' training GEMMs: fp32, bf16 (BF16 inputs, F32 accumulation) or fp8 (DeepSeek-V3's recipe: E4M3 with 1x128 / 128x128 scales, F32 promotion every 128 products). Master weights and gradients stay F32; a resumed run keeps its own.",
+            DefaultValueFactory = _ => "fp32",
+        };
+        option.AcceptOnlyFromAmong(Names);
+        return option;
+    }
 
     /// <summary>--fp8-recipe: the FP8 recipe's departures from the paper's, for ablations (Fp8Recipe.Parse).</summary>
     public static Option<string> CreateRecipe()
@@ -31,10 +39,4 @@ internal static class PrecisionOption
     }
 
     public static LinearPrecision Parse(string value) => Enum.GetValues<LinearPrecision>().FirstOrDefault(p => p.OptionName() == value);
-
-    private static Option<string> AcceptingOnly(this Option<string> option, params string[] values)
-    {
-        option.AcceptOnlyFromAmong(values);
-        return option;
-    }
 }
