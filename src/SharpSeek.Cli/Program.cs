@@ -23,6 +23,7 @@ var root = new RootCommand("SharpSeek: DeepSeek-V3 / R1 in pure C#: kernels, tra
     RlCommand.Create(),
     R1Command.Create(),
     DistillCommand.Create(),
+    ExtendCommand.Create(),
     EvalCommand.Create(),
     PlotCommand.Create(),
     GenerateCommand.Create(),

@@ -8,7 +8,7 @@ public sealed class BudgetTests
     {
         ["SharpSeek.Tensors"] = 9000,
         ["SharpSeek.Model"] = 4200, // +100 for the BF16 files mapped in place (ModelWeights.Mapped) and a tied head stored twice; raised for the second model family (qwen2/llama: DenseFamily, Gqa, ModelFamilies), ModelFootprint, the forward's returned routing (ForwardResult, MoeRouting) and init's tensor-at-a-time random fill; +500 from Inference when MLA's cached forms, the MoE's tape-free form and the projection views moved into the layers
-        ["SharpSeek.Cli"] = 1950, // +300 for the R1 commands (rl, eval, sft and the r1 pipeline); +150 for distill and the study plot
+        ["SharpSeek.Cli"] = 2100, // +300 for the R1 commands (rl, eval, sft and the r1 pipeline); +150 for distill and the study plot; +150 for extend and the passkey evaluation (its table and heatmap)
         ["SharpSeek.Training"] = 3000,
         ["SharpSeek.Inference"] = 3100, // +100: log-probs in the engine and BatchEngine.GenerateAll (rollouts queued together); −500 to Model: the runtime's copy of the DeepSeek layers went into the layer objects
         ["SharpSeek.Server"] = 1500,

@@ -1,7 +1,8 @@
 // EvalCommand.cs: `sharpseek eval --model DIR --task <name|file.jsonl> [--samples k] [--temperature 0.6] [--top-p 0.95]
 // [--problems N] [--json]`: DeepSeek-R1's evaluation on the task's held-out problems (pass@1 over k samples, cons@k,
-// pass@k, greedy, format rate, mean length, per difficulty level) as a table or JSON. Not here: the protocol
-// (Evaluation). Tested by EvalCommandTests.
+// pass@k, greedy, format rate, mean length, per difficulty level) as a table or JSON; `--task passkey [--lengths …]
+// [--depths N] [--trials N] [--plot DIR]`: the needle-in-a-haystack grid, a table or JSON, and its heatmap and loss by
+// position as PNGs. Not here: the protocols (Evaluation, PasskeyEval). Tested by EvalCommandTests.
 using System.CommandLine;
 using System.Text.Json;
 using SharpSeek.Rl.Eval;
@@ -18,7 +19,7 @@ internal static class EvalCommand
     {
         var d = new EvalOptions();
         var model = new Option<string>("--model") { Description = "Model directory (weights, config.json, tokenizer.json).", Required = true };
-        var task = new Option<string>("--task") { Description = "arithmetic, add, sub, mul, word, countdown or mix (with levels, e.g. add:1-3), or a .jsonl file.", DefaultValueFactory = _ => "arithmetic" };
+        var task = new Option<string>("--task") { Description = "arithmetic, add, sub, mul, word, countdown or mix (with levels, e.g. add:1-3), a .jsonl file, or passkey (needle in a haystack).", DefaultValueFactory = _ => "arithmetic" };
         var samples = new Option<int>("--samples") { Description = "Samples per problem (k).", DefaultValueFactory = _ => d.Samples };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (R1: 0.6).", DefaultValueFactory = _ => d.Temperature };
         var topP = new Option<double>("--top-p") { Description = "Nucleus (R1: 0.95).", DefaultValueFactory = _ => d.TopP };
@@ -30,9 +31,14 @@ internal static class EvalCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the samples.", DefaultValueFactory = _ => d.Seed };
         var dtype = new Option<string>("--dtype") { Description = "Weights in memory: f32, bf16 or fp8.", DefaultValueFactory = _ => "f32" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var p = new PasskeyOptions();
+        var lengths = new Option<int[]>("--lengths") { Description = "passkey: context lengths in tokens (prompt and answer).", DefaultValueFactory = _ => [.. p.Lengths], AllowMultipleArgumentsPerToken = true };
+        var depths = new Option<int>("--depths") { Description = "passkey: needle depths, evenly spaced from the start to the end of the filler.", DefaultValueFactory = _ => p.Depths };
+        var trials = new Option<int>("--trials") { Description = "passkey: prompts (random keys) per length and depth.", DefaultValueFactory = _ => p.Trials };
+        var plot = new Option<string?>("--plot") { Description = "passkey: write passkey.png (accuracy by length and depth) and position_loss.png into this directory." };
         var command = new Command("eval", "Evaluate a model on a task's held-out problems the way DeepSeek-R1 reports (pass@1 over k samples, cons@k, pass@k).")
         {
-            model, task, samples, temperature, topP, problems, maxNew, template, noGreedy, seed, dtype, json,
+            model, task, samples, temperature, topP, problems, maxNew, template, noGreedy, seed, dtype, json, lengths, depths, trials, plot,
         };
         command.SetAction(parse =>
         {
@@ -52,6 +58,12 @@ internal static class EvalCommand
                 if (o.Samples < 1) { throw new ArgumentException($"--samples must be at least 1; got {o.Samples}"); }
                 if (o.Problems < 1) { throw new ArgumentException($"--problems must be at least 1; got {o.Problems}"); }
                 var dir = parse.GetValue(model)!;
+                if (parse.GetValue(task) == "passkey")
+                {
+                    var po = new PasskeyOptions { Lengths = parse.GetValue(lengths)!, Depths = parse.GetValue(depths), Trials = parse.GetValue(trials), Seed = o.Seed };
+                    return Passkey(PasskeyEval.Run(dir, po, WeightFormatOption.Parse(parse.GetValue(dtype)!), (done, total) => { if (!parse.GetValue(json)) { Console.Error.Write($"\r{done}/{total} prompts"); } }),
+                        parse.GetValue(json), parse.GetValue(plot));
+                }
                 var tasks = TaskCatalog.Resolve(parse.GetValue(task)!, o.Seed);
                 using var engine = Evaluation.LoadEngine(dir, o.Samples + 1, o.MaxNewTokens, WeightFormatOption.Parse(parse.GetValue(dtype)!));
                 var tokenizer = engine.Tokenizer!;
@@ -77,5 +89,25 @@ internal static class EvalCommand
             }
         });
         return command;
+    }
+
+    private static int Passkey(PasskeyReport report, bool json, string? plotDir)
+    {
+        if (plotDir is not null) { PlotCommand.WritePasskey(report, plotDir); }
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(report, Json));
+            return 0;
+        }
+        Console.Error.WriteLine();
+        var lengths = report.Cells.Select(c => c.Length).Distinct().ToList();
+        Console.Out.WriteLine($"passkey retrieval of {report.Model} (context {report.Context}), accuracy by length (columns) and needle depth (rows); {report.Seconds:F1} s");
+        Console.Out.WriteLine($"{"depth",6}" + string.Concat(lengths.Select(l => $"{l,8}")));
+        foreach (var depth in report.Cells.Select(c => c.Depth).Distinct())
+        {
+            Console.Out.WriteLine($"{depth,6:P0}" + string.Concat(lengths.Select(l => report.Cells.First(c => c.Length == l && c.Depth == depth).Accuracy is { } a ? $"{a,8:P0}" : $"{"-",8}")));
+        }
+        foreach (var b in report.LossByPosition) { Console.Out.WriteLine($"loss at positions {b.Start}–{b.End - 1}: {b.Loss:F4}"); }
+        return 0;
     }
 }

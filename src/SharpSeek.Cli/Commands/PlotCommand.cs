@@ -9,6 +9,7 @@
 using System.CommandLine;
 using ScottPlot;
 using SharpSeek.Model;
+using SharpSeek.Rl.Eval;
 using SharpSeek.Rl.Runs;
 using SharpSeek.Training.Runs;
 
@@ -268,6 +269,34 @@ internal static class PlotCommand
             for (var e = 0; e < experts; e++) { sums[l, e] = mean > 0 ? sums[l, e] / mean : 0; }
         }
         return sums;
+    }
+
+    /// <summary>A passkey evaluation's plots: passkey.png (accuracy per length and needle depth; blank past the
+    /// model's context) and position_loss.png (loss by position bucket).</summary>
+    internal static IReadOnlyList<string> WritePasskey(PasskeyReport report, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var lengths = report.Cells.Select(c => c.Length).Distinct().ToArray();
+        var depths = report.Cells.Select(c => c.Depth).Distinct().ToArray();
+        var grid = new double[depths.Length, lengths.Length];                       // row 0 at the top: the deepest needle last
+        foreach (var c in report.Cells) { grid[Array.IndexOf(depths, c.Depth), Array.IndexOf(lengths, c.Length)] = c.Accuracy ?? double.NaN; }
+        var heat = new Plot();
+        var map = heat.Add.Heatmap(grid);
+        map.Colormap = new ScottPlot.Colormaps.Viridis();
+        map.ManualRange = new ScottPlot.Range(0, 1);
+        heat.Add.ColorBar(map).Label = "retrieval accuracy";
+        heat.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. lengths.Select((l, i) => new Tick(i, $"{l}"))]);
+        heat.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. depths.Select((d, i) => new Tick(depths.Length - 1 - i, $"{d:P0}"))]);
+        var written = new List<string> { Save(heat, directory, "passkey.png", $"Passkey retrieval, {report.Model} (context {report.Context})", "context length (tokens)", "needle depth") };
+        var loss = new Plot();
+        if (report.LossByPosition.Count > 0)
+        {
+            var bars = loss.Add.Bars([.. report.LossByPosition.Select(b => b.Loss)]);
+            loss.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. report.LossByPosition.Select((b, i) => new Tick(i, $"{b.Start}–{b.End - 1}"))]);
+            bars.LegendText = report.Model;
+        }
+        written.Add(Save(loss, directory, "position_loss.png", $"Next-token loss by position, {report.Model}", "positions", "loss (nats)"));
+        return written;
     }
 
     private static int Window(int count) => Math.Max(1, count / 4);

@@ -38,6 +38,7 @@ internal static class TrainCommand
         schedule.AcceptOnlyFromAmong("cosine", "wsd");
         var balance = new Option<string>("--balance") { Description = "MoE load balancing: aux-free (bias update + sequence-wise loss), v2 (expert-level auxiliary loss) or none.", DefaultValueFactory = _ => "aux-free" };
         balance.AcceptOnlyFromAmong("aux-free", "v2", "none");
+        var passkey = new Option<double>("--passkey") { Description = "Share of documents replaced by passkey documents (a number hidden in filler, asked for at the end) of up to --seq-len tokens: what eval --task passkey and extend measure.", DefaultValueFactory = _ => d.PasskeyShare };
         var noMtp = new Option<bool>("--no-mtp") { Description = "Leave the MTP loss out (the module is still in the checkpoint)." };
         var init = new Option<string?>("--init") { Description = "Start from this model directory's weights, config and tokenizer (fine-tuning; e.g. an HF qwen2/llama checkpoint or an earlier run) instead of a random --config." };
         var precision = PrecisionOption.Create();
@@ -45,7 +46,7 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where its last checkpoint left it." };
         var command = new Command("train", "Train a model into a run directory (config.json, model.safetensors, tokenizer, metrics.jsonl).")
         {
-            config, data, tasks, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, noMtp, init, precision, fp8Recipe, resume,
+            config, data, tasks, documents, output, steps, batchTokens, microBatch, seqLen, lr, warmup, seed, evalEvery, checkpointEvery, schedule, balance, passkey, noMtp, init, precision, fp8Recipe, resume,
         };
         command.SetAction(parse =>
         {
@@ -63,6 +64,7 @@ internal static class TrainCommand
                         Data = parse.GetValue(data) ?? [],
                         CorpusDocuments = parse.GetValue(documents),
                         CorpusTasks = parse.GetValue(tasks),
+                        PasskeyShare = parse.GetValue(passkey),
                         OutDir = dir,
                         Steps = parse.GetValue(steps) ?? d.Steps,
                         BatchTokens = parse.GetValue(batchTokens),

@@ -30,6 +30,16 @@ public sealed record RunOptions
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? CorpusTasks { get; init; }
 
+    /// <summary>The share of documents replaced by passkey documents (Data/Passkey.cs) of up to <see cref="SeqLen"/>
+    /// tokens, so the model learns to retrieve over the lengths it trains on; 0 for none.</summary>
+    [JsonPropertyName("passkey_share")] public double PasskeyShare { get; init; }
+
+    /// <summary>With <see cref="Init"/>: a context-extension stage, whose YaRN settings and longer context go into the
+    /// run's config.json; null for an ordinary run.</summary>
+    [JsonPropertyName("extend")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ContextExtension? Extend { get; init; }
+
     /// <summary>With <see cref="Init"/>: train on the shards already in <c>data/</c> under the run directory (written
     /// by the caller, e.g. fine-tuning examples with their loss masks) instead of building them from texts.</summary>
     [JsonPropertyName("prepared_data")] public bool PreparedData { get; init; }
@@ -121,6 +131,8 @@ public sealed record RunOptions
         if (EvalEvery < 0 || EvalBatches < 1) { throw new ArgumentException($"eval-every must be ≥ 0 and eval batches ≥ 1; got {EvalEvery} and {EvalBatches}"); }
         if (CheckpointEvery < 1) { throw new ArgumentException($"checkpoint-every must be ≥ 1; got {CheckpointEvery}"); }
         if (Data.Count == 0 && CorpusDocuments < 1) { throw new ArgumentException($"the generated corpus needs at least 1 document; got {CorpusDocuments}"); }
+        if (!(PasskeyShare is >= 0 and <= 1)) { throw new ArgumentException($"passkey share must lie in [0, 1]; got {PasskeyShare}"); }
+        if (Extend is { } x && (Init is null || SeqLen > x.To)) { throw new ArgumentException($"a context extension needs the model to start from (init) and seq-len ≤ {x.To}; got init {Init ?? "none"}, seq-len {SeqLen}"); }
         if (PreparedData && Init is null) { throw new ArgumentException("prepared data is for fine-tuning: it needs the model to start from (init)"); }
         if (Tensors.Ops.Fp8Recipe.Parse(Fp8Recipe) != default && Precision != LinearPrecision.Fp8) { throw new ArgumentException($"an FP8 recipe ('{Fp8Recipe}') needs precision fp8; got {Precision.OptionName()}"); }
         if (CorpusTasks is not null)

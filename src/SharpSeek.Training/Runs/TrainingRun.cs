@@ -263,6 +263,11 @@ public sealed class TrainingRun
             throw new FileNotFoundException($"--init '{init}' has no {ByteLevelBpe.TokenizerFileName}; fine-tuning needs the model's own tokenizer", Path.Combine(init, ByteLevelBpe.TokenizerFileName));
         }
         var config = ModelConfig.Load(init);
+        if (o.Extend is { } extension)
+        {
+            config = extension.Apply(config);
+            _log($"extending the context to {extension.To} tokens: YaRN factor {extension.Factor:G4} over the original {extension.Original}");
+        }
         var tokenizer = ByteLevelBpe.Load(init);
         if (tokenizer.VocabSize > config.VocabSize)
         {
@@ -297,8 +302,9 @@ public sealed class TrainingRun
         return (train, eval);
     }
 
-    private static IEnumerable<string> Texts(RunOptions o) =>
-        o.Data.Count == 0 ? ReasoningCorpus.Generate(o.Seed, o.CorpusDocuments, o.CorpusTasks is null ? null : TaskMix.Parse(o.CorpusTasks)) : CorpusReader.Read(o.Data);
+    private static IEnumerable<string> Texts(RunOptions o) => Passkey.Mix(
+        o.Data.Count == 0 ? ReasoningCorpus.Generate(o.Seed, o.CorpusDocuments, o.CorpusTasks is null ? null : TaskMix.Parse(o.CorpusTasks)) : CorpusReader.Read(o.Data),
+        o.PasskeyShare, o.Seed, o.SeqLen);
 
     private static IEnumerable<string> Prefix(IEnumerable<string> texts, long maxChars)
     {
