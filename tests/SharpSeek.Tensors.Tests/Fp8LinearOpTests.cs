@@ -138,12 +138,14 @@ public sealed class Fp8LinearOpTests
     public void Recipe_ParsesItsNames_AndRejectsOthersNamingThem()
     {
         Assert.Equal(default, Fp8Recipe.Parse(""));
-        var all = Fp8Recipe.Parse(" exact , tensor-scales,block-gradients,pow2-scales");
-        Assert.Equal(new Fp8Recipe(Fp8Sum.Exact, PerTensorScales: true, BlockGradients: true, PowerOfTwoScales: true), all);
+        var all = Fp8Recipe.Parse(" exact , tensor-scales,block-gradients,pow2-scales,swiglu-cache");
+        Assert.Equal(new Fp8Recipe(Fp8Sum.Exact, PerTensorScales: true, BlockGradients: true, PowerOfTwoScales: true, CacheSwiGlu: true), all);
         Assert.Equal(all, Fp8Recipe.Parse(all.ToString()));
+        Assert.Equal(all, Fp8Recipe.Unpack(all.Pack()));
+        Assert.Equal(new Fp8Recipe(CacheSwiGlu: true), Fp8Recipe.Unpack(new Fp8Recipe(CacheSwiGlu: true).Pack()));
         var e = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse("exact,14-bit"));
         Assert.Contains("unknown FP8 recipe choice '14-bit'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, swiglu-cache", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/study/long-context.sh OUT [STEPS1] [STEPS2]: DeepSeek-V3's two-stage context extension (arXiv 2412.19437 §4.3,
-# Fig. 8) at our scale. The small preset pretrained at 256 tokens on the generated corpus with a quarter of its
-# documents replaced by passkey documents (train's default 240 steps), then extended 256 → 1K (STEPS1, default 60) and
+# Fig. 8) at our scale. The small preset pretrained at 256 tokens for 360 steps on the generated corpus with half of
+# its documents replaced by passkey documents, then extended 256 → 1K (STEPS1, default 60) and
 # 1K → 4K (STEPS2, default 40) with YaRN's factor set to the final 16 in both stages as DeepSeek sets 40, the tokens per
 # step kept (4096). After each model, the passkey grid (lengths 256 … 4096, five depths, five keys per cell) with its
 # heatmap and loss by position under OUT/plots/<stage>, and the JSON report OUT/<stage>-passkey.json. A rerun skips what
@@ -23,6 +23,6 @@ stage() { # NAME COMMAND...: one training stage, then its passkey grid
     mv "$OUT/$name-passkey.json.tmp" "$OUT/$name-passkey.json"
   fi
 }
-stage base $S train --config small --seed 1 --passkey 0.25
+stage base $S train --config small --seed 1 --steps 360 --passkey 0.5
 stage 1k $S extend --model "$OUT/base" --to 1024 --factor 16 --steps "$STEPS1"
 stage 4k $S extend --model "$OUT/1k" --to 4096 --steps "$STEPS2"

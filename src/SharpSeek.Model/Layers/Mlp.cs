@@ -1,6 +1,7 @@
 // Mlp.cs: the SwiGLU feed-forward, down(silu(gate(x)) ⊙ up(x)) (DeepSeek-V3 technical report §2.1.2; Llama and Qwen2 use
 // the same MLP, with Llama's optional mlp_bias): the dense MLP of the first layers and of the dense families, each routed
-// expert and the fused shared experts. As a block's IFeedForward it routes nothing. Forward runs the masters on the
+// expert and the fused shared experts; under FP8 with the swiglu-cache recipe, one Fp8SwiGluOp (the SwiGLU inputs
+// cached in FP8, the output recomputed in backward). As a block's IFeedForward it routes nothing. Forward runs the masters on the
 // tape (training); Infer and Apply run the Linear views with gradients off (a cached inference step, the MoE's
 // experts). Tested through TransformerTests, DenseFamilyTests, ModelRunnerTests and DenseRunnerTests.
 using SharpSeek.Tensors;
@@ -23,6 +24,11 @@ public sealed class Mlp : IFeedForward
     // x: (..., D) → (..., D)
     public Var Forward(Tape tape, Var x)
     {
+        if (Gate.Precision == LinearPrecision.Fp8 && Gate.Fp8Recipe.CacheSwiGlu && Up.Precision == LinearPrecision.Fp8 && Down.Precision == LinearPrecision.Fp8
+            && Gate.Bias is null && Up.Bias is null && Down.Bias is null && tape.Value(x).DType == DType.F32)
+        {
+            return Fp8SwiGluOp.Apply(tape, x, Gate.Weight.Bind(tape), Up.Weight.Bind(tape), Down.Weight.Bind(tape), Gate.Fp8Recipe); // SwiGLU inputs cached in FP8
+        }
         var hidden = SwiGluOp.Apply(tape, Gate.Forward(tape, x), Up.Forward(tape, x)); // (..., inter)
         return Down.Forward(tape, hidden);
     }

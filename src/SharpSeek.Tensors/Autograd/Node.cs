@@ -33,6 +33,7 @@ public enum OpKind : byte
     TokenLogProb,
     Fp8Linear,
     Bf16Linear,
+    Fp8SwiGlu,
 }
 
 /// <summary>A recorded op. Fields are interpreted by the op's Backward.</summary>
@@ -43,9 +44,11 @@ public struct Node
     public Var A;
     public Var B;
     public Var C;
+    public Var D;
     public Tensor Saved0;
     public Tensor Saved1;
     public Tensor Saved2;
+    public Tensor Saved3;
     public int I0;
     public int I1;
     public int I2;
@@ -61,9 +64,12 @@ public struct Node
         A = a;
         B = new Var(-1);
         C = new Var(-1);
+        D = new Var(-1);
     }
 
     public Node(OpKind op, Var output, Var a, Var b) : this(op, output, a) => B = b;
 
     public Node(OpKind op, Var output, Var a, Var b, Var c) : this(op, output, a, b) => C = c;
+
+    public Node(OpKind op, Var output, Var a, Var b, Var c, Var d) : this(op, output, a, b, c) => D = d;
 }

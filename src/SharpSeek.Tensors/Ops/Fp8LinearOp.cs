@@ -5,8 +5,8 @@
 // from its FP8 cache, dequantized, transposed and quantized again (§3.5.2). Every GEMM is Fp8Gemm, summed as the
 // Fp8Recipe says (f32 over the dequantized operands, or each 128-block exactly and promoted to f32 with both scales);
 // the recipe also carries the paper's ablations (one scale per tensor; dY in 128×128 blocks). The forward saves x as E4M3 codes plus a scale per
-// 1×128 tile (1 byte + 1/32 of a float per element; the F32 x stays in the step arena too, so the saving is still to
-// come); W is quantized again in backward from its unchanged master, which gives the same codes. A NaN or infinity in x, W or dY fails with NonFiniteTensorException.
+// 1×128 tile (1 byte + 1/32 of a float per element; where x is another op's F32 output it stays in the step arena too:
+// the feed-forwards avoid that through Fp8SwiGluOp, which keeps only codes); W is quantized again in backward from its unchanged master, which gives the same codes. A NaN or infinity in x, W or dY fails with NonFiniteTensorException.
 // Activation scales are plain amax/448 unless the recipe asks for powers of two (UE8M0, as DeepSeek-V3.1 and the dispatch use). Not here: which
 // Linears use it (the model), the bias (BiasAddOp). Tested by Fp8LinearOpTests.
 using SharpSeek.Tensors.Autograd;
@@ -43,7 +43,7 @@ public static class Fp8LinearOp
         Backward(tape, recipe, (node.Saved0, node.Saved1), tape.Value(node.B), dy, dx, dw, rows, n, k);
     }
 
-    private static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k)
+    internal static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k)
     {
         if (dx.IsValid)
         {
@@ -67,22 +67,26 @@ public static class Fp8LinearOp
 
     // values (rows, cols) → E4M3 codes and one scale per row per 1×128 tile (or one for the tensor), on the tape's
     // arena; non-finite values throw.
-    private static (Tensor Q, Tensor S) QuantizeActivation(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
+    internal static (Tensor Q, Tensor S) QuantizeActivation(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
     {
         var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols));
         var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
-        using (Profiler.Region(ProfileCategory.Quantize))
-        {
-            if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
-            else { Fp8Quant.QuantizeActivations(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
-            Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), cols, what);
-        }
+        QuantizeInto(values, rows, cols, recipe, q, s, what);
         return (q, s);
+    }
+
+    // values (rows, cols) → codes q (rows, cols) and scales s (rows, tiles) the caller allocated.
+    internal static void QuantizeInto(ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, Tensor q, Tensor s, string what)
+    {
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
+        else { Fp8Quant.QuantizeActivations(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
+        Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), cols, what);
     }
 
     // values (n, k) in 128×128 blocks (or one scale for the tensor) → codes and their scales expanded to one per row per
     // 128-wide K block, as the GEMM reads them.
-    private static (Tensor Q, Tensor S) QuantizeBlocks(Tape tape, ReadOnlySpan<float> values, int n, int k, Fp8Recipe recipe, string what)
+    internal static (Tensor Q, Tensor S) QuantizeBlocks(Tape tape, ReadOnlySpan<float> values, int n, int k, Fp8Recipe recipe, string what)
     {
         if (recipe.PerTensorScales) { return QuantizeActivation(tape, values, n, k, recipe, what); }
         var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(n, k));
@@ -121,7 +125,7 @@ public static class Fp8LinearOp
     }
 
     // codes (rows, cols) with a scale per row per 1×128 tile → their f32 values, on the tape's arena.
-    private static Tensor Dequantized(Tape tape, Tensor codes, Tensor scales, int rows, int cols)
+    internal static Tensor Dequantized(Tape tape, Tensor codes, Tensor scales, int rows, int cols)
     {
         var values = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
         using var region = Profiler.Region(ProfileCategory.Quantize);
@@ -132,7 +136,7 @@ public static class Fp8LinearOp
     // c (m, n) [+]= A (m, k) · B (n, k)ᵀ, both quantized with a scale per row per 128-wide K block: Fp8Gemm's exact
     // block sums, or (the default) both dequantized and multiplied by the packed f32 GEMM in this same (NT) form, whose
     // summation order is then the definition the tests hold it to.
-    private static void Gemm(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) a, (Tensor Q, Tensor S) b, Span<float> c, int m, int n, int k, bool accumulate = false)
+    internal static void Gemm(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) a, (Tensor Q, Tensor S) b, Span<float> c, int m, int n, int k, bool accumulate = false)
     {
         if (recipe.Sum == Fp8Sum.Exact)
         {

@@ -4,7 +4,9 @@
 // GEMM), or Exact, DeepGEMM's block promotion with every 128-block summed exactly (Fp8Gemm.Gemm, bit-exact against its
 // reference). The two sums differ by f32 rounding of the in-block additions, far below the E4M3 inputs' own error
 // (2⁻⁴ relative); Hopper's tensor cores keep about 14 bits there (§3.3.2), fewer than either. The ablations of the
-// paper's appendix B.2: one scale per tensor instead of per tile, and activation gradients in 128×128 blocks.
+// paper's appendix B.2: one scale per tensor instead of per tile, and activation gradients in 128×128 blocks. And the
+// paper's low-precision storage of the feed-forwards (§3.3.3, Fp8SwiGluOp), opt-in while the precision study's runs
+// predate it.
 // Parse/ToString give the comma-separated form of the CLI's --fp8-recipe. Tested by Fp8LinearOpTests.
 namespace SharpSeek.Tensors.Ops;
 
@@ -21,7 +23,7 @@ public enum Fp8Sum : byte
 }
 
 /// <summary>The FP8 training GEMMs' recipe: the paper's by default; the other values are its ablations.</summary>
-public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false)
+public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false, bool CacheSwiGlu = false)
 {
     private static readonly (string Name, Func<Fp8Recipe, bool> Has, Func<Fp8Recipe, Fp8Recipe> Set)[] Flags =
     [
@@ -29,6 +31,7 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         ("tensor-scales", r => r.PerTensorScales, r => r with { PerTensorScales = true }),
         ("block-gradients", r => r.BlockGradients, r => r with { BlockGradients = true }),
         ("pow2-scales", r => r.PowerOfTwoScales, r => r with { PowerOfTwoScales = true }),
+        ("swiglu-cache", r => r.CacheSwiGlu, r => r with { CacheSwiGlu = true }),
     ];
 
     /// <summary>The names <see cref="Parse"/> accepts, each a change from the default recipe.</summary>
@@ -36,7 +39,8 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
 
     /// <summary>"" (the paper's recipe) or a comma-separated list of <see cref="Names"/>: exact (DeepGEMM's exact block
     /// sums), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128×128 blocks), pow2-scales
-    /// (activation scales rounded up to powers of two).</summary>
+    /// (activation scales rounded up to powers of two), swiglu-cache (a feed-forward keeps its SwiGLU inputs in FP8 and
+    /// recomputes the output in backward).</summary>
     public static Fp8Recipe Parse(string? text)
     {
         var recipe = default(Fp8Recipe);
@@ -60,7 +64,7 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         return string.Join(",", Flags.Where(f => f.Has(self)).Select(f => f.Name));
     }
 
-    internal long Pack() => (long)Sum | (PerTensorScales ? 1L << 8 : 0) | (BlockGradients ? 1L << 9 : 0) | (PowerOfTwoScales ? 1L << 10 : 0);
+    internal long Pack() => (long)Sum | (PerTensorScales ? 1L << 8 : 0) | (BlockGradients ? 1L << 9 : 0) | (PowerOfTwoScales ? 1L << 10 : 0) | (CacheSwiGlu ? 1L << 11 : 0);
 
-    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0);
+    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0, (bits & (1L << 11)) != 0);
 }

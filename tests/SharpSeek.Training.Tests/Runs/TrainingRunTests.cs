@@ -158,6 +158,16 @@ public sealed class TrainingRunTests
         new TrainingRun(ablation) { OnStep = r => { if (r.Step == 1) { stop.Cancel(); } } }.Run(stop.Token);
         Assert.NotEqual(fp8Losses[0].Loss, MetricsLog.Read(ablation.OutDir)[0].Loss);
         Assert.Equal("tensor-scales", TrainingRun.ResumeOptions(ablation.OutDir).Fp8Recipe);
+
+        // Caching the SwiGLU inputs in FP8 leaves the forward as it was (the first loss is the same bit for bit) and
+        // changes the backward (the second is not).
+        var cached = TinyRun.Options(tmp.Sub("fp8-swiglu-cache"), steps: 6) with { Precision = LinearPrecision.Fp8, Fp8Recipe = "swiglu-cache" };
+        using var stop2 = new CancellationTokenSource();
+        new TrainingRun(cached) { OnStep = r => { if (r.Step == 2) { stop2.Cancel(); } } }.Run(stop2.Token);
+        var cachedLosses = MetricsLog.Read(cached.OutDir);
+        Assert.Equal(fp8Losses[0].Loss, cachedLosses[0].Loss);
+        Assert.NotEqual(fp8Losses[1].Loss, cachedLosses[1].Loss);
+        Assert.InRange(Math.Abs((cachedLosses[1].Loss / f32[1].Loss) - 1), 0, 1e-2);
     }
 
     [Fact]
