@@ -230,6 +230,12 @@ public sealed partial class ModelWeights : IDisposable
         {
             if (linear != Head) { (linear.Precision, linear.Fp8Recipe) = (precision, recipe); }
         }
+        var recompute = precision == LinearPrecision.Fp8 && !recipe.KeepActivations;
+        foreach (var block in Layers.Concat(Mtp.Select(m => m.Block)))
+        {
+            block.Recompute = recompute;
+            if (block.Moe is { } moe) { moe.Recompute = recompute; }
+        }
     }
 
     // Every Linear with its weight's one view, and whether the view keeps its f32 widening.

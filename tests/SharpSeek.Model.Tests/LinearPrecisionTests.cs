@@ -47,6 +47,7 @@ public sealed class LinearPrecisionTests
         Assert.Equal(LinearPrecision.Fp8, weights.Layers[2].Moe!.Experts[0].Down.Precision);
         Assert.Equal(LinearPrecision.Fp8, weights.Mtp[0].EhProj.Precision);
         Assert.Equal(LinearPrecision.Fp32, weights.Head.Precision);
+        Assert.All(weights.Layers.Concat(weights.Mtp.Select(m => m.Block)), b => Assert.True(b.Recompute && (b.Moe?.Recompute ?? true))); // FP8's recomputed regions
         var fp8 = Step(weights, model, replayArena, ids, targets, routing, record: false);
 
         var (bf16Loss, fp8Loss) = (Math.Abs(bf16.Loss / f32.Loss - 1), Math.Abs(fp8.Loss / f32.Loss - 1));
@@ -57,5 +58,14 @@ public sealed class LinearPrecisionTests
         Assert.InRange(fp8Loss, bf16Loss, 2.5e-3);
         Assert.InRange(1 - bf16Cos, 1e-9, 1e-4);
         Assert.InRange(1 - fp8Cos, 1 - bf16Cos, 1e-2);
+
+        replayArena.Reset();
+        weights.UsePrecision(LinearPrecision.Fp8, new Tensors.Ops.Fp8Recipe(KeepActivations: true));
+        Assert.All(weights.Layers, b => Assert.False(b.Recompute || (b.Moe?.Recompute ?? false)));
+        var kept = Step(weights, model, replayArena, ids, targets, routing, record: false);
+        Assert.Equal(fp8.Loss, kept.Loss);                                                        // recomputing changes nothing computed
+        Assert.Equal(fp8.Grads, kept.Grads);
+        weights.UsePrecision(LinearPrecision.Fp32);
+        Assert.All(weights.Layers, b => Assert.False(b.Recompute || (b.Moe?.Recompute ?? false)));
     }
 }

@@ -40,9 +40,26 @@ public sealed class Block
     public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions, IAttentionCache? cache, in MoeRouting replay, out MoeRouting routing)
     {
         if (cache is not null) { routing = default; return Cached(tape, h, rope, positions, cache); } // an inference step keeps no routing
-        h = AddOp.Apply(tape, h, Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions, cache));
+        h = AddOp.Apply(tape, h, Recompute ? RecomputedAttention(tape, h, rope, positions) : Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions, cache));
+        if (Recompute && Mlp is { } mlp)
+        {
+            routing = default;
+            return AddOp.Apply(tape, h, RecomputedMlp(tape, h, mlp));
+        }
         return AddOp.Apply(tape, h, FeedForward.Forward(tape, PostAttentionNorm.Forward(tape, h), replay, out routing));
     }
+
+    /// <summary>Under FP8 training (ModelWeights.UsePrecision): the attention sublayer (its norm, projections, RoPE and
+    /// attention) and a dense feed-forward with its norm are recomputed in backward from the block's residual stream,
+    /// which the tape keeps anyway (RecomputeOp; the MoE recomputes its experts itself).</summary>
+    public bool Recompute { get; set; }
+
+    // The regions' closures live here, so that the plain path allocates nothing.
+    private Var RecomputedAttention(Tape tape, Var h, RopeTables rope, Tensor positions) =>
+        RecomputeOp.Apply(tape, h, new Var(-1), tape.Value(h).Shape, (t, x, _) => Attention.Forward(t, InputNorm.Forward(t, x), rope, positions, null));
+
+    private Var RecomputedMlp(Tape tape, Var h, Mlp mlp) =>
+        RecomputeOp.Apply(tape, h, new Var(-1), tape.Value(h).Shape, (t, x, _) => mlp.Forward(t, PostAttentionNorm.Forward(t, x)));
 
     // The same layer in a cached step (gradients off): the FFN through its views (Infer), the norms by the kernel and the
     // residuals added into h's tensor in place, without the ops' bookkeeping (a decode step makes hundreds of such calls).

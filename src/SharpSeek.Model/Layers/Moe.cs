@@ -33,11 +33,10 @@ public sealed partial class Moe : IFeedForward
         if (replay.IsRouted && replay.Layer != Layer) { throw new ArgumentException($"moe: a routing of layer {replay.Layer} replayed in layer {Layer}", nameof(replay)); }
         var e = Experts.Count;
         Span<int> start = e <= 1024 ? stackalloc int[e] : new int[e];
-        Span<Var> outputs = e <= 1024 ? stackalloc Var[e] : new Var[e];
         var shape = tape.Value(x).Shape;
         long n = shape.Rows, d = shape.Last;
         var u = ReshapeOp.Apply(tape, x, n, d);                                  // (N, D)
-        var dispatch = Profiler.Region(ProfileCategory.Routing);                 // gate, sort and gather; the experts are not in it
+        var dispatch = Profiler.Region(ProfileCategory.Routing);                 // gate and sort; the experts are not in it
         var (weights, indices, scores) = Gate.Forward(tape, u, replay.Experts); // (N, K), I32 (N, K), (N, E)
         var chosen = indices.AsSpan<int>();
         var slots = chosen.Length;                                               // S = N·K
@@ -60,9 +59,34 @@ public sealed partial class Moe : IFeedForward
             tokenSpan[at] = s / k;
         }
 
-        // Each expert on its block of rows, then all blocks back in sorted order.
-        var rows = GatherRowsOp.Apply(tape, u, tokenOf);                          // (S, D)
         dispatch.Dispose();
+        // The experts, the combine and the shared experts: under FP8 a region recomputed in backward from u and the
+        // gate weights, which the layer keeps anyway (RecomputeOp).
+        var y = Recompute ? Recomputed(tape, u, weights, loadTensor, slotOf, tokenOf) : RunExperts(tape, u, weights, loadTensor, slotOf, tokenOf);
+        routing = new MoeRouting(Layer, scores, indices, loadTensor);
+        Span<long> dims = stackalloc long[shape.Rank];
+        for (var i = 0; i < dims.Length; i++) { dims[i] = shape[i]; }
+        return ReshapeOp.Apply(tape, y, dims);
+    }
+
+    /// <summary>Under FP8 training (ModelWeights.UsePrecision): the experts and the combine are recomputed in backward.</summary>
+    public bool Recompute { get; set; }
+
+    // The region's closure lives here, so that the plain path allocates nothing.
+    private Var Recomputed(Tape tape, Var u, Var weights, Tensor loadTensor, Tensor slotOf, Tensor tokenOf) =>
+        RecomputeOp.Apply(tape, u, weights, tape.Value(u).Shape, (t, uu, ww) => RunExperts(t, uu, ww, loadTensor, slotOf, tokenOf));
+
+    // u: (N, D), weights: (N, K) → Σ_k weight · expert_k(u) + shared(u), (N, D): each expert on its block of rows
+    // (gathered in expert order), all blocks back in sorted order, weighted and scattered back to their tokens.
+    private Var RunExperts(Tape tape, Var u, Var weights, Tensor loadTensor, Tensor slotOf, Tensor tokenOf)
+    {
+        var e = Experts.Count;
+        var load = loadTensor.AsSpan<int>();
+        Span<Var> outputs = e <= 1024 ? stackalloc Var[e] : new Var[e];
+        var slots = (int)slotOf.ElementCount;
+        var n = tape.Value(u).Shape.Rows;
+        Var rows;
+        using (Profiler.Region(ProfileCategory.Routing)) { rows = GatherRowsOp.Apply(tape, u, tokenOf); } // (S, D)
         var used = 0;
         for (int i = 0, offset = 0; i < e; offset += load[i], i++)
         {
@@ -76,10 +100,6 @@ public sealed partial class Moe : IFeedForward
         var w = ReshapeOp.Apply(tape, GatherRowsOp.Apply(tape, ReshapeOp.Apply(tape, weights, slots, 1), slotOf), slots); // (S)
         var y = ScatterAddRowsOp.Apply(tape, routed, w, tokenOf, n);             // (N, D)
         combine.Dispose();
-        if (Shared is not null) { y = AddOp.Apply(tape, y, Shared.Forward(tape, u)); }
-        routing = new MoeRouting(Layer, scores, indices, loadTensor);
-        Span<long> dims = stackalloc long[shape.Rank];
-        for (var i = 0; i < dims.Length; i++) { dims[i] = shape[i]; }
-        return ReshapeOp.Apply(tape, y, dims);
+        return Shared is null ? y : AddOp.Apply(tape, y, Shared.Forward(tape, u));
     }
 }

@@ -34,6 +34,7 @@ public enum OpKind : byte
     Fp8Linear,
     Bf16Linear,
     Fp8SwiGlu,
+    Recompute,
 }
 
 /// <summary>A recorded op. Fields are interpreted by the op's Backward.</summary>
@@ -56,6 +57,9 @@ public struct Node
     public double F0;
     public bool Flag0;
     public bool Flag1;
+
+    /// <summary>An op's managed argument (the region a Recompute node runs again).</summary>
+    public object? Payload;
 
     public Node(OpKind op, Var output, Var a)
     {

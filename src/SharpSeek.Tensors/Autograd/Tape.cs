@@ -22,6 +22,7 @@ public sealed class Tape
     private ProfileCategory[] _categories = new ProfileCategory[64]; // the profiler region each node was recorded in
     private int _valueCount;
     private int _nodeCount;
+    private Tape? _region; // RecomputeOp's tape, made on first use
 
     public Tape(Arena arena)
     {
@@ -165,12 +166,26 @@ public sealed class Tape
     /// <summary>Drops all values and nodes and resets the step arena. Leaf gradient tensors are left as they are.</summary>
     public void Reset()
     {
+        Clear();
+        Arena.Reset();
+    }
+
+    /// <summary>A second tape on this tape's arena for a recomputed region (RecomputeOp), empty, one at a time.</summary>
+    internal Tape Region()
+    {
+        _region ??= new Tape(Arena);
+        if (_region._nodeCount > 0 || _region._valueCount > 0) { throw new InvalidOperationException("recomputed regions do not nest"); }
+        return _region;
+    }
+
+    /// <summary>Drops all values and nodes, leaving the arena as it is (a region's tape, whose arena scope gives its memory back).</summary>
+    internal void Clear()
+    {
         Array.Clear(_values, 0, _valueCount);
         Array.Clear(_grads, 0, _valueCount);
         Array.Clear(_nodes, 0, _nodeCount);
         _valueCount = 0;
         _nodeCount = 0;
-        Arena.Reset();
     }
 
     private Var AddValue(Tensor value, bool requiresGrad)

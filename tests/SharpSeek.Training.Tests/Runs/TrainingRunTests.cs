@@ -159,6 +159,11 @@ public sealed class TrainingRunTests
         Assert.NotEqual(fp8Losses[0].Loss, MetricsLog.Read(ablation.OutDir)[0].Loss);
         Assert.Equal("tensor-scales", TrainingRun.ResumeOptions(ablation.OutDir).Fp8Recipe);
 
+        // The recomputed regions change what is kept, not what is computed: the same losses bit for bit without them.
+        var kept = TinyRun.Options(tmp.Sub("fp8-keep-activations"), steps: 6) with { Precision = LinearPrecision.Fp8, Fp8Recipe = "keep-activations" };
+        new TrainingRun(kept).Run();
+        AssertSameLosses(fp8Losses, MetricsLog.Read(kept.OutDir));
+
         // Caching the SwiGLU inputs in FP8 leaves the forward as it was (the first loss is the same bit for bit) and
         // changes the backward (the second is not).
         var cached = TinyRun.Options(tmp.Sub("fp8-swiglu-cache"), steps: 6) with { Precision = LinearPrecision.Fp8, Fp8Recipe = "swiglu-cache" };
