@@ -1,5 +1,6 @@
 // BenchInferCommand.cs: `sharpseek bench infer [--model DIR | --config small] [--batches 1 8] [--prompt 64] [--decode 32]
-// [--formats f32 bf16 fp8] [--threads N...] [--gguf FILE...] [--no-reference] [--speculative] [--json]`: prefill and
+// [--formats f32 bf16 fp8] [--threads N...] [--gguf FILE...] [--no-reference] [--speculative] [--json]` or
+// `bench infer [--config small] --prompt-lens 4096 8192 16384`: prefill and
 // decode tokens/s per weight format and batch against PyTorch's cached generation (DeepSeek) or llama.cpp's llama-bench
 // (dense qwen2/llama models, with load time and resident memory), decode against the bandwidth roofline, MTP speculation.
 // Not here: the measuring code (bench/SharpSeek.Bench/InferBench.cs, DenseInferBench.cs). Tested by BenchInferCommandTests.
@@ -23,15 +24,22 @@ internal static class BenchInferCommand
         var noReference = new Option<bool>("--no-reference") { Description = "Skip the PyTorch side." };
         var speculative = new Option<bool>("--speculative") { Description = "Also greedy-decode with and without MTP speculation (needs an MTP module)." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var promptLens = new Option<int[]>("--prompt-lens") { Description = "Instead: one prompt of each length (e.g. 4096 8192 16384) prefilled in one step of --config's random weights: tok/s, scratch and KV cache per token, the check that prefill memory stays linear in T.", AllowMultipleArgumentsPerToken = true };
         var warmup = new Option<double>("--warmup-seconds") { Description = "Untimed work before timing each format and batch.", DefaultValueFactory = _ => 3, Hidden = true };
         var command = new Command("infer", "Prefill and decode tokens/s per weight format and batch against PyTorch, the decode roofline, and MTP speculation.")
         {
-            model, config, batches, prompt, decode, formats, threads, gguf, noReference, speculative, json, warmup,
+            model, config, batches, prompt, decode, formats, threads, gguf, noReference, speculative, json, promptLens, warmup,
         };
         command.SetAction(parse =>
         {
             try
             {
+                if (parse.GetValue(promptLens) is { Length: > 0 } lengths)
+                {
+                    var results = PrefillLengthBench.Measure(parse.GetValue(config)!, lengths, (parse.GetValue(threads) ?? [2])[0]);
+                    Console.Out.WriteLine(parse.GetValue(json) ? System.Text.Json.JsonSerializer.Serialize(results) : PrefillLengthBench.Table(parse.GetValue(config)!, results));
+                    return 0;
+                }
                 var dir = parse.GetValue(model);
                 var measured = dir is not null ? SharpSeek.Model.ModelConfig.Load(SharpSeek.Model.Checkpoint.CheckpointCommit.Resolve(dir, "config.json"))
                     : SharpSeek.Model.ModelConfig.LoadPreset(parse.GetValue(config)!);

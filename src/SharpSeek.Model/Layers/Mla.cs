@@ -23,6 +23,9 @@ public sealed class Mla : IAttention
     // chunks run one after another, each using the whole pool inside its GEMMs.
     private const int ParallelChunkRows = 4;
 
+    // Queries per attention tile of a prefill chunk (see Cached).
+    private const int QueryTile = 256;
+
     public required ModelConfig Config { get; init; }
 
     /// <summary>The checkpoint layer index: which cache layer this attention reads and writes (MTP modules count on from
@@ -140,7 +143,8 @@ public sealed class Mla : IAttention
             Rope.Forward<float>(newQ, cos, sin, start, h, dr, newQ);
         }
 
-        // Per sequence: scratch carved once (the arena is not thread-safe), then the chunks attend.
+        // Per sequence: scratch carved once (the arena is not thread-safe), then the chunks attend, each in tiles of at
+        // most QueryTile queries, so a long prefill's scores take H·QueryTile·T_k floats: linear in the context.
         var o = arena.Allocate(DType.F32, new Shape(rows, h * dv));                            // o: (R, H·d_v)
         var mode = cache.Mode;
         var (small, scratch) = (true, 0L);
@@ -148,7 +152,7 @@ public sealed class Mla : IAttention
         {
             var (_, start, count) = cache.Chunk(i);
             small &= count <= ParallelChunkRows;
-            scratch += ScratchFloats(mode, count, start + count);
+            scratch += ChunkScratchFloats(mode, count, start);
         }
         var work = new ChunkAttention
         {
@@ -190,18 +194,25 @@ public sealed class Mla : IAttention
             {
                 var (_, start, count) = Cache.Chunk(j);
                 r0 += count;
-                offset += Mla.ScratchFloats(Mode, count, start + count);
+                offset += Mla.ChunkScratchFloats(Mode, count, start);
             }
             var chunk = Cache.Chunk(index);
-            var scratch = Scratch.AsSpan<float>().Slice((int)offset, (int)Mla.ScratchFloats(Mode, chunk.Count, chunk.Start + chunk.Count));
-            if (Mla.Direct(Mode, chunk.Count)) { Mla.AbsorbedDirect(this, chunk, r0); }
-            else if (Mode == AttentionMode.Absorbed) { Mla.Absorbed(this, chunk, r0, scratch); }
-            else { Mla.Naive(this, chunk, r0, scratch); }
+            var scratch = Scratch.AsSpan<float>().Slice((int)offset, (int)Mla.ChunkScratchFloats(Mode, chunk.Count, chunk.Start));
+            for (var s = 0; s < chunk.Count; s += QueryTile)                                     // a tile attends as a chunk of its own
+            {
+                var tile = (chunk.Slot, chunk.Start + s, Math.Min(QueryTile, chunk.Count - s));
+                if (Mla.Direct(Mode, tile.Item3)) { Mla.AbsorbedDirect(this, tile, r0 + s); }
+                else if (Mode == AttentionMode.Absorbed) { Mla.Absorbed(this, tile, r0 + s, scratch); }
+                else { Mla.Naive(this, tile, r0 + s, scratch); }
+            }
         }
     }
 
     // Absorbed decode and verify chunks (T ≤ ParallelChunkRows) take the latent kernel; longer ones the GEMMs below.
     private bool Direct(AttentionMode mode, int rows) => mode == AttentionMode.Absorbed && rows <= ParallelChunkRows && Config.KvLoraRank <= LatentAttention.MaxRank;
+
+    // The scratch of a chunk of count rows after start cached positions: its largest tile's.
+    private long ChunkScratchFloats(AttentionMode mode, int count, int start) => ScratchFloats(mode, Math.Min(count, QueryTile), start + count);
 
     // The scratch of a chunk of t rows over tk positions: four parts, each rounded to 64 bytes (none for the kernel).
     private long ScratchFloats(AttentionMode mode, int t, int tk)

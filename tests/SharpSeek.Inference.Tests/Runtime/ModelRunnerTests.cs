@@ -44,6 +44,35 @@ public sealed class ModelRunnerTests
     [Theory]
     [InlineData(AttentionMode.Absorbed)]
     [InlineData(AttentionMode.Naive)]
+    public void LongPrefill_AttendsInQueryTiles_MatchingTheUncachedForward_InScratchLinearInT(AttentionMode mode)
+    {
+        var config = RuntimeFixture.Config() with { MaxPositionEmbeddings = 1200 };
+        using var model = RuntimeFixture.Weights(config, seed: 3);
+        var tokens = RuntimeFixture.Tokens(600, config.VocabSize, seed: 5);
+        var reference = RuntimeFixture.ReferenceLogits(model, tokens);
+        var weights = InferenceWeights.From(model, WeightFormat.F32);
+        using var cache = new KvCache(config, maxSequences: 1, maxContext: 1200);
+        using var runner = new ModelRunner(weights, cache, mode);
+        var slot = cache.Acquire();
+        var v = config.VocabSize;
+        runner.Step([new SequenceChunk(slot, tokens.AsMemory(..30))]);
+        var rest = runner.Step([new SequenceChunk(slot, tokens.AsMemory(30..))]);      // tiles of 256, 256 and 58 queries after 30 cached
+        foreach (var t in new[] { 30, 285, 286, 541, 542, 599 }) { RuntimeFixture.AssertClose(reference.AsSpan(t * v, v), rest.Logits(0, t - 30), Tolerance, $"prefill row {t}"); }
+
+        long Scratch(int length)
+        {
+            using var c = new KvCache(config, maxSequences: 1, maxContext: 1200);
+            using var r = new ModelRunner(weights, c, mode);
+            r.Step([new SequenceChunk(c.Acquire(), RuntimeFixture.Tokens(length, v, seed: 9))]);
+            return r.ScratchBytes;
+        }
+        var (shorter, longer) = (Scratch(512), Scratch(1024));
+        Assert.True(longer < 2.2 * shorter, $"1024 tokens take {longer} bytes of scratch, 512 take {shorter}: more than linear");
+    }
+
+    [Theory]
+    [InlineData(AttentionMode.Absorbed)]
+    [InlineData(AttentionMode.Naive)]
     public void RaggedBatch_EachSequenceMatchesItsOwnRun(AttentionMode mode)
     {
         var config = RuntimeFixture.Config();
