@@ -15,7 +15,7 @@ namespace SharpSeek.Tensors.Tests;
 [Trait("Category", "Kernels")]
 public sealed class Fp8LinearOpTests
 {
-    private static Tensor Random(Arena arena, int seed, float spread, params long[] dims)
+    internal static Tensor Random(Arena arena, int seed, float spread, params long[] dims)
     {
         var t = arena.Allocate(DType.F32, new Shape(dims));
         var rng = new Random(seed);

@@ -7,21 +7,13 @@
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
+using static SharpSeek.Tensors.Tests.Fp8LinearOpTests;
 
 namespace SharpSeek.Tensors.Tests;
 
 [Trait("Category", "Kernels")]
 public sealed class Fp8SwiGluOpTests
 {
-    private static Tensor Random(Arena arena, int seed, float spread, params long[] dims)
-    {
-        var t = arena.Allocate(DType.F32, new Shape(dims));
-        var rng = new Random(seed);
-        var s = t.AsSpan<float>();
-        for (var i = 0; i < s.Length; i++) { s[i] = (float)(rng.NextDouble() - 0.5) * spread * (rng.Next(16) == 0 ? 8 : 1); }
-        return t;
-    }
-
     private sealed record Weights(Tensor Gate, Tensor Up, Tensor Down);
 
     private static Weights RandomWeights(Arena arena, int d, int inter) =>

@@ -287,7 +287,7 @@ internal static class PlotCommand
         heat.Add.ColorBar(map).Label = "retrieval accuracy";
         heat.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. lengths.Select((l, i) => new Tick(i, $"{l}"))]);
         heat.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. depths.Select((d, i) => new Tick(depths.Length - 1 - i, $"{d:P0}"))]);
-        var written = new List<string> { Save(heat, directory, "passkey.png", $"Passkey retrieval, {report.Model} (context {report.Context})", "context length (tokens)", "needle depth") };
+        var written = new List<string> { Save(heat, directory, "passkey.png", $"Passkey retrieval, {report.Model} (context {report.Context}; blank: past it)", "context length (tokens)", "needle depth") };
         var loss = new Plot();
         if (report.LossByPosition.Count > 0)
         {
