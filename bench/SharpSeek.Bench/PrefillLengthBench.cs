@@ -32,6 +32,11 @@ public static class PrefillLengthBench
             RandomCheckpoint.Write(dir, config, CheckpointFormat.F32, seed: 1);
             using var weights = InferenceWeights.Load(dir, WeightFormat.F32);
             var random = new Random(7);
+            using (var cache = new KvCache(config, 1, 257))                              // untimed: the JIT's first calls
+            using (var runner = new ModelRunner(weights, cache))
+            {
+                runner.Step([new SequenceChunk(cache.Acquire(), Enumerable.Range(0, 256).Select(_ => random.Next(config.VocabSize)).ToArray())], LogitRows.Last);
+            }
             var results = new List<PrefillLengthResult>();
             foreach (var t in lengths.Order())
             {

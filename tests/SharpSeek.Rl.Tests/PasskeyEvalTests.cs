@@ -1,6 +1,7 @@
 // PasskeyEvalTests.cs: the passkey grid on a tiny random model: every length × depth cell, lengths past the context
 // reported as out of reach rather than run, accuracies in [0, 1], the loss by position in buckets between the lengths
-// (near ln V for random weights), the same report for the same seed, and the answer read as the first number.
+// (near ln V for random weights), the same report for the same seed, a too-short length named, each trial's prompt
+// holding its own key, and the answer read as the first number.
 using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Eval;
 
@@ -29,7 +30,20 @@ public sealed class PasskeyEvalTests
             Assert.Equal(report.Cells, again.Cells);
             Assert.Equal(report.LossByPosition, again.LossByPosition);
             Assert.Contains("answer tokens", Assert.Throws<ArgumentException>(() => PasskeyEval.Run(dir, options with { Lengths = [4] })).Message, StringComparison.Ordinal);
-            Assert.Contains("needs at least", Assert.Throws<ArgumentException>(() => PasskeyEval.Run(dir, options with { Lengths = [20] })).Message, StringComparison.Ordinal);
+            var tooShort = Assert.Throws<ArgumentException>(() => PasskeyEval.Run(dir, options with { Lengths = [20] })).Message;
+            Assert.Contains("--lengths 20 is too short", tooShort, StringComparison.Ordinal);
+            Assert.Contains("needs at least", tooShort, StringComparison.Ordinal);
+
+            // A trial's prompt hides its own key at its depth, fits its budget, and its key depends on nothing else.
+            var tokenizer = ByteLevelBpe.Load(dir);
+            var (key, prompt) = PasskeyEval.Trial(tokenizer, 4, 256, 1, 0.5, 0);
+            var text = tokenizer.Decode(prompt);
+            Assert.Contains(Training.Data.Passkey.Needle(key), text, StringComparison.Ordinal);
+            Assert.EndsWith(Training.Data.Passkey.Question, text, StringComparison.Ordinal);
+            Assert.InRange(prompt.Length, 150, 256 - PasskeyOptions.AnswerTokens);
+            Assert.Equal(key, PasskeyEval.Trial(tokenizer, 4, 256, 1, 0.5, 0).Key);
+            Assert.NotEqual(key, PasskeyEval.Trial(tokenizer, 4, 256, 1, 0.5, 1).Key);
+            Assert.Equal(PasskeyEval.FirstNumber($" {key}."), key.ToString(System.Globalization.CultureInfo.InvariantCulture)); // what a right answer scores as
         }
         finally
         {

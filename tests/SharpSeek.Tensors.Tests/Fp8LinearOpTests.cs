@@ -143,9 +143,12 @@ public sealed class Fp8LinearOpTests
         Assert.Equal(all, Fp8Recipe.Parse(all.ToString()));
         Assert.Equal(all, Fp8Recipe.Unpack(all.Pack()));
         Assert.Equal(new Fp8Recipe(CacheSwiGlu: true), Fp8Recipe.Unpack(new Fp8Recipe(CacheSwiGlu: true).Pack()));
+        Assert.Equal(new Fp8Recipe(KeepActivations: true), Fp8Recipe.Parse("keep-activations"));
+        Assert.Equal(new Fp8Recipe(KeepActivations: true), Fp8Recipe.Unpack(new Fp8Recipe(KeepActivations: true).Pack()));
+        Assert.Equal("keep-activations,swiglu-cache", Fp8Recipe.Normalize("swiglu-cache, keep-activations"));
         var e = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse("exact,14-bit"));
         Assert.Contains("unknown FP8 recipe choice '14-bit'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, swiglu-cache", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

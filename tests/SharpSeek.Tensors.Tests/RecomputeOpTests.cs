@@ -1,6 +1,7 @@
 // RecomputeOpTests.cs: a recomputed region (norm, a matmul with a parameter, SwiGLU, a second input) gives the plain
 // tape's output and gradients bit for bit, keeps only its output after the forward, gives its backward's memory back,
-// does nothing for a region no gradient reaches, and leaves the tape usable after a region throws.
+// does nothing for a region no gradient reaches, nests on its own second tape (re-entering the outer one is refused),
+// and leaves the tape usable after a region throws.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Ops;
 
@@ -72,5 +73,35 @@ public sealed class RecomputeOpTests
         var y = RecomputeOp.Apply(tape, x, new Var(-1), new Shape(4, 8), (t, a, _) => ScaleOp.Apply(t, a, 2));
         tape.Backward(SumOp.Apply(tape, y));
         Assert.All(tape.Grad(x).AsSpan<float>().ToArray(), g => Assert.Equal(2f, g));
+    }
+
+    [Fact]
+    public void RegionNoGradientReaches_LeavesTheInputsAlone_AndRegionsDoNotNest()
+    {
+        using var arena = new Arena("step");
+        var tape = new Tape(arena);
+        var x = tape.Input(Random(arena, 3, 4, 8));
+        var c = tape.Constant(Random(arena, 5, 4, 8));
+        var ignored = RecomputeOp.Apply(tape, c, new Var(-1), new Shape(4, 8), (t, a, _) => ScaleOp.Apply(t, a, 3)); // a constant in, no parameter
+        var y = AddOp.Apply(tape, ScaleOp.Apply(tape, x, 2), ignored);
+        var before = arena.UsedBytes;
+        tape.Backward(SumOp.Apply(tape, y));
+        Assert.All(tape.Grad(x).AsSpan<float>().ToArray(), g => Assert.Equal(2f, g));
+        Assert.False(tape.RequiresGrad(c));
+        Assert.True(arena.UsedBytes - before < 4096, "the region's backward ran nothing");
+
+        // A region inside a region runs on the region's own second tape; re-entering the outer tape's is refused.
+        using var arena2 = new Arena("nested");
+        var tape2 = new Tape(arena2);
+        var z = tape2.Input(Random(arena2, 7, 4, 8));
+        var inner = RecomputeOp.Apply(tape2, z, new Var(-1), new Shape(4, 8),
+            (t, a, _) => RecomputeOp.Apply(t, ScaleOp.Apply(t, a, 2), new Var(-1), new Shape(4, 8), (u, b, _) => MulOp.Apply(u, b, b)));
+        tape2.Backward(SumOp.Apply(tape2, inner));                                      // d/dz Σ (2z)² = 8z
+        var zs = tape2.Value(z).AsSpan<float>().ToArray();
+        var dz = tape2.Grad(z).AsSpan<float>().ToArray();
+        for (var i = 0; i < zs.Length; i++) { Assert.Equal(8 * zs[i], dz[i], 5); }
+        var reentered = Assert.Throws<InvalidOperationException>(() => RecomputeOp.Apply(tape2, z, new Var(-1), new Shape(4, 8),
+            (t, a, _) => RecomputeOp.Apply(tape2, z, new Var(-1), new Shape(4, 8), (u, b, _) => ScaleOp.Apply(u, b, 2))));
+        Assert.Contains("do not nest", reentered.Message, StringComparison.Ordinal);
     }
 }

@@ -24,7 +24,7 @@ internal static class BenchInferCommand
         var noReference = new Option<bool>("--no-reference") { Description = "Skip the PyTorch side." };
         var speculative = new Option<bool>("--speculative") { Description = "Also greedy-decode with and without MTP speculation (needs an MTP module)." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
-        var promptLens = new Option<int[]>("--prompt-lens") { Description = "Instead: one prompt of each length (e.g. 4096 8192 16384) prefilled in one step of --config's random weights: tok/s, scratch and KV cache per token, the check that prefill memory stays linear in T.", AllowMultipleArgumentsPerToken = true };
+        var promptLens = new Option<int[]>("--prompt-lens") { Description = "Instead: one prompt of each length (e.g. 4096 8192 16384) prefilled in one step of --config's random weights in F32 (--threads' first count): tok/s, scratch and KV cache per token, the check that prefill memory stays linear in T.", AllowMultipleArgumentsPerToken = true };
         var warmup = new Option<double>("--warmup-seconds") { Description = "Untimed work before timing each format and batch.", DefaultValueFactory = _ => 3, Hidden = true };
         var command = new Command("infer", "Prefill and decode tokens/s per weight format and batch against PyTorch, the decode roofline, and MTP speculation.")
         {
@@ -36,7 +36,8 @@ internal static class BenchInferCommand
             {
                 if (parse.GetValue(promptLens) is { Length: > 0 } lengths)
                 {
-                    var results = PrefillLengthBench.Measure(parse.GetValue(config)!, lengths, (parse.GetValue(threads) ?? [2])[0]);
+                    if (parse.GetValue(model) is not null) { throw new ArgumentException("--prompt-lens measures --config's random weights in F32; leave out --model"); }
+                    var results = PrefillLengthBench.Measure(parse.GetValue(config)!, lengths, parse.GetValue(threads) is { Length: > 0 } t ? t[0] : 2);
                     Console.Out.WriteLine(parse.GetValue(json) ? System.Text.Json.JsonSerializer.Serialize(results) : PrefillLengthBench.Table(parse.GetValue(config)!, results));
                     return 0;
                 }

@@ -5,7 +5,8 @@
 // and MTP studies), and each run's training and eval loss relative to the first run's (compare_relative_loss.png and a
 // line per run: the precision study's measure). A GRPO run directory (rl_metrics.jsonl) gets reward.png, length.png and kl.png. Distillation study
 // tables (study.json of tools/study/distill.sh, one per student) give distill-study.png: held-out pass@1 against minutes
-// of compute, a marker per variant. Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests.
+// of compute, a marker per variant. A passkey evaluation (eval --task passkey --plot) gets passkey.png (accuracy by
+// length and needle depth) and position_loss.png. Each file is written atomically. Not here: the metrics themselves (MetricsLog). Tested by PlotCommandTests and ExtendCommandTests.
 using System.CommandLine;
 using ScottPlot;
 using SharpSeek.Model;

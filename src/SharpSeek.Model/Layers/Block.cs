@@ -1,7 +1,8 @@
 // Block.cs: one pre-norm decoder layer (DeepSeek-V3 technical report §2.1; the same shape in Llama and Qwen2):
 // h += attention(input_layernorm(h)); h += FFN(post_attention_layernorm(h)). The attention is MLA or GQA (IAttention),
 // the FFN a dense SwiGLU (DeepSeek's first first_k_dense_replace layers, every dense-family layer) or a MoE
-// (IFeedForward). The MTP modules reuse it. With a KV cache (a no-gradient inference step) the attention runs over
+// (IFeedForward). Under FP8 training (Recompute) the attention sublayer and a dense feed-forward are regions recomputed
+// in backward (RecomputeOp). The MTP modules reuse it. With a KV cache (a no-gradient inference step) the attention runs over
 // the cache and the FFN over its Linear views (Infer). Tested by TransformerTests, DenseFamilyTests and ModelRunnerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;

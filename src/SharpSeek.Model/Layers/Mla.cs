@@ -6,8 +6,9 @@
 // Linear views): every new row's kv_norm(c_kv) and rotated k_pe go into its sequence's cache rows (IAttentionCache), then
 // each sequence attends over its cached positions, causally inside its chunk. Absorbed (default), per head h:
 //   q_abs = q_nope·W_UK_h (c),  s_j = scale·(q_abs·c_j + q_pe·k_pe_j),  o_lat = Σ_j softmax(s)_j c_j,  o_h = W_UV_h·o_lat,
-// by the LatentAttention kernel for decode and verify chunks (T ≤ 4), by five GEMMs per chunk for longer (prefill) ones.
-// Naive over the cache: k_nope, v = kv_b_proj(c_j) re-expanded for every cached j, then the attention kernel (fused or
+// by the LatentAttention kernel for decode and verify chunks (T ≤ 4), by five GEMMs per tile of at most 256 queries for
+// longer (prefill) ones, so the scores of a long prompt take H·256·T_k floats (a tail tile of ≤ 4 rows takes the kernel).
+// Naive over the cache: k_nope, v = kv_b_proj(c_j) re-expanded for every cached j (again per tile), then the attention kernel (fused or
 // materialized, as Attention.Choose picks by size), kept for checking. Not here: the cache's slots and lengths (the
 // inference runtime). Tested by MlaTests and ModelRunnerTests.
 using SharpSeek.Tensors;
@@ -154,6 +155,10 @@ public sealed class Mla : IAttention
             small &= count <= ParallelChunkRows;
             scratch += ChunkScratchFloats(mode, count, start);
         }
+        if (scratch > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"MLA attention scratch of {scratch} floats for this step ({chunks} chunks, {h} heads, up to {QueryTile} queries per tile) exceeds one array ({Array.MaxLength}); run fewer or shorter sequences per step");
+        }
         var work = new ChunkAttention
         {
             Mla = this,
@@ -217,10 +222,16 @@ public sealed class Mla : IAttention
     // The scratch of a chunk of t rows over tk positions: four parts, each rounded to 64 bytes (none for the kernel).
     private long ScratchFloats(AttentionMode mode, int t, int tk)
     {
-        var (p0, p1, p2, p3) = ScratchParts(mode, t, tk);
-        return Direct(mode, t) ? 0 : (long)p0 + p1 + p2 + p3;
+        if (Direct(mode, t)) { return 0; }
+        var c = Config;
+        long h = c.NumAttentionHeads, dn = c.QkNopeHeadDim, dr = c.QkRopeHeadDim, dv = c.VHeadDim, dqk = c.QkHeadDim;
+        static long Round(long n) => (n + 15) & ~15L;
+        return mode == AttentionMode.Absorbed
+            ? Round(h * t * Math.Max(dn, dr)) + Round(h * t * c.KvLoraRank) + Round(h * t * tk) + Round(h * t * dv)
+            : Round(tk * h * (dn + dv)) + Round(tk * h * dqk) + Round(tk * h * dv) + Round(t * h * (dqk + 1));
     }
 
+    // The parts of ScratchFloats as offsets, once the whole scratch is known to fit a span.
     private (int, int, int, int) ScratchParts(AttentionMode mode, int t, int tk)
     {
         var c = Config;

@@ -3,7 +3,8 @@
 // order and added into their tokens with the gate weights; the shared experts (one SwiGLU of width n_shared·moe_inter)
 // see every token. No capacity limit, no dropping. The forward returns its routing (MoeRouting) and keeps nothing, so
 // forwards can interleave; its counts live in the tape's arena and its scratch on the stack, so after warm-up it
-// allocates nothing on the GC heap. Not here: expert parallelism. Tested by GateTests (the MoE output against a
+// allocates nothing on the GC heap (under FP8 training, a closure per forward: the experts and the combine are a region
+// recomputed in backward, RecomputeOp). Not here: expert parallelism. Tested by GateTests (the MoE output against a
 // double computation), TransformerTests, GoldenReferenceTests and DeepSeekTrainingStepAllocationTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;

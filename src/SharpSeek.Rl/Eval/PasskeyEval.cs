@@ -1,9 +1,10 @@
-// PasskeyEval.cs: `sharpseek eval --task passkey`, the needle-in-a-haystack check of a long-context model (DeepSeek-V3
-// technical report §4.3, Fig. 8; the passkey test of Mohtashami & Jaggi 2023, arXiv:2305.16300 §4.2): for each prompt
-// length and needle depth, prompts of exactly that many tokens with a fresh random key, completed greedily; a trial
-// is right when the first number of the completion is the key. Lengths past the model's context are reported as
+// PasskeyEval.cs: `sharpseek eval --task passkey`, the needle-in-a-haystack check of a long-context model (DeepSeek-V3,
+// arXiv:2412.19437 §4.3, Fig. 8; the passkey test of Mohtashami & Jaggi 2023, arXiv:2305.16300 §4.2): for each context
+// length and needle depth, the longest prompts that fit it with their 8 answer tokens, each with a fresh random key,
+// completed greedily; a trial is right when the first number of the completion is the key. Lengths past the model's context are reported as
 // out of reach, not run. Beside it, the next-token loss by position bucket over windows of generated text as long as
-// the longest length that fits, the check that positions past the pretraining context are not worse than early ones.
+// the longest length that fits (F32 weights whatever --dtype), the check that positions past the pretraining context are
+// not worse than early ones.
 // Not here: the prompts (Training's Data/Passkey.cs), the heatmap (the CLI's plot). Tested by PasskeyEvalTests.
 using System.Text.RegularExpressions;
 using SharpSeek.Inference.Engine;
@@ -86,12 +87,7 @@ public static partial class PasskeyEval
                     }
                     var keys = new int[options.Trials];
                     var prompts = new int[options.Trials][];
-                    for (var t = 0; t < options.Trials; t++)
-                    {
-                        var rng = new SplitMix64(SplitMix64.Mix(SplitMix64.Mix((uint)options.Seed, (ulong)length), (ulong)((d * options.Trials) + t)));
-                        keys[t] = Passkey.Key(ref rng);
-                        prompts[t] = tokenizer.EncodePrompt(Passkey.PromptOfLength(s => tokenizer.EncodePrompt(s).Length, keys[t], length - PasskeyOptions.AnswerTokens, depths[d]).Prompt);
-                    }
+                    for (var t = 0; t < options.Trials; t++) { (keys[t], prompts[t]) = Trial(tokenizer, options.Seed, length, d, depths[d], t); }
                     var rollouts = RolloutSampler.SampleAsync(engine, prompts, 1, new RolloutOptions { MaxNewTokens = PasskeyOptions.AnswerTokens, Temperature = 0, StopStrings = ["\n"] }, (ulong)options.Seed, 0)
                         .GetAwaiter().GetResult();
                     var correct = rollouts.Select((r, t) => FirstNumber(tokenizer.Decode(r.Completion)) == keys[t].ToString(System.Globalization.CultureInfo.InvariantCulture)).Count(c => c);
@@ -103,6 +99,23 @@ public static partial class PasskeyEval
         }
         var losses = options.LossWindows > 0 && inReach.Length > 0 ? LossByPosition(dir, config, inReach, options) : [];
         return new PasskeyReport(Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)), context, cells, losses, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Trial <paramref name="trial"/> of a cell: its key (a function of the seed, the length, the depth's index
+    /// and the trial alone) and its prompt's ids, the longest that leaves <see cref="PasskeyOptions.AnswerTokens"/> of
+    /// <paramref name="length"/> for the answer. Throws naming the length when no prompt fits.</summary>
+    public static (int Key, int[] Prompt) Trial(ByteLevelBpe tokenizer, int seed, int length, int depthIndex, double depth, int trial)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var rng = new SplitMix64(SplitMix64.Mix(SplitMix64.Mix(SplitMix64.Mix((uint)seed, (ulong)length), (ulong)depthIndex), (ulong)trial));
+        var key = Passkey.Key(ref rng);
+        var budget = length - PasskeyOptions.AnswerTokens;
+        var shortest = tokenizer.EncodePrompt(Passkey.Prompt(key, 0, depth)).Length;
+        if (shortest > budget)
+        {
+            throw new ArgumentException($"--lengths {length} is too short: a passkey prompt needs at least {shortest + PasskeyOptions.AnswerTokens} tokens with this tokenizer (the prompt and {PasskeyOptions.AnswerTokens} answer tokens)");
+        }
+        return (key, tokenizer.EncodePrompt(Passkey.PromptOfLength(s => tokenizer.EncodePrompt(s).Length, key, budget, depth).Prompt));
     }
 
     /// <summary>The first run of digits in <paramref name="completion"/>, or null.</summary>

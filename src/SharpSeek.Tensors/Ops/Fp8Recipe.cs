@@ -32,8 +32,8 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         ("tensor-scales", r => r.PerTensorScales, r => r with { PerTensorScales = true }),
         ("block-gradients", r => r.BlockGradients, r => r with { BlockGradients = true }),
         ("pow2-scales", r => r.PowerOfTwoScales, r => r with { PowerOfTwoScales = true }),
-        ("swiglu-cache", r => r.CacheSwiGlu, r => r with { CacheSwiGlu = true }),
         ("keep-activations", r => r.KeepActivations, r => r with { KeepActivations = true }),
+        ("swiglu-cache", r => r.CacheSwiGlu, r => r with { CacheSwiGlu = true }),
     ];
 
     /// <summary>The names <see cref="Parse"/> accepts, each a change from the default recipe.</summary>

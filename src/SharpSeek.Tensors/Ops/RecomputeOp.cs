@@ -1,4 +1,4 @@
-// RecomputeOp.cs: recomputation in back-propagation (DeepSeek-V3 technical report §3.2.3, "we recompute all RMSNorm
+// RecomputeOp.cs: recomputation in back-propagation (DeepSeek-V3, arXiv:2412.19437 §3.2.3, "we recompute all RMSNorm
 // operations and MLA up-projections during back-propagation, thereby eliminating the need to persistently store their
 // output activations"; activation checkpointing, Chen et al. 2016, arXiv:1604.06174), forward and backward side by
 // side. The forward runs a region (a function of one or two values) on a second tape with gradients off, inside an

@@ -1,8 +1,8 @@
 // Passkey.cs: the passkey retrieval test (Mohtashami & Jaggi 2023, arXiv:2305.16300 §4.2), the needle-in-a-haystack
-// check DeepSeek-V3 reports after its context extension (technical report §4.3, Fig. 8): a random five-digit key said
+// check DeepSeek-V3 reports after its context extension (arXiv:2412.19437 §4.3, Fig. 8): a random five-digit key said
 // once at a chosen depth of repeated filler text, asked for at the end. Training documents of random length and depth
-// (mixed into the generated corpus, so a model learns to retrieve at the lengths it trains on) and prompts of an exact
-// token length for the evaluation. Not here: scoring (the RL project's PasskeyEval). Tested by PasskeyTests.
+// (mixed into the generated corpus, so a model learns to retrieve at the lengths it trains on) and, for the
+// evaluation, the longest prompt within a token budget. Not here: scoring (the RL project's PasskeyEval). Tested by PasskeyTests.
 namespace SharpSeek.Training.Data;
 
 /// <summary>Passkey documents and prompts. A prompt is <see cref="Intro"/>, filler lines, the needle, filler lines and

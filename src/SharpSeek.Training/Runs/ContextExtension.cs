@@ -1,5 +1,5 @@
-// ContextExtension.cs: DeepSeek-V3's long-context extension (technical report §4.3; `deepseek-ai/DeepSeek-V3:
-// inference/model.py`, precompute_freqs_cis and the softmax scale): after pretraining, YaRN (Peng et al. 2023,
+// ContextExtension.cs: DeepSeek-V3's long-context extension (arXiv:2412.19437 §4.3;
+// `deepseek-ai/DeepSeek-V3:inference/model.py`, precompute_freqs_cis and the softmax scale): after pretraining, YaRN (Peng et al. 2023,
 // arXiv:2309.00071) is written into the config — factor s, the original context, β_fast 32, β_slow 1, and mscale
 // 0.1·ln(s) + 1 squared into the softmax scale (MLA's mscale_all_dim 1; a dense model's attention factor on cos/sin) —
 // and the model trains briefly at the longer length with the batch in tokens unchanged and the final pretraining
@@ -67,13 +67,14 @@ public sealed record ContextExtension
 
     /// <summary>The training run of this stage from the model in <paramref name="modelDir"/> into <paramref name="outDir"/>:
     /// the base run's options where the directory is a run (its data, tokens per step, seed, balance and precision),
-    /// sequences of <see cref="To"/> tokens, the micro-batch shrunk to keep the tokens per step, and the base run's final
-    /// learning rate held constant.</summary>
+    /// sequences of <see cref="To"/> tokens as many as keep the tokens per step (one at least), a micro-batch that keeps
+    /// the tokens per pass at most the base run's (one sequence at least; accumulation makes up the rest), and a constant
+    /// learning rate: <paramref name="lr"/>, or else the base run's final one (<see cref="FinalLearningRate"/>).</summary>
     public RunOptions Options(RunOptions? baseRun, string modelDir, string outDir, long steps, double? lr = null)
     {
         var b = baseRun ?? new RunOptions();
         var sequences = Math.Max(1, b.BatchTokens / To);                       // per step, as near the base run's tokens as To allows
-        var micro = Math.Min(b.MicroBatch, sequences);
+        var micro = (int)Math.Clamp((long)b.MicroBatch * b.SeqLen / To, 1, sequences);
         while (sequences % micro != 0) { micro--; }
         return b with
         {
@@ -84,7 +85,7 @@ public sealed record ContextExtension
             SeqLen = To,
             BatchTokens = sequences * To,
             MicroBatch = micro,
-            Lr = lr ?? (b.Lr * b.MinLrRatio),
+            Lr = lr ?? FinalLearningRate(b, modelDir),
             WarmupSteps = 0,
             MinLrRatio = 1,
             EvalEvery = (int)Math.Clamp(steps / 4, 1, int.MaxValue),
@@ -92,6 +93,15 @@ public sealed record ContextExtension
             PreparedData = false,
             Resume = false,
         };
+    }
+
+    /// <summary>The learning rate the run in <paramref name="modelDir"/> last stepped at (its metrics.jsonl), or else the
+    /// end of <paramref name="baseRun"/>'s schedule (Lr · MinLrRatio: for a directory that is no run, the defaults').</summary>
+    public static double FinalLearningRate(RunOptions baseRun, string modelDir)
+    {
+        ArgumentNullException.ThrowIfNull(baseRun);
+        var records = File.Exists(Path.Combine(modelDir, MetricsLog.FileName)) ? MetricsLog.Read(modelDir) : [];
+        return records.Count > 0 ? records[^1].Lr : baseRun.Lr * baseRun.MinLrRatio;
     }
 
     /// <summary>The saved options of the run in <paramref name="modelDir"/>, or null when it is not a run directory.</summary>

@@ -100,7 +100,7 @@ public sealed record RunOptions
     public LinearPrecision Precision { get; init; } = LinearPrecision.Fp32;
 
     /// <summary>Under FP8, the recipe's departures from the paper's (Fp8Recipe.Parse: exact, tensor-scales, block-gradients,
-    /// pow2-scales, swiglu-cache); "" for the paper's recipe.</summary>
+    /// pow2-scales, keep-activations, swiglu-cache); "" for the paper's recipe.</summary>
     [JsonPropertyName("fp8_recipe")] public string Fp8Recipe { get; init; } = "";
 
     /// <summary>Continue the run found in <see cref="OutDir"/>.</summary>
@@ -131,7 +131,7 @@ public sealed record RunOptions
         if (EvalEvery < 0 || EvalBatches < 1) { throw new ArgumentException($"eval-every must be ≥ 0 and eval batches ≥ 1; got {EvalEvery} and {EvalBatches}"); }
         if (CheckpointEvery < 1) { throw new ArgumentException($"checkpoint-every must be ≥ 1; got {CheckpointEvery}"); }
         if (Data.Count == 0 && CorpusDocuments < 1) { throw new ArgumentException($"the generated corpus needs at least 1 document; got {CorpusDocuments}"); }
-        if (!(PasskeyShare is >= 0 and <= 1)) { throw new ArgumentException($"passkey share must lie in [0, 1]; got {PasskeyShare}"); }
+        if (!(PasskeyShare is >= 0 and <= 1)) { throw new ArgumentException($"--passkey (the share of passkey documents) must lie in [0, 1]; got {PasskeyShare}"); }
         if (Extend is { } x && (Init is null || SeqLen > x.To)) { throw new ArgumentException($"a context extension needs the model to start from (init) and seq-len ≤ {x.To}; got init {Init ?? "none"}, seq-len {SeqLen}"); }
         if (PreparedData && Init is null) { throw new ArgumentException("prepared data is for fine-tuning: it needs the model to start from (init)"); }
         if (Tensors.Ops.Fp8Recipe.Parse(Fp8Recipe) != default && Precision != LinearPrecision.Fp8) { throw new ArgumentException($"an FP8 recipe ('{Fp8Recipe}') needs precision fp8; got {Precision.OptionName()}"); }

@@ -60,11 +60,11 @@ public sealed class ContextExtensionTests
     }
 
     [Theory]
-    [InlineData(1024, 4096, 4)]
+    [InlineData(1024, 4096, 2)] // 2 × 1024 per pass, as the base run's 8 × 256, twice per step
     [InlineData(4096, 4096, 1)]
-    [InlineData(2048, 4096, 2)]
+    [InlineData(2048, 4096, 1)]
     [InlineData(8192, 8192, 1)]
-    public void Options_KeepTheTokensPerStep_AndTheFinalLearningRate(int to, int batchTokens, int microBatch)
+    public void Options_KeepTheTokensPerStepAndPerPass_AndTheFinalLearningRate(int to, int batchTokens, int microBatch)
     {
         var baseRun = new RunOptions { SeqLen = 256, MicroBatch = 8, BatchTokens = 4096, Lr = 2e-3, MinLrRatio = 0.1, Seed = 9, PasskeyShare = 0.25 };
         var o = new ContextExtension { To = to, Factor = 16, Original = 256 }.Options(baseRun, "base", "out", steps: 40);
@@ -73,6 +73,7 @@ public sealed class ContextExtensionTests
         Assert.Equal((0L, 1.0), (o.WarmupSteps, o.MinLrRatio));
         Assert.Equal(("base", "out", 40L, 9, 0.25), (o.Init, o.OutDir, o.Steps, o.Seed, o.PasskeyShare));
         Assert.Equal(to, o.Extend!.To);
+        Assert.True((long)o.MicroBatch * o.SeqLen <= Math.Max(2048, to), "a pass holds no more tokens than the base run's, or one sequence");
         o.Validate();
         Assert.Equal(5e-5, new ContextExtension { To = to, Factor = 16, Original = 256 }.Options(null, "base", "out", 40, lr: 5e-5).Lr);
     }
@@ -91,6 +92,7 @@ public sealed class ContextExtensionTests
         Assert.Equal((stage.To, 1), (options.BatchTokens, options.MicroBatch));        // 128 tokens/step < To: one sequence of To
         var result = new TrainingRun(options).Run();
         Assert.True(result.Completed);
+        Assert.Equal(MetricsLog.Read(baseDir)[^1].Lr, options.Lr);                        // the base run's last learning rate
         Assert.True(double.IsFinite(result.LastLoss));
         using var checkpoint = CheckpointDirectory.Open(outDir);
         Assert.Equal(stage.To, checkpoint.Config.MaxPositionEmbeddings);
