@@ -235,6 +235,8 @@ public sealed partial class ModelWeights : IDisposable
         {
             block.Recompute = recompute;
             if (block.Moe is { } moe) { moe.Recompute = recompute; }
+            var output = block.Attention is Mla mla ? mla.Wo : ((Gqa)block.Attention).O;
+            output.CacheE5M6 = precision == LinearPrecision.Fp8 && recipe.E5M6OProj;
         }
     }
 

@@ -65,7 +65,9 @@ public sealed class LinearPrecisionTests
         var kept = Step(weights, model, replayArena, ids, targets, routing, record: false);
         Assert.Equal(fp8.Loss, kept.Loss);                                                        // recomputing changes nothing computed
         Assert.Equal(fp8.Grads, kept.Grads);
+        weights.UsePrecision(LinearPrecision.Fp8, Tensors.Ops.Fp8Recipe.Parse("o-proj-e5m6"));
+        Assert.All(weights.Layers, b => Assert.True(b.Mla().Wo.CacheE5M6 && !b.Mla().WqA!.CacheE5M6));
         weights.UsePrecision(LinearPrecision.Fp32);
-        Assert.All(weights.Layers, b => Assert.False(b.Recompute || (b.Moe?.Recompute ?? false)));
+        Assert.All(weights.Layers, b => Assert.False(b.Recompute || (b.Moe?.Recompute ?? false) || b.Mla().Wo.CacheE5M6));
     }
 }

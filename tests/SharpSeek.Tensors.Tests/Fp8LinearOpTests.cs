@@ -134,6 +134,32 @@ public sealed class Fp8LinearOpTests
         AssertBitwise(Product(gtq, Tiles(Transpose(xBack, rows, k), k, rows, recipe), n, k, rows, recipe.Sum), dw, "dW");
     }
 
+    [Theory]
+    [InlineData(5, 140, 7)]
+    [InlineData(130, 256, 96)]
+    public void E5M6Cache_LeavesFpropAndDgrad_AndWgradReadsTheE5M6RoundTrip(int rows, int k, int n)
+    {
+        using var arena = new Arena("fp8-linear-e5m6");
+        var x = Random(arena, rows + k, 2f, rows, k);
+        var w = Random(arena, n, 0.2f, n, k);
+        var g = Random(arena, rows * n, 1f, rows, n);
+        var plain = Step(arena, x, w, g, fp8: true);
+        var tape = new Tape(arena);
+        var dwt = arena.Allocate(DType.F32, w.Shape);
+        var xv = tape.Input(x);
+        var y = Fp8LinearOp.Apply(tape, xv, tape.Leaf(w, dwt), cacheE5M6: true);
+        tape.Backward(y, g);
+        Assert.Equal(plain.Y, tape.Value(y).AsSpan<float>().ToArray());
+        Assert.Equal(plain.Dx, tape.Grad(xv).AsSpan<float>().ToArray());
+
+        var (codes, scales, back) = (new ushort[rows * k], new float[rows * Fp8Quant.Tiles(k)], new float[rows * k]);
+        FloatE5M6.QuantizeTiles(x.AsSpan<float>(), rows, k, codes, scales, "x");
+        FloatE5M6.DequantizeTiles(codes, scales, rows, k, back);
+        var gtq = Tiles(Transpose(g.AsSpan<float>(), rows, n), n, rows);
+        AssertBitwise(Product(gtq, Tiles(Transpose(back, rows, k), k, rows), n, k, rows, Fp8Sum.F32), dwt.AsSpan<float>().ToArray(), "dW");
+        Assert.NotEqual(plain.Dw, dwt.AsSpan<float>().ToArray());                                    // the E5M6 cache is what Wgrad read
+    }
+
     [Fact]
     public void Recipe_ParsesItsNames_AndRejectsOthersNamingThem()
     {
@@ -146,9 +172,10 @@ public sealed class Fp8LinearOpTests
         Assert.Equal(new Fp8Recipe(KeepActivations: true), Fp8Recipe.Parse("keep-activations"));
         Assert.Equal(new Fp8Recipe(KeepActivations: true), Fp8Recipe.Unpack(new Fp8Recipe(KeepActivations: true).Pack()));
         Assert.Equal("keep-activations,swiglu-cache", Fp8Recipe.Normalize("swiglu-cache, keep-activations"));
+        Assert.Equal(new Fp8Recipe(E5M6OProj: true), Fp8Recipe.Unpack(Fp8Recipe.Parse("o-proj-e5m6").Pack()));
         var e = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse("exact,14-bit"));
         Assert.Contains("unknown FP8 recipe choice '14-bit'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache, o-proj-e5m6", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -27,7 +27,7 @@ internal static class PrecisionOption
     {
         var option = new Option<string>("--fp8-recipe")
         {
-            Description = "With --precision fp8, comma-separated departures from the paper's recipe: exact (DeepGEMM's block sums: each 128 products summed exactly in double, then promoted; slower than the default f32 sum), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128x128 blocks), pow2-scales (activation scales rounded up to powers of two); keep-activations (no recomputed sublayers: every activation kept, the same values, more memory); swiglu-cache (the paper's storage for the feed-forwards: SwiGLU inputs cached in FP8, the output recomputed in backward; it changes the backward's values and saves memory only with keep-activations; opt-in for now).",
+            Description = "With --precision fp8, comma-separated departures from the paper's recipe: exact (DeepGEMM's block sums: each 128 products summed exactly in double, then promoted; slower than the default f32 sum), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128x128 blocks), pow2-scales (activation scales rounded up to powers of two); keep-activations (no recomputed sublayers: every activation kept, the same values, more memory); swiglu-cache (the paper's storage for the feed-forwards: SwiGLU inputs cached in FP8, the output recomputed in backward; it changes the backward's values and saves memory only with keep-activations; opt-in for now); o-proj-e5m6 (the attention output projection keeps its input for backward in E5M6 with power-of-two scales; opt-in).",
             DefaultValueFactory = _ => "",
         };
         option.Validators.Add(result =>

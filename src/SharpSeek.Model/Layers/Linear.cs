@@ -54,12 +54,16 @@ public sealed class Linear
     /// <summary>The FP8 GEMMs' recipe when <see cref="Precision"/> is FP8 (the paper's by default).</summary>
     public Fp8Recipe Fp8Recipe { get; set; }
 
+    /// <summary>Under FP8, keep the input for backward in E5M6 (the attention output projection with the recipe's
+    /// o-proj-e5m6; ModelWeights.UsePrecision).</summary>
+    public bool CacheE5M6 { get; set; }
+
     /// <summary>x: (..., in) → (..., out), the master on the tape, its GEMMs in <see cref="Precision"/>.</summary>
     public Var Forward(Tape tape, Var x)
     {
         if (Weight.Value.DType == DType.BF16) { throw ModelWeights.NoMasters($"the forward on the tape through '{Weight.Name}'"); }
         if (Precision == LinearPrecision.Fp32 || tape.Value(x).DType != DType.F32) { return Apply(tape, x, Weight, Bias); }   // F64: the gradient checks' reference path
-        var y = Precision == LinearPrecision.Fp8 ? Fp8LinearOp.Apply(tape, x, Weight.Bind(tape), Fp8Recipe) : Bf16LinearOp.Apply(tape, x, Weight.Bind(tape));
+        var y = Precision == LinearPrecision.Fp8 ? Fp8LinearOp.Apply(tape, x, Weight.Bind(tape), Fp8Recipe, CacheE5M6) : Bf16LinearOp.Apply(tape, x, Weight.Bind(tape));
         return Bias is null ? y : BiasAddOp.Apply(tape, y, Bias.Bind(tape));
     }
 

@@ -6,7 +6,8 @@
 // Fp8Recipe says (f32 over the dequantized operands, or each 128-block exactly and promoted to f32 with both scales);
 // the recipe also carries the paper's ablations (one scale per tensor; dY in 128×128 blocks). The forward saves x as E4M3 codes plus a scale per
 // 1×128 tile (1 byte + 1/32 of a float per element; where x is another op's F32 output it stays in the step arena too:
-// the feed-forwards avoid that through Fp8SwiGluOp, which keeps only codes); W is quantized again in backward from its unchanged master, which gives the same codes. A NaN or infinity in x, W or dY fails with NonFiniteTensorException.
+// the feed-forwards avoid that through Fp8SwiGluOp, which keeps only codes; the attention output projection can keep
+// E5M6 with power-of-two scales instead, FloatE5M6, as §3.3.3 does); W is quantized again in backward from its unchanged master, which gives the same codes. A NaN or infinity in x, W or dY fails with NonFiniteTensorException.
 // Activation scales are plain amax/448 unless the recipe asks for powers of two (UE8M0, as DeepSeek-V3.1 and the dispatch use). Not here: which
 // Linears use it (the model), the bias (BiasAddOp). Tested by Fp8LinearOpTests.
 using SharpSeek.Tensors.Autograd;
@@ -20,19 +21,38 @@ public static class Fp8LinearOp
     private const string Input = "the FP8 linear's input";
     private const string Weight = "the FP8 linear's weight";
 
-    /// <summary>x: (..., in) F32, weight: (out, in) F32 master → (..., out) F32, every GEMM in FP8 as <paramref name="recipe"/> says.</summary>
-    public static Var Apply(Tape tape, Var x, Var weight, Fp8Recipe recipe = default)
+    /// <summary>x: (..., in) F32, weight: (out, in) F32 master → (..., out) F32, every GEMM in FP8 as <paramref name="recipe"/> says.
+    /// With <paramref name="cacheE5M6"/> (the o_proj input, §3.3.3) the backward's copy of x is E5M6 with power-of-two
+    /// 1×128 scales (FloatE5M6) instead of the Fprop's E4M3 codes; Fprop and Dgrad are unchanged.</summary>
+    public static Var Apply(Tape tape, Var x, Var weight, Fp8Recipe recipe = default, bool cacheE5M6 = false)
     {
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
         var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "fp8 linear");
-        var (xq, xs) = QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input);
-        using (tape.Arena.Scope()) // the weight's codes and the dequantized copies are this call's own
+        (Tensor Q, Tensor S) saved = default;
+        var mark = tape.Arena.Mark();
+        if (cacheE5M6)
         {
-            Gemm(tape, recipe, (xq, xs), QuantizeBlocks(tape, wv.AsSpan<float>(), n, k, recipe, Weight), y.AsSpan<float>(), rows, n, k);
+            saved = (tape.Arena.AllocateUninitialized(DType.F16, new Shape(rows, k)), tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(k))));
+            using var region = Profiler.Region(ProfileCategory.Quantize);
+            FloatE5M6.QuantizeTiles(xv.AsSpan<float>(), rows, k, Codes(saved.Q), saved.S.AsSpan<float>(), Input);
+            mark = tape.Arena.Mark();
         }
-        var node = new Node(OpKind.Fp8Linear, default, x, weight) { Saved0 = xq, Saved1 = xs, I0 = rows, I1 = n, I2 = k, L0 = recipe.Pack() };
+        try
+        {
+            var xq = QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input);      // Fprop's codes: kept unless E5M6 is
+            if (!cacheE5M6) { (saved, mark) = (xq, tape.Arena.Mark()); }
+            Gemm(tape, recipe, xq, QuantizeBlocks(tape, wv.AsSpan<float>(), n, k, recipe, Weight), y.AsSpan<float>(), rows, n, k);
+        }
+        finally
+        {
+            tape.Arena.Rewind(mark); // the weight's codes and the dequantized copies (with E5M6, x's E4M3 codes too) are this call's own
+        }
+        var node = new Node(OpKind.Fp8Linear, default, x, weight) { Saved0 = saved.Q, Saved1 = saved.S, I0 = rows, I1 = n, I2 = k, L0 = recipe.Pack(), Flag0 = cacheE5M6 };
         return Expect.Record(tape, y, node, tape.ShouldRecord(x, weight));
     }
+
+    // An E5M6 cache's 12-bit codes, held in an F16 tensor's 16-bit elements.
+    private static Span<ushort> Codes(Tensor t) => System.Runtime.InteropServices.MemoryMarshal.Cast<Half, ushort>(t.AsSpan<Half>());
 
     internal static void Backward(Tape tape, in Node node)
     {
@@ -40,10 +60,10 @@ public static class Fp8LinearOp
         var dy = tape.Grad(node.Out).AsSpan<float>();                                            // (rows, n)
         var (dx, dw) = (tape.GradOrDefault(node.A), tape.GradOrDefault(node.B));
         using var scratch = tape.Arena.Scope(); // everything below is this call's own: given back when it returns
-        Backward(tape, recipe, (node.Saved0, node.Saved1), tape.Value(node.B), dy, dx, dw, rows, n, k);
+        Backward(tape, recipe, (node.Saved0, node.Saved1), tape.Value(node.B), dy, dx, dw, rows, n, k, node.Flag0);
     }
 
-    internal static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k)
+    internal static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k, bool e5m6 = false)
     {
         if (dx.IsValid)
         {
@@ -56,7 +76,7 @@ public static class Fp8LinearOp
         {
             // Wgrad: dW (n, k) += dYᵀ (n, rows) · X (rows, k), both in 128×1 tiles: the 1×128 tiles of dYᵀ and Xᵀ (dY's
             // 128×128 blocks, transposed, under block-gradients).
-            var xBack = Dequantized(tape, x.Q, x.S, rows, k);
+            var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
             var dytq = recipe.BlockGradients
                 ? TransposedBlocks(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n)
                 : QuantizeActivation(tape, Transposed<float>(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
@@ -130,6 +150,15 @@ public static class Fp8LinearOp
         var values = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
         using var region = Profiler.Region(ProfileCategory.Quantize);
         Fp8Quant.DequantizeActivations(codes.AsSpan<Float8E4M3>(), scales.AsSpan<float>(), rows, cols, values.AsSpan<float>());
+        return values;
+    }
+
+    // E5M6 codes (rows, cols) with a power-of-two scale per row per 1×128 tile → their f32 values, on the tape's arena.
+    private static Tensor DequantizedE5M6(Tape tape, Tensor codes, Tensor scales, int rows, int cols)
+    {
+        var values = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        FloatE5M6.DequantizeTiles(Codes(codes), scales.AsSpan<float>(), rows, cols, values.AsSpan<float>());
         return values;
     }
 

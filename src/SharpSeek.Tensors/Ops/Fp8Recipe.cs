@@ -7,7 +7,8 @@
 // paper's appendix B.2: one scale per tensor instead of per tile, and activation gradients in 128×128 blocks. And the
 // paper's low-precision storage of the feed-forwards (§3.3.3, Fp8SwiGluOp), opt-in while the precision study's runs
 // predate it; and keep-activations, which turns off the recomputed regions (§3.2.3, RecomputeOp) the model runs
-// under FP8 (the same values either way: it measures what they save).
+// under FP8 (the same values either way: it measures what they save); o-proj-e5m6, the paper's E5M6 cache of the o_proj
+// input (FloatE5M6), opt-in like swiglu-cache.
 // Parse/ToString give the comma-separated form of the CLI's --fp8-recipe. Tested by Fp8LinearOpTests.
 namespace SharpSeek.Tensors.Ops;
 
@@ -24,7 +25,7 @@ public enum Fp8Sum : byte
 }
 
 /// <summary>The FP8 training GEMMs' recipe: the paper's by default; the other values are its ablations.</summary>
-public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false, bool CacheSwiGlu = false, bool KeepActivations = false)
+public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false, bool CacheSwiGlu = false, bool KeepActivations = false, bool E5M6OProj = false)
 {
     private static readonly (string Name, Func<Fp8Recipe, bool> Has, Func<Fp8Recipe, Fp8Recipe> Set)[] Flags =
     [
@@ -34,6 +35,7 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         ("pow2-scales", r => r.PowerOfTwoScales, r => r with { PowerOfTwoScales = true }),
         ("keep-activations", r => r.KeepActivations, r => r with { KeepActivations = true }),
         ("swiglu-cache", r => r.CacheSwiGlu, r => r with { CacheSwiGlu = true }),
+        ("o-proj-e5m6", r => r.E5M6OProj, r => r with { E5M6OProj = true }),
     ];
 
     /// <summary>The names <see cref="Parse"/> accepts, each a change from the default recipe.</summary>
@@ -42,7 +44,8 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
     /// <summary>"" (the paper's recipe) or a comma-separated list of <see cref="Names"/>: exact (DeepGEMM's exact block
     /// sums), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128×128 blocks), pow2-scales
     /// (activation scales rounded up to powers of two), swiglu-cache (a feed-forward keeps its SwiGLU inputs in FP8 and
-    /// recomputes the output in backward), keep-activations (no recomputed regions: every block keeps its activations).</summary>
+    /// recomputes the output in backward), keep-activations (no recomputed regions: every block keeps its activations),
+    /// o-proj-e5m6 (the attention output projection keeps its input for backward in E5M6 with power-of-two scales).</summary>
     public static Fp8Recipe Parse(string? text)
     {
         var recipe = default(Fp8Recipe);
@@ -66,7 +69,7 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         return string.Join(",", Flags.Where(f => f.Has(self)).Select(f => f.Name));
     }
 
-    internal long Pack() => (long)Sum | (PerTensorScales ? 1L << 8 : 0) | (BlockGradients ? 1L << 9 : 0) | (PowerOfTwoScales ? 1L << 10 : 0) | (CacheSwiGlu ? 1L << 11 : 0) | (KeepActivations ? 1L << 12 : 0);
+    internal long Pack() => (long)Sum | (PerTensorScales ? 1L << 8 : 0) | (BlockGradients ? 1L << 9 : 0) | (PowerOfTwoScales ? 1L << 10 : 0) | (CacheSwiGlu ? 1L << 11 : 0) | (KeepActivations ? 1L << 12 : 0) | (E5M6OProj ? 1L << 13 : 0);
 
-    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0, (bits & (1L << 11)) != 0, (bits & (1L << 12)) != 0);
+    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0, (bits & (1L << 11)) != 0, (bits & (1L << 12)) != 0, (bits & (1L << 13)) != 0);
 }

@@ -173,6 +173,14 @@ public sealed class TrainingRunTests
         Assert.Equal(fp8Losses[0].Loss, cachedLosses[0].Loss);
         Assert.NotEqual(fp8Losses[1].Loss, cachedLosses[1].Loss);
         Assert.InRange(Math.Abs((cachedLosses[1].Loss / f32[1].Loss) - 1), 0, 1e-2);
+
+        // So does the E5M6 cache of the o_proj input.
+        var e5m6 = TinyRun.Options(tmp.Sub("fp8-o-proj-e5m6"), steps: 6) with { Precision = LinearPrecision.Fp8, Fp8Recipe = "o-proj-e5m6" };
+        using var stop3 = new CancellationTokenSource();
+        new TrainingRun(e5m6) { OnStep = r => { if (r.Step == 2) { stop3.Cancel(); } } }.Run(stop3.Token);
+        var e5m6Losses = MetricsLog.Read(e5m6.OutDir);
+        Assert.Equal(fp8Losses[0].Loss, e5m6Losses[0].Loss);
+        Assert.NotEqual(fp8Losses[1].Loss, e5m6Losses[1].Loss);
     }
 
     [Fact]
