@@ -170,8 +170,7 @@ internal static class DistillCommand
             var run = DistillRun.PrepareSft(o, Console.Out.WriteLine);
             run.Validate();
             var result = TrainCommand.Execute(run, stop.Token);
-            Console.Out.WriteLine($"{(result.Completed ? "finished" : "stopped")} at step {result.Step}: loss {result.FirstLoss:F4} -> {result.LastLoss:F4}"
-                + (result.EvalLoss is { } e ? $", eval {e:F4}" : "") + $"; checkpoint step {result.CheckpointStep} in {run.OutDir}");
+            Console.Out.WriteLine($"{TrainCommand.Summary(result)}; checkpoint step {result.CheckpointStep} in {run.OutDir}");
         }
         else
         {

@@ -29,7 +29,6 @@ internal static class ExtendCommand
             var length = parse.GetValue(to);
             try
             {
-                if (parse.GetValue(steps) < 1) { throw new ArgumentException($"--steps must be at least 1; got {parse.GetValue(steps)}"); }
                 var baseRun = ContextExtension.BaseRun(dir);
                 var config = ModelConfig.Load(dir);
                 var stage = ContextExtension.Plan(config, baseRun?.SeqLen ?? config.MaxPositionEmbeddings, length, parse.GetValue(factor));
@@ -38,8 +37,7 @@ internal static class ExtendCommand
                 options.Validate();
                 using var stop = new StopOnCtrlC();
                 var result = TrainCommand.Execute(options, stop.Token);
-                Console.Out.WriteLine($"{(result.Completed ? "finished" : "stopped")} at step {result.Step}: loss {result.FirstLoss:F4} -> {result.LastLoss:F4}"
-                    + (result.EvalLoss is { } e ? $", eval {e:F4}" : "") + $"; context {stage.To} (YaRN factor {stage.Factor:G4} over {stage.Original}) in {outDir}");
+                Console.Out.WriteLine($"{TrainCommand.Summary(result)}; context {stage.To} (YaRN factor {stage.Factor:G4} over {stage.Original}) in {outDir}");
                 Console.Out.WriteLine($"next: sharpseek eval --model {outDir} --task passkey --lengths {string.Join(" ", new[] { stage.Original, stage.To / 2, stage.To }.Distinct())}");
                 return 0;
             }

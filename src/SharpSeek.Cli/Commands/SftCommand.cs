@@ -70,8 +70,7 @@ internal static class SftCommand
                 options.Validate();
                 using var stop = new StopOnCtrlC();
                 var result = TrainCommand.Execute(options, stop.Token);
-                Console.Out.WriteLine($"{(result.Completed ? "finished" : "stopped")} at step {result.Step}: loss {result.FirstLoss:F4} -> {result.LastLoss:F4}"
-                    + (result.EvalLoss is { } e ? $", eval {e:F4}" : "") + $"; checkpoint step {result.CheckpointStep} in {options.OutDir}");
+                Console.Out.WriteLine($"{TrainCommand.Summary(result)}; checkpoint step {result.CheckpointStep} in {options.OutDir}");
                 Console.Out.WriteLine($"next: sharpseek eval --model {options.OutDir} --task …   sharpseek rl --model {options.OutDir} …");
                 return 0;
             }

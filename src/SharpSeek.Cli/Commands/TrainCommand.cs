@@ -97,12 +97,15 @@ internal static class TrainCommand
     {
         using var stop = new StopOnCtrlC();
         var result = Execute(options, stop.Token);
-        Console.Out.WriteLine($"{(result.Completed ? "finished" : "stopped")} at step {result.Step}: loss {result.FirstLoss:F4} -> {result.LastLoss:F4}"
-            + (result.EvalLoss is { } e ? $", eval {e:F4}" : "") + $"; checkpoint step {result.CheckpointStep} in {options.OutDir}");
+        Console.Out.WriteLine($"{Summary(result)}; checkpoint step {result.CheckpointStep} in {options.OutDir}");
         PrintSamples(options);
         Console.Out.WriteLine($"next: sharpseek plot {options.OutDir}   sharpseek generate --model {options.OutDir} --prompt \"…\"");
         return 0;
     }
+
+    /// <summary>"finished at step N: loss A -> B, eval E" (or "stopped …"), how every training command reports its run.</summary>
+    internal static string Summary(RunResult result) =>
+        $"{(result.Completed ? "finished" : "stopped")} at step {result.Step}: loss {result.FirstLoss:F4} -> {result.LastLoss:F4}" + (result.EvalLoss is { } e ? $", eval {e:F4}" : "");
 
     /// <summary>Runs the loop with a live progress bar on a terminal, plain lines otherwise (also for sft).</summary>
     internal static RunResult Execute(RunOptions options, CancellationToken cancel) =>

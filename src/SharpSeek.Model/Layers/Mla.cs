@@ -222,25 +222,24 @@ public sealed class Mla : IAttention
     // The scratch of a chunk of t rows over tk positions: four parts, each rounded to 64 bytes (none for the kernel).
     private long ScratchFloats(AttentionMode mode, int t, int tk)
     {
-        if (Direct(mode, t)) { return 0; }
+        var (p0, p1, p2, p3) = ScratchParts(mode, t, tk);
+        return Direct(mode, t) ? 0 : p0 + p1 + p2 + p3;
+    }
+
+    // The four parts in floats, in long (a long prefill at many heads passes 2³¹); callers slice with them as ints once
+    // the whole scratch is known to fit one array.
+    private (long, long, long, long) ScratchParts(AttentionMode mode, int t, int tk)
+    {
         var c = Config;
         long h = c.NumAttentionHeads, dn = c.QkNopeHeadDim, dr = c.QkRopeHeadDim, dv = c.VHeadDim, dqk = c.QkHeadDim;
         static long Round(long n) => (n + 15) & ~15L;
         return mode == AttentionMode.Absorbed
-            ? Round(h * t * Math.Max(dn, dr)) + Round(h * t * c.KvLoraRank) + Round(h * t * tk) + Round(h * t * dv)
-            : Round(tk * h * (dn + dv)) + Round(tk * h * dqk) + Round(tk * h * dv) + Round(t * h * (dqk + 1));
-    }
-
-    // The parts of ScratchFloats as offsets, once the whole scratch is known to fit a span.
-    private (int, int, int, int) ScratchParts(AttentionMode mode, int t, int tk)
-    {
-        var c = Config;
-        int h = c.NumAttentionHeads, dn = c.QkNopeHeadDim, dr = c.QkRopeHeadDim, dv = c.VHeadDim, dqk = c.QkHeadDim;
-        static int Round(int n) => (n + 15) & ~15;
-        return mode == AttentionMode.Absorbed
             ? (Round(h * t * Math.Max(dn, dr)), Round(h * t * c.KvLoraRank), Round(h * t * tk), Round(h * t * dv))  // q_nope then q_pe; q_abs then o_lat; scores; o per head
             : (Round(tk * h * (dn + dv)), Round(tk * h * dqk), Round(tk * h * dv), Round(t * h * (dqk + 1)));       // kv_b_proj(c_j); keys; values; queries then logSumExp
     }
+
+    // The first three parts as ints, the offsets a chunk slices its scratch at (which fits one array: Cached checks).
+    private static (int, int, int) IntParts((long P0, long P1, long P2, long P3) parts) => ((int)parts.P0, (int)parts.P1, (int)parts.P2);
 
     // The latent kernel on this chunk, a pool item per head (inline when the chunks already run in parallel). It rounds
     // every row alike whatever T is, so a verify step's rows equal the decode steps they replace bit for bit (greedy
@@ -263,7 +262,7 @@ public sealed class Mla : IAttention
         int start = chunk.Start, t = chunk.Count, tk = start + t;
         var latent = work.Cache.Latent(Layer, chunk.Slot)[..(tk * rank)];                     // (Tk, c)
         var rope = work.Cache.RopeKey(Layer, chunk.Slot)[..(tk * dr)];                        // (Tk, d_r)
-        var (p0, p1, p2, _) = ScratchParts(AttentionMode.Absorbed, t, tk);
+        var (p0, p1, p2) = IntParts(ScratchParts(AttentionMode.Absorbed, t, tk));
         var perHead = scratch[..(h * t * Math.Max(dn, dr))];
         var wide = scratch.Slice(p0, h * t * rank);
         var scores = scratch.Slice(p0 + p1, h * t * tk);
@@ -314,7 +313,7 @@ public sealed class Mla : IAttention
         int start = chunk.Start, t = chunk.Count, tk = start + t;
         var latent = work.Cache.Latent(Layer, chunk.Slot)[..(tk * rank)];
         var rope = work.Cache.RopeKey(Layer, chunk.Slot)[..(tk * dr)];
-        var (p0, p1, p2, _) = ScratchParts(AttentionMode.Naive, t, tk);
+        var (p0, p1, p2) = IntParts(ScratchParts(AttentionMode.Naive, t, tk));
         var kvb = scratch[..(tk * h * (dn + dv))];                                             // (Tk, H·(d_n + d_v))
         var keys = scratch.Slice(p0, tk * h * dqk);                                            // (Tk, H, d_qk)
         var values = scratch.Slice(p0 + p1, tk * h * dv);                                      // (Tk, H, d_v)

@@ -14,6 +14,7 @@ using SharpSeek.Model.Tokenizer;
 using SharpSeek.Rl.Rollouts;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
+using SharpSeek.Tensors.Ops;
 using SharpSeek.Training.Data;
 
 namespace SharpSeek.Rl.Eval;
@@ -150,17 +151,9 @@ public static partial class PasskeyEval
             tape.Reset();
             var tokens = stream.GetRange(w * window, window + 1).ToArray();
             var x = arena.FromSpan<int>(tokens.AsSpan(0, window), 1, window);
-            var logits = tape.Value(model.Forward(tape, x, new ForwardResult(), mtp: false).Logits).AsSpan<float>(); // (1, T, V)
-            var vocab = logits.Length / window;
-            for (var p = 0; p < window; p++)
-            {
-                var row = logits.Slice(p * vocab, vocab);
-                var max = float.NegativeInfinity;
-                foreach (var v in row) { max = Math.Max(max, v); }
-                double sum = 0;
-                foreach (var v in row) { sum += Math.Exp(v - max); }
-                sums[p] += max + Math.Log(sum) - row[tokens[p + 1]];
-            }
+            var targets = arena.FromSpan<int>(tokens.AsSpan(1, window), window);
+            var logProbs = tape.Value(TokenLogProbOp.Apply(tape, model.Forward(tape, x, new ForwardResult(), mtp: false).Logits, targets)).AsSpan<float>(); // (T)
+            for (var p = 0; p < window; p++) { sums[p] -= logProbs[p]; }
         }
         var bounds = new[] { 0 }.Concat(lengths).ToArray();
         return [.. bounds.Zip(bounds.Skip(1)).Where(b => b.Second > b.First)

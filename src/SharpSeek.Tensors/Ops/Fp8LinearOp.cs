@@ -28,27 +28,24 @@ public static class Fp8LinearOp
     {
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
         var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "fp8 linear");
-        (Tensor Q, Tensor S) saved = default;
-        var mark = tape.Arena.Mark();
-        if (cacheE5M6)
+        var saved = cacheE5M6 ? QuantizeE5M6(tape, xv.AsSpan<float>(), rows, k) : QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input);
+        using (tape.Arena.Scope()) // the weight's codes and the dequantized copies (with E5M6, x's E4M3 codes too) are this call's own
         {
-            saved = (tape.Arena.AllocateUninitialized(DType.F16, new Shape(rows, k)), tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(k))));
-            using var region = Profiler.Region(ProfileCategory.Quantize);
-            FloatE5M6.QuantizeTiles(xv.AsSpan<float>(), rows, k, Codes(saved.Q), saved.S.AsSpan<float>(), Input);
-            mark = tape.Arena.Mark();
-        }
-        try
-        {
-            var xq = QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input);      // Fprop's codes: kept unless E5M6 is
-            if (!cacheE5M6) { (saved, mark) = (xq, tape.Arena.Mark()); }
+            var xq = cacheE5M6 ? QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input) : saved;
             Gemm(tape, recipe, xq, QuantizeBlocks(tape, wv.AsSpan<float>(), n, k, recipe, Weight), y.AsSpan<float>(), rows, n, k);
-        }
-        finally
-        {
-            tape.Arena.Rewind(mark); // the weight's codes and the dequantized copies (with E5M6, x's E4M3 codes too) are this call's own
         }
         var node = new Node(OpKind.Fp8Linear, default, x, weight) { Saved0 = saved.Q, Saved1 = saved.S, I0 = rows, I1 = n, I2 = k, L0 = recipe.Pack(), Flag0 = cacheE5M6 };
         return Expect.Record(tape, y, node, tape.ShouldRecord(x, weight));
+    }
+
+    // values (rows, cols) → E5M6 codes and a power-of-two scale per row per 1×128 tile, on the tape's arena.
+    private static (Tensor Q, Tensor S) QuantizeE5M6(Tape tape, ReadOnlySpan<float> values, int rows, int cols)
+    {
+        var q = tape.Arena.AllocateUninitialized(DType.F16, new Shape(rows, cols));
+        var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        FloatE5M6.QuantizeTiles(values, rows, cols, Codes(q), s.AsSpan<float>(), Input);
+        return (q, s);
     }
 
     // An E5M6 cache's 12-bit codes, held in an F16 tensor's 16-bit elements.

@@ -29,14 +29,14 @@ public static class Fp8SwiGluOp
             throw new ArgumentException($"fp8 swiglu: expected x (..., D), gate and up (I, D), down (D, I), all F32; got x {xv.DType} {xv.Shape}, gate {wg.DType} {wg.Shape}, up {wu.DType} {wu.Shape}, down {wd.DType} {wd.Shape}");
         }
         var (rows, inter, d) = ((int)xv.Shape.Rows, (int)wg.Size(0), (int)xv.Shape.Last);
-        var y = tape.Arena.Allocate(DType.F32, xv.Shape);
+        var y = tape.Arena.AllocateUninitialized(DType.F32, xv.Shape);                               // each GEMM writes its whole output
         var (xq, xs) = Fp8LinearOp.QuantizeActivation(tape, xv.AsSpan<float>(), rows, d, recipe, Input);
         var codes = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(2, rows, inter));     // gate(x), up(x)
         var scales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(2, rows, Fp8Quant.Tiles(inter)));
         using (tape.Arena.Scope())                                                                 // the F32 intermediates
         {
-            var g = tape.Arena.Allocate(DType.F32, new Shape(rows, inter));
-            var u = tape.Arena.Allocate(DType.F32, new Shape(rows, inter));
+            var g = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
+            var u = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
             Fp8LinearOp.Gemm(tape, recipe, (xq, xs), Fp8LinearOp.QuantizeBlocks(tape, wg.AsSpan<float>(), inter, d, recipe, Weight), g.AsSpan<float>(), rows, inter, d);
             Fp8LinearOp.Gemm(tape, recipe, (xq, xs), Fp8LinearOp.QuantizeBlocks(tape, wu.AsSpan<float>(), inter, d, recipe, Weight), u.AsSpan<float>(), rows, inter, d);
             Fp8LinearOp.QuantizeInto(g.AsSpan<float>(), rows, inter, recipe, codes.Slice(0), scales.Slice(0), Hidden);
