@@ -234,7 +234,15 @@ public sealed partial class ModelWeights : IDisposable
         foreach (var block in Layers.Concat(Mtp.Select(m => m.Block)))
         {
             block.Recompute = recompute;
-            if (block.Moe is { } moe) { moe.Recompute = recompute; }
+            if (block.Moe is { } moe)
+            {
+                (moe.Recompute, moe.Fp8Dispatch) = (recompute, precision == LinearPrecision.Fp8 && recipe.Fp8Dispatch);
+                foreach (var expert in moe.Experts) // their input and down dY cross on power-of-two grids: quantized again losslessly
+                {
+                    expert.Gate.Fp8Recipe = expert.Up.Fp8Recipe = recipe with { PowerOfTwoInput = moe.Fp8Dispatch };
+                    expert.Down.Fp8Recipe = recipe with { PowerOfTwoGradient = moe.Fp8Dispatch };
+                }
+            }
             var output = block.Attention is Mla mla ? mla.Wo : ((Gqa)block.Attention).O;
             output.CacheE5M6 = precision == LinearPrecision.Fp8 && recipe.E5M6OProj;
         }

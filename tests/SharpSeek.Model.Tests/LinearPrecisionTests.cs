@@ -1,6 +1,7 @@
 // LinearPrecisionTests.cs: ModelWeights.UsePrecision on the tiny DeepSeek model: it sets attention, MLP, expert and MTP
 // projections and leaves the head in F32; a training step's loss and gradients in BF16 and FP8 stay close to F32's (the
-// same routing replayed), FP8 further than BF16, and neither equals F32 (the rounding happened).
+// same routing replayed), FP8 further than BF16, and neither equals F32 (the rounding happened); the fp8-dispatch recipe
+// marks the routed experts' Linears and moves the step by FP8's measure.
 using SharpSeek.Model.Layers;
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
@@ -65,9 +66,23 @@ public sealed class LinearPrecisionTests
         var kept = Step(weights, model, replayArena, ids, targets, routing, record: false);
         Assert.Equal(fp8.Loss, kept.Loss);                                                        // recomputing changes nothing computed
         Assert.Equal(fp8.Grads, kept.Grads);
+        foreach (var recipe in new[] { "fp8-dispatch", "fp8-dispatch,swiglu-cache" })
+        {
+            // The routed rows and the down projections' dY cross in FP8: the routed experts' gate/up quantize their
+            // input, and their down its dY, on power-of-two grids; the shared experts do not; the step moves a little.
+            replayArena.Reset();
+            weights.UsePrecision(LinearPrecision.Fp8, Tensors.Ops.Fp8Recipe.Parse(recipe));
+            var moe = weights.Layers[2].Moe!;
+            Assert.True(moe.Fp8Dispatch && moe.Experts.All(x => x.Gate.Fp8Recipe.PowerOfTwoInput && x.Up.Fp8Recipe.PowerOfTwoInput && x.Down.Fp8Recipe.PowerOfTwoGradient));
+            Assert.False(moe.Shared!.Gate.Fp8Recipe.PowerOfTwoInput || moe.Experts[0].Down.Fp8Recipe.PowerOfTwoInput || moe.Experts[0].Gate.Fp8Recipe.PowerOfTwoGradient);
+            var dispatched = Step(weights, model, replayArena, ids, targets, routing, record: false);
+            Assert.NotEqual(fp8.Loss, dispatched.Loss);
+            Assert.InRange(Math.Abs(dispatched.Loss / f32.Loss - 1), 1e-9, 2.5e-3);
+            Assert.InRange(1 - Cosine(dispatched.Grads, f32.Grads), 1e-9, 1e-2);
+        }
         weights.UsePrecision(LinearPrecision.Fp8, Tensors.Ops.Fp8Recipe.Parse("o-proj-e5m6"));
         Assert.All(weights.Layers, b => Assert.True(b.Mla().Wo.CacheE5M6 && !b.Mla().WqA!.CacheE5M6));
         weights.UsePrecision(LinearPrecision.Fp32);
-        Assert.All(weights.Layers, b => Assert.False(b.Recompute || (b.Moe?.Recompute ?? false) || b.Mla().Wo.CacheE5M6));
+        Assert.All(weights.Layers, b => Assert.False(b.Recompute || (b.Moe?.Recompute ?? false) || (b.Moe?.Fp8Dispatch ?? false) || b.Mla().Wo.CacheE5M6));
     }
 }

@@ -1,7 +1,8 @@
 // Fp8LinearOpTests.cs: the FP8 Linear's three GEMMs against their definitions, bit for bit, for the paper's recipe
 // (f32 sums) and its variants (exact block sums, per-tensor scales, 128×128 gradient blocks, power-of-two scales): the
 // forward over 1×128-quantized x and the 128×128-quantized weight; Dgrad over 1×128-quantized dY and the transposed
-// weight blocks; Wgrad over the 1×128 tiles of dYᵀ and of x read back from its FP8 cache and transposed. The recipe's
+// weight blocks; Wgrad over the 1×128 tiles of dYᵀ and of x read back from its FP8 cache and transposed (the op reads
+// them in 128×1 tiles untransposed and decodes the weight while the GEMM packs it: the same sums). The recipe's
 // names parse and round-trip; the op gives its temporaries back to the arena. Against the
 // f32 op, output and both gradients agree by DeepGEMM's acceptance measure; a NaN or infinity in x or dY fails clearly.
 // The BF16 baseline (Bf16LinearOp) rounds each GEMM's inputs to BF16 and no more.
@@ -105,6 +106,7 @@ public sealed class Fp8LinearOpTests
             data.Add(3, 130, 200, recipe);
             data.Add(20, 64, 129, recipe);
             data.Add(140, 256, 96, recipe);
+            data.Add(300, 260, 130, recipe);                                                        // the packed GEMM's blocked paths
         }
         return data;
     }
@@ -173,9 +175,13 @@ public sealed class Fp8LinearOpTests
         Assert.Equal(new Fp8Recipe(KeepActivations: true), Fp8Recipe.Unpack(new Fp8Recipe(KeepActivations: true).Pack()));
         Assert.Equal("keep-activations,swiglu-cache", Fp8Recipe.Normalize("swiglu-cache, keep-activations"));
         Assert.Equal(new Fp8Recipe(E5M6OProj: true), Fp8Recipe.Unpack(Fp8Recipe.Parse("o-proj-e5m6").Pack()));
+        Assert.Equal(new Fp8Recipe(Fp8Dispatch: true), Fp8Recipe.Unpack(Fp8Recipe.Parse("fp8-dispatch").Pack()));
+        var expert = new Fp8Recipe(Fp8Dispatch: true) { PowerOfTwoInput = true, PowerOfTwoGradient = true };     // set per Linear, not named
+        Assert.Equal(expert, Fp8Recipe.Unpack(expert.Pack()));
+        Assert.Equal("fp8-dispatch", expert.ToString());
         var e = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse("exact,14-bit"));
         Assert.Contains("unknown FP8 recipe choice '14-bit'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache, o-proj-e5m6", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache, o-proj-e5m6, fp8-dispatch", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -27,7 +27,8 @@ public sealed class Mlp : IFeedForward
         if (Gate.Precision == LinearPrecision.Fp8 && Gate.Fp8Recipe.CacheSwiGlu && Up.Precision == LinearPrecision.Fp8 && Down.Precision == LinearPrecision.Fp8
             && Gate.Bias is null && Up.Bias is null && Down.Bias is null && tape.Value(x).DType == DType.F32)
         {
-            return Fp8SwiGluOp.Apply(tape, x, Gate.Weight.Bind(tape), Up.Weight.Bind(tape), Down.Weight.Bind(tape), Gate.Fp8Recipe); // SwiGLU inputs cached in FP8
+            var recipe = Gate.Fp8Recipe with { PowerOfTwoGradient = Down.Fp8Recipe.PowerOfTwoGradient };       // a routed expert's down dY may cross in FP8
+            return Fp8SwiGluOp.Apply(tape, x, Gate.Weight.Bind(tape), Up.Weight.Bind(tape), Down.Weight.Bind(tape), recipe); // SwiGLU inputs cached in FP8
         }
         var hidden = SwiGluOp.Apply(tape, Gate.Forward(tape, x), Up.Forward(tape, x)); // (..., inter)
         return Down.Forward(tape, hidden);

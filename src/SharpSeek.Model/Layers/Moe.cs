@@ -4,7 +4,8 @@
 // see every token. No capacity limit, no dropping. The forward returns its routing (MoeRouting) and keeps nothing, so
 // forwards can interleave; its counts live in the tape's arena and its scratch on the stack, so after warm-up it
 // allocates nothing on the GC heap (under FP8 training, a closure per forward: the experts and the combine are a region
-// recomputed in backward, RecomputeOp). Not here: expert parallelism. Tested by GateTests (the MoE output against a
+// recomputed in backward, RecomputeOp; with fp8-dispatch the routed rows and the gradient before the down projections
+// cross in E4M3, Fp8DispatchOp). Not here: expert parallelism. Tested by GateTests (the MoE output against a
 // double computation), TransformerTests, GoldenReferenceTests and DeepSeekTrainingStepAllocationTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
@@ -73,6 +74,10 @@ public sealed partial class Moe : IFeedForward
     /// <summary>Under FP8 training (ModelWeights.UsePrecision): the experts and the combine are recomputed in backward.</summary>
     public bool Recompute { get; set; }
 
+    /// <summary>Under FP8 with the fp8-dispatch recipe (ModelWeights.UsePrecision): the routed rows leave the layer in
+    /// E4M3 with power-of-two scales, and the gradient before the experts' down projections in backward (Fp8DispatchOp).</summary>
+    public bool Fp8Dispatch { get; set; }
+
     // The region's closure lives here, so that the plain path allocates nothing.
     private Var Recomputed(Tape tape, Var u, Var weights, Tensor loadTensor, Tensor slotOf, Tensor tokenOf) =>
         RecomputeOp.Apply(tape, u, weights, tape.Value(u).Shape, (t, uu, ww) => RunExperts(t, uu, ww, loadTensor, slotOf, tokenOf));
@@ -87,7 +92,7 @@ public sealed partial class Moe : IFeedForward
         var slots = (int)slotOf.ElementCount;
         var n = tape.Value(u).Shape.Rows;
         Var rows;
-        using (Profiler.Region(ProfileCategory.Routing)) { rows = GatherRowsOp.Apply(tape, u, tokenOf); } // (S, D)
+        using (Profiler.Region(ProfileCategory.Routing)) { rows = GatherRowsOp.Apply(tape, Fp8Dispatch ? Fp8DispatchOp.Apply(tape, u) : u, tokenOf); } // (S, D)
         var used = 0;
         for (int i = 0, offset = 0; i < e; offset += load[i], i++)
         {
@@ -98,6 +103,7 @@ public sealed partial class Moe : IFeedForward
         }
         var combine = Profiler.Region(ProfileCategory.Routing);                  // concat, weight and scatter back
         var routed = ConcatOp.Apply(tape, outputs[..used], 0);                   // (S, D)
+        if (Fp8Dispatch) { routed = Fp8DispatchOp.ApplyToGradient(tape, routed); } // its gradient goes back to the experts in FP8
         var w = ReshapeOp.Apply(tape, GatherRowsOp.Apply(tape, ReshapeOp.Apply(tape, weights, slots, 1), slotOf), slots); // (S)
         var y = ScatterAddRowsOp.Apply(tape, routed, w, tokenOf, n);             // (N, D)
         combine.Dispose();

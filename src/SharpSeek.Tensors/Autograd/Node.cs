@@ -35,6 +35,7 @@ public enum OpKind : byte
     Bf16Linear,
     Fp8SwiGlu,
     Recompute,
+    Fp8Dispatch,
 }
 
 /// <summary>A recorded op. Fields are interpreted by the op's Backward.</summary>

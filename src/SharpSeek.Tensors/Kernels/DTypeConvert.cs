@@ -261,6 +261,85 @@ public static class DTypeConvert
         }
     }
 
+    /// <summary>dst[i] = E4M3(src[i] / divisors[i]), overflow to NaN: <see cref="EncodeE4M3(ReadOnlySpan{float}, float, bool, Span{byte})"/> with a divisor per element (a
+    /// 128×1 tile's scales along a row, Fp8Quant.QuantizeColumns); the caller checks the lengths.</summary>
+    internal static void EncodeE4M3(ReadOnlySpan<float> src, ReadOnlySpan<float> divisors, Span<byte> dst)
+    {
+        ref var s = ref MemoryMarshal.GetReference(src);
+        ref var v = ref MemoryMarshal.GetReference(divisors);
+        ref var d = ref MemoryMarshal.GetReference(dst);
+        var n = src.Length;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var q0 = E4M3(Divided(ref s, ref v, i), saturate: false);
+                var q1 = E4M3(Divided(ref s, ref v, i + 8), saturate: false);
+                var q2 = E4M3(Divided(ref s, ref v, i + 16), saturate: false);
+                var q3 = E4M3(Divided(ref s, ref v, i + 24), saturate: false);
+                Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var q0 = E4M3(Divided128(ref s, ref v, i), saturate: false);
+                var q1 = E4M3(Divided128(ref s, ref v, i + 4), saturate: false);
+                var q2 = E4M3(Divided128(ref s, ref v, i + 8), saturate: false);
+                var q3 = E4M3(Divided128(ref s, ref v, i + 12), saturate: false);
+                Vector128.Narrow(Vector128.Narrow(q0, q1), Vector128.Narrow(q2, q3)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) = Float8E4M3.Encode(BitConverter.SingleToUInt32Bits(Unsafe.Add(ref s, i) / Unsafe.Add(ref v, i)), saturate: false);
+        }
+    }
+
+    /// <summary>dst[i] = decode(src[i]) · scales[i]: <see cref="DecodeE4M3(ReadOnlySpan{byte}, float, Span{float})"/>
+    /// with a scale per element; the caller checks the lengths.</summary>
+    internal static void DecodeE4M3(ReadOnlySpan<byte> src, ReadOnlySpan<float> scales, Span<float> dst)
+    {
+        ref var s = ref MemoryMarshal.GetReference(src);
+        ref var v = ref MemoryMarshal.GetReference(scales);
+        ref var d = ref MemoryMarshal.GetReference(dst);
+        var n = src.Length;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var (b0, b1) = Vector256.Widen(Vector256.LoadUnsafe(ref s, (nuint)i));
+                var (c0, c1) = Vector256.Widen(b0);
+                var (c2, c3) = Vector256.Widen(b1);
+                (DecodeE4M3(c0) * Vector256.LoadUnsafe(ref v, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+                (DecodeE4M3(c1) * Vector256.LoadUnsafe(ref v, (nuint)(i + 8))).StoreUnsafe(ref d, (nuint)(i + 8));
+                (DecodeE4M3(c2) * Vector256.LoadUnsafe(ref v, (nuint)(i + 16))).StoreUnsafe(ref d, (nuint)(i + 16));
+                (DecodeE4M3(c3) * Vector256.LoadUnsafe(ref v, (nuint)(i + 24))).StoreUnsafe(ref d, (nuint)(i + 24));
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref s, (nuint)i));
+                var (c0, c1) = Vector128.Widen(b0);
+                var (c2, c3) = Vector128.Widen(b1);
+                (DecodeE4M3(c0) * Vector128.LoadUnsafe(ref v, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+                (DecodeE4M3(c1) * Vector128.LoadUnsafe(ref v, (nuint)(i + 4))).StoreUnsafe(ref d, (nuint)(i + 4));
+                (DecodeE4M3(c2) * Vector128.LoadUnsafe(ref v, (nuint)(i + 8))).StoreUnsafe(ref d, (nuint)(i + 8));
+                (DecodeE4M3(c3) * Vector128.LoadUnsafe(ref v, (nuint)(i + 12))).StoreUnsafe(ref d, (nuint)(i + 12));
+            }
+        }
+        ref var table = ref MemoryMarshal.GetReference(Float8E4M3.DecodeTable);
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) = Unsafe.Add(ref table, Unsafe.Add(ref s, i)) * Unsafe.Add(ref v, i); // a byte always indexes inside the 256-entry table
+        }
+    }
+
     private static void EncodeE5M2(ReadOnlySpan<float> src, bool saturate, Span<byte> dst)
     {
         ref var s = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(src));
@@ -438,6 +517,14 @@ public static class DTypeConvert
         var x = Vector128.LoadUnsafe(ref s, (nuint)i);
         return (divide ? x / div : x).AsUInt32();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Divided(ref float s, ref float v, int i)
+        => (Vector256.LoadUnsafe(ref s, (nuint)i) / Vector256.LoadUnsafe(ref v, (nuint)i)).AsUInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> Divided128(ref float s, ref float v, int i)
+        => (Vector128.LoadUnsafe(ref s, (nuint)i) / Vector128.LoadUnsafe(ref v, (nuint)i)).AsUInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> E4M3(Vector256<uint> bits, bool saturate)

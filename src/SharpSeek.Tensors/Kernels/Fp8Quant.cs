@@ -1,5 +1,7 @@
-// Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles and 128x128 weight blocks, each with an
-// online max-abs scale (scale = max(amax, 1e-4) / 448, q = E4M3(x / scale), x ~ q * scale), plus the dequantizers.
+// Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles, 128x1 tiles down the columns (Wgrad's
+// operands, untransposed) and 128x128 weight blocks, each with an online max-abs scale (scale = max(amax, 1e-4) / 448,
+// q = E4M3(x / scale), x ~ q * scale), the activation quantizers optionally writing x ~ q * scale in the same pass, plus
+// the dequantizers.
 // NaN/Inf inputs leave NaN codes, which ThrowIfNotFinite turns into a clear error. Not here: FP8 GEMMs (Fp8Gemm) and
 // delayed scaling. Tested by Fp8QuantTests.
 using System.Runtime.InteropServices;
@@ -28,29 +30,73 @@ public static unsafe class Fp8Quant
     /// <paramref name="powerOfTwoScales"/>), q = E4M3(x / scale), so x ~ q * scale.
     /// </summary>
     public static void QuantizeActivations(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales,
-        bool powerOfTwoScales = false) => QuantizeRows(x, rows, cols, q, scales, powerOfTwoScales, perTensor: false);
+        bool powerOfTwoScales = false) => QuantizeRows(x, rows, cols, q, scales, powerOfTwoScales, perTensor: false, default);
+
+    /// <summary><see cref="QuantizeActivations(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/> that
+    /// also writes what the codes stand for, dequantized[r, c] = q[r, c] · scales[r, c / 128], in the same pass (the
+    /// tile's codes are still in L1): the operand of an FP8 GEMM that sums in f32. <paramref name="dequantized"/> may be
+    /// <paramref name="x"/> itself.</summary>
+    public static void QuantizeActivations(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales,
+        bool powerOfTwoScales, Span<float> dequantized) => QuantizeRows(x, rows, cols, q, scales, powerOfTwoScales, perTensor: false, Required(dequantized, rows, cols));
 
     /// <summary>
     /// Per-tensor scaling (the ablation of fine-grained scaling, DeepSeek-V3 appendix B.2): one scale, max(amax, 1e-4) / 448
     /// over the whole (rows, cols) tensor (its UE8M0 ceiling when <paramref name="powerOfTwoScale"/>), written to every tile's slot of <paramref name="scales"/> (rows, ceil(cols/128))
-    /// so the result reads like <see cref="QuantizeActivations"/>' output. A NaN or ±∞ leaves NaN codes.
+    /// so the result reads like <see cref="QuantizeActivations(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/>' output. A NaN or ±∞ leaves NaN codes.
     /// </summary>
     public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScale = false) =>
-        QuantizeRows(x, rows, cols, q, scales, powerOfTwoScale, perTensor: true);
+        QuantizeRows(x, rows, cols, q, scales, powerOfTwoScale, perTensor: true, default);
 
-    // Both activation quantizers: every tile's scale from its own max-abs, or one from the whole tensor's.
-    private static void QuantizeRows(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwo, bool perTensor)
+    /// <summary><see cref="QuantizeTensor(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/> that also
+    /// writes the dequantized values (q · scale; <paramref name="dequantized"/> may be <paramref name="x"/>).</summary>
+    public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScale, Span<float> dequantized) =>
+        QuantizeRows(x, rows, cols, q, scales, powerOfTwoScale, perTensor: true, Required(dequantized, rows, cols));
+
+    /// <summary>
+    /// Quantizes in 128×1 tiles, down the columns: what Wgrad's operands need (arXiv 2412.19437 §3.3.2: "128×1 tiles" for
+    /// the backward's activations and activation gradients), without transposing them. x, q, dequantized: (rows, cols);
+    /// scales: (ceil(rows/128), cols), scales[b, c] = max(amax, 1e-4)/448 over x[128b .. 128b+127, c] (its UE8M0
+    /// ceiling when <paramref name="powerOfTwoScales"/>); q = E4M3(x / scale) and dequantized = q · scale (which may be
+    /// <paramref name="x"/> itself). The transposed operand's <see cref="QuantizeActivations(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/>
+    /// gives the same codes and scales, transposed.
+    /// </summary>
+    public static void QuantizeColumns(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScales, Span<float> dequantized)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(x), x.Length, count);
+        CheckLength(nameof(q), q.Length, count);
+        CheckLength(nameof(scales), scales.Length, (long)Tiles(rows) * cols);
+        CheckLength(nameof(dequantized), dequantized.Length, count);
+        fixed (float* px = x, ps = scales, pd = dequantized)
+        fixed (Float8E4M3* pq = q)
+        {
+            var work = new ColumnBands { X = px, Q = (byte*)pq, Scales = ps, Dequantized = pd, Rows = rows, Cols = cols, PowerOfTwo = powerOfTwoScales };
+            Run(Tiles(rows), count, ref work);
+        }
+    }
+
+    // A dequantized output's length checked, as a span that is never empty for a nonempty tensor.
+    private static Span<float> Required(Span<float> dequantized, int rows, int cols)
+    {
+        CheckLength(nameof(dequantized), dequantized.Length, (long)rows * cols);
+        return dequantized;
+    }
+
+    // Both activation quantizers: every tile's scale from its own max-abs, or one from the whole tensor's; the dequantized
+    // values too where asked (non-empty).
+    private static void QuantizeRows(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwo, bool perTensor, Span<float> dequantized)
     {
         CheckShape(rows, cols);
         var count = (long)rows * cols;
         CheckLength(nameof(x), x.Length, count);
         CheckLength(nameof(q), q.Length, count);
         CheckLength(nameof(scales), scales.Length, (long)rows * Tiles(cols));
-        fixed (float* px = x)
+        fixed (float* px = x, pd = dequantized)
         fixed (Float8E4M3* pq = q)
         fixed (float* ps = scales)
         {
-            var work = new ActivationRows { X = px, Q = (byte*)pq, Scales = ps, Cols = cols, PowerOfTwo = powerOfTwo };
+            var work = new ActivationRows { X = px, Q = (byte*)pq, Scales = ps, Dequantized = dequantized.IsEmpty ? null : pd, Cols = cols, PowerOfTwo = powerOfTwo };
             if (perTensor)
             {
                 var amax = 0f;
@@ -65,7 +111,7 @@ public static unsafe class Fp8Quant
         }
     }
 
-    /// <summary>Inverse of <see cref="QuantizeActivations"/>: x[r, c] = q[r, c] * scales[r, c / 128].</summary>
+    /// <summary>Inverse of <see cref="QuantizeActivations(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/>: x[r, c] = q[r, c] * scales[r, c / 128].</summary>
     public static void DequantizeActivations(ReadOnlySpan<Float8E4M3> q, ReadOnlySpan<float> scales, int rows, int cols, Span<float> x)
     {
         CheckShape(rows, cols);
@@ -128,14 +174,17 @@ public static unsafe class Fp8Quant
     /// <summary>
     /// Throws when quantized codes of a (rows, <paramref name="cols"/>) tensor hold a NaN code: what a NaN or infinite
     /// input leaves (an infinite max-abs makes its tile's scale infinite and the value itself x/∞ = NaN). One byte scan;
-    /// the message names the tensor, row and 1×128 tile.
+    /// the message names the tensor, row and 1×128 tile (column and 128×1 tile with <paramref name="columnTiles"/>).
     /// </summary>
-    public static void ThrowIfNotFinite(ReadOnlySpan<Float8E4M3> q, int cols, string tensor)
+    public static void ThrowIfNotFinite(ReadOnlySpan<Float8E4M3> q, int cols, string tensor, bool columnTiles = false)
     {
         var at = MemoryMarshal.AsBytes(q).IndexOfAny((byte)0x7F, (byte)0xFF);
         if (at < 0) { return; }
         var (row, col) = (at / Math.Max(cols, 1), at % Math.Max(cols, 1));
-        throw new NonFiniteTensorException($"{tensor} holds a NaN or infinite value in row {row}, tile {col / Block} (columns {col / Block * Block} .. {Math.Min(cols, (col / Block * Block) + Block) - 1}); "
+        var where = columnTiles
+            ? $"column {col}, 128×1 tile {row / Block} (rows {row / Block * Block} .. {Math.Min(q.Length / Math.Max(cols, 1), (row / Block * Block) + Block) - 1})"
+            : $"row {row}, tile {col / Block} (columns {col / Block * Block} .. {Math.Min(cols, (col / Block * Block) + Block) - 1})";
+        throw new NonFiniteTensorException($"{tensor} holds a NaN or infinite value in {where}; "
             + "FP8 scaling needs finite values: the step diverged, so lower the learning rate or resume from the last good checkpoint");
     }
 
@@ -244,6 +293,7 @@ public static unsafe class Fp8Quant
         public float* X;
         public byte* Q;
         public float* Scales;
+        public float* Dequantized; // null: codes and scales only
         public int Cols;
         public bool PowerOfTwo;
         public float FixedScale; // > 0 (∞ for an infinite input): every tile's scale (per-tensor scaling); 0: each tile's own
@@ -260,8 +310,58 @@ public static unsafe class Fp8Quant
                 var scale = FixedScale != 0 ? FixedScale : ScaleOf(MaxAbs(x, n), PowerOfTwo);
                 Scales[((long)index * tiles) + t] = scale;
                 DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(x, n), scale, saturate: false, new Span<byte>(Q + row + c0, n));
+                if (Dequantized != null) { DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(Q + row + c0, n), scale, new Span<float>(Dequantized + row + c0, n)); }
             }
         }
+    }
+
+    // One band of 128 rows (index = band) in 128×1 tiles: every column's max-abs over the band (vectors across columns,
+    // rows in memory order), the scales, then each row's codes and dequantized values; a row is read before it is written.
+    private struct ColumnBands : IWorkItem
+    {
+        public float* X;
+        public byte* Q;
+        public float* Scales;
+        public float* Dequantized;
+        public int Rows;
+        public int Cols;
+        public bool PowerOfTwo;
+
+        public readonly void Execute(int index, int worker)
+        {
+            var (r0, r1) = (index * Block, Math.Min(Rows, (index + 1) * Block));
+            var scales = new Span<float>(Scales + ((long)index * Cols), Cols);
+            scales.Clear();
+            for (var r = r0; r < r1; r++) { MaxAbsInto(X + ((long)r * Cols), Scales + ((long)index * Cols), Cols); }
+            foreach (ref var s in scales) { s = ScaleOf(s, PowerOfTwo); }
+            for (var r = r0; r < r1; r++)
+            {
+                var at = (long)r * Cols;
+                DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(X + at, Cols), scales, new Span<byte>(Q + at, Cols));
+                DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(Q + at, Cols), scales, new Span<float>(Dequantized + at, Cols));
+            }
+        }
+    }
+
+    // amax[c] = max(amax[c], |x[c]|) for c < n.
+    private static void MaxAbsInto(float* x, float* amax, int n)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                Vector256.Max(Vector256.Load(amax + i), Vector256.Abs(Vector256.Load(x + i))).Store(amax + i);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                Vector128.Max(Vector128.Load(amax + i), Vector128.Abs(Vector128.Load(x + i))).Store(amax + i);
+            }
+        }
+        for (; i < n; i++) { amax[i] = MathF.Max(amax[i], MathF.Abs(x[i])); }
     }
 
     // One row of 128x128 blocks (index = blockRow): the max-abs of every block over its real elements, then the codes. Both

@@ -88,10 +88,17 @@ public static unsafe partial class Matmul
         }
     }
 
+    /// <summary>Whether <see cref="Gemm{T}"/> over f32 runs this shape through the packed engine (MatmulDriver), not the
+    /// few-row GEMV or the naive loop: where it does, <see cref="GemmFp8Weights"/> with m &gt; 4 sums in the same order.</summary>
+    public static bool Packs(int m, int n, int k, bool transposeA, bool transposeB) => !Streams(m, transposeA, transposeB) && (long)m * n * k > TinyProblem;
+
+    // Decode's shape, y = x·Wᵀ with few rows: f32 GEMMs that stream W once (MatmulGemv.cs).
+    private static bool Streams(int m, bool transposeA, bool transposeB) => transposeB && m <= MatmulGemv.MaxRows && (m == 1 || !transposeA);
+
     private static void GemmCore<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate) where T : unmanaged
     {
-        if (typeof(T) == typeof(float) && transposeB && m <= MatmulGemv.MaxRows && (m == 1 || !transposeA))
+        if (typeof(T) == typeof(float) && Streams(m, transposeA, transposeB))
         {
             // Decode's shape, y = x·Wᵀ with few rows: stream W once (MatmulGemv.cs).
             fixed (T* pa = a, pb = b, pc = c)

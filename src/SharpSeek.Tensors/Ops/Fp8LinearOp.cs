@@ -1,19 +1,27 @@
 // Fp8LinearOp.cs: y = x·Wᵀ with DeepSeek-V3's FP8 recipe in all three GEMMs (arXiv 2412.19437 §3.3.1–3.3.2, Fig. 6),
 // forward and backward side by side. Fprop: x in 1×128 tiles, W (out, in) in 128×128 blocks. Dgrad: dX = dY·W with dY
 // in 1×128 tiles along out and the same W blocks (transposed: a block's codes and scale do not change). Wgrad:
-// dW = dYᵀ·X with both operands in 128×1 tiles, i.e. the 1×128 tiles of dYᵀ and Xᵀ along the tokens; X is read back
-// from its FP8 cache, dequantized, transposed and quantized again (§3.5.2). Every GEMM is Fp8Gemm, summed as the
-// Fp8Recipe says (f32 over the dequantized operands, or each 128-block exactly and promoted to f32 with both scales);
-// the recipe also carries the paper's ablations (one scale per tensor; dY in 128×128 blocks). The forward saves x as E4M3 codes plus a scale per
-// 1×128 tile (1 byte + 1/32 of a float per element; where x is another op's F32 output it stays in the step arena too:
-// the feed-forwards avoid that through Fp8SwiGluOp, which keeps only codes; the attention output projection can keep
-// E5M6 with power-of-two scales instead, FloatE5M6, as §3.3.3 does); W is quantized again in backward from its unchanged master, which gives the same codes. A NaN or infinity in x, W or dY fails with NonFiniteTensorException.
-// Activation scales are plain amax/448 unless the recipe asks for powers of two (UE8M0, as DeepSeek-V3.1 and the dispatch use). Not here: which
-// Linears use it (the model), the bias (BiasAddOp). Tested by Fp8LinearOpTests.
+// dW = dYᵀ·X with both operands in 128×1 tiles (down the tokens); X is read back from its FP8 cache, dequantized and
+// quantized again in its 128×1 tiles (§3.5.2). Each GEMM sums as the Fp8Recipe says: by default in f32 over what the
+// codes stand for, through the packed f32 GEMM, with the weight decoded while the GEMM packs it (Matmul.GemmFp8Weights)
+// and each activation operand dequantized in the pass that quantizes it (Fp8Quant), Wgrad's without a transpose
+// (Fp8Quant.QuantizeColumns, then the GEMM reads dYᵀ in place); or Exact, each 128-block summed exactly and promoted
+// to f32 with both scales (Fp8Gemm). The recipe also carries the paper's ablations (one scale per tensor; dY in
+// 128×128 blocks). The forward saves x as E4M3 codes plus a scale per 1×128 tile (1 byte + 1/32 of a float per
+// element; where x is another op's F32 output it stays in the step arena too: the feed-forwards avoid that through
+// Fp8SwiGluOp, which keeps only codes; the attention output projection can keep E5M6 with power-of-two scales instead,
+// FloatE5M6, as §3.3.3 does); W is quantized again in backward from its unchanged master, which gives the same codes.
+// A NaN or infinity in x, W or dY fails with NonFiniteTensorException. Activation scales are plain amax/448 unless the
+// recipe asks for powers of two (UE8M0, as DeepSeek-V3.1 and the dispatch use). Not here: which Linears use it (the
+// model), the bias (BiasAddOp). Tested by Fp8LinearOpTests.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Ops;
+
+/// <summary>An E4M3 GEMM operand: codes (rows, cols) with a scale per row per 128-wide K block, and, where the GEMM sums
+/// in f32, the values they stand for (F32, (rows, cols)); otherwise Values is invalid.</summary>
+internal readonly record struct Fp8Operand(Tensor Q, Tensor S, Tensor Values);
 
 public static class Fp8LinearOp
 {
@@ -28,10 +36,10 @@ public static class Fp8LinearOp
     {
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
         var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "fp8 linear");
-        var saved = cacheE5M6 ? QuantizeE5M6(tape, xv.AsSpan<float>(), rows, k) : QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input);
-        using (tape.Arena.Scope()) // the weight's codes and the dequantized copies (with E5M6, x's E4M3 codes too) are this call's own
+        var saved = cacheE5M6 ? QuantizeE5M6(tape, xv.AsSpan<float>(), rows, k) : Codes(tape, rows, k);
+        using (tape.Arena.Scope()) // the weight's codes and the dequantized values (with E5M6, x's E4M3 codes too) are this call's own
         {
-            var xq = cacheE5M6 ? QuantizeActivation(tape, xv.AsSpan<float>(), rows, k, recipe, Input) : saved;
+            var xq = Quantize(tape, xv.AsSpan<float>(), rows, k, recipe.ForInput, Input, cacheE5M6 ? Codes(tape, rows, k) : saved);
             Gemm(tape, recipe, xq, QuantizeBlocks(tape, wv.AsSpan<float>(), n, k, recipe, Weight), y.AsSpan<float>(), rows, n, k);
         }
         var node = new Node(OpKind.Fp8Linear, default, x, weight) { Saved0 = saved.Q, Saved1 = saved.S, I0 = rows, I1 = n, I2 = k, L0 = recipe.Pack(), Flag0 = cacheE5M6 };
@@ -44,12 +52,12 @@ public static class Fp8LinearOp
         var q = tape.Arena.AllocateUninitialized(DType.F16, new Shape(rows, cols));
         var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
         using var region = Profiler.Region(ProfileCategory.Quantize);
-        FloatE5M6.QuantizeTiles(values, rows, cols, Codes(q), s.AsSpan<float>(), Input);
+        FloatE5M6.QuantizeTiles(values, rows, cols, E5M6Codes(q), s.AsSpan<float>(), Input);
         return (q, s);
     }
 
     // An E5M6 cache's 12-bit codes, held in an F16 tensor's 16-bit elements.
-    private static Span<ushort> Codes(Tensor t) => System.Runtime.InteropServices.MemoryMarshal.Cast<Half, ushort>(t.AsSpan<Half>());
+    private static Span<ushort> E5M6Codes(Tensor t) => System.Runtime.InteropServices.MemoryMarshal.Cast<Half, ushort>(t.AsSpan<Half>());
 
     internal static void Backward(Tape tape, in Node node)
     {
@@ -62,82 +70,153 @@ public static class Fp8LinearOp
 
     internal static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k, bool e5m6 = false)
     {
+        // With one scale per tensor, or dY in 128×128 blocks, Dgrad's dY is also Wgrad's (the same codes and scales,
+        // whichever way it is read): quantized once.
+        var shared = recipe.PerTensorScales || recipe.BlockGradients;
+        var dyq = dx.IsValid || (shared && dw.IsValid) ? GradientOperand(tape, dy, rows, n, recipe.ForGradient) : default;
         if (dx.IsValid)
         {
             // Dgrad: dX (rows, k) += dY (rows, n) · W (n, k): dY in 1×128 tiles along n (or 128×128 blocks), W in its blocks.
-            var dyq = recipe.BlockGradients ? QuantizeBlocks(tape, dy, rows, n, recipe, Dy) : QuantizeActivation(tape, dy, rows, n, recipe, Dy);
             var wt = TransposedBlocks(tape, QuantizeBlocks(tape, w.AsSpan<float>(), n, k, recipe, Weight), n, k);
             Gemm(tape, recipe, dyq, wt, dx.AsSpan<float>(), rows, k, n, accumulate: true);
         }
-        if (dw.IsValid)
+        if (!dw.IsValid) { return; }
+        // Wgrad: dW (n, k) += dYᵀ (n, rows) · X (rows, k), both in 128×1 tiles (dY's 128×128 blocks under block-gradients).
+        var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
+        if (recipe.Sum == Fp8Sum.Exact)
         {
-            // Wgrad: dW (n, k) += dYᵀ (n, rows) · X (rows, k), both in 128×1 tiles: the 1×128 tiles of dYᵀ and Xᵀ (dY's
-            // 128×128 blocks, transposed, under block-gradients).
-            var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
+            // Fp8Gemm takes both operands with the K blocks along their rows: dYᵀ and Xᵀ, transposed and quantized in 1×128 tiles.
             var dytq = recipe.BlockGradients
-                ? TransposedBlocks(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n)
-                : QuantizeActivation(tape, Transposed<float>(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
-            var xtq = QuantizeActivation(tape, Transposed<float>(tape, xBack.AsSpan<float>(), rows, k).AsSpan<float>(), k, rows, recipe, Input);
-            Gemm(tape, recipe, dytq, xtq, dw.AsSpan<float>(), n, k, rows, accumulate: true);
+                ? Operand(tape, TransposedBlocks(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n), n, rows, recipe)
+                : Quantize(tape, Transposed(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
+            var xtq = Quantize(tape, Transposed(tape, xBack.AsSpan<float>(), rows, k).AsSpan<float>(), k, rows, recipe, Input);
+            using var exact = Profiler.Region(ProfileCategory.Gemm);
+            Fp8Gemm.Gemm(dytq.Q.AsSpan<Float8E4M3>(), dytq.S.AsSpan<float>(), xtq.Q.AsSpan<Float8E4M3>(), xtq.S.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, accumulate: true);
+            return;
         }
+        var dyc = shared ? dyq.Values : QuantizeColumns(tape, dy, rows, n, recipe, Dy);
+        var xc = xBack.AsSpan<float>();
+        using (Profiler.Region(ProfileCategory.Quantize))
+        {
+            var codes = Codes(tape, rows, k);
+            if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(xc, rows, k, codes.Q.AsSpan<Float8E4M3>(), codes.S.AsSpan<float>(), recipe.PowerOfTwoScales, xc); }
+            else { QuantizeColumnsInto(xc, rows, k, recipe, tape, xc); }
+        }
+        using var region = Profiler.Region(ProfileCategory.Gemm);
+        Matmul.Gemm<float>(dyc.AsSpan<float>(), xc, dw.AsSpan<float>(), n, k, rows, transposeA: true, accumulate: true);
     }
 
-    // values (rows, cols) → E4M3 codes and one scale per row per 1×128 tile (or one for the tensor), on the tape's
-    // arena; non-finite values throw.
-    internal static (Tensor Q, Tensor S) QuantizeActivation(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
+    // dY (rows, n) as Dgrad's A operand: 1×128 tiles (or one scale for the tensor), or 128×128 blocks under block-gradients.
+    private static Fp8Operand GradientOperand(Tape tape, ReadOnlySpan<float> dy, int rows, int n, Fp8Recipe recipe) =>
+        recipe.BlockGradients ? Operand(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n, recipe) : Quantize(tape, dy, rows, n, recipe, Dy);
+
+    // Codes (rows, cols) and a scale per row per 1×128 tile, uninitialized, on the tape's arena.
+    internal static (Tensor Q, Tensor S) Codes(Tape tape, int rows, int cols) =>
+        (tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols)), tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols))));
+
+    // values (rows, cols) → E4M3 codes and one scale per row per 1×128 tile (or one for the tensor), into `into` (new on
+    // the tape's arena when not given), and under the F32 sum their dequantized values in the same pass; non-finite
+    // values throw.
+    internal static Fp8Operand Quantize(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what, (Tensor Q, Tensor S) into = default)
+    {
+        var (q, s) = into.Q.IsValid ? into : Codes(tape, rows, cols);
+        var dequantized = recipe.Sum == Fp8Sum.F32 ? tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols)) : default;
+        QuantizeInto(values, rows, cols, recipe, q, s, what, dequantized);
+        return new Fp8Operand(q, s, dequantized);
+    }
+
+    // values (rows, cols) → codes q (rows, cols) and scales s (rows, tiles) the caller allocated, and the dequantized
+    // values where `dequantized` is valid.
+    internal static void QuantizeInto(ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, Tensor q, Tensor s, string what, Tensor dequantized = default)
+    {
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        var codes = q.AsSpan<Float8E4M3>();
+        var scales = s.AsSpan<float>();
+        var pow2 = recipe.PowerOfTwoScales;
+        if (dequantized.IsValid)
+        {
+            if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, codes, scales, pow2, dequantized.AsSpan<float>()); }
+            else { Fp8Quant.QuantizeActivations(values, rows, cols, codes, scales, pow2, dequantized.AsSpan<float>()); }
+        }
+        else if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, codes, scales, pow2); }
+        else { Fp8Quant.QuantizeActivations(values, rows, cols, codes, scales, pow2); }
+        Fp8Quant.ThrowIfNotFinite(codes, cols, what);
+    }
+
+    // values (rows, cols) quantized in 128×1 tiles → their dequantized values (rows, cols), on the tape's arena.
+    private static Tensor QuantizeColumns(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
+    {
+        var dequantized = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        QuantizeColumnsInto(values, rows, cols, recipe, tape, dequantized.AsSpan<float>(), what);
+        return dequantized;
+    }
+
+    // values (rows, cols) in 128×1 tiles → dequantized (may be values itself); the codes and scales are scratch on the arena.
+    private static void QuantizeColumnsInto(ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, Tape tape, Span<float> dequantized, string what = Input)
     {
         var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols));
-        var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
-        QuantizeInto(values, rows, cols, recipe, q, s, what);
-        return (q, s);
+        var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), cols));
+        Fp8Quant.QuantizeColumns(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales, dequantized);
+        Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), cols, what, columnTiles: true);
     }
 
-    // values (rows, cols) → codes q (rows, cols) and scales s (rows, tiles) the caller allocated.
-    internal static void QuantizeInto(ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, Tensor q, Tensor s, string what)
+    // values (n, k) in 128×128 blocks (or one scale for the tensor, in every block) → codes and the block scales
+    // (ceil(n/128), ceil(k/128)).
+    internal static (Tensor Q, Tensor Blocks) QuantizeBlocks(Tape tape, ReadOnlySpan<float> values, int n, int k, Fp8Recipe recipe, string what)
     {
-        using var region = Profiler.Region(ProfileCategory.Quantize);
-        if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
-        else { Fp8Quant.QuantizeActivations(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
-        Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), cols, what);
-    }
-
-    // values (n, k) in 128×128 blocks (or one scale for the tensor) → codes and their scales expanded to one per row per
-    // 128-wide K block, as the GEMM reads them.
-    internal static (Tensor Q, Tensor S) QuantizeBlocks(Tape tape, ReadOnlySpan<float> values, int n, int k, Fp8Recipe recipe, string what)
-    {
-        if (recipe.PerTensorScales) { return QuantizeActivation(tape, values, n, k, recipe, what); }
         var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(n, k));
         var blocks = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(n), Fp8Quant.Tiles(k)));
-        var rowScales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(n, Fp8Quant.Tiles(k)));
         using var region = Profiler.Region(ProfileCategory.Quantize);
-        Fp8Quant.QuantizeWeightBlocks(values, n, k, q.AsSpan<Float8E4M3>(), blocks.AsSpan<float>());
+        if (recipe.PerTensorScales)
+        {
+            var rowScales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(n, Fp8Quant.Tiles(k)));
+            Fp8Quant.QuantizeTensor(values, n, k, q.AsSpan<Float8E4M3>(), rowScales.AsSpan<float>(), recipe.PowerOfTwoScales);
+            blocks.AsSpan<float>().Fill(n * k == 0 ? 0 : rowScales.AsSpan<float>()[0]);
+        }
+        else { Fp8Quant.QuantizeWeightBlocks(values, n, k, q.AsSpan<Float8E4M3>(), blocks.AsSpan<float>()); }
         Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), k, what);
-        Fp8Gemm.RowScales(blocks.AsSpan<float>(), n, k, rowScales.AsSpan<float>());
-        return (q, rowScales);
+        return (q, blocks);
     }
 
-    // The transpose (cols, rows) of a (rows, cols) operand whose scales are the same down each 128-row band (128×128
-    // blocks, or one for the tensor): a block's codes and scale stay its own.
-    private static (Tensor Q, Tensor S) TransposedBlocks(Tape tape, (Tensor Q, Tensor S) m, int rows, int cols)
+    // Codes (rows, cols) in 128×128 blocks as a GEMM's A operand: the block scales expanded to one per row per 128-wide
+    // K block, and under the F32 sum the dequantized values.
+    private static Fp8Operand Operand(Tape tape, (Tensor Q, Tensor Blocks) m, int rows, int cols, Fp8Recipe recipe)
     {
-        var qt = Transposed<Float8E4M3>(tape, m.Q.AsSpan<Float8E4M3>(), rows, cols);
+        var rowScales = RowScales(tape, m.Blocks, rows, cols);
+        if (recipe.Sum != Fp8Sum.F32) { return new Fp8Operand(m.Q, rowScales, default); }
+        var values = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        Fp8Quant.DequantizeWeightBlocks(m.Q.AsSpan<Float8E4M3>(), m.Blocks.AsSpan<float>(), rows, cols, values.AsSpan<float>());
+        return new Fp8Operand(m.Q, rowScales, values);
+    }
+
+    // 128×128 block scales (ceil(rows/128), ceil(cols/128)) → one per row per K block (rows, ceil(cols/128)), on the arena.
+    private static Tensor RowScales(Tape tape, Tensor blocks, int rows, int cols)
+    {
+        var rowScales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
+        Fp8Gemm.RowScales(blocks.AsSpan<float>(), rows, cols, rowScales.AsSpan<float>());
+        return rowScales;
+    }
+
+    // The transpose (cols, rows) of codes (rows, cols) in 128×128 blocks: a block's codes and scale stay its own.
+    private static (Tensor Q, Tensor Blocks) TransposedBlocks(Tape tape, (Tensor Q, Tensor Blocks) m, int rows, int cols)
+    {
+        var qt = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(cols, rows));
         var (bands, colTiles) = (Fp8Quant.Tiles(rows), Fp8Quant.Tiles(cols));
-        var st = tape.Arena.AllocateUninitialized(DType.F32, new Shape(cols, bands));
-        var s = m.S.AsSpan<float>();
-        var t = st.AsSpan<float>();
-        for (var c = 0; c < cols; c++)
-        {
-            for (var b = 0; b < bands; b++) { t[(c * bands) + b] = s[(b * Fp8Quant.Block * colTiles) + (c / Fp8Quant.Block)]; }
-        }
-        return (qt, st);
+        var bt = tape.Arena.AllocateUninitialized(DType.F32, new Shape(colTiles, bands));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        Transpose.Matrix(m.Q.AsSpan<Float8E4M3>(), rows, cols, qt.AsSpan<Float8E4M3>());
+        Transpose.Matrix<float>(m.Blocks.AsSpan<float>(), bands, colTiles, bt.AsSpan<float>());
+        return (qt, bt);
     }
 
     // values (rows, cols) → (cols, rows) on the tape's arena.
-    private static Tensor Transposed<T>(Tape tape, ReadOnlySpan<T> values, int rows, int cols) where T : unmanaged
+    private static Tensor Transposed(Tape tape, ReadOnlySpan<float> values, int rows, int cols)
     {
-        var t = tape.Arena.AllocateUninitialized(DTypeInfo.Of<T>(), new Shape(cols, rows));
+        var t = tape.Arena.AllocateUninitialized(DType.F32, new Shape(cols, rows));
         using var region = Profiler.Region(ProfileCategory.Quantize);
-        Transpose.Matrix(values, rows, cols, t.AsSpan<T>());
+        Transpose.Matrix(values, rows, cols, t.AsSpan<float>());
         return t;
     }
 
@@ -155,23 +234,32 @@ public static class Fp8LinearOp
     {
         var values = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
         using var region = Profiler.Region(ProfileCategory.Quantize);
-        FloatE5M6.DequantizeTiles(Codes(codes), scales.AsSpan<float>(), rows, cols, values.AsSpan<float>());
+        FloatE5M6.DequantizeTiles(E5M6Codes(codes), scales.AsSpan<float>(), rows, cols, values.AsSpan<float>());
         return values;
     }
 
-    // c (m, n) [+]= A (m, k) · B (n, k)ᵀ, both quantized with a scale per row per 128-wide K block: Fp8Gemm's exact
-    // block sums, or (the default) both dequantized and multiplied by the packed f32 GEMM in this same (NT) form, whose
-    // summation order is then the definition the tests hold it to.
-    internal static void Gemm(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) a, (Tensor Q, Tensor S) b, Span<float> c, int m, int n, int k, bool accumulate = false)
+    // c (m, n) [+]= A (m, k) · Wᵀ, W (n, k) in 128×128 blocks. Exact: Fp8Gemm's block sums over A's codes and W's block
+    // scales expanded to its rows. F32 (the default): A's dequantized values times W decoded while the packed GEMM packs
+    // it (Matmul.GemmFp8Weights); a shape the f32 GEMM would not pack (few rows, or a tiny problem) gets W dequantized
+    // and Matmul.Gemm, so every shape sums as Matmul.Gemm does over the dequantized operands in this (NT) form.
+    internal static void Gemm(Tape tape, Fp8Recipe recipe, Fp8Operand a, (Tensor Q, Tensor Blocks) w, Span<float> c, int m, int n, int k, bool accumulate = false)
     {
         if (recipe.Sum == Fp8Sum.Exact)
         {
+            var rowScales = RowScales(tape, w.Blocks, n, k);
             using var exact = Profiler.Region(ProfileCategory.Gemm);
-            Fp8Gemm.Gemm(a.Q.AsSpan<Float8E4M3>(), a.S.AsSpan<float>(), b.Q.AsSpan<Float8E4M3>(), b.S.AsSpan<float>(), c, m, n, k, accumulate);
+            Fp8Gemm.Gemm(a.Q.AsSpan<Float8E4M3>(), a.S.AsSpan<float>(), w.Q.AsSpan<Float8E4M3>(), rowScales.AsSpan<float>(), c, m, n, k, accumulate);
             return;
         }
-        var (da, db) = (Dequantized(tape, a.Q, a.S, m, k), Dequantized(tape, b.Q, b.S, n, k));
+        if (Matmul.Packs(m, n, k, transposeA: false, transposeB: true))
+        {
+            using var packed = Profiler.Region(ProfileCategory.Gemm);
+            Matmul.GemmFp8Weights(a.Values.AsSpan<float>(), w.Q.AsSpan<Float8E4M3>(), w.Blocks.AsSpan<float>(), c, m, n, k, accumulate);
+            return;
+        }
+        var wd = tape.Arena.AllocateUninitialized(DType.F32, new Shape(n, k));
+        using (Profiler.Region(ProfileCategory.Quantize)) { Fp8Quant.DequantizeWeightBlocks(w.Q.AsSpan<Float8E4M3>(), w.Blocks.AsSpan<float>(), n, k, wd.AsSpan<float>()); }
         using var region = Profiler.Region(ProfileCategory.Gemm);
-        Matmul.Gemm<float>(da.AsSpan<float>(), db.AsSpan<float>(), c, m, n, k, transposeB: true, accumulate: accumulate);
+        Matmul.Gemm<float>(a.Values.AsSpan<float>(), wd.AsSpan<float>(), c, m, n, k, transposeB: true, accumulate: accumulate);
     }
 }

@@ -8,7 +8,8 @@
 // paper's low-precision storage of the feed-forwards (§3.3.3, Fp8SwiGluOp), opt-in while the precision study's runs
 // predate it; and keep-activations, which turns off the recomputed regions (§3.2.3, RecomputeOp) the model runs
 // under FP8 (the same values either way: it measures what they save); o-proj-e5m6, the paper's E5M6 cache of the o_proj
-// input (FloatE5M6), opt-in like swiglu-cache.
+// input (FloatE5M6), opt-in like swiglu-cache; fp8-dispatch, the MoE dispatch in E4M3 with power-of-two scales
+// (Fp8DispatchOp), opt-in too.
 // Parse/ToString give the comma-separated form of the CLI's --fp8-recipe. Tested by Fp8LinearOpTests.
 namespace SharpSeek.Tensors.Ops;
 
@@ -25,8 +26,22 @@ public enum Fp8Sum : byte
 }
 
 /// <summary>The FP8 training GEMMs' recipe: the paper's by default; the other values are its ablations.</summary>
-public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false, bool CacheSwiGlu = false, bool KeepActivations = false, bool E5M6OProj = false)
+public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false, bool CacheSwiGlu = false, bool KeepActivations = false, bool E5M6OProj = false, bool Fp8Dispatch = false)
 {
+    /// <summary>This Linear's input arrives on a power-of-two E4M3 grid (the routed experts' gate and up projections
+    /// under <see cref="Fp8Dispatch"/>): Fprop quantizes it with power-of-two scales, which reproduces the dispatched
+    /// codes' values exactly. Set per Linear by the model, not a recipe name.</summary>
+    public bool PowerOfTwoInput { get; init; }
+
+    /// <summary>This Linear's output gradient arrives on a power-of-two E4M3 grid (the routed experts' down projection
+    /// under <see cref="Fp8Dispatch"/>): Dgrad quantizes it with power-of-two scales. Set per Linear by the model.</summary>
+    public bool PowerOfTwoGradient { get; init; }
+
+    // The recipe for quantizing this Linear's input in Fprop, and its output gradient in Dgrad.
+    internal Fp8Recipe ForInput => PowerOfTwoInput ? this with { PowerOfTwoScales = true } : this;
+
+    internal Fp8Recipe ForGradient => PowerOfTwoGradient ? this with { PowerOfTwoScales = true } : this;
+
     private static readonly (string Name, Func<Fp8Recipe, bool> Has, Func<Fp8Recipe, Fp8Recipe> Set)[] Flags =
     [
         ("exact", r => r.Sum == Fp8Sum.Exact, r => r with { Sum = Fp8Sum.Exact }),
@@ -36,6 +51,7 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         ("keep-activations", r => r.KeepActivations, r => r with { KeepActivations = true }),
         ("swiglu-cache", r => r.CacheSwiGlu, r => r with { CacheSwiGlu = true }),
         ("o-proj-e5m6", r => r.E5M6OProj, r => r with { E5M6OProj = true }),
+        ("fp8-dispatch", r => r.Fp8Dispatch, r => r with { Fp8Dispatch = true }),
     ];
 
     /// <summary>The names <see cref="Parse"/> accepts, each a change from the default recipe.</summary>
@@ -45,7 +61,9 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
     /// sums), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128×128 blocks), pow2-scales
     /// (activation scales rounded up to powers of two), swiglu-cache (a feed-forward keeps its SwiGLU inputs in FP8 and
     /// recomputes the output in backward), keep-activations (no recomputed regions: every block keeps its activations),
-    /// o-proj-e5m6 (the attention output projection keeps its input for backward in E5M6 with power-of-two scales).</summary>
+    /// o-proj-e5m6 (the attention output projection keeps its input for backward in E5M6 with power-of-two scales),
+    /// fp8-dispatch (the MoE dispatch's activations, and the activation gradient before the experts' down projections,
+    /// in E4M3 with power-of-two scales; Fp8DispatchOp).</summary>
     public static Fp8Recipe Parse(string? text)
     {
         var recipe = default(Fp8Recipe);
@@ -69,7 +87,12 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         return string.Join(",", Flags.Where(f => f.Has(self)).Select(f => f.Name));
     }
 
-    internal long Pack() => (long)Sum | (PerTensorScales ? 1L << 8 : 0) | (BlockGradients ? 1L << 9 : 0) | (PowerOfTwoScales ? 1L << 10 : 0) | (CacheSwiGlu ? 1L << 11 : 0) | (KeepActivations ? 1L << 12 : 0) | (E5M6OProj ? 1L << 13 : 0);
+    internal long Pack() => (long)Sum | (PerTensorScales ? 1L << 8 : 0) | (BlockGradients ? 1L << 9 : 0) | (PowerOfTwoScales ? 1L << 10 : 0) | (CacheSwiGlu ? 1L << 11 : 0) | (KeepActivations ? 1L << 12 : 0)
+        | (E5M6OProj ? 1L << 13 : 0) | (Fp8Dispatch ? 1L << 14 : 0) | (PowerOfTwoInput ? 1L << 15 : 0) | (PowerOfTwoGradient ? 1L << 16 : 0);
 
-    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0, (bits & (1L << 11)) != 0, (bits & (1L << 12)) != 0, (bits & (1L << 13)) != 0);
+    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0, (bits & (1L << 11)) != 0, (bits & (1L << 12)) != 0, (bits & (1L << 13)) != 0, (bits & (1L << 14)) != 0)
+    {
+        PowerOfTwoInput = (bits & (1L << 15)) != 0,
+        PowerOfTwoGradient = (bits & (1L << 16)) != 0,
+    };
 }

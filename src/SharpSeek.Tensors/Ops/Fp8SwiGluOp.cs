@@ -30,19 +30,20 @@ public static class Fp8SwiGluOp
         }
         var (rows, inter, d) = ((int)xv.Shape.Rows, (int)wg.Size(0), (int)xv.Shape.Last);
         var y = tape.Arena.AllocateUninitialized(DType.F32, xv.Shape);                               // each GEMM writes its whole output
-        var (xq, xs) = Fp8LinearOp.QuantizeActivation(tape, xv.AsSpan<float>(), rows, d, recipe, Input);
+        var (xq, xs) = Fp8LinearOp.Codes(tape, rows, d);
         var codes = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(2, rows, inter));     // gate(x), up(x)
         var scales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(2, rows, Fp8Quant.Tiles(inter)));
         using (tape.Arena.Scope())                                                                 // the F32 intermediates
         {
             var g = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
             var u = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
-            Fp8LinearOp.Gemm(tape, recipe, (xq, xs), Fp8LinearOp.QuantizeBlocks(tape, wg.AsSpan<float>(), inter, d, recipe, Weight), g.AsSpan<float>(), rows, inter, d);
-            Fp8LinearOp.Gemm(tape, recipe, (xq, xs), Fp8LinearOp.QuantizeBlocks(tape, wu.AsSpan<float>(), inter, d, recipe, Weight), u.AsSpan<float>(), rows, inter, d);
+            var x8 = Fp8LinearOp.Quantize(tape, xv.AsSpan<float>(), rows, d, recipe.ForInput, Input, (xq, xs));
+            Fp8LinearOp.Gemm(tape, recipe, x8, Fp8LinearOp.QuantizeBlocks(tape, wg.AsSpan<float>(), inter, d, recipe, Weight), g.AsSpan<float>(), rows, inter, d);
+            Fp8LinearOp.Gemm(tape, recipe, x8, Fp8LinearOp.QuantizeBlocks(tape, wu.AsSpan<float>(), inter, d, recipe, Weight), u.AsSpan<float>(), rows, inter, d);
             Fp8LinearOp.QuantizeInto(g.AsSpan<float>(), rows, inter, recipe, codes.Slice(0), scales.Slice(0), Hidden);
             Fp8LinearOp.QuantizeInto(u.AsSpan<float>(), rows, inter, recipe, codes.Slice(1), scales.Slice(1), Hidden);
             SwiGlu.Forward<float>(g.AsSpan<float>(), u.AsSpan<float>(), g.AsSpan<float>());         // a = silu(g) ⊙ u, in place
-            var a = Fp8LinearOp.QuantizeActivation(tape, g.AsSpan<float>(), rows, inter, recipe, Input);
+            var a = Fp8LinearOp.Quantize(tape, g.AsSpan<float>(), rows, inter, recipe, Input);
             Fp8LinearOp.Gemm(tape, recipe, a, Fp8LinearOp.QuantizeBlocks(tape, wd.AsSpan<float>(), d, inter, recipe, Weight), y.AsSpan<float>(), rows, d, inter);
         }
         var node = new Node(OpKind.Fp8SwiGlu, default, x, gate, up, down) { Saved0 = xq, Saved1 = xs, Saved2 = codes, Saved3 = scales, I0 = rows, I1 = inter, I2 = d, L0 = recipe.Pack() };
@@ -61,13 +62,15 @@ public static class Fp8SwiGluOp
         var u = Fp8LinearOp.Dequantized(tape, codes.Slice(1), scales.Slice(1), rows, inter);
         var a = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
         SwiGlu.Forward<float>(g.AsSpan<float>(), u.AsSpan<float>(), a.AsSpan<float>());            // recomputed
-        var aq = Fp8LinearOp.QuantizeActivation(tape, a.AsSpan<float>(), rows, inter, recipe, Input);
+        var aq = Fp8LinearOp.Codes(tape, rows, inter);
+        Fp8LinearOp.QuantizeInto(a.AsSpan<float>(), rows, inter, recipe, aq.Q, aq.S, Input);
         var da = tape.Arena.Allocate(DType.F32, new Shape(rows, inter));                           // zeroed: the Dgrad accumulates
         Fp8LinearOp.Backward(tape, recipe, aq, tape.Value(node.D), dy, da, dd, rows, d, inter);
         var dGate = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
         var dUp = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
         SwiGlu.Backward<float>(da.AsSpan<float>(), g.AsSpan<float>(), u.AsSpan<float>(), dGate.AsSpan<float>(), dUp.AsSpan<float>());
-        Fp8LinearOp.Backward(tape, recipe, (node.Saved0, node.Saved1), tape.Value(node.B), dGate.AsSpan<float>(), dx, dg, rows, inter, d);
-        Fp8LinearOp.Backward(tape, recipe, (node.Saved0, node.Saved1), tape.Value(node.C), dUp.AsSpan<float>(), dx, du, rows, inter, d);
+        var inner = recipe with { PowerOfTwoGradient = false };                                     // only the down projection's dY may have crossed in FP8
+        Fp8LinearOp.Backward(tape, inner, (node.Saved0, node.Saved1), tape.Value(node.B), dGate.AsSpan<float>(), dx, dg, rows, inter, d);
+        Fp8LinearOp.Backward(tape, inner, (node.Saved0, node.Saved1), tape.Value(node.C), dUp.AsSpan<float>(), dx, du, rows, inter, d);
     }
 }

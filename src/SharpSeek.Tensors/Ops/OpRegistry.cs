@@ -36,6 +36,7 @@ internal static class OpRegistry
             case OpKind.BiasAdd: BiasAddOp.Backward(tape, in node); break;
             case OpKind.Fp8Linear: Fp8LinearOp.Backward(tape, in node); break;
             case OpKind.Fp8SwiGlu: Fp8SwiGluOp.Backward(tape, in node); break;
+            case OpKind.Fp8Dispatch: Fp8DispatchOp.Backward(tape, in node); break;
             case OpKind.Recompute: RecomputeOp.Backward(tape, in node); break;
             case OpKind.Bf16Linear: Bf16LinearOp.Backward(tape, in node); break;
             default: throw new InvalidOperationException($"no backward for op {node.Op}");

@@ -176,6 +176,15 @@ public sealed class TrainingRunTests
             Assert.NotEqual(fp8Losses[1].Loss, cachedLosses[1].Loss);
             Assert.InRange(Math.Abs((cachedLosses[1].Loss / f32[1].Loss) - 1), 0, 1e-2);
         }
+
+        // The MoE dispatch in FP8 changes the forward (the experts compute with the dispatched codes): the first loss
+        // moves, by FP8's measure.
+        var dispatch = TinyRun.Options(tmp.Sub("fp8-dispatch"), steps: 6) with { Precision = LinearPrecision.Fp8, Fp8Recipe = "fp8-dispatch" };
+        using var stopAt1 = new CancellationTokenSource();
+        new TrainingRun(dispatch) { OnStep = r => { if (r.Step == 1) { stopAt1.Cancel(); } } }.Run(stopAt1.Token);
+        var dispatched = MetricsLog.Read(dispatch.OutDir)[0].Loss;
+        Assert.NotEqual(fp8Losses[0].Loss, dispatched);
+        Assert.InRange(Math.Abs((dispatched / f32[0].Loss) - 1), 0, 1e-2);
     }
 
     [Fact]
