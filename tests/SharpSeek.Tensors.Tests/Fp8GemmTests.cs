@@ -2,7 +2,8 @@
 // random shapes with partial edge blocks (with and without accumulation); the reference sums a block exactly (a case
 // f32 loses) and promotes with both scales; the emulated 14-bit accumulator loses what the paper says it loses, and
 // promotion every 128 products keeps the error far below the unpromoted one; quantize → GEMM agrees with the f32
-// product by DeepGEMM's acceptance measure; row-scale expansion and bad shapes.
+// product by DeepGEMM's acceptance measure; the packed f32 GEMM decoding FP8 training operands while it packs them
+// equals the f32 GEMM over the dequantized operands; row-scale expansion and bad shapes.
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Tests;
@@ -63,6 +64,42 @@ public sealed class Fp8GemmTests
             Fp8Gemm.Gemm(a, sa, b, sb, fast, m, n, k, accumulate);
             Fp8Gemm.Reference(a, sa, b, sb, reference, m, n, k, accumulate: accumulate);
             AssertBitwise(reference, fast, $"({m}, {n}, {k}) accumulate {accumulate}");
+        }
+    }
+
+    [Theory]
+    [InlineData(5, 9, 300)]        // just past the few-row GEMV: the packed small-m path
+    [InlineData(150, 40, 129)]     // few columns: the small-n path
+    [InlineData(300, 260, 520)]    // the blocked path, K blocks past 256, partial tiles everywhere
+    public void PackedDecodes_SumAsTheF32GemmOverTheDequantizedOperands_BitForBit(int m, int n, int k)
+    {
+        // Fprop/Dgrad (A in 1×128 tiles, W in 128×128 blocks) and Wgrad (both in 128×1 tiles, A read transposed), the
+        // codes decoded while packed, against Matmul.Gemm over the dequantized operands in the same form.
+        Assert.True(Matmul.Packs(m, n, k, false, true) && Matmul.Packs(m, n, k, true, false));
+        var rng = new Random((m * 31) + (n * 7) + k);
+        var (a, sa) = Operand(rng, m, k);
+        var (w, _) = Operand(rng, n, k);
+        var blocks = Enumerable.Range(0, Fp8Quant.Tiles(n) * Fp8Quant.Tiles(k)).Select(_ => MathF.ScaleB((float)(0.5 + rng.NextDouble()), rng.Next(-12, 2))).ToArray();
+        var (at, _) = Operand(rng, k, m);                                                            // (k, m) codes
+        var (b, _) = Operand(rng, k, n);                                                             // (k, n) codes
+        float[] ColumnScales(int cols) => [.. Enumerable.Range(0, Fp8Quant.Tiles(k) * cols).Select(_ => MathF.ScaleB((float)(0.5 + rng.NextDouble()), rng.Next(-12, 2)))];
+        var (colA, colB) = (ColumnScales(m), ColumnScales(n));                                      // 128×1 tile scales
+        var (ad, wd, atd, bd) = (new float[m * k], new float[n * k], new float[k * m], new float[k * n]);
+        Fp8Quant.DequantizeActivations(a, sa, m, k, ad);
+        Fp8Quant.DequantizeWeightBlocks(w, blocks, n, k, wd);
+        Fp8Quant.DequantizeColumns(at, colA, k, m, atd);
+        Fp8Quant.DequantizeColumns(b, colB, k, n, bd);
+        var start = Enumerable.Range(0, m * n).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        foreach (var accumulate in new[] { false, true })
+        {
+            var (packed, reference) = (start.ToArray(), start.ToArray());
+            Matmul.GemmFp8(a, sa, w, blocks, packed, m, n, k, accumulate);
+            Matmul.Gemm<float>(ad, wd, reference, m, n, k, transposeB: true, accumulate: accumulate);
+            AssertBitwise(reference, packed, $"A·Wᵀ ({m}, {n}, {k}) accumulate {accumulate}");
+            (packed, reference) = (start.ToArray(), start.ToArray());
+            Matmul.GemmFp8Columns(at, colA, b, colB, packed, m, n, k, accumulate);
+            Matmul.Gemm<float>(atd, bd, reference, m, n, k, transposeA: true, accumulate: accumulate);
+            AssertBitwise(reference, packed, $"Aᵀ·B ({m}, {n}, {k}) accumulate {accumulate}");
         }
     }
 

@@ -181,7 +181,8 @@ public sealed class Fp8LinearOpTests
         Assert.Equal("fp8-dispatch", expert.ToString());
         var e = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse("exact,14-bit"));
         Assert.Contains("unknown FP8 recipe choice '14-bit'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache, o-proj-e5m6, fp8-dispatch", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, keep-activations, keep-attention, swiglu-cache, o-proj-e5m6, fp8-dispatch", e.Message, StringComparison.Ordinal);
+        Assert.Equal(new Fp8Recipe(KeepAttention: true), Fp8Recipe.Unpack(Fp8Recipe.Parse("keep-attention").Pack()));
     }
 
     [Theory]

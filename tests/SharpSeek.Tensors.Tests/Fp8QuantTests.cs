@@ -248,27 +248,19 @@ public sealed class Fp8QuantTests
     {
         var x = RandomMatrix(seed: rows + (7 * cols), rows, cols);
         var tiles = Fp8Quant.Tiles(cols);
-        foreach (var (pow2, perTensor) in new[] { (false, false), (true, false), (false, true), (true, true) })
+        foreach (var pow2 in new[] { false, true })
         {
             var (q, scales, back) = (new Float8E4M3[x.Length], new float[rows * tiles], new float[x.Length]);
             var (qRef, scalesRef, backRef) = (new Float8E4M3[x.Length], new float[rows * tiles], new float[x.Length]);
-            if (perTensor)
-            {
-                Fp8Quant.QuantizeTensor(x, rows, cols, q, scales, pow2, back);
-                Fp8Quant.QuantizeTensor(x, rows, cols, qRef, scalesRef, pow2);
-            }
-            else
-            {
-                Fp8Quant.QuantizeActivations(x, rows, cols, q, scales, pow2, back);
-                Fp8Quant.QuantizeActivations(x, rows, cols, qRef, scalesRef, pow2);
-            }
+            Fp8Quant.QuantizeActivations(x, rows, cols, q, scales, pow2, back);
+            Fp8Quant.QuantizeActivations(x, rows, cols, qRef, scalesRef, pow2);
             Fp8Quant.DequantizeActivations(qRef, scalesRef, rows, cols, backRef);
             Assert.Equal(scalesRef, scales);
             Assert.Equal(qRef.Select(c => c.Bits), q.Select(c => c.Bits));
             Assert.Equal(backRef.Select(BitConverter.SingleToInt32Bits), back.Select(BitConverter.SingleToInt32Bits));
             var inPlace = (float[])x.Clone();                                                    // the output may be the input
             Fp8Quant.QuantizeActivations(inPlace, rows, cols, q, scales, pow2, inPlace);
-            if (!perTensor) { Assert.Equal(backRef.Select(BitConverter.SingleToInt32Bits), inPlace.Select(BitConverter.SingleToInt32Bits)); }
+            Assert.Equal(backRef.Select(BitConverter.SingleToInt32Bits), inPlace.Select(BitConverter.SingleToInt32Bits));
         }
         Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeActivations(new float[10], 2, 5, new Float8E4M3[10], new float[2], false, new float[9]));
     }
@@ -277,8 +269,8 @@ public sealed class Fp8QuantTests
     [MemberData(nameof(Shapes))]
     public void Columns_AreTheTransposedOperandsTiles_BitForBit(int rows, int cols)
     {
-        // 128×1 tiles down the columns: the codes and scales of the transpose's 1×128 tiles, transposed back, and the
-        // dequantized values codes × scale; in place too.
+        // 128×1 tiles down the columns: the codes and scales of the transpose's 1×128 tiles, transposed back; and the
+        // dequantizer gives codes × scale.
         var x = RandomMatrix(seed: (3 * rows) + cols, rows, cols);
         var xt = new float[x.Length];
         Transpose.Matrix<float>(x, rows, cols, xt);
@@ -288,7 +280,8 @@ public sealed class Fp8QuantTests
             var (qt, st) = (new Float8E4M3[x.Length], new float[cols * bands]);
             Fp8Quant.QuantizeActivations(xt, cols, rows, qt, st, pow2);
             var (q, scales, back) = (new Float8E4M3[x.Length], new float[bands * cols], new float[x.Length]);
-            Fp8Quant.QuantizeColumns(x, rows, cols, q, scales, pow2, back);
+            Fp8Quant.QuantizeColumns(x, rows, cols, q, scales, pow2);
+            Fp8Quant.DequantizeColumns(q, scales, rows, cols, back);
             for (var r = 0; r < rows; r++)
             {
                 for (var c = 0; c < cols; c++)
@@ -299,9 +292,6 @@ public sealed class Fp8QuantTests
                     Assert.Equal(BitConverter.SingleToInt32Bits(q[i].ToSingle() * scale), BitConverter.SingleToInt32Bits(back[i]));
                 }
             }
-            var inPlace = (float[])x.Clone();
-            Fp8Quant.QuantizeColumns(inPlace, rows, cols, q, scales, pow2, inPlace);
-            Assert.Equal(back.Select(BitConverter.SingleToInt32Bits), inPlace.Select(BitConverter.SingleToInt32Bits));
         }
     }
 
@@ -311,18 +301,19 @@ public sealed class Fp8QuantTests
         const int Rows = 300, Cols = 20;
         var x = RandomMatrix(seed: 11, Rows, Cols);
         for (var r = 128; r < 256; r++) { x[(r * Cols) + 3] = 0; }                                // column 3's middle tile
-        var (q, scales, back) = (new Float8E4M3[x.Length], new float[3 * Cols], new float[x.Length]);
-        Fp8Quant.QuantizeColumns(x, Rows, Cols, q, scales, false, back);
+        var (q, scales) = (new Float8E4M3[x.Length], new float[3 * Cols]);
+        Fp8Quant.QuantizeColumns(x, Rows, Cols, q, scales);
         Assert.Equal(Fp8Quant.MinAmax / 448f, scales[Cols + 3]);
         Fp8Quant.ThrowIfNotFinite(q, Cols, "dY", columnTiles: true);
         foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
         {
             x[(260 * Cols) + 7] = bad;                                                            // column 7, tile 2
-            Fp8Quant.QuantizeColumns(x, Rows, Cols, q, scales, false, back);
+            Fp8Quant.QuantizeColumns(x, Rows, Cols, q, scales);
             var error = Assert.Throws<NonFiniteTensorException>(() => Fp8Quant.ThrowIfNotFinite(q, Cols, "dY", columnTiles: true));
             Assert.Contains("dY holds a NaN or infinite value in column 7, 128×1 tile 2 (rows 256 .. 299)", error.Message, StringComparison.Ordinal);
         }
-        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeColumns(new float[10], 2, 5, new Float8E4M3[10], new float[4], false, new float[10]));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeColumns(new float[10], 2, 5, new Float8E4M3[10], new float[4]));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.DequantizeColumns(new Float8E4M3[10], new float[4], 2, 5, new float[10]));
     }
 
     [Theory]

@@ -1,7 +1,7 @@
 // Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles, 128x1 tiles down the columns (Wgrad's
 // operands, untransposed) and 128x128 weight blocks, each with an online max-abs scale (scale = max(amax, 1e-4) / 448,
-// q = E4M3(x / scale), x ~ q * scale), the activation quantizers optionally writing x ~ q * scale in the same pass, plus
-// the dequantizers.
+// q = E4M3(x / scale), x ~ q * scale), the 1x128 quantizer optionally writing x ~ q * scale in the same pass, plus the
+// dequantizers.
 // NaN/Inf inputs leave NaN codes, which ThrowIfNotFinite turns into a clear error. Not here: FP8 GEMMs (Fp8Gemm) and
 // delayed scaling. Tested by Fp8QuantTests.
 using System.Runtime.InteropServices;
@@ -47,32 +47,40 @@ public static unsafe class Fp8Quant
     public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScale = false) =>
         QuantizeRows(x, rows, cols, q, scales, powerOfTwoScale, perTensor: true, default);
 
-    /// <summary><see cref="QuantizeTensor(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/> that also
-    /// writes the dequantized values (q · scale; <paramref name="dequantized"/> may be <paramref name="x"/>).</summary>
-    public static void QuantizeTensor(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScale, Span<float> dequantized) =>
-        QuantizeRows(x, rows, cols, q, scales, powerOfTwoScale, perTensor: true, Required(dequantized, rows, cols));
-
     /// <summary>
     /// Quantizes in 128×1 tiles, down the columns: what Wgrad's operands need (arXiv 2412.19437 §3.3.2: "128×1 tiles" for
     /// the backward's activations and activation gradients), without transposing them. x, q, dequantized: (rows, cols);
     /// scales: (ceil(rows/128), cols), scales[b, c] = max(amax, 1e-4)/448 over x[128b .. 128b+127, c] (its UE8M0
-    /// ceiling when <paramref name="powerOfTwoScales"/>); q = E4M3(x / scale) and dequantized = q · scale (which may be
-    /// <paramref name="x"/> itself). The transposed operand's <see cref="QuantizeActivations(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/>
+    /// ceiling when <paramref name="powerOfTwoScales"/>); q = E4M3(x / scale). The transposed operand's <see cref="QuantizeActivations(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/>
     /// gives the same codes and scales, transposed.
     /// </summary>
-    public static void QuantizeColumns(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScales, Span<float> dequantized)
+    public static void QuantizeColumns(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScales = false)
     {
         CheckShape(rows, cols);
         var count = (long)rows * cols;
         CheckLength(nameof(x), x.Length, count);
         CheckLength(nameof(q), q.Length, count);
         CheckLength(nameof(scales), scales.Length, (long)Tiles(rows) * cols);
-        CheckLength(nameof(dequantized), dequantized.Length, count);
-        fixed (float* px = x, ps = scales, pd = dequantized)
+        fixed (float* px = x, ps = scales)
         fixed (Float8E4M3* pq = q)
         {
-            var work = new ColumnBands { X = px, Q = (byte*)pq, Scales = ps, Dequantized = pd, Rows = rows, Cols = cols, PowerOfTwo = powerOfTwoScales };
+            var work = new ColumnBands { X = px, Q = (byte*)pq, Scales = ps, Rows = rows, Cols = cols, PowerOfTwo = powerOfTwoScales };
             Run(Tiles(rows), count, ref work);
+        }
+    }
+
+    /// <summary>Inverse of <see cref="QuantizeColumns"/>: x[r, c] = q[r, c] · scales[r / 128, c].</summary>
+    public static void DequantizeColumns(ReadOnlySpan<Float8E4M3> q, ReadOnlySpan<float> scales, int rows, int cols, Span<float> x)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(q), q.Length, count);
+        CheckLength(nameof(scales), scales.Length, (long)Tiles(rows) * cols);
+        CheckLength(nameof(x), x.Length, count);
+        var codes = MemoryMarshal.AsBytes(q);
+        for (var r = 0; r < rows; r++)
+        {
+            DTypeConvert.DecodeE4M3(codes.Slice(r * cols, cols), scales.Slice(r / Block * cols, cols), x.Slice(r * cols, cols));
         }
     }
 
@@ -316,13 +324,12 @@ public static unsafe class Fp8Quant
     }
 
     // One band of 128 rows (index = band) in 128×1 tiles: every column's max-abs over the band (vectors across columns,
-    // rows in memory order), the scales, then each row's codes and dequantized values; a row is read before it is written.
+    // rows in memory order), the scales, then each row's codes.
     private struct ColumnBands : IWorkItem
     {
         public float* X;
         public byte* Q;
         public float* Scales;
-        public float* Dequantized;
         public int Rows;
         public int Cols;
         public bool PowerOfTwo;
@@ -338,7 +345,6 @@ public static unsafe class Fp8Quant
             {
                 var at = (long)r * Cols;
                 DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(X + at, Cols), scales, new Span<byte>(Q + at, Cols));
-                DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(Q + at, Cols), scales, new Span<float>(Dequantized + at, Cols));
             }
         }
     }

@@ -1,6 +1,6 @@
 // LowPrecisionMatmul.cs: y = x·Wᵀ with BF16 or block-scaled FP8 (E4M3, 128×128) weights in the Linear (n, k) layout,
 // widened to f32 inside B-panel packing so the f32 microkernel does the compute; m ≤ 4 streams W directly (MatmulGemv).
-// Not here: FP8 activations, weight quantization (Fp8Quant.cs). Tested by MatmulTests and MatmulGemvTests.
+// FP8 training's GEMMs decode both operands in packing too (GemmFp8, GemmFp8Columns). Not here: quantization (Fp8Quant.cs). Tested by MatmulTests and MatmulGemvTests.
 namespace SharpSeek.Tensors.Kernels;
 
 public static unsafe partial class Matmul
@@ -43,6 +43,46 @@ public static unsafe partial class Matmul
         {
             if (m <= MatmulGemv.MaxRows) { MatmulGemv.Run(px, new Fp8Weights(pw, ps, table, k, noNaNCodes), py, m, n, k, accumulate); }
             else { MatmulDriver.Run(px, false, new Fp8Source(pw, ps, table, k), py, m, n, k, accumulate); }
+        }
+    }
+
+    /// <summary>
+    /// FP8 training's Fprop and Dgrad through the packed engine: c (m, n) = [c +] A · Wᵀ with A[i, p] = e4m3(a[i, p]) ·
+    /// aScales[i, p / 128] (1×128 tiles) and W as in <see cref="GemmFp8Weights"/>, both decoded while packed. The same
+    /// sums as <see cref="Gemm{T}"/> over the dequantized operands where that packs (<see cref="Packs"/>; the caller
+    /// checks).
+    /// </summary>
+    internal static void GemmFp8(ReadOnlySpan<Float8E4M3> a, ReadOnlySpan<float> aScales, ReadOnlySpan<Float8E4M3> w, ReadOnlySpan<float> wBlocks,
+        Span<float> c, int m, int n, int k, bool accumulate)
+    {
+        CheckShape(a.Length, w.Length, c.Length, m, n, k);
+        var (rowTiles, colTiles) = ((n + Fp8BlockSize - 1) / Fp8BlockSize, (k + Fp8BlockSize - 1) / Fp8BlockSize);
+        CheckLength(nameof(aScales), aScales.Length, (long)m * colTiles, m, colTiles);
+        CheckLength(nameof(wBlocks), wBlocks.Length, (long)rowTiles * colTiles, rowTiles, colTiles);
+        fixed (Float8E4M3* pa = a, pw = w)
+        fixed (float* sa = aScales, sw = wBlocks, pc = c, table = Float8E4M3.DecodeTable)
+        {
+            MatmulDriver.Run(new Fp8RowTiles((byte*)pa, sa, k), new Fp8Source((byte*)pw, sw, table, k), pc, m, n, k, accumulate);
+        }
+    }
+
+    /// <summary>
+    /// FP8 training's Wgrad through the packed engine: c (m, n) = [c +] Aᵀ · B with A (k, m) and B (k, n) E4M3 codes in
+    /// 128×1 tiles down their columns (scales (ceil(k/128), m) and (ceil(k/128), n), Fp8Quant.QuantizeColumns), decoded
+    /// while packed, neither transposed. The same sums as <see cref="Gemm{T}"/> (transposeA) over the dequantized
+    /// operands where that packs (<see cref="Packs"/>; the caller checks).
+    /// </summary>
+    internal static void GemmFp8Columns(ReadOnlySpan<Float8E4M3> a, ReadOnlySpan<float> aScales, ReadOnlySpan<Float8E4M3> b, ReadOnlySpan<float> bScales,
+        Span<float> c, int m, int n, int k, bool accumulate)
+    {
+        CheckShape(a.Length, b.Length, c.Length, m, n, k);
+        var tiles = (k + Fp8BlockSize - 1) / Fp8BlockSize;
+        CheckLength(nameof(aScales), aScales.Length, (long)tiles * m, tiles, m);
+        CheckLength(nameof(bScales), bScales.Length, (long)tiles * n, tiles, n);
+        fixed (Float8E4M3* pa = a, pb = b)
+        fixed (float* sa = aScales, sb = bScales, pc = c)
+        {
+            MatmulDriver.Run(new Fp8ColumnTilesTransposed((byte*)pa, sa, m), new Fp8ColumnTiles((byte*)pb, sb, n), pc, m, n, k, accumulate);
         }
     }
 

@@ -49,6 +49,12 @@ internal static unsafe class MatmulDriver
     /// <summary>c (m, n) = or += op(A) (m, k) · op(B) (k, n); each C element is written by one work item with a fixed K order.</summary>
     public static void Run<T, TSource>(T* a, bool transposeA, TSource b, T* c, int m, int n, int k, bool accumulate)
         where T : unmanaged
+        where TSource : struct, IPanelSource<T> => Run(new DenseRows<T>(a, m, k, transposeA), b, c, m, n, k, accumulate);
+
+    /// <summary>The same with op(A) from any panel source (FP8 codes decoded while they are packed).</summary>
+    public static void Run<T, TRows, TSource>(TRows a, TSource b, T* c, int m, int n, int k, bool accumulate)
+        where T : unmanaged
+        where TRows : struct, IRowPanelSource<T>
         where TSource : struct, IPanelSource<T>
     {
         if (m == 0 || n == 0) { return; }
@@ -61,15 +67,15 @@ internal static unsafe class MatmulDriver
         var pool = (long)m * n * k >= ParallelThreshold ? WorkerPool.Current : null;
         if (m <= MC<T>())
         {
-            RunSmallM(pool, a, transposeA, b, c, m, n, k, accumulate);
+            RunSmallM(pool, a, b, c, m, n, k, accumulate);
             return;
         }
         if ((n + MatmulMicrokernel.NR<T>() - 1) / MatmulMicrokernel.NR<T>() <= ChunkPanels)
         {
-            RunSmallN(pool, a, transposeA, b, c, m, n, k, accumulate);
+            RunSmallN(pool, a, b, c, m, n, k, accumulate);
             return;
         }
-        RunBlocked(pool, a, transposeA, b, c, m, n, k, accumulate);
+        RunBlocked(pool, a, b, c, m, n, k, accumulate);
     }
 
     /// <summary>
@@ -78,9 +84,10 @@ internal static unsafe class MatmulDriver
     /// packs one KC×NR B panel at a time into its worker's buffer (it stays in L1) and runs it against all of A's rows.
     /// No barrier per K block, no shared B block, and one wake-up of the pool per call.
     /// </summary>
-    private static void RunSmallM<T, TSource>(WorkerPool? pool, T* a, bool transposeA, TSource b, T* c, int m, int n, int k,
+    private static void RunSmallM<T, TRows, TSource>(WorkerPool? pool, TRows a, TSource b, T* c, int m, int n, int k,
         bool accumulate)
         where T : unmanaged
+        where TRows : struct, IRowPanelSource<T>
         where TSource : struct, IPanelSource<T>
     {
         const int Mr = MatmulMicrokernel.MR;
@@ -90,10 +97,9 @@ internal static unsafe class MatmulDriver
         var nPanels = (n + nr - 1) / nr;
         var group = Math.Max(MinGroupPanels, (nPanels + ItemsPerThread * threads - 1) / (ItemsPerThread * threads));
         var stride = WorkerStride<T>(KC * nr);
-        var work = new SmallMWork<T, TSource>
+        var work = new SmallMWork<T, TRows, TSource>
         {
             A = a,
-            TransposeA = transposeA,
             MPanels = mPanels,
             PackItems = mPanels * KBlocks(k),
             Packed = Counters(KBlocks(k)),
@@ -115,9 +121,10 @@ internal static unsafe class MatmulDriver
     /// n ≤ 16 NR (the KC×n B block fits L2 beside an A block), the mirror image: the first items pack op(B) whole, the
     /// others are row groups that walk the K blocks in order, packing their rows × KC slice of A into the worker's buffer.
     /// </summary>
-    private static void RunSmallN<T, TSource>(WorkerPool? pool, T* a, bool transposeA, TSource b, T* c, int m, int n, int k,
+    private static void RunSmallN<T, TRows, TSource>(WorkerPool? pool, TRows a, TSource b, T* c, int m, int n, int k,
         bool accumulate)
         where T : unmanaged
+        where TRows : struct, IRowPanelSource<T>
         where TSource : struct, IPanelSource<T>
     {
         const int Mr = MatmulMicrokernel.MR;
@@ -127,10 +134,9 @@ internal static unsafe class MatmulDriver
         var nPanels = (n + nr - 1) / nr;
         var group = Math.Clamp((mPanels + ItemsPerThread * threads - 1) / (ItemsPerThread * threads), MinGroupPanels, MC<T>() / Mr);
         var stride = WorkerStride<T>(group * Mr * KC);
-        var work = new SmallNWork<T, TSource>
+        var work = new SmallNWork<T, TRows, TSource>
         {
             A = a,
-            TransposeA = transposeA,
             Source = b,
             NPanels = nPanels,
             PackItems = nPanels * KBlocks(k),
@@ -149,9 +155,10 @@ internal static unsafe class MatmulDriver
     }
 
     /// <summary>The general case: per (jc, pc) block one loop packs B and A into shared buffers, a second computes.</summary>
-    private static void RunBlocked<T, TSource>(WorkerPool? pool, T* a, bool transposeA, TSource b, T* c, int m, int n, int k,
+    private static void RunBlocked<T, TRows, TSource>(WorkerPool? pool, TRows a, TSource b, T* c, int m, int n, int k,
         bool accumulate)
         where T : unmanaged
+        where TRows : struct, IRowPanelSource<T>
         where TSource : struct, IPanelSource<T>
     {
         const int Mr = MatmulMicrokernel.MR;
@@ -161,12 +168,10 @@ internal static unsafe class MatmulDriver
         var mPanels = (m + Mr - 1) / Mr;
         var packA = (T*)Ensure(ref s_packA, (long)mPanels * Mr * KC * sizeof(T));
         var packB = (T*)Ensure(ref s_packB, (long)((Math.Min(n, nc) + nr - 1) / nr) * nr * KC * sizeof(T));
-        var pack = new PackWork<T, TSource>
+        var pack = new PackWork<T, TRows, TSource>
         {
             A = a,
             M = m,
-            K = k,
-            TransposeA = transposeA,
             Source = b,
             PackA = packA,
             PackB = packB,
@@ -183,8 +188,8 @@ internal static unsafe class MatmulDriver
                 pack.Kc = kc;
                 pack.Jc = jc;
                 pack.NCur = ncur;
-                pack.BItems = (nPanels + PackWork<T, TSource>.BPanelsPerItem - 1) / PackWork<T, TSource>.BPanelsPerItem;
-                var aItems = (mPanels + PackWork<T, TSource>.APanelsPerItem - 1) / PackWork<T, TSource>.APanelsPerItem;
+                pack.BItems = (nPanels + PackWork<T, TRows, TSource>.BPanelsPerItem - 1) / PackWork<T, TRows, TSource>.BPanelsPerItem;
+                var aItems = (mPanels + PackWork<T, TRows, TSource>.APanelsPerItem - 1) / PackWork<T, TRows, TSource>.APanelsPerItem;
                 For(pool, pack.BItems + aItems, ref pack);
 
                 compute.Jc = jc;
@@ -291,12 +296,12 @@ internal static unsafe class MatmulDriver
     /// Items [0, PackItems): A panel (index % MPanels) of K block (index / MPanels) into PackA + pc·MPanels·MR + p·MR·kc.
     /// Items from PackItems on: GroupPanels NR panels of C, all rows, every K block in order (see RunSmallM).
     /// </summary>
-    private struct SmallMWork<T, TSource> : IWorkItem
+    private struct SmallMWork<T, TRows, TSource> : IWorkItem
         where T : unmanaged
+        where TRows : struct, IRowPanelSource<T>
         where TSource : struct, IPanelSource<T>
     {
-        public T* A;
-        public bool TransposeA;
+        public TRows A;
         public int MPanels;
         public int PackItems;
         public int* Packed;
@@ -321,8 +326,7 @@ internal static unsafe class MatmulDriver
                 var p = index % MPanels;
                 var block = index / MPanels;
                 var pk = Math.Min(KC, K - block * KC);
-                MatmulPacking.PackA(A, M, K, TransposeA, p * Mr, Math.Min(Mr, M - p * Mr), block * KC, pk,
-                    PackA + (long)block * KC * MPanels * Mr + (long)p * Mr * pk);
+                A.Pack(p * Mr, Math.Min(Mr, M - p * Mr), block * KC, pk, PackA + (long)block * KC * MPanels * Mr + (long)p * Mr * pk);
                 Interlocked.Increment(ref Packed[block * CounterStride]);
                 return;
             }
@@ -350,12 +354,12 @@ internal static unsafe class MatmulDriver
     /// Items [0, PackItems): B panel (index % NPanels) of K block (index / NPanels) into PackB + pc·NPanels·NR + q·NR·kc.
     /// Items from PackItems on: GroupPanels MR panels of C rows, all columns, every K block in order (see RunSmallN).
     /// </summary>
-    private struct SmallNWork<T, TSource> : IWorkItem
+    private struct SmallNWork<T, TRows, TSource> : IWorkItem
         where T : unmanaged
+        where TRows : struct, IRowPanelSource<T>
         where TSource : struct, IPanelSource<T>
     {
-        public T* A;
-        public bool TransposeA;
+        public TRows A;
         public TSource Source;
         public int NPanels;
         public int PackItems;
@@ -394,7 +398,7 @@ internal static unsafe class MatmulDriver
                 var kc = Math.Min(KC, K - pc);
                 for (var i = i0; i < i1; i += Mr)
                 {
-                    MatmulPacking.PackA(A, M, K, TransposeA, i, Math.Min(Mr, M - i), pc, kc, ap + (long)(i - i0) * kc);
+                    A.Pack(i, Math.Min(Mr, M - i), pc, kc, ap + (long)(i - i0) * kc);
                 }
                 WaitPacked(Packed, pc / KC, NPanels);
                 var bBlock = PackB + (long)pc * NPanels * nr;
@@ -407,17 +411,16 @@ internal static unsafe class MatmulDriver
         }
     }
 
-    private struct PackWork<T, TSource> : IWorkItem
+    private struct PackWork<T, TRows, TSource> : IWorkItem
         where T : unmanaged
+        where TRows : struct, IRowPanelSource<T>
         where TSource : struct, IPanelSource<T>
     {
         public const int BPanelsPerItem = 8;
         public const int APanelsPerItem = 24;
 
-        public T* A;
+        public TRows A;
         public int M;
-        public int K;
-        public bool TransposeA;
         public TSource Source;
         public T* PackA;
         public T* PackB;
@@ -444,7 +447,7 @@ internal static unsafe class MatmulDriver
             var p1 = Math.Min((M + Mr - 1) / Mr, (index + 1) * APanelsPerItem);
             for (var p = index * APanelsPerItem; p < p1; p++)
             {
-                MatmulPacking.PackA(A, M, K, TransposeA, p * Mr, Math.Min(Mr, M - p * Mr), Pc, Kc, PackA + (long)p * Mr * Kc);
+                A.Pack(p * Mr, Math.Min(Mr, M - p * Mr), Pc, Kc, PackA + (long)p * Mr * Kc);
             }
         }
     }

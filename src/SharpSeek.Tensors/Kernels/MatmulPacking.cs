@@ -1,5 +1,6 @@
 // MatmulPacking.cs: packs op(A) into MR-row panels and op(B) into NR-column panels for the microkernel, handling the
-// transposes and widening BF16 / dequantizing block-scaled FP8 weights on the way. Not here: the blocking loops
+// transposes and widening BF16 / dequantizing block-scaled FP8 weights on the way, and decoding FP8 training operands
+// (1×128 row tiles, 128×1 column tiles) the same way. Not here: the blocking loops
 // (MatmulDriver.cs). Tested by MatmulTests.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -12,6 +13,125 @@ internal unsafe interface IPanelSource<T> where T : unmanaged
 {
     /// <summary>dst[kk*NR + j] = op(B)[pc + kk, j0 + j] for kk &lt; kc, j &lt; nr; zero for nr ≤ j &lt; NR.</summary>
     void Pack(int pc, int kc, int j0, int nr, T* dst);
+}
+
+/// <summary>A source of op(A) (m rows, k columns) that can write one zero-padded MR×kc panel.</summary>
+internal unsafe interface IRowPanelSource<T> where T : unmanaged
+{
+    /// <summary>dst[kk*MR + i] = op(A)[i0 + i, pc + kk] for i &lt; mr, kk &lt; kc; zero for mr ≤ i &lt; MR.</summary>
+    void Pack(int i0, int mr, int pc, int kc, T* dst);
+}
+
+/// <summary>Dense row-major A: (m, k), or (k, m) when transposed.</summary>
+internal readonly unsafe struct DenseRows<T>(T* a, int m, int k, bool transpose) : IRowPanelSource<T> where T : unmanaged
+{
+    private readonly T* _a = a;
+    private readonly int _m = m;
+    private readonly int _k = k;
+    private readonly bool _transpose = transpose;
+
+    public void Pack(int i0, int mr, int pc, int kc, T* dst) => MatmulPacking.PackA(_a, _m, _k, _transpose, i0, mr, pc, kc, dst);
+}
+
+/// <summary>
+/// E4M3 activations as FP8 training quantizes them (Fp8Quant): codes q (m, k) with a scale per row per 1×128 tile,
+/// scales (m, ceil(k/128)); op(A)[i, kk] = decode(q[i, kk]) · scales[i, kk/128], decoded while packed.
+/// </summary>
+internal readonly unsafe struct Fp8RowTiles(byte* q, float* scales, int k) : IRowPanelSource<float>
+{
+    private readonly byte* _q = q;
+    private readonly float* _scales = scales;
+    private readonly int _k = k;
+    private readonly int _tiles = (k + Fp8Source.Block - 1) / Fp8Source.Block;
+
+    public void Pack(int i0, int mr, int pc, int kc, float* dst)
+    {
+        const int Mr = MatmulMicrokernel.MR;
+        var done = 0;
+        if (mr == Mr && Transpose8.IsSupported)
+        {
+            // 6 decoded rows + 2 zero rows transposed, as PackA does; an aligned 8-run of k stays in one 128-wide tile
+            // (pc is a multiple of KC).
+            var src = _q + (long)i0 * _k + pc;
+            var scales = _scales + (long)i0 * _tiles;
+            var zero = Vector256<float>.Zero;
+            for (; done + 8 < kc; done += 8)
+            {
+                var p = src + done;
+                var t = (pc + done) / Fp8Source.Block;
+                Transpose8.Store(Fp8Source.Decode(p, Vector256.Create(scales[t])), Fp8Source.Decode(p + _k, Vector256.Create(scales[_tiles + t])),
+                    Fp8Source.Decode(p + 2 * _k, Vector256.Create(scales[2 * _tiles + t])), Fp8Source.Decode(p + 3 * _k, Vector256.Create(scales[3 * _tiles + t])),
+                    Fp8Source.Decode(p + 4 * _k, Vector256.Create(scales[4 * _tiles + t])), Fp8Source.Decode(p + 5 * _k, Vector256.Create(scales[5 * _tiles + t])),
+                    zero, zero, dst + done * Mr, Mr);
+            }
+        }
+        if (mr < Mr) { new Span<float>(dst, kc * Mr).Clear(); }
+        var table = Float8E4M3.DecodeTable;
+        for (var i = 0; i < mr; i++)
+        {
+            var row = _q + (long)(i0 + i) * _k;
+            var scales = _scales + (long)(i0 + i) * _tiles;
+            for (var kk = done; kk < kc; kk++) { dst[kk * Mr + i] = table[row[pc + kk]] * scales[(pc + kk) / Fp8Source.Block]; }
+        }
+    }
+}
+
+/// <summary>
+/// op(A) = Qᵀ for E4M3 codes q (k, m) quantized in 128×1 tiles down the columns (Fp8Quant.QuantizeColumns), scales
+/// (ceil(k/128), m): op(A)[i, kk] = decode(q[kk, i]) · scales[kk/128, i]; Wgrad's dYᵀ, read in place.
+/// </summary>
+internal readonly unsafe struct Fp8ColumnTilesTransposed(byte* q, float* scales, int m) : IRowPanelSource<float>
+{
+    private readonly byte* _q = q;
+    private readonly float* _scales = scales;
+    private readonly int _m = m;
+
+    public void Pack(int i0, int mr, int pc, int kc, float* dst)
+    {
+        const int Mr = MatmulMicrokernel.MR;
+        var table = Float8E4M3.DecodeTable;
+        for (var kk = 0; kk < kc; kk++)
+        {
+            var row = pc + kk;
+            var src = _q + (long)row * _m + i0;
+            var scales = _scales + (long)(row / Fp8Source.Block) * _m + i0;
+            var d = dst + kk * Mr;
+            for (var i = 0; i < mr; i++) { d[i] = table[src[i]] * scales[i]; }
+            for (var i = mr; i < Mr; i++) { d[i] = 0; }
+        }
+    }
+}
+
+/// <summary>
+/// op(B) = Q for E4M3 codes q (k, n) quantized in 128×1 tiles down the columns, scales (ceil(k/128), n):
+/// op(B)[kk, j] = decode(q[kk, j]) · scales[kk/128, j]; Wgrad's X, read in place.
+/// </summary>
+internal readonly unsafe struct Fp8ColumnTiles(byte* q, float* scales, int n) : IPanelSource<float>
+{
+    private readonly byte* _q = q;
+    private readonly float* _scales = scales;
+    private readonly int _n = n;
+
+    public void Pack(int pc, int kc, int j0, int nr, float* dst)
+    {
+        const int Width = 16;
+        var table = Float8E4M3.DecodeTable;
+        for (var kk = 0; kk < kc; kk++)
+        {
+            var row = pc + kk;
+            var src = _q + (long)row * _n + j0;
+            var scales = _scales + (long)(row / Fp8Source.Block) * _n + j0;
+            var d = dst + kk * Width;
+            if (nr == Width && Avx2.IsSupported)
+            {
+                Fp8Source.Decode(src, Vector256.Load(scales)).Store(d);
+                Fp8Source.Decode(src + 8, Vector256.Load(scales + 8)).Store(d + 8);
+                continue;
+            }
+            for (var j = 0; j < nr; j++) { d[j] = table[src[j]] * scales[j]; }
+            for (var j = nr; j < Width; j++) { d[j] = 0; }
+        }
+    }
 }
 
 /// <summary>Dense row-major B: (k, n), or (n, k) when transposed.</summary>

@@ -3,10 +3,9 @@
 // in 1×128 tiles along out and the same W blocks (transposed: a block's codes and scale do not change). Wgrad:
 // dW = dYᵀ·X with both operands in 128×1 tiles (down the tokens); X is read back from its FP8 cache, dequantized and
 // quantized again in its 128×1 tiles (§3.5.2). Each GEMM sums as the Fp8Recipe says: by default in f32 over what the
-// codes stand for, through the packed f32 GEMM, with the weight decoded while the GEMM packs it (Matmul.GemmFp8Weights)
-// and each activation operand dequantized in the pass that quantizes it (Fp8Quant), Wgrad's without a transpose
-// (Fp8Quant.QuantizeColumns, then the GEMM reads dYᵀ in place); or Exact, each 128-block summed exactly and promoted
-// to f32 with both scales (Fp8Gemm). The recipe also carries the paper's ablations (one scale per tensor; dY in
+// codes stand for, through the packed f32 GEMM, which decodes both operands' codes while it packs them (Matmul.GemmFp8;
+// Wgrad's operands quantized down their columns, Fp8Quant.QuantizeColumns, and read without a transpose,
+// Matmul.GemmFp8Columns); or Exact, each 128-block summed exactly and promoted to f32 with both scales (Fp8Gemm). The recipe also carries the paper's ablations (one scale per tensor; dY in
 // 128×128 blocks). The forward saves x as E4M3 codes plus a scale per 1×128 tile (1 byte + 1/32 of a float per
 // element; where x is another op's F32 output it stays in the step arena too: the feed-forwards avoid that through
 // Fp8SwiGluOp, which keeps only codes; the attention output projection can keep E5M6 with power-of-two scales instead,
@@ -18,10 +17,6 @@ using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Ops;
-
-/// <summary>An E4M3 GEMM operand: codes (rows, cols) with a scale per row per 128-wide K block, and, where the GEMM sums
-/// in f32, the values they stand for (F32, (rows, cols)); otherwise Values is invalid.</summary>
-internal readonly record struct Fp8Operand(Tensor Q, Tensor S, Tensor Values);
 
 public static class Fp8LinearOp
 {
@@ -37,9 +32,10 @@ public static class Fp8LinearOp
         var (xv, wv) = (tape.Value(x), tape.Value(weight));
         var (rows, n, k, y) = LinearShape.Output(tape, xv, wv, "fp8 linear");
         var saved = cacheE5M6 ? QuantizeE5M6(tape, xv.AsSpan<float>(), rows, k) : Codes(tape, rows, k);
-        using (tape.Arena.Scope()) // the weight's codes and the dequantized values (with E5M6, x's E4M3 codes too) are this call's own
+        using (tape.Arena.Scope()) // the weight's codes (with E5M6, x's E4M3 codes too) are this call's own
         {
-            var xq = Quantize(tape, xv.AsSpan<float>(), rows, k, recipe.ForInput, Input, cacheE5M6 ? Codes(tape, rows, k) : saved);
+            var xq = cacheE5M6 ? Codes(tape, rows, k) : saved;
+            QuantizeInto(xv.AsSpan<float>(), rows, k, recipe.ForInput, xq.Q, xq.S, Input);
             Gemm(tape, recipe, xq, QuantizeBlocks(tape, wv.AsSpan<float>(), n, k, recipe, Weight), y.AsSpan<float>(), rows, n, k);
         }
         var node = new Node(OpKind.Fp8Linear, default, x, weight) { Saved0 = saved.Q, Saved1 = saved.S, I0 = rows, I1 = n, I2 = k, L0 = recipe.Pack(), Flag0 = cacheE5M6 };
@@ -70,13 +66,14 @@ public static class Fp8LinearOp
 
     internal static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k, bool e5m6 = false)
     {
-        // With one scale per tensor, or dY in 128×128 blocks, Dgrad's dY is also Wgrad's (the same codes and scales,
-        // whichever way it is read): quantized once.
+        // With one scale per tensor, or dY in 128×128 blocks, Dgrad's dY is also Wgrad's (the same codes, their scales
+        // read along rows or down columns): quantized once, in blocks (a tensor's one scale fills every block).
         var shared = recipe.PerTensorScales || recipe.BlockGradients;
-        var dyq = dx.IsValid || (shared && dw.IsValid) ? GradientOperand(tape, dy, rows, n, recipe.ForGradient) : default;
+        var dyBlocks = shared && (dx.IsValid || dw.IsValid) ? QuantizeBlocks(tape, dy, rows, n, recipe.ForGradient, Dy) : default;
         if (dx.IsValid)
         {
             // Dgrad: dX (rows, k) += dY (rows, n) · W (n, k): dY in 1×128 tiles along n (or 128×128 blocks), W in its blocks.
+            var dyq = shared ? (dyBlocks.Q, RowScales(tape, dyBlocks.Blocks, rows, n)) : Quantize(tape, dy, rows, n, recipe.ForGradient, Dy);
             var wt = TransposedBlocks(tape, QuantizeBlocks(tape, w.AsSpan<float>(), n, k, recipe, Weight), n, k);
             Gemm(tape, recipe, dyq, wt, dx.AsSpan<float>(), rows, k, n, accumulate: true);
         }
@@ -86,79 +83,64 @@ public static class Fp8LinearOp
         if (recipe.Sum == Fp8Sum.Exact)
         {
             // Fp8Gemm takes both operands with the K blocks along their rows: dYᵀ and Xᵀ, transposed and quantized in 1×128 tiles.
-            var dytq = recipe.BlockGradients
-                ? Operand(tape, TransposedBlocks(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n), n, rows, recipe)
-                : Quantize(tape, Transposed(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
+            var dyt = recipe.BlockGradients ? TransposedBlocks(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n) : default;
+            var dytq = recipe.BlockGradients ? (dyt.Q, S: RowScales(tape, dyt.Blocks, n, rows)) : Quantize(tape, Transposed(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
             var xtq = Quantize(tape, Transposed(tape, xBack.AsSpan<float>(), rows, k).AsSpan<float>(), k, rows, recipe, Input);
             using var exact = Profiler.Region(ProfileCategory.Gemm);
             Fp8Gemm.Gemm(dytq.Q.AsSpan<Float8E4M3>(), dytq.S.AsSpan<float>(), xtq.Q.AsSpan<Float8E4M3>(), xtq.S.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, accumulate: true);
             return;
         }
-        var dyc = shared ? dyq.Values : QuantizeColumns(tape, dy, rows, n, recipe, Dy);
-        var xc = xBack.AsSpan<float>();
-        using (Profiler.Region(ProfileCategory.Quantize))
+        var dyc = shared ? (dyBlocks.Q, S: ColumnScales(tape, dyBlocks.Blocks, rows, n)) : QuantizeColumns(tape, dy, rows, n, recipe, Dy);
+        var xc = recipe.PerTensorScales ? PerTensorColumns(tape, xBack.AsSpan<float>(), rows, k, recipe) : QuantizeColumns(tape, xBack.AsSpan<float>(), rows, k, recipe, Input);
+        if (Matmul.Packs(n, k, rows, transposeA: true, transposeB: false))
         {
-            var codes = Codes(tape, rows, k);
-            if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(xc, rows, k, codes.Q.AsSpan<Float8E4M3>(), codes.S.AsSpan<float>(), recipe.PowerOfTwoScales, xc); }
-            else { QuantizeColumnsInto(xc, rows, k, recipe, tape, xc); }
+            using var packed = Profiler.Region(ProfileCategory.Gemm);
+            Matmul.GemmFp8Columns(dyc.Q.AsSpan<Float8E4M3>(), dyc.S.AsSpan<float>(), xc.Q.AsSpan<Float8E4M3>(), xc.S.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, accumulate: true);
+            return;
         }
+        var (dyd, xd) = (DequantizedColumns(tape, dyc, rows, n), DequantizedColumns(tape, xc, rows, k));
         using var region = Profiler.Region(ProfileCategory.Gemm);
-        Matmul.Gemm<float>(dyc.AsSpan<float>(), xc, dw.AsSpan<float>(), n, k, rows, transposeA: true, accumulate: true);
+        Matmul.Gemm<float>(dyd.AsSpan<float>(), xd.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, transposeA: true, accumulate: true);
     }
-
-    // dY (rows, n) as Dgrad's A operand: 1×128 tiles (or one scale for the tensor), or 128×128 blocks under block-gradients.
-    private static Fp8Operand GradientOperand(Tape tape, ReadOnlySpan<float> dy, int rows, int n, Fp8Recipe recipe) =>
-        recipe.BlockGradients ? Operand(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n, recipe) : Quantize(tape, dy, rows, n, recipe, Dy);
 
     // Codes (rows, cols) and a scale per row per 1×128 tile, uninitialized, on the tape's arena.
     internal static (Tensor Q, Tensor S) Codes(Tape tape, int rows, int cols) =>
         (tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols)), tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols))));
 
-    // values (rows, cols) → E4M3 codes and one scale per row per 1×128 tile (or one for the tensor), into `into` (new on
-    // the tape's arena when not given), and under the F32 sum their dequantized values in the same pass; non-finite
-    // values throw.
-    internal static Fp8Operand Quantize(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what, (Tensor Q, Tensor S) into = default)
+    // values (rows, cols) → E4M3 codes and one scale per row per 1×128 tile (or one for the tensor), on the tape's
+    // arena; non-finite values throw.
+    internal static (Tensor Q, Tensor S) Quantize(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
     {
-        var (q, s) = into.Q.IsValid ? into : Codes(tape, rows, cols);
-        var dequantized = recipe.Sum == Fp8Sum.F32 ? tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols)) : default;
-        QuantizeInto(values, rows, cols, recipe, q, s, what, dequantized);
-        return new Fp8Operand(q, s, dequantized);
+        var codes = Codes(tape, rows, cols);
+        QuantizeInto(values, rows, cols, recipe, codes.Q, codes.S, what);
+        return codes;
     }
 
-    // values (rows, cols) → codes q (rows, cols) and scales s (rows, tiles) the caller allocated, and the dequantized
-    // values where `dequantized` is valid.
-    internal static void QuantizeInto(ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, Tensor q, Tensor s, string what, Tensor dequantized = default)
+    // values (rows, cols) → codes q (rows, cols) and scales s (rows, tiles) the caller allocated.
+    internal static void QuantizeInto(ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, Tensor q, Tensor s, string what)
     {
         using var region = Profiler.Region(ProfileCategory.Quantize);
-        var codes = q.AsSpan<Float8E4M3>();
-        var scales = s.AsSpan<float>();
-        var pow2 = recipe.PowerOfTwoScales;
-        if (dequantized.IsValid)
-        {
-            if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, codes, scales, pow2, dequantized.AsSpan<float>()); }
-            else { Fp8Quant.QuantizeActivations(values, rows, cols, codes, scales, pow2, dequantized.AsSpan<float>()); }
-        }
-        else if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, codes, scales, pow2); }
-        else { Fp8Quant.QuantizeActivations(values, rows, cols, codes, scales, pow2); }
-        Fp8Quant.ThrowIfNotFinite(codes, cols, what);
+        if (recipe.PerTensorScales) { Fp8Quant.QuantizeTensor(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
+        else { Fp8Quant.QuantizeActivations(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales); }
+        Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), cols, what);
     }
 
-    // values (rows, cols) quantized in 128×1 tiles → their dequantized values (rows, cols), on the tape's arena.
-    private static Tensor QuantizeColumns(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
-    {
-        var dequantized = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
-        using var region = Profiler.Region(ProfileCategory.Quantize);
-        QuantizeColumnsInto(values, rows, cols, recipe, tape, dequantized.AsSpan<float>(), what);
-        return dequantized;
-    }
-
-    // values (rows, cols) in 128×1 tiles → dequantized (may be values itself); the codes and scales are scratch on the arena.
-    private static void QuantizeColumnsInto(ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, Tape tape, Span<float> dequantized, string what = Input)
+    // values (rows, cols) → E4M3 codes in 128×1 tiles and their scales (ceil(rows/128), cols), on the tape's arena.
+    private static (Tensor Q, Tensor S) QuantizeColumns(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
     {
         var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols));
         var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), cols));
-        Fp8Quant.QuantizeColumns(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales, dequantized);
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        Fp8Quant.QuantizeColumns(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales);
         Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), cols, what, columnTiles: true);
+        return (q, s);
+    }
+
+    // values (rows, cols) with one scale for the tensor, as 128×1-tile codes and scales (every tile the same scale).
+    private static (Tensor Q, Tensor S) PerTensorColumns(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe)
+    {
+        var m = QuantizeBlocks(tape, values, rows, cols, recipe, Input);
+        return (m.Q, ColumnScales(tape, m.Blocks, rows, cols));
     }
 
     // values (n, k) in 128×128 blocks (or one scale for the tensor, in every block) → codes and the block scales
@@ -179,24 +161,26 @@ public static class Fp8LinearOp
         return (q, blocks);
     }
 
-    // Codes (rows, cols) in 128×128 blocks as a GEMM's A operand: the block scales expanded to one per row per 128-wide
-    // K block, and under the F32 sum the dequantized values.
-    private static Fp8Operand Operand(Tape tape, (Tensor Q, Tensor Blocks) m, int rows, int cols, Fp8Recipe recipe)
-    {
-        var rowScales = RowScales(tape, m.Blocks, rows, cols);
-        if (recipe.Sum != Fp8Sum.F32) { return new Fp8Operand(m.Q, rowScales, default); }
-        var values = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
-        using var region = Profiler.Region(ProfileCategory.Quantize);
-        Fp8Quant.DequantizeWeightBlocks(m.Q.AsSpan<Float8E4M3>(), m.Blocks.AsSpan<float>(), rows, cols, values.AsSpan<float>());
-        return new Fp8Operand(m.Q, rowScales, values);
-    }
-
     // 128×128 block scales (ceil(rows/128), ceil(cols/128)) → one per row per K block (rows, ceil(cols/128)), on the arena.
     private static Tensor RowScales(Tape tape, Tensor blocks, int rows, int cols)
     {
         var rowScales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols)));
         Fp8Gemm.RowScales(blocks.AsSpan<float>(), rows, cols, rowScales.AsSpan<float>());
         return rowScales;
+    }
+
+    // 128×128 block scales (ceil(rows/128), ceil(cols/128)) → one per 128×1 tile (ceil(rows/128), cols), on the arena.
+    private static Tensor ColumnScales(Tape tape, Tensor blocks, int rows, int cols)
+    {
+        var (bands, colTiles) = (Fp8Quant.Tiles(rows), Fp8Quant.Tiles(cols));
+        var columnScales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(bands, cols));
+        var b = blocks.AsSpan<float>();
+        var c = columnScales.AsSpan<float>();
+        for (var band = 0; band < bands; band++)
+        {
+            for (var j = 0; j < cols; j++) { c[(band * cols) + j] = b[(band * colTiles) + (j / Fp8Quant.Block)]; }
+        }
+        return columnScales;
     }
 
     // The transpose (cols, rows) of codes (rows, cols) in 128×128 blocks: a block's codes and scale stay its own.
@@ -229,6 +213,15 @@ public static class Fp8LinearOp
         return values;
     }
 
+    // codes (rows, cols) in 128×1 tiles → their f32 values, on the tape's arena.
+    private static Tensor DequantizedColumns(Tape tape, (Tensor Q, Tensor S) m, int rows, int cols)
+    {
+        var values = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, cols));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        Fp8Quant.DequantizeColumns(m.Q.AsSpan<Float8E4M3>(), m.S.AsSpan<float>(), rows, cols, values.AsSpan<float>());
+        return values;
+    }
+
     // E5M6 codes (rows, cols) with a power-of-two scale per row per 1×128 tile → their f32 values, on the tape's arena.
     private static Tensor DequantizedE5M6(Tape tape, Tensor codes, Tensor scales, int rows, int cols)
     {
@@ -238,11 +231,11 @@ public static class Fp8LinearOp
         return values;
     }
 
-    // c (m, n) [+]= A (m, k) · Wᵀ, W (n, k) in 128×128 blocks. Exact: Fp8Gemm's block sums over A's codes and W's block
-    // scales expanded to its rows. F32 (the default): A's dequantized values times W decoded while the packed GEMM packs
-    // it (Matmul.GemmFp8Weights); a shape the f32 GEMM would not pack (few rows, or a tiny problem) gets W dequantized
-    // and Matmul.Gemm, so every shape sums as Matmul.Gemm does over the dequantized operands in this (NT) form.
-    internal static void Gemm(Tape tape, Fp8Recipe recipe, Fp8Operand a, (Tensor Q, Tensor Blocks) w, Span<float> c, int m, int n, int k, bool accumulate = false)
+    // c (m, n) [+]= A (m, k) · Wᵀ, A in codes with a scale per row per 128-wide K block, W (n, k) in 128×128 blocks.
+    // Exact: Fp8Gemm's block sums. F32 (the default): the packed f32 GEMM decoding both operands while it packs them
+    // (Matmul.GemmFp8); a shape the f32 GEMM would not pack (few rows, or a tiny problem) gets both dequantized and
+    // Matmul.Gemm, so every shape sums as Matmul.Gemm does over the dequantized operands in this (NT) form.
+    internal static void Gemm(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) a, (Tensor Q, Tensor Blocks) w, Span<float> c, int m, int n, int k, bool accumulate = false)
     {
         if (recipe.Sum == Fp8Sum.Exact)
         {
@@ -254,12 +247,13 @@ public static class Fp8LinearOp
         if (Matmul.Packs(m, n, k, transposeA: false, transposeB: true))
         {
             using var packed = Profiler.Region(ProfileCategory.Gemm);
-            Matmul.GemmFp8Weights(a.Values.AsSpan<float>(), w.Q.AsSpan<Float8E4M3>(), w.Blocks.AsSpan<float>(), c, m, n, k, accumulate);
+            Matmul.GemmFp8(a.Q.AsSpan<Float8E4M3>(), a.S.AsSpan<float>(), w.Q.AsSpan<Float8E4M3>(), w.Blocks.AsSpan<float>(), c, m, n, k, accumulate);
             return;
         }
+        var ad = Dequantized(tape, a.Q, a.S, m, k);
         var wd = tape.Arena.AllocateUninitialized(DType.F32, new Shape(n, k));
         using (Profiler.Region(ProfileCategory.Quantize)) { Fp8Quant.DequantizeWeightBlocks(w.Q.AsSpan<Float8E4M3>(), w.Blocks.AsSpan<float>(), n, k, wd.AsSpan<float>()); }
         using var region = Profiler.Region(ProfileCategory.Gemm);
-        Matmul.Gemm<float>(a.Values.AsSpan<float>(), wd.AsSpan<float>(), c, m, n, k, transposeB: true, accumulate: accumulate);
+        Matmul.Gemm<float>(ad.AsSpan<float>(), wd.AsSpan<float>(), c, m, n, k, transposeB: true, accumulate: accumulate);
     }
 }

@@ -37,9 +37,9 @@ public static class Fp8SwiGluOp
         {
             var g = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
             var u = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
-            var x8 = Fp8LinearOp.Quantize(tape, xv.AsSpan<float>(), rows, d, recipe.ForInput, Input, (xq, xs));
-            Fp8LinearOp.Gemm(tape, recipe, x8, Fp8LinearOp.QuantizeBlocks(tape, wg.AsSpan<float>(), inter, d, recipe, Weight), g.AsSpan<float>(), rows, inter, d);
-            Fp8LinearOp.Gemm(tape, recipe, x8, Fp8LinearOp.QuantizeBlocks(tape, wu.AsSpan<float>(), inter, d, recipe, Weight), u.AsSpan<float>(), rows, inter, d);
+            Fp8LinearOp.QuantizeInto(xv.AsSpan<float>(), rows, d, recipe.ForInput, xq, xs, Input);
+            Fp8LinearOp.Gemm(tape, recipe, (xq, xs), Fp8LinearOp.QuantizeBlocks(tape, wg.AsSpan<float>(), inter, d, recipe, Weight), g.AsSpan<float>(), rows, inter, d);
+            Fp8LinearOp.Gemm(tape, recipe, (xq, xs), Fp8LinearOp.QuantizeBlocks(tape, wu.AsSpan<float>(), inter, d, recipe, Weight), u.AsSpan<float>(), rows, inter, d);
             Fp8LinearOp.QuantizeInto(g.AsSpan<float>(), rows, inter, recipe, codes.Slice(0), scales.Slice(0), Hidden);
             Fp8LinearOp.QuantizeInto(u.AsSpan<float>(), rows, inter, recipe, codes.Slice(1), scales.Slice(1), Hidden);
             SwiGlu.Forward<float>(g.AsSpan<float>(), u.AsSpan<float>(), g.AsSpan<float>());         // a = silu(g) ⊙ u, in place
@@ -62,8 +62,7 @@ public static class Fp8SwiGluOp
         var u = Fp8LinearOp.Dequantized(tape, codes.Slice(1), scales.Slice(1), rows, inter);
         var a = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
         SwiGlu.Forward<float>(g.AsSpan<float>(), u.AsSpan<float>(), a.AsSpan<float>());            // recomputed
-        var aq = Fp8LinearOp.Codes(tape, rows, inter);
-        Fp8LinearOp.QuantizeInto(a.AsSpan<float>(), rows, inter, recipe, aq.Q, aq.S, Input);
+        var aq = Fp8LinearOp.Quantize(tape, a.AsSpan<float>(), rows, inter, recipe, Input);
         var da = tape.Arena.Allocate(DType.F32, new Shape(rows, inter));                           // zeroed: the Dgrad accumulates
         Fp8LinearOp.Backward(tape, recipe, aq, tape.Value(node.D), dy, da, dd, rows, d, inter);
         var dGate = tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, inter));
