@@ -233,7 +233,7 @@ public sealed partial class ModelWeights : IDisposable
         var recompute = precision == LinearPrecision.Fp8 && !recipe.KeepActivations;
         foreach (var block in Layers.Concat(Mtp.Select(m => m.Block)))
         {
-            (block.Recompute, block.RecomputeAttention) = (recompute, recompute && !recipe.KeepAttention);
+            block.Recompute = recompute;
             if (block.Moe is { } moe)
             {
                 (moe.Recompute, moe.Fp8Dispatch) = (recompute, precision == LinearPrecision.Fp8 && recipe.Fp8Dispatch);

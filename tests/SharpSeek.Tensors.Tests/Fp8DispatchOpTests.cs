@@ -1,8 +1,9 @@
 // Fp8DispatchOpTests.cs: the MoE dispatch in FP8 (DeepSeek-V3 §3.3.3): the dispatched values are E4M3 codes times
 // power-of-two 1×128 scales and the gradient passes back unchanged; the gradient form is the identity forward and
 // quantizes the gradient the same way; an expert Linear told its input (or dY) is on a power-of-two grid computes with
-// exactly the codes that crossed, bit for bit against the GEMM's definition over those codes, where the default recipe
-// would quantize them a second time; a NaN fails naming what held it.
+// exactly the values that crossed, bit for bit against the GEMM's definition over those codes, where the default recipe
+// would quantize them a second time, and its Wgrad is untouched; the recipe refuses the dispatch without 1×128 tiles; a
+// NaN fails naming what held it.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
@@ -46,15 +47,20 @@ public sealed class Fp8DispatchOpTests
     [Theory]
     [InlineData("")]
     [InlineData("exact")]
-    public void AnExpertTold_ComputesWithTheCodesThatCrossed_BitForBit(string sumText)
+    public void AnExpertTold_ComputesWithTheValuesThatCrossed_BitForBit(string sumText)
     {
-        // Rows 0..2 of each tile have a max-abs just above 224·2^e, whose E4M3 code rounds down to 224: quantizing them
-        // again halves the scale and doubles the codes, the same values.
+        // Tile 0 of rows 0..2 has its max-abs 230/64, just above 224·2^-6: its E4M3 code rounds down to 224, so quantizing
+        // the crossed values again halves the scale and doubles the codes, the same values.
         const int Rows = 140, K = 260, N = 96;
         var recipe = Fp8Recipe.Parse(sumText);
         using var arena = new Arena("fp8-dispatch-expert");
         var x = Fp8LinearOpTests.Random(arena, 3, 2f, Rows, K);
-        for (var r = 0; r < 3; r++) { x.AsSpan<float>()[r * K] = 230f / 64; }
+        for (var r = 0; r < 3; r++)
+        {
+            var tile = x.AsSpan<float>().Slice(r * K, 128);
+            foreach (ref var v in tile) { v = Math.Clamp(v, -3f, 3f); }
+            tile[0] = 230f / 64;
+        }
         var w = Fp8LinearOpTests.Random(arena, 4, 0.2f, N, K);
         var g = Fp8LinearOpTests.Random(arena, 5, 1f, Rows, N);
         var crossed = Crossed(x.AsSpan<float>(), Rows, K);
@@ -64,14 +70,14 @@ public sealed class Fp8DispatchOpTests
         var wRows = new float[N * Fp8Quant.Tiles(K)];
         Fp8Gemm.RowScales(ws, N, K, wRows);
 
-        (float[] Y, float[] Dx) Run(Fp8Recipe r, float[] input, float[] grad)
+        (float[] Y, float[] Dx, float[] Dw) Run(Fp8Recipe r, float[] input, float[] grad)
         {
             var tape = new Tape(arena);
-            var dx = arena.Allocate(DType.F32, new Shape(Rows, K));
+            var (dx, dw) = (arena.Allocate(DType.F32, new Shape(Rows, K)), arena.Allocate(DType.F32, w.Shape));
             var xv = tape.Leaf(arena.FromSpan<float>(input, Rows, K), dx);
-            var y = Fp8LinearOp.Apply(tape, xv, tape.Input(w), r);
+            var y = Fp8LinearOp.Apply(tape, xv, tape.Leaf(w, dw), r);
             tape.Backward(y, arena.FromSpan<float>(grad, Rows, N));
-            return (tape.Value(y).AsSpan<float>().ToArray(), dx.AsSpan<float>().ToArray());
+            return (tape.Value(y).AsSpan<float>().ToArray(), dx.AsSpan<float>().ToArray(), dw.AsSpan<float>().ToArray());
         }
 
         // Fprop over the crossed codes: the F32 sum's definition (dequantized codes, the packed GEMM) or the exact one.
@@ -94,6 +100,24 @@ public sealed class Fp8DispatchOpTests
         Assert.Equal(Bits(plain.Y), Bits(dgrad.Y));                                         // Fprop untouched
         Assert.NotEqual(Bits(plain.Dx), Bits(dgrad.Dx));
         Assert.Equal(Bits(reference.Dx), Bits(dgrad.Dx));
+        Assert.Equal(Bits(plain.Dw), Bits(Run(recipe with { PowerOfTwoGradient = true }, x.AsSpan<float>().ToArray(), g.AsSpan<float>().ToArray()).Dw)); // Wgrad's dY untouched
+
+        // The same holds where Dgrad's dY is quantized once for both GEMMs (one scale per tensor): Wgrad keeps its own.
+        var perTensor = recipe with { PerTensorScales = true };
+        var (plainTensor, toldTensor) = (Run(perTensor, x.AsSpan<float>().ToArray(), g.AsSpan<float>().ToArray()), Run(perTensor with { PowerOfTwoGradient = true }, x.AsSpan<float>().ToArray(), g.AsSpan<float>().ToArray()));
+        Assert.Equal(Bits(plainTensor.Dw), Bits(toldTensor.Dw));
+        Assert.NotEqual(Bits(plainTensor.Dx), Bits(toldTensor.Dx));
+    }
+
+    [Fact]
+    public void TheRecipe_RefusesDispatchWithoutTiles()
+    {
+        Assert.True(Fp8Recipe.Parse("fp8-dispatch,swiglu-cache,o-proj-e5m6").Fp8Dispatch);
+        foreach (var other in new[] { "tensor-scales", "block-gradients" })
+        {
+            var e = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse($"fp8-dispatch,{other}"));
+            Assert.Contains("cannot be combined with tensor-scales or block-gradients", e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -1,8 +1,8 @@
 // Block.cs: one pre-norm decoder layer (DeepSeek-V3 technical report §2.1; the same shape in Llama and Qwen2):
 // h += attention(input_layernorm(h)); h += FFN(post_attention_layernorm(h)). The attention is MLA or GQA (IAttention),
 // the FFN a dense SwiGLU (DeepSeek's first first_k_dense_replace layers, every dense-family layer) or a MoE
-// (IFeedForward). Under FP8 training the attention sublayer (RecomputeAttention) and a dense feed-forward (Recompute)
-// are regions recomputed in backward (RecomputeOp). The MTP modules reuse it. With a KV cache (a no-gradient inference step) the attention runs over
+// (IFeedForward). Under FP8 training (Recompute) the attention sublayer and a dense feed-forward are regions recomputed
+// in backward (RecomputeOp). The MTP modules reuse it. With a KV cache (a no-gradient inference step) the attention runs over
 // the cache and the FFN over its Linear views (Infer). Tested by TransformerTests, DenseFamilyTests and ModelRunnerTests.
 using SharpSeek.Tensors;
 using SharpSeek.Tensors.Autograd;
@@ -41,7 +41,7 @@ public sealed class Block
     public Var Forward(Tape tape, Var h, RopeTables rope, Tensor positions, IAttentionCache? cache, in MoeRouting replay, out MoeRouting routing)
     {
         if (cache is not null) { routing = default; return Cached(tape, h, rope, positions, cache); } // an inference step keeps no routing
-        h = AddOp.Apply(tape, h, RecomputeAttention ? RecomputedAttention(tape, h, rope, positions) : Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions, cache));
+        h = AddOp.Apply(tape, h, Recompute ? RecomputedAttention(tape, h, rope, positions) : Attention.Forward(tape, InputNorm.Forward(tape, h), rope, positions, cache));
         if (Recompute && Mlp is { } mlp)
         {
             routing = default;
@@ -50,14 +50,10 @@ public sealed class Block
         return AddOp.Apply(tape, h, FeedForward.Forward(tape, PostAttentionNorm.Forward(tape, h), replay, out routing));
     }
 
-    /// <summary>Under FP8 training (ModelWeights.UsePrecision): a dense feed-forward with its norm is recomputed in
-    /// backward from the block's residual stream, which the tape keeps anyway (RecomputeOp; the MoE recomputes its
-    /// experts itself).</summary>
+    /// <summary>Under FP8 training (ModelWeights.UsePrecision): the attention sublayer (its norm, projections, RoPE and
+    /// attention) and a dense feed-forward with its norm are recomputed in backward from the block's residual stream,
+    /// which the tape keeps anyway (RecomputeOp; the MoE recomputes its experts itself).</summary>
     public bool Recompute { get; set; }
-
-    /// <summary>Under FP8 training unless the recipe keeps attention: the attention sublayer (its norm, projections,
-    /// RoPE and attention) is recomputed in backward from the residual stream too.</summary>
-    public bool RecomputeAttention { get; set; }
 
     // The regions' closures live here, so that the plain path allocates nothing.
     private Var RecomputedAttention(Tape tape, Var h, RopeTables rope, Tensor positions) =>

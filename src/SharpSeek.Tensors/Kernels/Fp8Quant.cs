@@ -34,8 +34,8 @@ public static unsafe class Fp8Quant
 
     /// <summary><see cref="QuantizeActivations(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/> that
     /// also writes what the codes stand for, dequantized[r, c] = q[r, c] · scales[r, c / 128], in the same pass (the
-    /// tile's codes are still in L1): the operand of an FP8 GEMM that sums in f32. <paramref name="dequantized"/> may be
-    /// <paramref name="x"/> itself.</summary>
+    /// tile's codes are still in L1): the values a receiver of the codes reads (Fp8DispatchOp). <paramref name="dequantized"/>
+    /// may be <paramref name="x"/> itself.</summary>
     public static void QuantizeActivations(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> q, Span<float> scales,
         bool powerOfTwoScales, Span<float> dequantized) => QuantizeRows(x, rows, cols, q, scales, powerOfTwoScales, perTensor: false, Required(dequantized, rows, cols));
 
@@ -64,8 +64,8 @@ public static unsafe class Fp8Quant
         fixed (float* px = x, ps = scales)
         fixed (Float8E4M3* pq = q)
         {
-            var work = new ColumnBands { X = px, Q = (byte*)pq, Scales = ps, Rows = rows, Cols = cols, PowerOfTwo = powerOfTwoScales };
-            Run(Tiles(rows), count, ref work);
+            var work = new ColumnBands { X = px, Q = (byte*)pq, Scales = ps, Rows = rows, Cols = cols, Chunks = (cols + ColumnChunk - 1) / ColumnChunk, PowerOfTwo = powerOfTwoScales };
+            Run(Tiles(rows) * work.Chunks, count, ref work);
         }
     }
 
@@ -323,8 +323,11 @@ public static unsafe class Fp8Quant
         }
     }
 
-    // One band of 128 rows (index = band) in 128×1 tiles: every column's max-abs over the band (vectors across columns,
-    // rows in memory order), the scales, then each row's codes.
+    // Columns of one work item of the 128×1 quantizer: a band with few rows (one expert's tokens) still splits.
+    private const int ColumnChunk = 128;
+
+    // One band of 128 rows × one chunk of columns (index = band · Chunks + chunk) in 128×1 tiles: every column's max-abs
+    // over the band (vectors across columns, rows in memory order), the scales, then each row's codes.
     private struct ColumnBands : IWorkItem
     {
         public float* X;
@@ -332,19 +335,21 @@ public static unsafe class Fp8Quant
         public float* Scales;
         public int Rows;
         public int Cols;
+        public int Chunks;
         public bool PowerOfTwo;
 
         public readonly void Execute(int index, int worker)
         {
-            var (r0, r1) = (index * Block, Math.Min(Rows, (index + 1) * Block));
-            var scales = new Span<float>(Scales + ((long)index * Cols), Cols);
+            var (band, c0) = (index / Chunks, index % Chunks * ColumnChunk);
+            var (r0, r1, n) = (band * Block, Math.Min(Rows, (band + 1) * Block), Math.Min(ColumnChunk, Cols - c0));
+            var scales = new Span<float>(Scales + ((long)band * Cols) + c0, n);
             scales.Clear();
-            for (var r = r0; r < r1; r++) { MaxAbsInto(X + ((long)r * Cols), Scales + ((long)index * Cols), Cols); }
+            for (var r = r0; r < r1; r++) { MaxAbsInto(X + ((long)r * Cols) + c0, Scales + ((long)band * Cols) + c0, n); }
             foreach (ref var s in scales) { s = ScaleOf(s, PowerOfTwo); }
             for (var r = r0; r < r1; r++)
             {
-                var at = (long)r * Cols;
-                DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(X + at, Cols), scales, new Span<byte>(Q + at, Cols));
+                var at = ((long)r * Cols) + c0;
+                DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(X + at, n), scales, new Span<byte>(Q + at, n));
             }
         }
     }

@@ -1,6 +1,6 @@
 // LowPrecisionMatmul.cs: y = x·Wᵀ with BF16 or block-scaled FP8 (E4M3, 128×128) weights in the Linear (n, k) layout,
 // widened to f32 inside B-panel packing so the f32 microkernel does the compute; m ≤ 4 streams W directly (MatmulGemv).
-// FP8 training's GEMMs decode both operands in packing too (GemmFp8, GemmFp8Columns). Not here: quantization (Fp8Quant.cs). Tested by MatmulTests and MatmulGemvTests.
+// FP8 training's GEMMs decode both operands in packing too (GemmFp8, GemmFp8Columns). Not here: quantization (Fp8Quant.cs). Tested by MatmulTests, MatmulGemvTests and Fp8GemmTests.
 namespace SharpSeek.Tensors.Kernels;
 
 public static unsafe partial class Matmul

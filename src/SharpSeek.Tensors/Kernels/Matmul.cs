@@ -89,7 +89,8 @@ public static unsafe partial class Matmul
     }
 
     /// <summary>Whether <see cref="Gemm{T}"/> over f32 runs this shape through the packed engine (MatmulDriver), not the
-    /// few-row GEMV or the naive loop: where it does, <see cref="GemmFp8Weights"/> with m &gt; 4 sums in the same order.</summary>
+    /// few-row GEMV or the naive loop: where it does, the packed FP8 forms (<see cref="GemmFp8Weights"/> with m &gt; 4,
+    /// GemmFp8, GemmFp8Columns) sum in the same order.</summary>
     public static bool Packs(int m, int n, int k, bool transposeA, bool transposeB) => !Streams(m, transposeA, transposeB) && (long)m * n * k > TinyProblem;
 
     // Decode's shape, y = x·Wᵀ with few rows: f32 GEMMs that stream W once (MatmulGemv.cs).

@@ -1,7 +1,7 @@
 // MatmulPacking.cs: packs op(A) into MR-row panels and op(B) into NR-column panels for the microkernel, handling the
 // transposes and widening BF16 / dequantizing block-scaled FP8 weights on the way, and decoding FP8 training operands
 // (1×128 row tiles, 128×1 column tiles) the same way. Not here: the blocking loops
-// (MatmulDriver.cs). Tested by MatmulTests.
+// (MatmulDriver.cs). Tested by MatmulTests and Fp8GemmTests (the FP8 training operands).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

@@ -7,7 +7,9 @@
 // in backward. Power-of-two scales make the receiving FP8 GEMM's own quantization lossless: a value on a tile's
 // power-of-two E4M3 grid is on it again (Fp8Recipe.PowerOfTwoInput / PowerOfTwoGradient tell the experts' Linears to
 // quantize with power-of-two scales where these ops feed them), so the experts' Fprop and their down projection's
-// Dgrad compute with exactly the codes that crossed. Not here: the routing and the gather (Moe), the experts' GEMMs
+// Dgrad compute with exactly the values that crossed (a tile whose largest code rounded down to 224 comes back with half
+// the scale and twice the codes: the same values). That needs 1×128 tiles at both ends, so the recipe refuses
+// fp8-dispatch with tensor-scales or block-gradients. Not here: the routing and the gather (Moe), the experts' GEMMs
 // (Fp8LinearOp, Fp8SwiGluOp). Tested by Fp8DispatchOpTests.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
@@ -36,9 +38,9 @@ public static class Fp8DispatchOp
     {
         var xv = tape.Value(x);
         Check(xv);
-        var y = tape.Arena.AllocateUninitialized(DType.F32, xv.Shape);
-        xv.AsSpan<float>().CopyTo(y.AsSpan<float>());
-        return Expect.Record(tape, y, new Node(OpKind.Fp8Dispatch, default, x) { Flag0 = true }, tape.ShouldRecord(x));
+        Span<long> dims = stackalloc long[xv.Rank];
+        for (var i = 0; i < dims.Length; i++) { dims[i] = xv.Size(i); }
+        return Expect.Record(tape, xv.Reshape(dims), new Node(OpKind.Fp8Dispatch, default, x) { Flag0 = true }, tape.ShouldRecord(x)); // a view, as ReshapeOp
     }
 
     internal static void Backward(Tape tape, in Node node)

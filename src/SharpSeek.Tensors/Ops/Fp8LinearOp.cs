@@ -66,10 +66,10 @@ public static class Fp8LinearOp
 
     internal static void Backward(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, Tensor w, ReadOnlySpan<float> dy, Tensor dx, Tensor dw, int rows, int n, int k, bool e5m6 = false)
     {
-        // With one scale per tensor, or dY in 128×128 blocks, Dgrad's dY is also Wgrad's (the same codes, their scales
-        // read along rows or down columns): quantized once, in blocks (a tensor's one scale fills every block).
+        // With one scale per tensor, or dY in 128×128 blocks, dY is quantized in blocks (a tensor's one scale fills every
+        // block), and Wgrad reads Dgrad's codes down their columns unless Dgrad's took power-of-two scales of its own.
         var shared = recipe.PerTensorScales || recipe.BlockGradients;
-        var dyBlocks = shared && (dx.IsValid || dw.IsValid) ? QuantizeBlocks(tape, dy, rows, n, recipe.ForGradient, Dy) : default;
+        var dyBlocks = shared && dx.IsValid ? QuantizeBlocks(tape, dy, rows, n, recipe.ForGradient, Dy) : default;
         if (dx.IsValid)
         {
             // Dgrad: dX (rows, k) += dY (rows, n) · W (n, k): dY in 1×128 tiles along n (or 128×128 blocks), W in its blocks.
@@ -79,28 +79,32 @@ public static class Fp8LinearOp
         }
         if (!dw.IsValid) { return; }
         // Wgrad: dW (n, k) += dYᵀ (n, rows) · X (rows, k), both in 128×1 tiles (dY's 128×128 blocks under block-gradients).
+        var wgradBlocks = !shared ? default : dyBlocks.Q.IsValid && recipe.ForGradient == recipe ? dyBlocks : QuantizeBlocks(tape, dy, rows, n, recipe, Dy);
         var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
         if (recipe.Sum == Fp8Sum.Exact)
         {
             // Fp8Gemm takes both operands with the K blocks along their rows: dYᵀ and Xᵀ, transposed and quantized in 1×128 tiles.
-            var dyt = recipe.BlockGradients ? TransposedBlocks(tape, QuantizeBlocks(tape, dy, rows, n, recipe, Dy), rows, n) : default;
-            var dytq = recipe.BlockGradients ? (dyt.Q, S: RowScales(tape, dyt.Blocks, n, rows)) : Quantize(tape, Transposed(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
+            var dyt = shared ? TransposedBlocks(tape, wgradBlocks, rows, n) : default;
+            var dytq = shared ? (dyt.Q, S: RowScales(tape, dyt.Blocks, n, rows)) : Quantize(tape, Transposed(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
             var xtq = Quantize(tape, Transposed(tape, xBack.AsSpan<float>(), rows, k).AsSpan<float>(), k, rows, recipe, Input);
             using var exact = Profiler.Region(ProfileCategory.Gemm);
             Fp8Gemm.Gemm(dytq.Q.AsSpan<Float8E4M3>(), dytq.S.AsSpan<float>(), xtq.Q.AsSpan<Float8E4M3>(), xtq.S.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, accumulate: true);
             return;
         }
-        var dyc = shared ? (dyBlocks.Q, S: ColumnScales(tape, dyBlocks.Blocks, rows, n)) : QuantizeColumns(tape, dy, rows, n, recipe, Dy);
+        var dyc = shared ? (wgradBlocks.Q, S: ColumnScales(tape, wgradBlocks.Blocks, rows, n)) : QuantizeColumns(tape, dy, rows, n, recipe, Dy);
         var xc = recipe.PerTensorScales ? PerTensorColumns(tape, xBack.AsSpan<float>(), rows, k, recipe) : QuantizeColumns(tape, xBack.AsSpan<float>(), rows, k, recipe, Input);
-        if (Matmul.Packs(n, k, rows, transposeA: true, transposeB: false))
+        if (Matmul.Packs(n, k, rows, transposeA: false, transposeB: true))
         {
+            // Where the NT form (dYᵀ · (Xᵀ)ᵀ) packs, this TN form packs too and sums in the same order.
             using var packed = Profiler.Region(ProfileCategory.Gemm);
             Matmul.GemmFp8Columns(dyc.Q.AsSpan<Float8E4M3>(), dyc.S.AsSpan<float>(), xc.Q.AsSpan<Float8E4M3>(), xc.S.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, accumulate: true);
             return;
         }
-        var (dyd, xd) = (DequantizedColumns(tape, dyc, rows, n), DequantizedColumns(tape, xc, rows, k));
+        // Few output rows or a tiny problem: the NT form over the dequantized, transposed operands, as Matmul.Gemm runs it.
+        var dyt32 = Transposed(tape, DequantizedColumns(tape, dyc, rows, n).AsSpan<float>(), rows, n);
+        var xt32 = Transposed(tape, DequantizedColumns(tape, xc, rows, k).AsSpan<float>(), rows, k);
         using var region = Profiler.Region(ProfileCategory.Gemm);
-        Matmul.Gemm<float>(dyd.AsSpan<float>(), xd.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, transposeA: true, accumulate: true);
+        Matmul.Gemm<float>(dyt32.AsSpan<float>(), xt32.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, transposeB: true, accumulate: true);
     }
 
     // Codes (rows, cols) and a scale per row per 1×128 tile, uninitialized, on the tape's arena.
@@ -152,9 +156,9 @@ public static class Fp8LinearOp
         using var region = Profiler.Region(ProfileCategory.Quantize);
         if (recipe.PerTensorScales)
         {
-            var rowScales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(n, Fp8Quant.Tiles(k)));
+            var rowScales = tape.Arena.AllocateUninitialized(DType.F32, new Shape(n, Fp8Quant.Tiles(k)));   // every slot the tensor's scale
             Fp8Quant.QuantizeTensor(values, n, k, q.AsSpan<Float8E4M3>(), rowScales.AsSpan<float>(), recipe.PowerOfTwoScales);
-            blocks.AsSpan<float>().Fill(n * k == 0 ? 0 : rowScales.AsSpan<float>()[0]);
+            blocks.AsSpan<float>().Fill(rowScales.ElementCount == 0 ? 0 : rowScales.AsSpan<float>()[0]);
         }
         else { Fp8Quant.QuantizeWeightBlocks(values, n, k, q.AsSpan<Float8E4M3>(), blocks.AsSpan<float>()); }
         Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), k, what);

@@ -7,8 +7,7 @@
 // paper's appendix B.2: one scale per tensor instead of per tile, and activation gradients in 128×128 blocks. And the
 // paper's low-precision storage of the feed-forwards (§3.3.3, Fp8SwiGluOp), opt-in while the precision study's runs
 // predate it; and keep-activations, which turns off the recomputed regions (§3.2.3, RecomputeOp) the model runs
-// under FP8 (the same values either way: it measures what they save), or keep-attention, which keeps only the attention
-// sublayers' (faster, more memory); o-proj-e5m6, the paper's E5M6 cache of the o_proj
+// under FP8 (the same values either way: it measures what they save); o-proj-e5m6, the paper's E5M6 cache of the o_proj
 // input (FloatE5M6), opt-in like swiglu-cache; fp8-dispatch, the MoE dispatch in E4M3 with power-of-two scales
 // (Fp8DispatchOp), opt-in too.
 // Parse/ToString give the comma-separated form of the CLI's --fp8-recipe. Tested by Fp8LinearOpTests.
@@ -27,7 +26,7 @@ public enum Fp8Sum : byte
 }
 
 /// <summary>The FP8 training GEMMs' recipe: the paper's by default; the other values are its ablations.</summary>
-public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false, bool CacheSwiGlu = false, bool KeepActivations = false, bool E5M6OProj = false, bool Fp8Dispatch = false, bool KeepAttention = false)
+public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorScales = false, bool BlockGradients = false, bool PowerOfTwoScales = false, bool CacheSwiGlu = false, bool KeepActivations = false, bool E5M6OProj = false, bool Fp8Dispatch = false)
 {
     /// <summary>This Linear's input arrives on a power-of-two E4M3 grid (the routed experts' gate and up projections
     /// under <see cref="Fp8Dispatch"/>): Fprop quantizes it with power-of-two scales, which reproduces the dispatched
@@ -50,7 +49,6 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         ("block-gradients", r => r.BlockGradients, r => r with { BlockGradients = true }),
         ("pow2-scales", r => r.PowerOfTwoScales, r => r with { PowerOfTwoScales = true }),
         ("keep-activations", r => r.KeepActivations, r => r with { KeepActivations = true }),
-        ("keep-attention", r => r.KeepAttention, r => r with { KeepAttention = true }),
         ("swiglu-cache", r => r.CacheSwiGlu, r => r with { CacheSwiGlu = true }),
         ("o-proj-e5m6", r => r.E5M6OProj, r => r with { E5M6OProj = true }),
         ("fp8-dispatch", r => r.Fp8Dispatch, r => r with { Fp8Dispatch = true }),
@@ -63,7 +61,6 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
     /// sums), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128×128 blocks), pow2-scales
     /// (activation scales rounded up to powers of two), swiglu-cache (a feed-forward keeps its SwiGLU inputs in FP8 and
     /// recomputes the output in backward), keep-activations (no recomputed regions: every block keeps its activations),
-    /// keep-attention (the attention sublayers keep theirs; the feed-forwards and the MoE are still recomputed),
     /// o-proj-e5m6 (the attention output projection keeps its input for backward in E5M6 with power-of-two scales),
     /// fp8-dispatch (the MoE dispatch's activations, and the activation gradient before the experts' down projections,
     /// in E4M3 with power-of-two scales; Fp8DispatchOp).</summary>
@@ -75,6 +72,10 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
             var flag = Array.FindIndex(Flags, f => f.Name == part);
             if (flag < 0) { throw new ArgumentException($"unknown FP8 recipe choice '{part}': expected a comma-separated list of {string.Join(", ", Names)} (or nothing, the paper's recipe)"); }
             recipe = Flags[flag].Set(recipe);
+        }
+        if (recipe.Fp8Dispatch && (recipe.PerTensorScales || recipe.BlockGradients))
+        {
+            throw new ArgumentException("fp8-dispatch sends 1×128 tiles with power-of-two scales for the experts to compute with as they are; it cannot be combined with tensor-scales or block-gradients, which quantize those operands differently");
         }
         return recipe;
     }
@@ -91,9 +92,9 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
     }
 
     internal long Pack() => (long)Sum | (PerTensorScales ? 1L << 8 : 0) | (BlockGradients ? 1L << 9 : 0) | (PowerOfTwoScales ? 1L << 10 : 0) | (CacheSwiGlu ? 1L << 11 : 0) | (KeepActivations ? 1L << 12 : 0)
-        | (E5M6OProj ? 1L << 13 : 0) | (Fp8Dispatch ? 1L << 14 : 0) | (PowerOfTwoInput ? 1L << 15 : 0) | (PowerOfTwoGradient ? 1L << 16 : 0) | (KeepAttention ? 1L << 17 : 0);
+        | (E5M6OProj ? 1L << 13 : 0) | (Fp8Dispatch ? 1L << 14 : 0) | (PowerOfTwoInput ? 1L << 15 : 0) | (PowerOfTwoGradient ? 1L << 16 : 0);
 
-    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0, (bits & (1L << 11)) != 0, (bits & (1L << 12)) != 0, (bits & (1L << 13)) != 0, (bits & (1L << 14)) != 0, (bits & (1L << 17)) != 0)
+    internal static Fp8Recipe Unpack(long bits) => new((Fp8Sum)(bits & 0xFF), (bits & (1L << 8)) != 0, (bits & (1L << 9)) != 0, (bits & (1L << 10)) != 0, (bits & (1L << 11)) != 0, (bits & (1L << 12)) != 0, (bits & (1L << 13)) != 0, (bits & (1L << 14)) != 0)
     {
         PowerOfTwoInput = (bits & (1L << 15)) != 0,
         PowerOfTwoGradient = (bits & (1L << 16)) != 0,

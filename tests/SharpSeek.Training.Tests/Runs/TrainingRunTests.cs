@@ -160,12 +160,9 @@ public sealed class TrainingRunTests
         Assert.Equal("tensor-scales", TrainingRun.ResumeOptions(ablation.OutDir).Fp8Recipe);
 
         // The recomputed regions change what is kept, not what is computed: the same losses bit for bit without them.
-        foreach (var keep in new[] { "keep-activations", "keep-attention" })
-        {
-            var kept = TinyRun.Options(tmp.Sub($"fp8-{keep}"), steps: 6) with { Precision = LinearPrecision.Fp8, Fp8Recipe = keep };
-            new TrainingRun(kept).Run();
-            AssertSameLosses(fp8Losses, MetricsLog.Read(kept.OutDir));
-        }
+        var kept = TinyRun.Options(tmp.Sub("fp8-keep-activations"), steps: 6) with { Precision = LinearPrecision.Fp8, Fp8Recipe = "keep-activations" };
+        new TrainingRun(kept).Run();
+        AssertSameLosses(fp8Losses, MetricsLog.Read(kept.OutDir));
 
         // The paper's storage choices (the SwiGLU inputs cached in FP8; the o_proj input kept in E5M6) leave the forward as
         // it was (the first loss is the same bit for bit) and change the backward (the second is not).
