@@ -5,7 +5,8 @@
 # low-precision storage and communication, opt-in here (swiglu-cache, o-proj-e5m6, fp8-dispatch), eval loss every 25 steps;
 # then the ablations as short runs of SHORT_STEPS (default 40) beside an fp32 and an fp8 run of the same length: one
 # scale per tensor (tensor-scales), activation gradients in 128×128 blocks (block-gradients), and DeepGEMM's exact block
-# sums (exact), and the storage choices again (storage). STEPS 0 runs only the short runs. Plots: OUT/plots (main runs) and OUT/plots-ablations, each with the loss of every run relative to the
+# sums (exact), and the storage choices again (storage). STEPS 0 runs only the short runs. Plots: OUT/plots (the three
+# precisions), OUT/plots-storage (fp8-storage) and OUT/plots-ablations, each with the loss of every run relative to the
 # first (fp32). A rerun skips what finished (NAME.done) and resumes what was interrupted; a run that stops early (Ctrl-C)
 # stops the script. SHARPSEEK overrides the command (default ./sharpseek).
 set -euo pipefail
@@ -27,7 +28,8 @@ if [ "$STEPS" -gt 0 ]; then
   once fp8 "$STEPS" --precision fp8
   once bf16 "$STEPS" --precision bf16
   once fp8-storage "$STEPS" --precision fp8 --fp8-recipe swiglu-cache,o-proj-e5m6,fp8-dispatch
-  $S plot "$OUT/fp32" "$OUT/bf16" "$OUT/fp8" "$OUT/fp8-storage" --out "$OUT/plots"
+  $S plot "$OUT/fp32" "$OUT/bf16" "$OUT/fp8" --out "$OUT/plots"
+  $S plot "$OUT/fp32" "$OUT/fp8-storage" --out "$OUT/plots-storage"
 fi
 once short-fp32 "$SHORT" --precision fp32
 once short-fp8 "$SHORT" --precision fp8
