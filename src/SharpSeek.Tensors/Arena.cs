@@ -18,6 +18,10 @@ public sealed class Arena : IDisposable
     private long _totalUsed;  // bytes handed out since the last Reset, over all blocks
     private long _highWater;
 
+    // A reset block is this fraction (1/16) larger than the high-water mark: untouched pages cost no memory, and a step
+    // whose peak creeps up a little (a MoE routing of other loads) does not trade the block for a fresh one again.
+    private const long Headroom = 16;
+
     public Arena(string name, long initialBytes = 1 << 20)
     {
         _name = name;
@@ -131,7 +135,7 @@ public sealed class Arena : IDisposable
         {
             foreach (var b in _blocks) { b.Dispose(); }
             _blocks.Clear();
-            _blocks.Add(new NativeBlock(_highWater, clear: false));
+            _blocks.Add(new NativeBlock(_highWater + (_highWater / Headroom), clear: false));
         }
         _used = 0;
         _totalUsed = 0;

@@ -1,4 +1,5 @@
-// ArenaTests.cs: growth, coalescing on reset, rewinding to a mark, and zero native or GC allocation after warm-up.
+// ArenaTests.cs: growth, coalescing on reset (with headroom, so a peak that creeps up keeps its block), rewinding to a
+// mark, and zero native or GC allocation after warm-up.
 namespace SharpSeek.Tensors.Tests;
 
 public sealed class ArenaTests
@@ -37,6 +38,21 @@ public sealed class ArenaTests
         Assert.True(arena.CapacityBytes >= used);
         for (var i = 0; i < 10; i++) { arena.Allocate<float>(100); }
         Assert.Equal(1, arena.BlockCount);
+    }
+
+    [Fact]
+    public void AStepWhosePeakCreepsUp_KeepsTheResetBlock()
+    {
+        // A MoE step's peak moves with its routing: a reset block sized exactly for the last peak would be traded for a
+        // fresh one (new pages to fault in) whenever the next step needs a few bytes more; the headroom absorbs that.
+        using var arena = new Arena("step", 64);
+        for (var i = 0; i < 64; i++) { arena.Allocate<float>(1024); }
+        arena.Reset();
+        var capacity = arena.CapacityBytes;
+        for (var i = 0; i < 66; i++) { arena.Allocate<float>(1024); }                               // 3% more than the last peak
+        Assert.Equal(1, arena.BlockCount);
+        arena.Reset();
+        Assert.Equal(capacity, arena.CapacityBytes);                                                 // the same block
     }
 
     [Fact]
