@@ -1,6 +1,6 @@
 // Arena.cs: bump allocation of tensors for one lifetime (parameters, gradients, optimizer state, step activations).
-// The first pass grows by chunks; Reset() folds them into one block sized for the high-water mark, so after warm-up
-// a step allocates nothing, natively or on the GC heap. Mark/Rewind give back, in stack order, what an op allocated for
+// The first pass grows by chunks; Reset() folds them into one block sized for the high-water mark (plus 1/16, so a
+// peak that creeps up keeps the block), so after warm-up a step allocates nothing, natively or on the GC heap. Mark/Rewind give back, in stack order, what an op allocated for
 // its own use (the FP8 and BF16 Linears' quantized copies and transposes). Not here: freeing single tensors. Tested by ArenaTests.
 using SharpSeek.Tensors.Kernels;
 
