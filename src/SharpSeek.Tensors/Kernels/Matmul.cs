@@ -101,7 +101,7 @@ public static unsafe partial class Matmul
     {
         if (typeof(T) == typeof(float) && Streams(m, transposeA, transposeB))
         {
-            // Decode's shape, y = x·Wᵀ with few rows: stream W once (MatmulGemv.cs).
+            // stream W once (MatmulGemv.cs)
             fixed (T* pa = a, pb = b, pc = c)
             {
                 MatmulGemv.Run((float*)pa, new F32Weights((float*)pb), (float*)pc, m, n, k, accumulate);

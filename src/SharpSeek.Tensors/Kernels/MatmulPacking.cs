@@ -88,16 +88,10 @@ internal readonly unsafe struct Fp8ColumnTilesTransposed(byte* q, float* scales,
 
     public void Pack(int i0, int mr, int pc, int kc, float* dst)
     {
-        const int Mr = MatmulMicrokernel.MR;
-        var table = Float8E4M3.DecodeTable;
         for (var kk = 0; kk < kc; kk++)
         {
             var row = pc + kk;
-            var src = _q + (long)row * _m + i0;
-            var scales = _scales + (long)(row / Fp8Source.Block) * _m + i0;
-            var d = dst + kk * Mr;
-            for (var i = 0; i < mr; i++) { d[i] = table[src[i]] * scales[i]; }
-            for (var i = mr; i < Mr; i++) { d[i] = 0; }
+            MatmulPacking.DecodeRun(_q + (long)row * _m + i0, _scales + (long)(row / Fp8Source.Block) * _m + i0, mr, dst + kk * MatmulMicrokernel.MR, MatmulMicrokernel.MR);
         }
     }
 }
@@ -115,7 +109,6 @@ internal readonly unsafe struct Fp8ColumnTiles(byte* q, float* scales, int n) : 
     public void Pack(int pc, int kc, int j0, int nr, float* dst)
     {
         const int Width = 16;
-        var table = Float8E4M3.DecodeTable;
         for (var kk = 0; kk < kc; kk++)
         {
             var row = pc + kk;
@@ -128,8 +121,7 @@ internal readonly unsafe struct Fp8ColumnTiles(byte* q, float* scales, int n) : 
                 Fp8Source.Decode(src + 8, Vector256.Load(scales + 8)).Store(d + 8);
                 continue;
             }
-            for (var j = 0; j < nr; j++) { d[j] = table[src[j]] * scales[j]; }
-            for (var j = nr; j < Width; j++) { d[j] = 0; }
+            MatmulPacking.DecodeRun(src, scales, nr, d, Width);
         }
     }
 }
@@ -316,6 +308,14 @@ internal readonly unsafe struct Fp8Source(byte* w, float* scaleInv, float* table
 
 internal static unsafe class MatmulPacking
 {
+    /// <summary>dst[i] = decode(codes[i]) · scales[i] for i &lt; count (DTypeConvert's E4M3 decoder), zero for
+    /// count ≤ i &lt; width: one zero-padded run of a panel of codes in 128×1 tiles.</summary>
+    public static void DecodeRun(byte* codes, float* scales, int count, float* dst, int width)
+    {
+        DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(codes, count), new ReadOnlySpan<float>(scales, count), new Span<float>(dst, count));
+        new Span<float>(dst + count, width - count).Clear();
+    }
+
     /// <summary>dst[kk*MR + i] = op(A)[i0 + i, pc + kk] for i &lt; mr, zero for mr ≤ i &lt; MR; A is (m, k), or (k, m) when transposed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA<T>(T* a, int m, int k, bool transpose, int i0, int mr, int pc, int kc, T* dst) where T : unmanaged
