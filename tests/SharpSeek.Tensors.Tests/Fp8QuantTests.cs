@@ -295,6 +295,61 @@ public sealed class Fp8QuantTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void RequantizedColumns_AreTheColumnsOfTheDequantizedRowTiles_BitForBit(int rows, int cols)
+    {
+        // Wgrad's X: Fprop's 1×128-tile codes, requantized in 128×1 tiles straight from the codes, against the two steps
+        // through an f32 tensor; with an all-zero row tile and a column whose only nonzero value is one outlier.
+        var x = RandomMatrix(seed: (5 * rows) + cols, rows, cols);
+        for (var c = 0; rows > 0 && c < Math.Min(cols, 128); c++) { x[c] = 0; }                     // row 0's first tile
+        if (rows > 0 && cols > 1)
+        {
+            for (var r = 0; r < rows; r++) { x[(r * cols) + cols - 1] = 0; }
+            x[((rows - 1) * cols) + cols - 1] = 1e3f;                                                // the last column's one outlier
+        }
+        var tiles = Fp8Quant.Tiles(cols);
+        foreach (var pow2 in new[] { false, true })
+        {
+            var (rowCodes, rowScales, back) = (new Float8E4M3[x.Length], new float[rows * tiles], new float[x.Length]);
+            Fp8Quant.QuantizeActivations(x, rows, cols, rowCodes, rowScales, pow2);
+            Fp8Quant.DequantizeActivations(rowCodes, rowScales, rows, cols, back);
+            var bands = Fp8Quant.Tiles(rows);
+            var (qRef, scalesRef) = (new Float8E4M3[x.Length], new float[bands * cols]);
+            Fp8Quant.QuantizeColumns(back, rows, cols, qRef, scalesRef, pow2);
+            var (q, scales) = (new Float8E4M3[x.Length], new float[bands * cols]);
+            Fp8Quant.RequantizeColumns(rowCodes, rowScales, rows, cols, q, scales, pow2);
+            Assert.Equal(scalesRef.Select(BitConverter.SingleToInt32Bits), scales.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(qRef.Select(c => c.Bits), q.Select(c => c.Bits));
+        }
+        Assert.Throws<ArgumentException>(() => Fp8Quant.RequantizeColumns(new Float8E4M3[10], new float[1], 2, 5, new Float8E4M3[10], new float[5]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void RowsAndColumns_InOnePass_AreBothQuantizers_BitForBit(int rows, int cols)
+    {
+        // dY for Dgrad (1×128 tiles) and Wgrad (128×1 tiles) in one pass: the two quantizers' codes and scales, each with
+        // its own choice of power-of-two scales; with an all-zero row tile and a single outlier.
+        var x = RandomMatrix(seed: (7 * rows) + cols, rows, cols);
+        for (var c = 0; rows > 1 && c < Math.Min(cols, 128); c++) { x[cols + c] = 0; }              // row 1's first tile
+        if (rows > 0 && cols > 0) { x[(rows / 2 * cols) + (cols / 2)] = -3e4f; }
+        var (tiles, bands) = (Fp8Quant.Tiles(cols), Fp8Quant.Tiles(rows));
+        foreach (var (rowPow2, pow2) in new[] { (false, false), (true, false), (false, true), (true, true) })
+        {
+            var (rqRef, rsRef, qRef, sRef) = (new Float8E4M3[x.Length], new float[rows * tiles], new Float8E4M3[x.Length], new float[bands * cols]);
+            Fp8Quant.QuantizeActivations(x, rows, cols, rqRef, rsRef, rowPow2);
+            Fp8Quant.QuantizeColumns(x, rows, cols, qRef, sRef, pow2);
+            var (rq, rs, q, s) = (new Float8E4M3[x.Length], new float[rows * tiles], new Float8E4M3[x.Length], new float[bands * cols]);
+            Fp8Quant.QuantizeRowsAndColumns(x, rows, cols, rq, rs, rowPow2, q, s, pow2);
+            Assert.Equal(rsRef.Select(BitConverter.SingleToInt32Bits), rs.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(rqRef.Select(c => c.Bits), rq.Select(c => c.Bits));
+            Assert.Equal(sRef.Select(BitConverter.SingleToInt32Bits), s.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(qRef.Select(c => c.Bits), q.Select(c => c.Bits));
+        }
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeRowsAndColumns(new float[10], 2, 5, new Float8E4M3[10], new float[1], false, new Float8E4M3[10], new float[5], false));
+    }
+
     [Fact]
     public void Columns_ZeroTilesTakeTheMinimumAmax_AndANonFiniteValueIsNamedByColumn()
     {

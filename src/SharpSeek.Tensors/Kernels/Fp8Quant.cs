@@ -69,6 +69,56 @@ public static unsafe class Fp8Quant
         }
     }
 
+    /// <summary>
+    /// <see cref="QuantizeActivations(ReadOnlySpan{float}, int, int, Span{Float8E4M3}, Span{float}, bool)"/> into
+    /// <paramref name="rowCodes"/>/<paramref name="rowScales"/> and <see cref="QuantizeColumns"/> into
+    /// <paramref name="q"/>/<paramref name="scales"/>, bit for bit, in one pass over x: a 128-row band's chunk of 128
+    /// columns holds whole row tiles. What the backward needs of dY: Dgrad's row tiles and Wgrad's column tiles.
+    /// </summary>
+    public static void QuantizeRowsAndColumns(ReadOnlySpan<float> x, int rows, int cols, Span<Float8E4M3> rowCodes, Span<float> rowScales, bool rowPowerOfTwoScales,
+        Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScales)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(x), x.Length, count);
+        CheckLength(nameof(rowCodes), rowCodes.Length, count);
+        CheckLength(nameof(rowScales), rowScales.Length, (long)rows * Tiles(cols));
+        CheckLength(nameof(q), q.Length, count);
+        CheckLength(nameof(scales), scales.Length, (long)Tiles(rows) * cols);
+        fixed (float* px = x, prs = rowScales, ps = scales)
+        fixed (Float8E4M3* prc = rowCodes, pq = q)
+        {
+            var work = new ColumnBands
+            {
+                X = px, RowQ = (byte*)prc, RowTileScales = prs, RowPowerOfTwo = rowPowerOfTwoScales,
+                Q = (byte*)pq, Scales = ps, Rows = rows, Cols = cols, Chunks = (cols + ColumnChunk - 1) / ColumnChunk, PowerOfTwo = powerOfTwoScales,
+            };
+            Run(Tiles(rows) * work.Chunks, count, ref work);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="QuantizeColumns"/> of what 1×128-tile codes stand for (<paramref name="rowCodes"/> · <paramref name="rowScales"/>
+    /// (rows, ceil(cols/128)), as <see cref="DequantizeActivations"/> gives them), bit for bit, without the f32 tensor in
+    /// between: each 128-row band decodes its rows again for the codes after the max-abs. Wgrad's copy of X, cached in
+    /// Fprop's row tiles, becomes its 128×1 tiles this way.
+    /// </summary>
+    public static void RequantizeColumns(ReadOnlySpan<Float8E4M3> rowCodes, ReadOnlySpan<float> rowScales, int rows, int cols, Span<Float8E4M3> q, Span<float> scales, bool powerOfTwoScales = false)
+    {
+        CheckShape(rows, cols);
+        var count = (long)rows * cols;
+        CheckLength(nameof(rowCodes), rowCodes.Length, count);
+        CheckLength(nameof(rowScales), rowScales.Length, (long)rows * Tiles(cols));
+        CheckLength(nameof(q), q.Length, count);
+        CheckLength(nameof(scales), scales.Length, (long)Tiles(rows) * cols);
+        fixed (Float8E4M3* prc = rowCodes, pq = q)
+        fixed (float* prs = rowScales, ps = scales)
+        {
+            var work = new ColumnBands { RowCodes = (byte*)prc, RowScales = prs, Q = (byte*)pq, Scales = ps, Rows = rows, Cols = cols, Chunks = (cols + ColumnChunk - 1) / ColumnChunk, PowerOfTwo = powerOfTwoScales };
+            Run(Tiles(rows) * work.Chunks, count, ref work);
+        }
+    }
+
     /// <summary>Inverse of <see cref="QuantizeColumns"/>: x[r, c] = q[r, c] · scales[r / 128, c].</summary>
     public static void DequantizeColumns(ReadOnlySpan<Float8E4M3> q, ReadOnlySpan<float> scales, int rows, int cols, Span<float> x)
     {
@@ -115,7 +165,7 @@ public static unsafe class Fp8Quant
                 }
                 work.FixedScale = ScaleOf(amax, powerOfTwo);
             }
-            Run(rows, count, ref work);
+            RowLoop.Run(rows, cols, ref work); // several rows per item: one row is less work than claiming an item
         }
     }
 
@@ -132,7 +182,7 @@ public static unsafe class Fp8Quant
         fixed (float* px = x)
         {
             var work = new DequantRows { Q = (byte*)pq, Scales = ps, X = px, Cols = cols, ScaleRowStride = 1 };
-            Run(rows, count, ref work);
+            RowLoop.Run(rows, cols, ref work); // several rows per item: one row is less work than claiming an item
         }
     }
 
@@ -171,7 +221,7 @@ public static unsafe class Fp8Quant
         fixed (float* pw = w)
         {
             var work = new DequantRows { Q = (byte*)pq, Scales = ps, X = pw, Cols = cols, ScaleRowStride = Block };
-            Run(rows, count, ref work);
+            RowLoop.Run(rows, cols, ref work); // several rows per item: one row is less work than claiming an item
         }
     }
 
@@ -296,7 +346,7 @@ public static unsafe class Fp8Quant
     }
 
     // One row of activations: every tile's scale and codes.
-    private struct ActivationRows : IWorkItem
+    private struct ActivationRows : IRowBody
     {
         public float* X;
         public byte* Q;
@@ -306,7 +356,7 @@ public static unsafe class Fp8Quant
         public bool PowerOfTwo;
         public float FixedScale; // > 0 (∞ for an infinite input): every tile's scale (per-tensor scaling); 0: each tile's own
 
-        public readonly void Execute(int index, int worker)
+        public readonly void Row(int index)
         {
             var tiles = Tiles(Cols);
             var row = (long)index * Cols;
@@ -323,14 +373,21 @@ public static unsafe class Fp8Quant
         }
     }
 
-    // Columns of one work item of the 128×1 quantizer: a band with few rows (one expert's tokens) still splits.
-    private const int ColumnChunk = 128;
+    // Columns of one work item of the 128×1 quantizer: a band with few rows (one expert's tokens) still splits. One row
+    // tile wide, so that a chunk of a row-tiled source has one scale.
+    private const int ColumnChunk = Block;
 
     // One band of 128 rows × one chunk of columns (index = band · Chunks + chunk) in 128×1 tiles: every column's max-abs
-    // over the band (vectors across columns, rows in memory order), the scales, then each row's codes.
+    // over the band (vectors across columns, rows in memory order), the scales, then each row's codes. The values are X,
+    // or with RowCodes the row tiles' codes times their scales, decoded once per pass into a chunk-sized buffer.
     private struct ColumnBands : IWorkItem
     {
         public float* X;
+        public byte* RowCodes;
+        public float* RowScales;
+        public byte* RowQ;            // non-null: X's 1×128 row tiles too (codes, scales), from the first pass
+        public float* RowTileScales;
+        public bool RowPowerOfTwo;
         public byte* Q;
         public float* Scales;
         public int Rows;
@@ -343,14 +400,35 @@ public static unsafe class Fp8Quant
             var (band, c0) = (index / Chunks, index % Chunks * ColumnChunk);
             var (r0, r1, n) = (band * Block, Math.Min(Rows, (band + 1) * Block), Math.Min(ColumnChunk, Cols - c0));
             var scales = new Span<float>(Scales + ((long)band * Cols) + c0, n);
+            var decoded = stackalloc float[ColumnChunk];
             scales.Clear();
-            for (var r = r0; r < r1; r++) { MaxAbsInto(X + ((long)r * Cols) + c0, Scales + ((long)band * Cols) + c0, n); }
+            for (var r = r0; r < r1; r++)
+            {
+                var values = Values(r, c0, n, decoded);
+                MaxAbsInto(values, Scales + ((long)band * Cols) + c0, n);
+                if (RowQ != null)
+                {
+                    // This row's tile c0 / 128, as ActivationRows quantizes it.
+                    var rowScale = ScaleOf(MaxAbs(values, n), RowPowerOfTwo);
+                    RowTileScales[((long)r * Tiles(Cols)) + (c0 / Block)] = rowScale;
+                    DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(values, n), rowScale, saturate: false, new Span<byte>(RowQ + ((long)r * Cols) + c0, n));
+                }
+            }
             foreach (ref var s in scales) { s = ScaleOf(s, PowerOfTwo); }
             for (var r = r0; r < r1; r++)
             {
                 var at = ((long)r * Cols) + c0;
-                DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(X + at, n), scales, new Span<byte>(Q + at, n));
+                DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(Values(r, c0, n, decoded), n), scales, new Span<byte>(Q + at, n));
             }
+        }
+
+        // Row r's values in columns [c0, c0 + n): X's own, or the row tile's codes decoded into buffer.
+        private readonly float* Values(int r, int c0, int n, float* buffer)
+        {
+            var at = ((long)r * Cols) + c0;
+            if (RowCodes == null) { return X + at; }
+            DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(RowCodes + at, n), RowScales[((long)r * Tiles(Cols)) + (c0 / Block)], new Span<float>(buffer, n));
+            return buffer;
         }
     }
 
@@ -417,7 +495,7 @@ public static unsafe class Fp8Quant
     }
 
     // One row of x = q * scale, where the scale row is row / ScaleRowStride (1 for activations, 128 for weight blocks).
-    private struct DequantRows : IWorkItem
+    private struct DequantRows : IRowBody
     {
         public byte* Q;
         public float* Scales;
@@ -425,7 +503,7 @@ public static unsafe class Fp8Quant
         public int Cols;
         public int ScaleRowStride;
 
-        public readonly void Execute(int index, int worker)
+        public readonly void Row(int index)
         {
             var tiles = Tiles(Cols);
             var scales = Scales + ((long)(index / ScaleRowStride) * tiles);

@@ -70,19 +70,21 @@ public static class Fp8LinearOp
         // block), and Wgrad reads Dgrad's codes down their columns unless Dgrad's took power-of-two scales of its own.
         var shared = recipe.PerTensorScales || recipe.BlockGradients;
         var dyBlocks = shared && dx.IsValid ? QuantizeBlocks(tape, dy, rows, n, recipe.ForGradient, Dy) : default;
+        // Both GEMMs' tiles of dY in one pass where both want fine-grained tiles: Dgrad's 1×128, Wgrad's 128×1.
+        var (dyRows, dyColumns) = !shared && dx.IsValid && dw.IsValid && recipe.Sum != Fp8Sum.Exact ? RowsAndColumns(tape, dy, rows, n, recipe) : default;
         if (dx.IsValid)
         {
             // Dgrad: dX (rows, k) += dY (rows, n) · W (n, k): dY in 1×128 tiles along n (or 128×128 blocks), W in its blocks.
-            var dyq = shared ? (dyBlocks.Q, RowScales(tape, dyBlocks.Blocks, rows, n)) : Quantize(tape, dy, rows, n, recipe.ForGradient, Dy);
+            var dyq = shared ? (dyBlocks.Q, RowScales(tape, dyBlocks.Blocks, rows, n)) : dyRows.Q.IsValid ? dyRows : Quantize(tape, dy, rows, n, recipe.ForGradient, Dy);
             var wt = TransposedBlocks(tape, QuantizeBlocks(tape, w.AsSpan<float>(), n, k, recipe, Weight), n, k);
             Gemm(tape, recipe, dyq, wt, dx.AsSpan<float>(), rows, k, n, accumulate: true);
         }
         if (!dw.IsValid) { return; }
         // Wgrad: dW (n, k) += dYᵀ (n, rows) · X (rows, k), both in 128×1 tiles (dY's 128×128 blocks under block-gradients).
         var wgradBlocks = !shared ? default : dyBlocks.Q.IsValid && recipe.ForGradient == recipe ? dyBlocks : QuantizeBlocks(tape, dy, rows, n, recipe, Dy);
-        var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
         if (recipe.Sum == Fp8Sum.Exact)
         {
+            var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
             // Fp8Gemm takes both operands with the K blocks along their rows: dYᵀ and Xᵀ, transposed and quantized in 1×128 tiles.
             var dyt = shared ? TransposedBlocks(tape, wgradBlocks, rows, n) : default;
             var dytq = shared ? (dyt.Q, S: RowScales(tape, dyt.Blocks, n, rows)) : Quantize(tape, Transposed(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
@@ -91,8 +93,8 @@ public static class Fp8LinearOp
             Fp8Gemm.Gemm(dytq.Q.AsSpan<Float8E4M3>(), dytq.S.AsSpan<float>(), xtq.Q.AsSpan<Float8E4M3>(), xtq.S.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, accumulate: true);
             return;
         }
-        var dyc = shared ? (wgradBlocks.Q, S: ColumnScales(tape, wgradBlocks.Blocks, rows, n)) : QuantizeColumns(tape, dy, rows, n, recipe, Dy);
-        var xc = recipe.PerTensorScales ? PerTensorColumns(tape, xBack.AsSpan<float>(), rows, k, recipe) : QuantizeColumns(tape, xBack.AsSpan<float>(), rows, k, recipe, Input);
+        var dyc = shared ? (wgradBlocks.Q, S: ColumnScales(tape, wgradBlocks.Blocks, rows, n)) : dyColumns.Q.IsValid ? dyColumns : QuantizeColumns(tape, dy, rows, n, recipe, Dy);
+        var xc = ColumnsOfSaved(tape, recipe, x, rows, k, e5m6);
         if (Matmul.Packs(n, k, rows, transposeA: false, transposeB: true))
         {
             // Where the NT form (dYᵀ · (Xᵀ)ᵀ) packs, this TN form packs too and sums in the same order.
@@ -105,6 +107,36 @@ public static class Fp8LinearOp
         var xt32 = Transposed(tape, DequantizedColumns(tape, xc, rows, k).AsSpan<float>(), rows, k);
         using var region = Profiler.Region(ProfileCategory.Gemm);
         Matmul.Gemm<float>(dyt32.AsSpan<float>(), xt32.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, transposeB: true, accumulate: true);
+    }
+
+    // dY (rows, cols) → Dgrad's 1×128 tiles (the gradient's scales: power-of-two where the dispatch asks) and Wgrad's 128×1
+    // tiles (the recipe's), on the tape's arena; non-finite values throw, named by row tile as Dgrad's quantizer names them.
+    private static ((Tensor Q, Tensor S) Rows, (Tensor Q, Tensor S) Columns) RowsAndColumns(Tape tape, ReadOnlySpan<float> dy, int rows, int cols, Fp8Recipe recipe)
+    {
+        var rowTiles = Codes(tape, rows, cols);
+        var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols));
+        var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), cols));
+        using var region = Profiler.Region(ProfileCategory.Quantize);
+        Fp8Quant.QuantizeRowsAndColumns(dy, rows, cols, rowTiles.Q.AsSpan<Float8E4M3>(), rowTiles.S.AsSpan<float>(), recipe.ForGradient.PowerOfTwoScales,
+            q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales);
+        Fp8Quant.ThrowIfNotFinite(rowTiles.Q.AsSpan<Float8E4M3>(), cols, Dy);
+        return (rowTiles, (q, s)); // the column codes hold the same values: finite when the row codes are
+    }
+
+    // Wgrad's X in 128×1 tiles from the copy Fprop saved: E4M3 row tiles requantized down the columns without an f32
+    // tensor in between; the E5M6 copy, or one scale for the tensor, through the dequantized values.
+    private static (Tensor Q, Tensor S) ColumnsOfSaved(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) x, int rows, int k, bool e5m6)
+    {
+        if (!e5m6 && !recipe.PerTensorScales)
+        {
+            var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, k));
+            var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), k));
+            using var region = Profiler.Region(ProfileCategory.Quantize);
+            Fp8Quant.RequantizeColumns(x.Q.AsSpan<Float8E4M3>(), x.S.AsSpan<float>(), rows, k, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales);
+            return (q, s); // finite: decoded from codes Fprop checked
+        }
+        var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
+        return recipe.PerTensorScales ? PerTensorColumns(tape, xBack.AsSpan<float>(), rows, k, recipe) : QuantizeColumns(tape, xBack.AsSpan<float>(), rows, k, recipe, Input);
     }
 
     // Codes (rows, cols) and a scale per row per 1×128 tile, uninitialized, on the tape's arena.
