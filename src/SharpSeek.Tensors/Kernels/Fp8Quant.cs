@@ -90,8 +90,16 @@ public static unsafe class Fp8Quant
         {
             var work = new ColumnBands
             {
-                X = px, RowQ = (byte*)prc, RowTileScales = prs, RowPowerOfTwo = rowPowerOfTwoScales,
-                Q = (byte*)pq, Scales = ps, Rows = rows, Cols = cols, Chunks = (cols + ColumnChunk - 1) / ColumnChunk, PowerOfTwo = powerOfTwoScales,
+                X = px,
+                RowQ = (byte*)prc,
+                RowTileScales = prs,
+                RowPowerOfTwo = rowPowerOfTwoScales,
+                Q = (byte*)pq,
+                Scales = ps,
+                Rows = rows,
+                Cols = cols,
+                Chunks = (cols + ColumnChunk - 1) / ColumnChunk,
+                PowerOfTwo = powerOfTwoScales,
             };
             Run(Tiles(rows) * work.Chunks, count, ref work);
         }
