@@ -2,7 +2,8 @@
 // every scale is max(amax, 1e-4)/448 over the real elements of its tile, dequantization is within half an E4M3 ulp times
 // the scale, edge tiles, constant and zero tiles, a single outlier, NaN/±Inf inputs (a clear error naming row and tile),
 // power-of-two (UE8M0) scales, per-tensor scaling (the ablation), 128x1 tiles down the columns (the transpose's tiles),
-// and the dequantized values written in the quantizing pass.
+// the dequantized values written in the quantizing pass, both tile shapes in one pass and 1x128-tile codes requantized
+// down the columns (each against the separate quantizers, bit for bit).
 using SharpSeek.Tensors.Kernels;
 
 namespace SharpSeek.Tensors.Tests;
@@ -303,16 +304,16 @@ public sealed class Fp8QuantTests
         // through an f32 tensor; with an all-zero row tile and a column whose only nonzero value is one outlier.
         var x = RandomMatrix(seed: (5 * rows) + cols, rows, cols);
         for (var c = 0; rows > 0 && c < Math.Min(cols, 128); c++) { x[c] = 0; }                     // row 0's first tile
-        if (rows > 0 && cols > 1)
+        if (rows > 1 && cols > 1)
         {
             for (var r = 0; r < rows; r++) { x[(r * cols) + cols - 1] = 0; }
             x[((rows - 1) * cols) + cols - 1] = 1e3f;                                                // the last column's one outlier
         }
         var tiles = Fp8Quant.Tiles(cols);
-        foreach (var pow2 in new[] { false, true })
+        foreach (var (rowPow2, pow2) in new[] { (false, false), (true, false), (false, true), (true, true) }) // the dispatch's rows are power-of-two, the recipe's columns need not be
         {
             var (rowCodes, rowScales, back) = (new Float8E4M3[x.Length], new float[rows * tiles], new float[x.Length]);
-            Fp8Quant.QuantizeActivations(x, rows, cols, rowCodes, rowScales, pow2);
+            Fp8Quant.QuantizeActivations(x, rows, cols, rowCodes, rowScales, rowPow2);
             Fp8Quant.DequantizeActivations(rowCodes, rowScales, rows, cols, back);
             var bands = Fp8Quant.Tiles(rows);
             var (qRef, scalesRef) = (new Float8E4M3[x.Length], new float[bands * cols]);
@@ -325,6 +326,34 @@ public sealed class Fp8QuantTests
         Assert.Throws<ArgumentException>(() => Fp8Quant.RequantizeColumns(new Float8E4M3[10], new float[1], 2, 5, new Float8E4M3[10], new float[5]));
     }
 
+    [Fact]
+    public void RowsAndColumns_NameANonFiniteValue_AndCheckEveryLength()
+    {
+        // A NaN or ±∞ in dY leaves NaN codes in both tile shapes, named by row tile (Dgrad's check) and by column; a NaN
+        // code in cached row tiles carries into the requantized columns.
+        const int Rows = 300, Cols = 20;
+        var x = RandomMatrix(seed: 13, Rows, Cols);
+        var (rq, rs, q, s) = (new Float8E4M3[x.Length], new float[Rows], new Float8E4M3[x.Length], new float[3 * Cols]);
+        foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+        {
+            x[(260 * Cols) + 7] = bad;
+            Fp8Quant.QuantizeRowsAndColumns(x, Rows, Cols, rq, rs, false, q, s, false);
+            var rowError = Assert.Throws<NonFiniteTensorException>(() => Fp8Quant.ThrowIfNotFinite(rq, Cols, "dY"));
+            Assert.Contains("dY holds a NaN or infinite value in row 260, tile 0", rowError.Message, StringComparison.Ordinal);
+            var columnError = Assert.Throws<NonFiniteTensorException>(() => Fp8Quant.ThrowIfNotFinite(q, Cols, "dY", columnTiles: true));
+            Assert.Contains("in column 7, 128×1 tile 2 (rows 256 .. 299)", columnError.Message, StringComparison.Ordinal);
+            Fp8Quant.RequantizeColumns(rq, rs, Rows, Cols, q, s);
+            Assert.Throws<NonFiniteTensorException>(() => Fp8Quant.ThrowIfNotFinite(q, Cols, "x", columnTiles: true));
+        }
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeRowsAndColumns(new float[9], 2, 5, new Float8E4M3[10], new float[2], false, new Float8E4M3[10], new float[5], false));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeRowsAndColumns(new float[10], 2, 5, new Float8E4M3[9], new float[2], false, new Float8E4M3[10], new float[5], false));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeRowsAndColumns(new float[10], 2, 5, new Float8E4M3[10], new float[2], false, new Float8E4M3[9], new float[5], false));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.QuantizeRowsAndColumns(new float[10], 2, 5, new Float8E4M3[10], new float[2], false, new Float8E4M3[10], new float[4], false));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.RequantizeColumns(new Float8E4M3[9], new float[2], 2, 5, new Float8E4M3[10], new float[5]));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.RequantizeColumns(new Float8E4M3[10], new float[2], 2, 5, new Float8E4M3[9], new float[5]));
+        Assert.Throws<ArgumentException>(() => Fp8Quant.RequantizeColumns(new Float8E4M3[10], new float[2], 2, 5, new Float8E4M3[10], new float[4]));
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void RowsAndColumns_InOnePass_AreBothQuantizers_BitForBit(int rows, int cols)
@@ -333,7 +362,7 @@ public sealed class Fp8QuantTests
         // its own choice of power-of-two scales; with an all-zero row tile and a single outlier.
         var x = RandomMatrix(seed: (7 * rows) + cols, rows, cols);
         for (var c = 0; rows > 1 && c < Math.Min(cols, 128); c++) { x[cols + c] = 0; }              // row 1's first tile
-        if (rows > 0 && cols > 0) { x[(rows / 2 * cols) + (cols / 2)] = -3e4f; }
+        if (rows > 0 && cols > 0) { x[cols / 2] = -3e4f; }                                            // in row 0
         var (tiles, bands) = (Fp8Quant.Tiles(cols), Fp8Quant.Tiles(rows));
         foreach (var (rowPow2, pow2) in new[] { (false, false), (true, false), (false, true), (true, true) })
         {

@@ -1,9 +1,11 @@
 // Fp8Quant.cs: DeepSeek-V3 fine-grained FP8 scaling: 1x128 activation tiles, 128x1 tiles down the columns (Wgrad's
 // operands, untransposed) and 128x128 weight blocks, each with an online max-abs scale (scale = max(amax, 1e-4) / 448,
-// q = E4M3(x / scale), x ~ q * scale), the 1x128 quantizer optionally writing x ~ q * scale in the same pass, plus the
-// dequantizers.
+// q = E4M3(x / scale), x ~ q * scale), the 1x128 quantizer optionally writing x ~ q * scale in the same pass, both tile
+// shapes of one tensor in one pass (the backward's dY), 1x128-tile codes requantized down the columns without an f32
+// copy (Wgrad's X), plus the dequantizers.
 // NaN/Inf inputs leave NaN codes, which ThrowIfNotFinite turns into a clear error. Not here: FP8 GEMMs (Fp8Gemm) and
 // delayed scaling. Tested by Fp8QuantTests.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -92,7 +94,7 @@ public static unsafe class Fp8Quant
             {
                 X = px,
                 RowQ = (byte*)prc,
-                RowTileScales = prs,
+                RowQScales = prs,
                 RowPowerOfTwo = rowPowerOfTwoScales,
                 Q = (byte*)pq,
                 Scales = ps,
@@ -122,7 +124,7 @@ public static unsafe class Fp8Quant
         fixed (Float8E4M3* prc = rowCodes, pq = q)
         fixed (float* prs = rowScales, ps = scales)
         {
-            var work = new ColumnBands { RowCodes = (byte*)prc, RowScales = prs, Q = (byte*)pq, Scales = ps, Rows = rows, Cols = cols, Chunks = (cols + ColumnChunk - 1) / ColumnChunk, PowerOfTwo = powerOfTwoScales };
+            var work = new ColumnBands { SourceCodes = (byte*)prc, SourceScales = prs, Q = (byte*)pq, Scales = ps, Rows = rows, Cols = cols, Chunks = (cols + ColumnChunk - 1) / ColumnChunk, PowerOfTwo = powerOfTwoScales };
             Run(Tiles(rows) * work.Chunks, count, ref work);
         }
     }
@@ -387,14 +389,14 @@ public static unsafe class Fp8Quant
 
     // One band of 128 rows × one chunk of columns (index = band · Chunks + chunk) in 128×1 tiles: every column's max-abs
     // over the band (vectors across columns, rows in memory order), the scales, then each row's codes. The values are X,
-    // or with RowCodes the row tiles' codes times their scales, decoded once per pass into a chunk-sized buffer.
+    // or with SourceCodes the row tiles' codes times their scales, decoded once per pass into a chunk-sized buffer.
     private struct ColumnBands : IWorkItem
     {
         public float* X;
-        public byte* RowCodes;
-        public float* RowScales;
-        public byte* RowQ;            // non-null: X's 1×128 row tiles too (codes, scales), from the first pass
-        public float* RowTileScales;
+        public byte* SourceCodes;     // non-null: the values are these 1×128-tile codes times SourceScales, not X
+        public float* SourceScales;
+        public byte* RowQ;            // non-null: the values' 1×128 row tiles too (codes, RowQScales), from the first pass
+        public float* RowQScales;
         public bool RowPowerOfTwo;
         public byte* Q;
         public float* Scales;
@@ -403,6 +405,7 @@ public static unsafe class Fp8Quant
         public int Chunks;
         public bool PowerOfTwo;
 
+        [SkipLocalsInit] // the decode buffer is written before it is read, and only with SourceCodes
         public readonly void Execute(int index, int worker)
         {
             var (band, c0) = (index / Chunks, index % Chunks * ColumnChunk);
@@ -418,7 +421,7 @@ public static unsafe class Fp8Quant
                 {
                     // This row's tile c0 / 128, as ActivationRows quantizes it.
                     var rowScale = ScaleOf(MaxAbs(values, n), RowPowerOfTwo);
-                    RowTileScales[((long)r * Tiles(Cols)) + (c0 / Block)] = rowScale;
+                    RowQScales[((long)r * Tiles(Cols)) + (c0 / Block)] = rowScale;
                     DTypeConvert.EncodeE4M3(new ReadOnlySpan<float>(values, n), rowScale, saturate: false, new Span<byte>(RowQ + ((long)r * Cols) + c0, n));
                 }
             }
@@ -434,8 +437,8 @@ public static unsafe class Fp8Quant
         private readonly float* Values(int r, int c0, int n, float* buffer)
         {
             var at = ((long)r * Cols) + c0;
-            if (RowCodes == null) { return X + at; }
-            DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(RowCodes + at, n), RowScales[((long)r * Tiles(Cols)) + (c0 / Block)], new Span<float>(buffer, n));
+            if (SourceCodes == null) { return X + at; }
+            DTypeConvert.DecodeE4M3(new ReadOnlySpan<byte>(SourceCodes + at, n), SourceScales[((long)r * Tiles(Cols)) + (c0 / Block)], new Span<float>(buffer, n));
             return buffer;
         }
     }

@@ -1,6 +1,6 @@
 // RowLoop.cs: runs a per-row body over (rows, cols) data, serially when small, else in fixed row blocks on WorkerPool.Current.
 // Each row writes only its own outputs, so results never depend on the thread count. Not here: the row math. Tested through the row kernels' tests (RmsNormTests, SoftmaxTests,
-// CrossEntropyTests, GatherScatterTests, RopeTests, TopKTests) and ThreadCountTests.
+// CrossEntropyTests, GatherScatterTests, RopeTests, TopKTests, Fp8QuantTests) and ThreadCountTests.
 namespace SharpSeek.Tensors.Kernels;
 
 /// <summary>The work for one row (or one column block) of a row kernel.</summary>

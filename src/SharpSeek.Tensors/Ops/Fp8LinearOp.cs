@@ -1,11 +1,11 @@
 // Fp8LinearOp.cs: y = x·Wᵀ with DeepSeek-V3's FP8 recipe in all three GEMMs (arXiv 2412.19437 §3.3.1–3.3.2, Fig. 6),
 // forward and backward side by side. Fprop: x in 1×128 tiles, W (out, in) in 128×128 blocks. Dgrad: dX = dY·W with dY
 // in 1×128 tiles along out and the same W blocks (transposed: a block's codes and scale do not change). Wgrad:
-// dW = dYᵀ·X with both operands in 128×1 tiles (down the tokens); X is read back from its FP8 cache, dequantized and
-// quantized again in its 128×1 tiles (§3.5.2). Each GEMM sums as the Fp8Recipe says: by default in f32 over what the
-// codes stand for, through the packed f32 GEMM, which decodes both operands' codes while it packs them (Matmul.GemmFp8;
-// Wgrad's operands quantized down their columns, Fp8Quant.QuantizeColumns, and read without a transpose,
-// Matmul.GemmFp8Columns); or Exact, each 128-block summed exactly and promoted to f32 with both scales (Fp8Gemm). The recipe also carries the paper's ablations (one scale per tensor; dY in
+// dW = dYᵀ·X with both operands in 128×1 tiles (down the tokens); X is read back from its FP8 cache and quantized again
+// in its 128×1 tiles straight from the codes (§3.5.2; Fp8Quant.RequantizeColumns), dY in both tile shapes in one pass
+// (Fp8Quant.QuantizeRowsAndColumns). Each GEMM sums as the Fp8Recipe says: by default in f32 over what the codes stand
+// for, through the packed f32 GEMM, which decodes both operands' codes while it packs them (Matmul.GemmFp8; Wgrad's
+// operands read down their columns without a transpose, Matmul.GemmFp8Columns); or Exact, each 128-block summed exactly and promoted to f32 with both scales (Fp8Gemm). The recipe also carries the paper's ablations (one scale per tensor; dY in
 // 128×128 blocks). The forward saves x as E4M3 codes plus a scale per 1×128 tile (1 byte + 1/32 of a float per
 // element; where x is another op's F32 output it stays in the step arena too: the feed-forwards avoid that through
 // Fp8SwiGluOp, which keeps only codes; the attention output projection can keep E5M6 with power-of-two scales instead,
@@ -133,7 +133,8 @@ public static class Fp8LinearOp
             var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), k));
             using var region = Profiler.Region(ProfileCategory.Quantize);
             Fp8Quant.RequantizeColumns(x.Q.AsSpan<Float8E4M3>(), x.S.AsSpan<float>(), rows, k, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales);
-            return (q, s); // finite: decoded from codes Fprop checked
+            Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), k, Input, columnTiles: true); // a tile at float's edge can decode to ∞
+            return (q, s);
         }
         var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
         return recipe.PerTensorScales ? PerTensorColumns(tape, xBack.AsSpan<float>(), rows, k, recipe) : QuantizeColumns(tape, xBack.AsSpan<float>(), rows, k, recipe, Input);
