@@ -1,6 +1,6 @@
 // BenchTrainCommand.cs: `sharpseek bench train [--configs tiny small] [--threads 2] [--steps N] [--precisions fp32 bf16
-// fp8] [--fp8-recipe …] [--seq-lens T…] [--json]`, training tokens/s and peak memory against PyTorch eager, each precision
-// against fp32, the step profile, and the step arena per token at long sequence lengths. Each preset is measured in a fresh copy of this
+// fp8] [--fp8-recipe …] [--rounds R] [--seq-lens T…] [--json]`, training tokens/s and peak memory against PyTorch eager,
+// each precision against fp32 (in R interleaved rounds, with the ratios' range and median), the step profile, and the step arena per token at long sequence lengths. Each preset is measured in a fresh copy of this
 // program (the hidden --one mode), so each peak memory is that preset's own. Not here: the measuring code
 // (bench/SharpSeek.Bench/TrainBench.cs). No test runs it; never run in CI.
 using System.CommandLine;
@@ -21,6 +21,7 @@ internal static class BenchTrainCommand
         precisions.AcceptOnlyFromAmong(PrecisionOption.Names);
         var fp8Recipe = PrecisionOption.CreateRecipe();
         var seqLens = new Option<int[]>("--seq-lens") { Description = "Instead of the preset's batch, one sequence of each length (e.g. 4096 8192 16384): tokens/s and the step arena per token, the check that training memory stays linear in T.", AllowMultipleArgumentsPerToken = true };
+        var rounds = new Option<int>("--rounds") { Description = "Repeat fp32 and the other precisions this many times, interleaved, and end with each precision's range and median of its ratios to fp32 (a noisy machine's spread).", DefaultValueFactory = _ => 1 };
         var one = new Option<string?>("--one") { Description = "Measure one preset in this process and print its JSON line.", Hidden = true };
         var command = new Command("train", "Training tokens/s and peak memory of the presets against PyTorch eager, and where a step's time goes.")
         {
@@ -31,14 +32,15 @@ internal static class BenchTrainCommand
             precisions,
             fp8Recipe,
             seqLens,
+            rounds,
             one,
         };
         command.SetAction(parse =>
         {
-            var (t, n) = (parse.GetValue(threads), parse.GetValue(steps));
-            if (t < 1 || n < 1)
+            var (t, n, k) = (parse.GetValue(threads), parse.GetValue(steps), parse.GetValue(rounds));
+            if (t < 1 || n < 1 || k < 1)
             {
-                Console.Error.WriteLine($"--threads and --steps must be ≥ 1; got {t} and {n}");
+                Console.Error.WriteLine($"--threads, --steps and --rounds must be ≥ 1; got {t}, {n} and {k}");
                 return 2;
             }
             if (parse.GetValue(one) is { } preset)
@@ -56,7 +58,7 @@ internal static class BenchTrainCommand
             }
             var modes = (parse.GetValue(precisions) ?? ["fp32"]).Select(PrecisionOption.Parse).Distinct().ToList();
             if (parse.GetValue(fp8Recipe) is { Length: > 0 } r && !modes.Contains(LinearPrecision.Fp8)) { Console.Error.WriteLine($"--fp8-recipe '{r}' needs fp8 among --precisions"); return 2; }
-            return TrainBench.Run(Console.Out, parse.GetValue(configs) ?? ["tiny", "small"], t, n, parse.GetValue(json), Self(), modes, parse.GetValue(fp8Recipe)!);
+            return TrainBench.Run(Console.Out, parse.GetValue(configs) ?? ["tiny", "small"], t, n, parse.GetValue(json), Self(), modes, parse.GetValue(fp8Recipe)!, k);
         });
         return command;
     }
