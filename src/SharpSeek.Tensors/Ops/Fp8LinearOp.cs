@@ -5,8 +5,9 @@
 // in its 128×1 tiles straight from the codes (§3.5.2; Fp8Quant.RequantizeColumns), dY in both tile shapes in one pass
 // (Fp8Quant.QuantizeRowsAndColumns). Each GEMM sums as the Fp8Recipe says: by default in f32 over what the codes stand
 // for, through the packed f32 GEMM, which decodes both operands' codes while it packs them (Matmul.GemmFp8; Wgrad's
-// operands read down their columns without a transpose, Matmul.GemmFp8Columns); or Exact, each 128-block summed exactly and promoted to f32 with both scales (Fp8Gemm). The recipe also carries the paper's ablations (one scale per tensor; dY in
-// 128×128 blocks). The forward saves x as E4M3 codes plus a scale per 1×128 tile (1 byte + 1/32 of a float per
+// operands read down their columns without a transpose, Matmul.GemmFp8Columns); or Exact, each 128-block summed exactly
+// and promoted to f32 with both scales (Fp8Gemm). The recipe also carries the paper's ablations (one scale per tensor;
+// dY in 128×128 blocks). The forward saves x as E4M3 codes plus a scale per 1×128 tile (1 byte + 1/32 of a float per
 // element; where x is another op's F32 output it stays in the step arena too: the feed-forwards avoid that through
 // Fp8SwiGluOp, which keeps only codes; the attention output projection can keep E5M6 with power-of-two scales instead,
 // FloatE5M6, as §3.3.3 does); W is quantized again in backward from its unchanged master, which gives the same codes.
