@@ -1,11 +1,11 @@
-// Fp8LinearOpTests.cs: the FP8 Linear's three GEMMs against their definitions, bit for bit, for the paper's recipe
-// (f32 sums) and its variants (exact block sums, per-tensor scales, 128×128 gradient blocks, power-of-two scales): the
-// forward over 1×128-quantized x and the 128×128-quantized weight; Dgrad over 1×128-quantized dY and the transposed
-// weight blocks; Wgrad over the 1×128 tiles of dYᵀ and of x read back from its FP8 cache and transposed (the op reads
-// them in 128×1 tiles untransposed and decodes the weight while the GEMM packs it: the same sums). The recipe's
-// names parse and round-trip; the op gives its temporaries back to the arena. Against the
-// f32 op, output and both gradients agree by DeepGEMM's acceptance measure; a NaN or infinity in x or dY fails clearly.
-// The BF16 baseline (Bf16LinearOp) rounds each GEMM's inputs to BF16 and no more.
+// Fp8LinearOpTests.cs: the FP8 Linear's three GEMMs against their definitions, bit for bit, for the paper's recipe (f32
+// sums) and its variants (exact block sums, the emulated ~14-bit accumulator with and without promotion, per-tensor
+// scales, 128×128 gradient blocks, power-of-two scales): the forward over 1×128-quantized x and the 128×128-quantized
+// weight; Dgrad over 1×128-quantized dY and the transposed weight blocks; Wgrad over the 1×128 tiles of dYᵀ and of x
+// read back from its FP8 cache and transposed (the op reads them in 128×1 tiles untransposed and decodes the weight
+// while the GEMM packs it: the same sums). The recipe's names parse and round-trip; the op gives its temporaries back
+// to the arena. Against the f32 op, output and both gradients agree by DeepGEMM's acceptance measure; a NaN or infinity
+// in x or dY fails clearly. The BF16 baseline (Bf16LinearOp) rounds each GEMM's inputs to BF16 and no more.
 using SharpSeek.Tensors.Autograd;
 using SharpSeek.Tensors.Kernels;
 using SharpSeek.Tensors.Ops;
@@ -75,9 +75,10 @@ public sealed class Fp8LinearOpTests
     private static float[] Product((Float8E4M3[] Q, float[] S) a, (Float8E4M3[] Q, float[] S) b, int m, int n, int k, Fp8Sum sum)
     {
         var c = new float[m * n];
-        if (sum == Fp8Sum.Exact)
+        if (sum != Fp8Sum.F32)
         {
-            Fp8Gemm.Reference(a.Q, a.S, b.Q, b.S, c, m, n, k);
+            var accumulator = sum switch { Fp8Sum.Hopper => Fp8Accumulator.Hopper, Fp8Sum.HopperUnpromoted => Fp8Accumulator.HopperUnpromoted, _ => default };
+            Fp8Gemm.Reference(a.Q, a.S, b.Q, b.S, c, m, n, k, accumulator);
             return c;
         }
         var (da, db) = (new float[m * k], new float[n * k]);
@@ -101,7 +102,7 @@ public sealed class Fp8LinearOpTests
     public static TheoryData<int, int, int, string> Shapes()
     {
         var data = new TheoryData<int, int, int, string>();
-        foreach (var recipe in new[] { "", "exact", "tensor-scales", "block-gradients", "pow2-scales", "tensor-scales,pow2-scales", "exact,block-gradients,pow2-scales" })
+        foreach (var recipe in new[] { "", "exact", "tensor-scales", "block-gradients", "pow2-scales", "tensor-scales,pow2-scales", "exact,block-gradients,pow2-scales", "hopper-accumulator", "no-promotion,pow2-scales" })
         {
             data.Add(3, 130, 200, recipe);
             data.Add(20, 64, 129, recipe);
@@ -182,7 +183,14 @@ public sealed class Fp8LinearOpTests
         Assert.Equal("fp8-dispatch", expert.ToString());
         var e = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse("exact,14-bit"));
         Assert.Contains("unknown FP8 recipe choice '14-bit'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("exact, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache, o-proj-e5m6, fp8-dispatch", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exact, hopper-accumulator, no-promotion, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache, o-proj-e5m6, fp8-dispatch", e.Message, StringComparison.Ordinal);
+        foreach (var (text, sum) in new[] { ("hopper-accumulator", Fp8Sum.Hopper), ("no-promotion", Fp8Sum.HopperUnpromoted) })
+        {
+            Assert.Equal(new Fp8Recipe(sum), Fp8Recipe.Unpack(Fp8Recipe.Parse(text).Pack()));
+            Assert.Equal(text, Fp8Recipe.Parse(text).ToString());
+        }
+        var two = Assert.Throws<ArgumentException>(() => Fp8Recipe.Parse("exact,no-promotion"));
+        Assert.Contains("'no-promotion' and 'exact' both choose how a GEMM sums its products", two.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -6,7 +6,8 @@
 // (Fp8Quant.QuantizeRowsAndColumns). Each GEMM sums as the Fp8Recipe says: by default in f32 over what the codes stand
 // for, through the packed f32 GEMM, which decodes both operands' codes while it packs them (Matmul.GemmFp8; Wgrad's
 // operands read down their columns without a transpose, Matmul.GemmFp8Columns); or Exact, each 128-block summed exactly
-// and promoted to f32 with both scales (Fp8Gemm). The recipe also carries the paper's ablations (one scale per tensor;
+// and promoted to f32 with both scales (Fp8Gemm), or through the emulated ~14-bit accumulator with or without that
+// promotion (Fp8Gemm.Reference). The recipe also carries the paper's ablations (one scale per tensor;
 // dY in 128×128 blocks). The forward saves x as E4M3 codes plus a scale per 1×128 tile (1 byte + 1/32 of a float per
 // element; where x is another op's F32 output it stays in the step arena too: the feed-forwards avoid that through
 // Fp8SwiGluOp, which keeps only codes; the attention output projection can keep E5M6 with power-of-two scales instead,
@@ -72,7 +73,7 @@ public static class Fp8LinearOp
         var shared = recipe.PerTensorScales || recipe.BlockGradients;
         var dyBlocks = shared && dx.IsValid ? QuantizeBlocks(tape, dy, rows, n, recipe.ForGradient, Dy) : default;
         // Both GEMMs' tiles of dY in one pass where both want fine-grained tiles: Dgrad's 1×128, Wgrad's 128×1.
-        var (dyRows, dyColumns) = !shared && dx.IsValid && dw.IsValid && recipe.Sum != Fp8Sum.Exact ? RowsAndColumns(tape, dy, rows, n, recipe) : default;
+        var (dyRows, dyColumns) = !shared && dx.IsValid && dw.IsValid && recipe.Sum == Fp8Sum.F32 ? RowsAndColumns(tape, dy, rows, n, recipe) : default;
         if (dx.IsValid)
         {
             // Dgrad: dX (rows, k) += dY (rows, n) · W (n, k): dY in 1×128 tiles along n (or 128×128 blocks), W in its blocks.
@@ -83,7 +84,7 @@ public static class Fp8LinearOp
         if (!dw.IsValid) { return; }
         // Wgrad: dW (n, k) += dYᵀ (n, rows) · X (rows, k), both in 128×1 tiles (dY's 128×128 blocks under block-gradients).
         var wgradBlocks = !shared ? default : dyBlocks.Q.IsValid && recipe.ForGradient == recipe ? dyBlocks : QuantizeBlocks(tape, dy, rows, n, recipe, Dy);
-        if (recipe.Sum == Fp8Sum.Exact)
+        if (recipe.Sum != Fp8Sum.F32)
         {
             var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
             // Fp8Gemm takes both operands with the K blocks along their rows: dYᵀ and Xᵀ, transposed and quantized in 1×128 tiles.
@@ -91,7 +92,7 @@ public static class Fp8LinearOp
             var dytq = shared ? (dyt.Q, S: RowScales(tape, dyt.Blocks, n, rows)) : Quantize(tape, Transposed(tape, dy, rows, n).AsSpan<float>(), n, rows, recipe, Dy);
             var xtq = Quantize(tape, Transposed(tape, xBack.AsSpan<float>(), rows, k).AsSpan<float>(), k, rows, recipe, Input);
             using var exact = Profiler.Region(ProfileCategory.Gemm);
-            Fp8Gemm.Gemm(dytq.Q.AsSpan<Float8E4M3>(), dytq.S.AsSpan<float>(), xtq.Q.AsSpan<Float8E4M3>(), xtq.S.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, accumulate: true);
+            BlockSums(recipe.Sum, dytq.Q.AsSpan<Float8E4M3>(), dytq.S.AsSpan<float>(), xtq.Q.AsSpan<Float8E4M3>(), xtq.S.AsSpan<float>(), dw.AsSpan<float>(), n, k, rows, accumulate: true);
             return;
         }
         var dyc = shared ? (wgradBlocks.Q, S: ColumnScales(tape, wgradBlocks.Blocks, rows, n)) : dyColumns.Q.IsValid ? dyColumns : QuantizeColumns(tape, dy, rows, n, recipe, Dy);
@@ -139,6 +140,15 @@ public static class Fp8LinearOp
         }
         var xBack = e5m6 ? DequantizedE5M6(tape, x.Q, x.S, rows, k) : Dequantized(tape, x.Q, x.S, rows, k);
         return recipe.PerTensorScales ? PerTensorColumns(tape, xBack.AsSpan<float>(), rows, k, recipe) : QuantizeColumns(tape, xBack.AsSpan<float>(), rows, k, recipe, Input);
+    }
+
+    // c (m, n) [+]= A · Bᵀ with the K blocks along both operands' rows, summed as DeepGEMM (Exact) or through the emulated
+    // Hopper accumulator, promoted every 128 products or never.
+    private static void BlockSums(Fp8Sum sum, ReadOnlySpan<Float8E4M3> a, ReadOnlySpan<float> aScales, ReadOnlySpan<Float8E4M3> b, ReadOnlySpan<float> bScales,
+        Span<float> c, int m, int n, int k, bool accumulate)
+    {
+        if (sum == Fp8Sum.Exact) { Fp8Gemm.Gemm(a, aScales, b, bScales, c, m, n, k, accumulate); }
+        else { Fp8Gemm.Reference(a, aScales, b, bScales, c, m, n, k, sum == Fp8Sum.Hopper ? Fp8Accumulator.Hopper : Fp8Accumulator.HopperUnpromoted, accumulate); }
     }
 
     // Codes (rows, cols) and a scale per row per 1×128 tile, uninitialized, on the tape's arena.
@@ -275,11 +285,11 @@ public static class Fp8LinearOp
     // Matmul.Gemm, so every shape sums as Matmul.Gemm does over the dequantized operands in this (NT) form.
     internal static void Gemm(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) a, (Tensor Q, Tensor Blocks) w, Span<float> c, int m, int n, int k, bool accumulate = false)
     {
-        if (recipe.Sum == Fp8Sum.Exact)
+        if (recipe.Sum != Fp8Sum.F32)
         {
             var rowScales = RowScales(tape, w.Blocks, n, k);
             using var exact = Profiler.Region(ProfileCategory.Gemm);
-            Fp8Gemm.Gemm(a.Q.AsSpan<Float8E4M3>(), a.S.AsSpan<float>(), w.Q.AsSpan<Float8E4M3>(), rowScales.AsSpan<float>(), c, m, n, k, accumulate);
+            BlockSums(recipe.Sum, a.Q.AsSpan<Float8E4M3>(), a.S.AsSpan<float>(), w.Q.AsSpan<Float8E4M3>(), rowScales.AsSpan<float>(), c, m, n, k, accumulate);
             return;
         }
         if (Matmul.Packs(m, n, k, transposeA: false, transposeB: true))

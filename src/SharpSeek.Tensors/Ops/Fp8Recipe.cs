@@ -9,7 +9,8 @@
 // predate it; and keep-activations, which turns off the recomputed regions (§3.2.3, RecomputeOp) the model runs
 // under FP8 (the same values either way: it measures what they save); o-proj-e5m6, the paper's E5M6 cache of the o_proj
 // input (FloatE5M6), opt-in like swiglu-cache; fp8-dispatch, the MoE dispatch in E4M3 with power-of-two scales
-// (Fp8DispatchOp), opt-in too.
+// (Fp8DispatchOp), opt-in too. Hopper and HopperUnpromoted sum through the emulated ~14-bit accumulator, with and without
+// the promotion every 128 products: the ablation of the promotion as a training run (slow: scalar emulation).
 // Parse/ToString give the comma-separated form of the CLI's --fp8-recipe. Tested by Fp8LinearOpTests.
 namespace SharpSeek.Tensors.Ops;
 
@@ -23,6 +24,14 @@ public enum Fp8Sum : byte
     /// <summary>DeepGEMM's promotion: each 128-wide K block's products summed exactly, rounded to f32 and added with its two
     /// scales (Fp8Gemm.Gemm).</summary>
     Exact,
+
+    /// <summary>Hopper's tensor cores as the paper describes them (§3.3.2): each block's products in an accumulator of
+    /// about 14 bits, promoted to f32 every 128 (Fp8Gemm.Reference with Fp8Accumulator.Hopper; scalar and slow, for
+    /// short ablation runs of small models).</summary>
+    Hopper,
+
+    /// <summary>The same accumulator over all of K, never promoted: the ablation of the promotion (Fp8Accumulator.HopperUnpromoted).</summary>
+    HopperUnpromoted,
 }
 
 /// <summary>The FP8 training GEMMs' recipe: the paper's by default; the other values are its ablations.</summary>
@@ -45,6 +54,8 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
     private static readonly (string Name, Func<Fp8Recipe, bool> Has, Func<Fp8Recipe, Fp8Recipe> Set)[] Flags =
     [
         ("exact", r => r.Sum == Fp8Sum.Exact, r => r with { Sum = Fp8Sum.Exact }),
+        ("hopper-accumulator", r => r.Sum == Fp8Sum.Hopper, r => r with { Sum = Fp8Sum.Hopper }),
+        ("no-promotion", r => r.Sum == Fp8Sum.HopperUnpromoted, r => r with { Sum = Fp8Sum.HopperUnpromoted }),
         ("tensor-scales", r => r.PerTensorScales, r => r with { PerTensorScales = true }),
         ("block-gradients", r => r.BlockGradients, r => r with { BlockGradients = true }),
         ("pow2-scales", r => r.PowerOfTwoScales, r => r with { PowerOfTwoScales = true }),
@@ -58,7 +69,8 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
     public static IReadOnlyList<string> Names { get; } = [.. Flags.Select(f => f.Name)];
 
     /// <summary>"" (the paper's recipe) or a comma-separated list of <see cref="Names"/>: exact (DeepGEMM's exact block
-    /// sums), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128×128 blocks), pow2-scales
+    /// sums), hopper-accumulator (a ~14-bit accumulator inside each block, promoted every 128), no-promotion (that
+    /// accumulator over all of K), tensor-scales (one scale per tensor), block-gradients (activation gradients in 128×128 blocks), pow2-scales
     /// (activation scales rounded up to powers of two), swiglu-cache (a feed-forward keeps its SwiGLU inputs in FP8 and
     /// recomputes the output in backward), keep-activations (no recomputed regions: every block keeps its activations),
     /// o-proj-e5m6 (the attention output projection keeps its input for backward in E5M6 with power-of-two scales),
@@ -71,7 +83,12 @@ public readonly record struct Fp8Recipe(Fp8Sum Sum = Fp8Sum.F32, bool PerTensorS
         {
             var flag = Array.FindIndex(Flags, f => f.Name == part);
             if (flag < 0) { throw new ArgumentException($"unknown FP8 recipe choice '{part}': expected a comma-separated list of {string.Join(", ", Names)} (or nothing, the paper's recipe)"); }
-            recipe = Flags[flag].Set(recipe);
+            var next = Flags[flag].Set(recipe);
+            if (recipe.Sum != Fp8Sum.F32 && next.Sum != recipe.Sum)
+            {
+                throw new ArgumentException($"'{part}' and '{new Fp8Recipe(recipe.Sum)}' both choose how a GEMM sums its products; give at most one of exact, hopper-accumulator and no-promotion");
+            }
+            recipe = next;
         }
         if (recipe.Fp8Dispatch && (recipe.PerTensorScales || recipe.BlockGradients))
         {
