@@ -58,6 +58,10 @@ public sealed class PlotCommandTests
         var line = PlotCommand.RelativeSummary("a", above, "b", baseline);
         Assert.Contains("run a vs b: training loss +1.00%", line, StringComparison.Ordinal);
         Assert.Contains("eval loss -2.00% at step 40", line, StringComparison.Ordinal);
+        var barelyBelow = baseline.Select(r => r with { MainLoss = r.MainLoss * (1 - 1e-6), EvalLoss = r.EvalLoss * (1 - 1e-6) }).ToList();
+        var zero = PlotCommand.RelativeSummary("a", barelyBelow, "b", baseline);         // rounds to zero: no "-+0.00%"
+        Assert.Contains("training loss +0.00% (", zero, StringComparison.Ordinal);
+        Assert.Contains("eval loss +0.00% at step 40", zero, StringComparison.Ordinal);
         Assert.Contains("no common steps", PlotCommand.RelativeSummary("a", above.Take(5).ToList(), "b", baseline.Skip(5).ToList()), StringComparison.Ordinal);
     }
 

@@ -92,9 +92,13 @@ internal static class PlotCommand
         var tail = relative.Skip(steps.Length - quarter).Average();
         var worst = relative.Skip(quarter).Select(Math.Abs).DefaultIfEmpty(Math.Abs(relative[^1])).Max();
         var (evalSteps, evalRelative) = RunComparison.RelativeEval(run, baseline);
-        var eval = evalSteps.Length == 0 ? "no common eval" : $"eval loss {100 * evalRelative[^1]:+0.00;-0.00}% at step {evalSteps[^1]}";
-        return $"run {name} vs {baselineName}: training loss {100 * tail:+0.00;-0.00}% (mean of the last {quarter} steps, each over {RunComparison.Window}), {eval}, |relative| at most {100 * worst:F2}% from step {steps[Math.Min(quarter, steps.Length - 1)]}";
+        var eval = evalSteps.Length == 0 ? "no common eval" : $"eval loss {Percent(evalRelative[^1])} at step {evalSteps[^1]}";
+        return $"run {name} vs {baselineName}: training loss {Percent(tail)} (mean of the last {quarter} steps, each over {RunComparison.Window}), {eval}, |relative| at most {100 * worst:F2}% from step {steps[Math.Min(quarter, steps.Length - 1)]}";
     }
+
+    // A signed percentage to two decimals; a negative value that rounds to zero prints +0.00% (the bare custom format
+    // would print "-+0.00%").
+    private static string Percent(double fraction) => $"{Math.Round(100 * fraction, 2) + 0.0:+0.00;-0.00;+0.00}%";
 
     /// <summary>Overlays several runs: eval loss, main training loss and mean MaxVio by step, and every run's training and
     /// eval loss relative to the first run's.</summary>
