@@ -280,9 +280,10 @@ public static class Fp8LinearOp
     }
 
     // c (m, n) [+]= A (m, k) · Wᵀ, A in codes with a scale per row per 128-wide K block, W (n, k) in 128×128 blocks.
-    // Exact: Fp8Gemm's block sums. F32 (the default): the packed f32 GEMM decoding both operands while it packs them
-    // (Matmul.GemmFp8); a shape the f32 GEMM would not pack (few rows, or a tiny problem) gets both dequantized and
-    // Matmul.Gemm, so every shape sums as Matmul.Gemm does over the dequantized operands in this (NT) form.
+    // Exact: Fp8Gemm's block sums; Hopper, HopperUnpromoted: the emulated ~14-bit accumulator (BlockSums). F32 (the
+    // default): the packed f32 GEMM decoding both operands while it packs them (Matmul.GemmFp8); a shape the f32 GEMM
+    // would not pack (few rows, or a tiny problem) gets both dequantized and Matmul.Gemm, so every shape sums as
+    // Matmul.Gemm does over the dequantized operands in this (NT) form.
     internal static void Gemm(Tape tape, Fp8Recipe recipe, (Tensor Q, Tensor S) a, (Tensor Q, Tensor Blocks) w, Span<float> c, int m, int n, int k, bool accumulate = false)
     {
         if (recipe.Sum != Fp8Sum.F32)

@@ -2,16 +2,17 @@
 // §3.3.2): 1×128 activation and activation-gradient tiles, 128×128 weight blocks, a max-abs scale per tile, each
 // operand's quantization error exactly as the paper's; the sum is F32 over dequantized operands (fast: one packed f32
 // GEMM), or Exact, DeepGEMM's block promotion with every 128-block summed exactly (Fp8Gemm.Gemm, bit-exact against its
-// reference). The two sums differ by f32 rounding of the in-block additions, far below the E4M3 inputs' own error
-// (2⁻⁴ relative); Hopper's tensor cores keep about 14 bits there (§3.3.2), fewer than either. The ablations of the
-// paper's appendix B.2: one scale per tensor instead of per tile, and activation gradients in 128×128 blocks. And the
-// paper's low-precision storage of the feed-forwards (§3.3.3, Fp8SwiGluOp), opt-in while the precision study's runs
-// predate it; and keep-activations, which turns off the recomputed regions (§3.2.3, RecomputeOp) the model runs
-// under FP8 (the same values either way: it measures what they save); o-proj-e5m6, the paper's E5M6 cache of the o_proj
-// input (FloatE5M6), opt-in like swiglu-cache; fp8-dispatch, the MoE dispatch in E4M3 with power-of-two scales
-// (Fp8DispatchOp), opt-in too. Hopper and HopperUnpromoted sum through the emulated ~14-bit accumulator, with and without
-// the promotion every 128 products: the ablation of the promotion as a training run (slow: scalar emulation).
-// Parse/ToString give the comma-separated form of the CLI's --fp8-recipe. Tested by Fp8LinearOpTests.
+// reference), or the emulated Hopper accumulator below. F32 and Exact differ by f32 rounding of the in-block additions,
+// far below the E4M3 inputs' own error (2⁻⁴ relative); Hopper's tensor cores keep about 14 bits there (§3.3.2), fewer
+// than either. The ablations of the paper's appendix B.2: one scale per tensor instead of per tile, and activation
+// gradients in 128×128 blocks. And the paper's low-precision storage of the feed-forwards (§3.3.3, Fp8SwiGluOp), opt-in
+// while the precision study's runs predate it; and keep-activations, which turns off the recomputed regions (§3.2.3,
+// RecomputeOp) the model runs under FP8 (the same values either way: it measures what they save); o-proj-e5m6, the
+// paper's E5M6 cache of the o_proj input (FloatE5M6), opt-in like swiglu-cache; fp8-dispatch, the MoE dispatch in E4M3
+// with power-of-two scales (Fp8DispatchOp), opt-in too. Hopper and HopperUnpromoted sum through the emulated ~14-bit
+// accumulator, with and without the promotion every 128 products: the ablation of the promotion as a training run
+// (slow: scalar emulation). Parse/ToString give the comma-separated form of the CLI's --fp8-recipe. Tested by
+// Fp8LinearOpTests.
 namespace SharpSeek.Tensors.Ops;
 
 /// <summary>How an FP8 GEMM sums its products.</summary>

@@ -99,8 +99,9 @@ public sealed record RunOptions
     [JsonConverter(typeof(JsonStringEnumConverter<LinearPrecision>))]
     public LinearPrecision Precision { get; init; } = LinearPrecision.Fp32;
 
-    /// <summary>Under FP8, the recipe's departures from the paper's (Fp8Recipe.Parse: exact, tensor-scales, block-gradients,
-    /// pow2-scales, keep-activations, swiglu-cache, o-proj-e5m6, fp8-dispatch); "" for the paper's recipe.</summary>
+    /// <summary>Under FP8, the recipe's departures from the paper's (Fp8Recipe.Parse: exact, hopper-accumulator,
+    /// no-promotion, tensor-scales, block-gradients, pow2-scales, keep-activations, swiglu-cache, o-proj-e5m6,
+    /// fp8-dispatch); "" for the paper's recipe.</summary>
     [JsonPropertyName("fp8_recipe")] public string Fp8Recipe { get; init; } = "";
 
     /// <summary>Continue the run found in <see cref="OutDir"/>.</summary>
