@@ -1,7 +1,8 @@
 // Fp8GemmTests.cs: the block-promoted FP8 GEMM: the fast path equals the element-by-element reference bit for bit on
 // random shapes with partial edge blocks (with and without accumulation); the reference sums a block exactly (a case
 // f32 loses) and promotes with both scales; the emulated 14-bit accumulator loses what the paper says it loses, and
-// promotion every 128 products keeps the error far below the unpromoted one; quantize → GEMM agrees with the f32
+// promotion every 128 products keeps the error far below the unpromoted one, and both add to an output as they find it
+// (training's accumulating GEMMs); quantize → GEMM agrees with the f32
 // product by DeepGEMM's acceptance measure; the packed f32 GEMM decoding FP8 training operands while it packs them
 // equals the f32 GEMM over the dequantized operands; row-scale expansion and bad shapes.
 using SharpSeek.Tensors.Kernels;
@@ -64,6 +65,31 @@ public sealed class Fp8GemmTests
             Fp8Gemm.Gemm(a, sa, b, sb, fast, m, n, k, accumulate);
             Fp8Gemm.Reference(a, sa, b, sb, reference, m, n, k, accumulate: accumulate);
             AssertBitwise(reference, fast, $"({m}, {n}, {k}) accumulate {accumulate}");
+        }
+    }
+
+    [Theory]
+    [InlineData(7, 9, 100)]
+    [InlineData(7, 9, 300)]
+    public void EmulatedAccumulators_AddToTheOutputAsTheyFindIt(int m, int n, int k)
+    {
+        // Training adds into outputs that already hold values (Dgrad into dX, Wgrad over micro-batches). Unpromoted, the
+        // whole truncated sum is added to the output once; promoted, each block is, so with one K block the same holds.
+        var rng = new Random(k);
+        var (a, sa) = Operand(rng, m, k);
+        var (b, sb) = Operand(rng, n, k);
+        var start = Enumerable.Range(0, m * n).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        foreach (var accumulator in new[] { Fp8Accumulator.Hopper, Fp8Accumulator.HopperUnpromoted })
+        {
+            var (added, alone) = (start.ToArray(), new float[m * n]);
+            Fp8Gemm.Reference(a, sa, b, sb, added, m, n, k, accumulator, accumulate: true);
+            Fp8Gemm.Reference(a, sa, b, sb, alone, m, n, k, accumulator);
+            var expected = start.Zip(alone, (s0, x) => s0 + x).ToArray();
+            if (accumulator.NeverPromote || k <= Fp8Gemm.Block) { AssertBitwise(expected, added, $"{accumulator} k {k}"); }
+            else
+            {
+                for (var i = 0; i < expected.Length; i++) { Assert.True(Math.Abs(expected[i] - added[i]) <= 1e-5 * (1 + Math.Abs(expected[i])), $"{accumulator} k {k} [{i}]: {added[i]} vs {expected[i]}"); }
+            }
         }
     }
 
