@@ -116,8 +116,7 @@ public static class Fp8LinearOp
     private static ((Tensor Q, Tensor S) Rows, (Tensor Q, Tensor S) Columns) RowsAndColumns(Tape tape, ReadOnlySpan<float> dy, int rows, int cols, Fp8Recipe recipe)
     {
         var rowTiles = Codes(tape, rows, cols);
-        var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols));
-        var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), cols));
+        var (q, s) = ColumnCodes(tape, rows, cols);
         using var region = Profiler.Region(ProfileCategory.Quantize);
         Fp8Quant.QuantizeRowsAndColumns(dy, rows, cols, rowTiles.Q.AsSpan<Float8E4M3>(), rowTiles.S.AsSpan<float>(), recipe.ForGradient.PowerOfTwoScales,
             q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales);
@@ -131,8 +130,7 @@ public static class Fp8LinearOp
     {
         if (!e5m6 && !recipe.PerTensorScales)
         {
-            var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, k));
-            var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), k));
+            var (q, s) = ColumnCodes(tape, rows, k);
             using var region = Profiler.Region(ProfileCategory.Quantize);
             Fp8Quant.RequantizeColumns(x.Q.AsSpan<Float8E4M3>(), x.S.AsSpan<float>(), rows, k, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales);
             Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), k, Input, columnTiles: true); // a tile at float's edge can decode to ∞
@@ -155,6 +153,10 @@ public static class Fp8LinearOp
     internal static (Tensor Q, Tensor S) Codes(Tape tape, int rows, int cols) =>
         (tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols)), tape.Arena.AllocateUninitialized(DType.F32, new Shape(rows, Fp8Quant.Tiles(cols))));
 
+    // Codes (rows, cols) and a scale per 128×1 tile (ceil(rows/128), cols), uninitialized, on the tape's arena.
+    private static (Tensor Q, Tensor S) ColumnCodes(Tape tape, int rows, int cols) =>
+        (tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols)), tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), cols)));
+
     // values (rows, cols) → E4M3 codes and one scale per row per 1×128 tile (or one for the tensor), on the tape's
     // arena; non-finite values throw.
     internal static (Tensor Q, Tensor S) Quantize(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
@@ -176,8 +178,7 @@ public static class Fp8LinearOp
     // values (rows, cols) → E4M3 codes in 128×1 tiles and their scales (ceil(rows/128), cols), on the tape's arena.
     private static (Tensor Q, Tensor S) QuantizeColumns(Tape tape, ReadOnlySpan<float> values, int rows, int cols, Fp8Recipe recipe, string what)
     {
-        var q = tape.Arena.AllocateUninitialized(DType.F8E4M3, new Shape(rows, cols));
-        var s = tape.Arena.AllocateUninitialized(DType.F32, new Shape(Fp8Quant.Tiles(rows), cols));
+        var (q, s) = ColumnCodes(tape, rows, cols);
         using var region = Profiler.Region(ProfileCategory.Quantize);
         Fp8Quant.QuantizeColumns(values, rows, cols, q.AsSpan<Float8E4M3>(), s.AsSpan<float>(), recipe.PowerOfTwoScales);
         Fp8Quant.ThrowIfNotFinite(q.AsSpan<Float8E4M3>(), cols, what, columnTiles: true);
