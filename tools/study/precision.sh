@@ -13,15 +13,10 @@ set -euo pipefail
 OUT=$1; STEPS=${2:-300}; SHORT=${3:-40}
 S=${SHARPSEEK:-./sharpseek}
 mkdir -p "$OUT"
+. "$(dirname "$0")/train-once.sh"
 once() { # NAME STEPS ARGS...: one training run to its end; an interrupted one is resumed
   local name=$1 steps=$2; shift 2
-  if [ -f "$OUT/$name.done" ]; then return; fi
-  if [ -f "$OUT/$name/trainer_state.json" ]; then
-    $S train --out "$OUT/$name" --resume | grep -E "^finished"
-  else
-    $S train --config small --seed 1 --steps "$steps" --eval-every 25 --checkpoint-every 50 --out "$OUT/$name" "$@" | grep -E "^finished"
-  fi
-  touch "$OUT/$name.done"
+  train_once "$OUT" "$name" --config small --seed 1 --steps "$steps" --eval-every 25 --checkpoint-every 50 "$@"
 }
 if [ "$STEPS" -gt 0 ]; then
   once fp32 "$STEPS" --precision fp32

@@ -11,15 +11,10 @@ set -euo pipefail
 OUT=$1; STEPS=${2:-40}
 S=${SHARPSEEK:-./sharpseek}
 mkdir -p "$OUT"
+. "$(dirname "$0")/train-once.sh"
 once() { # NAME ARGS...: one training run to its end; an interrupted one is resumed
   local name=$1; shift
-  if [ -f "$OUT/$name.done" ]; then return; fi
-  if [ -f "$OUT/$name/trainer_state.json" ]; then
-    $S train --out "$OUT/$name" --resume | grep -E "^finished"
-  else
-    $S train --config tiny --seed 1 --steps "$STEPS" --eval-every 20 --checkpoint-every 20 --out "$OUT/$name" "$@" | grep -E "^finished"
-  fi
-  touch "$OUT/$name.done"
+  train_once "$OUT" "$name" --config tiny --seed 1 --steps "$STEPS" --eval-every 20 --checkpoint-every 20 "$@"
 }
 once fp32 --precision fp32
 once fp8 --precision fp8
